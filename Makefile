@@ -1,0 +1,49 @@
+# ouro — the two commands:
+#   make run    the main job (the tour of ouro's heap)
+#   make test   every test: unit tests, replay against CPython, ASan+UBSan,
+#               Valgrind memcheck, install/consumer check, benchmark smoke run
+.PHONY: all build run test deps test-unit test-replay test-asan test-valgrind \
+        test-install test-bench bench fuzz clean
+
+BUILD ?= build
+JOBS ?= 2
+CMAKE ?= cmake
+PY ?= python3
+
+all: build
+
+deps:
+	@./tools/deps.sh
+
+build: deps
+	@$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@$(CMAKE) --build $(BUILD) -j$(JOBS)
+
+run: build
+	./$(BUILD)/ouro demo
+
+test-unit: build
+	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+test-replay: build
+	@$(PY) tests/replay_check.py --ouro $(BUILD)/ouro
+
+test-asan: deps
+	@$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DOURO_SANITIZE=ON >/dev/null
+	@$(CMAKE) --build build-asan -j$(JOBS)
+	@cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS)
+	@ASAN_OPTIONS=detect_leaks=1 $(PY) tests/replay_check.py --ouro build-asan/ouro --corpus-only --check
+
+test-valgrind: deps
+	@$(CMAKE) -S . -B build-vg -DCMAKE_BUILD_TYPE=Debug -DOURO_VALGRIND=ON >/dev/null
+	@$(CMAKE) --build build-vg -j$(JOBS)
+	@$(PY) tests/valgrind_check.py build-vg
+
+test-install: build
+	@./tests/install_check.sh $(BUILD)
+
+test: test-unit test-replay test-asan test-valgrind test-install
+	@echo "make test: all steps passed"
+
+clean:
+	rm -rf build build-asan build-vg build-bench

@@ -1,0 +1,80 @@
+/*
+ * onode.h — the object the ouro benchmarks are made of: a collector-tracked
+ * node holding two references, the C counterpart of
+ *
+ *     class Node:
+ *         __slots__ = ("left", "right")
+ *
+ * 32 bytes: the 16-byte header and two pointers.  `onode_weak_type` is the
+ * same node with weak references allowed (CPython: "__weakref__" in the
+ * slots), for the weak-reference workload.
+ */
+#ifndef BENCH_ONODE_H
+#define BENCH_ONODE_H
+
+#include "common.h"
+#include "ouro.h"
+
+typedef struct onode {
+    OURO_HEAD;
+    ouro_object *left;
+    ouro_object *right;
+} onode;
+
+static int onode_traverse(ouro_object *self, ouro_visit_fn visit, void *arg)
+{
+    onode *n = (onode *)self;
+    int r;
+    if (n->left && (r = visit(n->left, arg)) != 0)
+        return r;
+    if (n->right && (r = visit(n->right, arg)) != 0)
+        return r;
+    return 0;
+}
+
+static void onode_clear(ouro_heap *h, ouro_object *self)
+{
+    (void)h;
+    onode *n = (onode *)self;
+    ouro_clear(&n->left);
+    ouro_clear(&n->right);
+}
+
+__attribute__((unused)) static ouro_type onode_type = {
+    .name = "Node",
+    .basic_size = sizeof(onode),
+    .flags = OURO_TYPE_GC,
+    .traverse = onode_traverse,
+    .clear = onode_clear,
+};
+
+__attribute__((unused)) static ouro_type onode_weak_type = {
+    .name = "WNode",
+    .basic_size = sizeof(onode),
+    .flags = OURO_TYPE_GC | OURO_TYPE_WEAKREFABLE,
+    .traverse = onode_traverse,
+    .clear = onode_clear,
+};
+
+/* A new node (new reference) that takes over the references `left` and
+ * `right` (either may be NULL). */
+static inline onode *onode_new(ouro_heap *h, ouro_object *left, ouro_object *right)
+{
+    onode *n = (onode *)ouro_new(h, &onode_type);
+    if (__builtin_expect(!n, 0))
+        bench_die("ouro_new: out of memory");
+    n->left = left;
+    n->right = right;
+    return n;
+}
+
+static inline ouro_heap *bench_ouro_heap(void)
+{
+    ouro_heap *h = ouro_heap_new(NULL);
+    if (!h)
+        bench_die("ouro_heap_new failed");
+    printf("@peer ouro %s\n", ouro_version());
+    return h;
+}
+
+#endif

@@ -1,0 +1,69 @@
+"""Workload 5, collector pauses while a heap grows, in CPython 3.11.
+
+Automatic collection on, default thresholds; N __slots__ nodes made into one
+chain (each new node holds the previous one), so nothing is ever garbage.
+Each collection is timed from its gc.callbacks "start" to its "stop".
+
+    time_s        total collector time
+    pause_max_s   the longest single collection
+    total_s       the whole build (interpreter included, for the fraction)
+"""
+import gc
+import sys
+import time
+
+
+class Node:
+    __slots__ = ("left", "right")
+
+    def __init__(self, left=None, right=None):
+        self.left = left
+        self.right = right
+
+
+def main():
+    n = int(sys.argv[1])
+    print("@peer cpython %s" % sys.version.split()[0])
+    gc.collect()
+    clock = time.perf_counter
+    st = {"start": 0.0, "total": 0.0, "max": 0.0, "n": 0, "full": 0}
+
+    def on_gc(phase, info):
+        if phase == "start":
+            st["start"] = clock()
+        else:
+            d = clock() - st["start"]
+            st["total"] += d
+            if d > st["max"]:
+                st["max"] = d
+            st["n"] += 1
+            if info["generation"] == 2:
+                st["full"] += 1
+
+    gc.callbacks.append(on_gc)
+    t0 = clock()
+    head = None
+    for _ in range(n):
+        head = Node(head)
+    t = clock() - t0
+    gc.callbacks.remove(on_gc)
+    live = 0
+    node = head
+    while node is not None:
+        live += 1
+        node = node.left
+    print("@time_s %.9g" % st["total"])
+    print("@pause_max_s %.9g" % st["max"])
+    print("@total_s %.9g" % t)
+    print("@gc_fraction %.9g" % (st["total"] / t if t else 0))
+    print("@collections %d" % st["n"])
+    print("@full_collections %d" % st["full"])
+    print("@check live %d" % live)
+    sys.stdout.flush()
+    # The chain is 5 M deep: skip the interpreter's teardown of it.
+    import os
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,797 @@
+#!/usr/bin/env python3
+"""bench/run.py — build and run ouro's benchmarks against its peers.
+
+    python3 bench/run.py              the full benchmark (make bench):
+                                      results in bench/results/latest.{md,json,svg}
+    python3 bench/run.py --quick      every workload at a tiny size, outputs
+                                      checked, no results written; exits
+                                      non-zero if any output is wrong (make test)
+    python3 bench/run.py --only W6    only the workloads named (comma-separated)
+    python3 bench/run.py --runs 5     runs per peer (default 3; the median is kept)
+
+What it does, in order:
+
+ 1. installs the peers' Debian packages if their headers are missing
+    (apt-get install -y libgc-dev libmimalloc-dev libjemalloc-dev);
+ 2. configures and builds build-bench/ (Release, OURO_BENCH=ON) and only
+    the benchmark programs, so a broken test elsewhere cannot stop it;
+ 3. runs every case for ouro and each peer back to back, the peers
+    interleaved within each round so that machine drift hits all alike;
+ 4. validates every run's output (binary-trees text, collection counts,
+    live-object counts, request-sequence checksums): a fast wrong answer is
+    a failure, not a result;
+ 5. keeps the median of the runs for every figure, with the peak RSS of
+    each process from wait4(), and writes the ratios ouro / peer.
+
+The benchmark programs speak a tiny protocol (bench/common.h): "@name value"
+lines for figures and "@check ..." lines for validation.  See
+/work/shared/BENCHMARKS.md for the workloads and the peers.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build-bench")
+BIN = os.path.join(BUILD, "bench")
+PYDIR = os.path.join(ROOT, "bench", "py")
+RESULTS = os.path.join(ROOT, "bench", "results")
+
+# Column order of the tables; "ouro" and "ouro_obj" are ours, the rest peers.
+PEERS = ["ouro", "ouro_obj", "glibc", "mimalloc", "jemalloc", "boehm", "cpython"]
+OURS = ["ouro", "ouro_obj"]
+LABEL = {
+    "ouro": "ouro",
+    "ouro_obj": "ouro obj",
+    "glibc": "glibc",
+    "mimalloc": "mimalloc",
+    "jemalloc": "jemalloc",
+    "boehm": "Boehm GC",
+    "cpython": "CPython 3.11",
+}
+APT_PACKAGES = {
+    "boehm": ("libgc-dev", "/usr/include/gc.h"),
+    "mimalloc": ("libmimalloc-dev", "/usr/include/mimalloc.h"),
+    "jemalloc": ("libjemalloc-dev", "/usr/include/jemalloc/jemalloc.h"),
+}
+
+# The reference output of binary-trees N=10 (BENCHMARKS.md).  The expected
+# text for other N is generated, and the generator is checked against this.
+BINARYTREES_10 = (
+    "stretch tree of depth 11\t check: 4095\n"
+    "1024\t trees of depth 4\t check: 31744\n"
+    "256\t trees of depth 6\t check: 32512\n"
+    "64\t trees of depth 8\t check: 32704\n"
+    "16\t trees of depth 10\t check: 32752\n"
+    "long lived tree of depth 10\t check: 2047\n"
+)
+
+
+def binarytrees_expected(n):
+    min_depth = 4
+    max_depth = max(min_depth + 2, n)
+    lines = ["stretch tree of depth %d\t check: %d" % (max_depth + 1, 2 ** (max_depth + 2) - 1)]
+    for d in range(min_depth, max_depth + 1, 2):
+        it = 1 << (max_depth - d + min_depth)
+        lines.append("%d\t trees of depth %d\t check: %d" % (it, d, it * (2 ** (d + 1) - 1)))
+    lines.append("long lived tree of depth %d\t check: %d" % (max_depth, 2 ** (max_depth + 1) - 1))
+    return "\n".join(lines) + "\n"
+
+
+assert binarytrees_expected(10) == BINARYTREES_10
+
+
+def gcbench_expected(stretch, long_depth, array, dmin, dmax):
+    size = lambda d: (1 << (d + 1)) - 1
+    lines = ["Creating %d trees of depth %d" % (2 * size(stretch) // size(d), d)
+             for d in range(dmin, dmax + 1, 2)]
+    lines.append("long-lived tree nodes %d, array ok" % size(long_depth))
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- cases
+
+class Case:
+    """One row of a table: a workload at one size, run by several peers.
+
+    cmds: peer -> argv.  metric: the figure compared ("ns_per_op"...).
+    expect: peer -> the exact "@check" text wanted (or a function of the
+    peer), None to only require that all peers agree.  text: peer -> exact
+    non-protocol stdout wanted (binary-trees), or None.
+    """
+
+    def __init__(self, wid, name, metric, unit, cmds, expect=None, text=None,
+                 agree=False, scale=1.0, extras=(), note=None):
+        self.wid = wid
+        self.name = name
+        self.metric = metric
+        self.unit = unit
+        self.cmds = cmds
+        self.expect = expect
+        self.text = text
+        self.agree = agree
+        self.scale = scale
+        self.extras = extras
+        self.note = note
+
+    @property
+    def key(self):
+        return "%s %s" % (self.wid, self.name)
+
+
+def prog(name, peer, *args):
+    return [os.path.join(BIN, "%s_%s" % (name, peer))] + [str(a) for a in args]
+
+
+def pyscript(name, *args):
+    return [sys.executable, os.path.join(PYDIR, name)] + [str(a) for a in args]
+
+
+def c_peers(name, peers, *args):
+    return {p: prog(name, p, *args) for p in peers}
+
+
+MALLOCS = ["glibc", "mimalloc", "jemalloc", "boehm"]
+
+
+def build_cases(quick):
+    q = quick
+    cases = []
+
+    # W6 allocator
+    n_pairs = 20000 if q else 10000000
+    n_bulk = 20000 if q else 1000000
+    w6_peers = ["ouro", "ouro_obj"] + MALLOCS + ["cpython"]
+    for size in (16, 32, 64, 256, 512):
+        cases.append(Case("W6", "alloc+free pairs, %d B" % size, "ns_per_op", "ns/pair",
+                          c_peers("w6_alloc", w6_peers, "pairs", size, n_pairs),
+                          expect="pairs %d" % size, extras=("live1_ns_per_op",)))
+    for size in (16, 32, 64, 256, 512):
+        cases.append(Case("W6", "1M alloc then free all, %d B" % size if not q else
+                          "bulk alloc then free all, %d B" % size, "ns_per_op", "ns/block",
+                          c_peers("w6_alloc", w6_peers, "bulk", size, n_bulk),
+                          expect="bulk %d %d" % (size, n_bulk), extras=("alloc_s", "free_s")))
+    slots, n_mixed = (4096, 200000) if q else (65536, 10000000)
+    cases.append(Case("W6", "mixed sizes 16-2048 B, random", "ns_per_op", "ns/op",
+                      c_peers("w6_alloc", w6_peers, "mixed", slots, n_mixed), agree=True))
+
+    # W1 binary-trees
+    n = 10 if q else 20
+    cases.append(Case("W1", "binary-trees N=%d" % n, "time_s", "s",
+                      c_peers("w1_binarytrees", ["ouro"] + MALLOCS, n),
+                      text=binarytrees_expected(n), extras=("collections",)))
+
+    # W3 cycle reclaim
+    n = 20000 if q else 1000000
+    cases.append(Case("W3", "collect %s 2-object cycles, gc off" % fmt_count(n), "time_s", "ms",
+                      {"ouro": prog("w3_cycles", "ouro", "manual", n),
+                       "cpython": pyscript("w3_cycles.py", "manual", n)},
+                      expect="collected %d" % (2 * n), scale=1e3, extras=("ns_per_obj",)))
+    cases.append(Case("W3", "%s cycles, gc on: collector time" % fmt_count(n), "time_s", "ms",
+                      {"ouro": prog("w3_cycles", "ouro", "auto", n),
+                       "cpython": pyscript("w3_cycles.py", "auto", n)},
+                      expect="collected %d" % (2 * n), scale=1e3,
+                      extras=("total_s", "collections", "pause_max_s")))
+
+    # W4 live-heap traversal
+    sizes = (20000,) if q else (1000000, 5000000)
+    reps = 3 if q else 5
+    for n in sizes:
+        cases.append(Case("W4", "full collect, %s live" % fmt_count(n), "time_s", "ms",
+                          {"ouro": prog("w4_live", "ouro", "full", n, reps),
+                           "boehm": prog("w4_live", "boehm", "full", n, reps),
+                           "cpython": pyscript("w4_live.py", "full", n, reps)},
+                          expect={"ouro": "collected 0 0", "cpython": "collected 0 0",
+                                  "boehm": "nodes %d" % n},
+                          scale=1e3, extras=("ns_per_obj",)))
+    levels = 100 if q else 1000
+    cases.append(Case("W4", "gc_traversal, %d lists" % levels, "time_s", "ms",
+                      {"ouro": prog("w4_live", "ouro", "traversal", levels, reps),
+                       "boehm": prog("w4_live", "boehm", "traversal", levels, reps),
+                       "cpython": pyscript("w4_live.py", "traversal", levels, reps)},
+                      expect={"ouro": "collected 0 0", "cpython": "collected 0 0",
+                              "boehm": "lists %d" % levels}, scale=1e3))
+    old, young, yreps = (20000, 50, 5) if q else (1000000, 500, 51)
+    cases.append(Case("W4", "young collect, %d over %s old" % (young, fmt_count(old)),
+                      "time_s", "µs",
+                      {"ouro": prog("w4_live", "ouro", "young", old, young, yreps),
+                       "cpython": pyscript("w4_live.py", "young", old, young, yreps)},
+                      expect="collected 0", scale=1e6))
+
+    # W2 GCBench
+    args = (14, 12, 20000, 4, 12) if q else (18, 16, 500000, 4, 16)
+    cases.append(Case("W2", "GCBench" + (" (small)" if q else ""), "time_s", "ms",
+                      c_peers("w2_gcbench", ["ouro"] + MALLOCS, *args),
+                      text=gcbench_expected(*args), scale=1e3, extras=("collections",)))
+
+    # W5 pauses
+    n = 50000 if q else 5000000
+    cmds = {"ouro": prog("w5_pauses", "ouro", n), "boehm": prog("w5_pauses", "boehm", n),
+            "cpython": pyscript("w5_pauses.py", n)}
+    cases.append(Case("W5", "grow to %s live: collector time" % fmt_count(n), "time_s", "ms",
+                      cmds, expect="live %d" % n, scale=1e3,
+                      extras=("gc_fraction", "collections", "full_collections")))
+    cases.append(Case("W5", "grow to %s live: longest pause" % fmt_count(n), "pause_max_s",
+                      "ms", cmds, expect="live %d" % n, scale=1e3))
+
+    # W7 weak references
+    n = 20000 if q else 1000000
+    cases.append(Case("W7", "%s weakrefs, referents die by refcount" % fmt_count(n), "time_s",
+                      "ms",
+                      {"ouro": prog("w7_weakrefs", "ouro", "rc", n),
+                       "cpython": pyscript("w7_weakrefs.py", "rc", n)},
+                      expect="callbacks %d" % n, scale=1e3, extras=("total_s", "base_s"),
+                      note="time with the weak reference minus the same loop without it"))
+    cases.append(Case("W7", "%s weakrefs to cyclic trash, one collect" % fmt_count(n), "time_s",
+                      "ms",
+                      {"ouro": prog("w7_weakrefs", "ouro", "cyclic", n),
+                       "cpython": pyscript("w7_weakrefs.py", "cyclic", n)},
+                      expect="collected %d callbacks %d alive 0" % (2 * n, n), scale=1e3))
+
+    # W8 memory per object
+    n = 100000 if q else 5000000
+    cmds = c_peers("w8_perobj", ["ouro"] + MALLOCS, n)
+    cmds["cpython"] = pyscript("w8_perobj.py", n)
+    cases.append(Case("W8", "bytes per 2-reference node, %s live" % fmt_count(n),
+                      "bytes_per_obj", "B", cmds, expect="live %d" % n,
+                      extras=("heap_bytes_per_obj", "getsizeof")))
+    return cases
+
+
+def fmt_count(n):
+    if n >= 1000000 and n % 1000000 == 0:
+        return "%dM" % (n // 1000000)
+    if n >= 1000 and n % 1000 == 0:
+        return "%dK" % (n // 1000)
+    return str(n)
+
+
+WORKLOAD_TITLES = {
+    "W1": "W1 binary-trees (time)",
+    "W2": "W2 GCBench (time)",
+    "W3": "W3 cycle reclaim (collector time)",
+    "W4": "W4 live-heap traversal (collection time)",
+    "W5": "W5 pauses while growing a live heap",
+    "W6": "W6 allocator",
+    "W7": "W7 weak references",
+    "W8": "W8 memory per object",
+}
+WORKLOAD_ORDER = ["W6", "W1", "W3", "W4", "W2", "W5", "W7", "W8"]
+
+
+# ---------------------------------------------------------------- running
+
+def run_once(argv, timeout):
+    """Run one program; return (rc, stdout, stderr, peak RSS KiB, wall s)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.monotonic()
+        p = subprocess.Popen(argv, stdout=out, stderr=err, cwd=ROOT)
+        status, ru = None, None
+        # wait4 rather than Popen.wait: it gives this child's own rusage,
+        # whose ru_maxrss is the process's peak RSS.
+        while True:
+            pid, st, ru_ = os.wait4(p.pid, os.WNOHANG)
+            if pid == p.pid:
+                status, ru = st, ru_
+                break
+            if time.monotonic() - t0 > timeout:
+                p.kill()
+                pid, st, ru_ = os.wait4(p.pid, 0)
+                status, ru = None, ru_
+                break
+            time.sleep(0.005)
+        wall = time.monotonic() - t0
+        p.returncode = 0  # reaped by wait4; keep Popen from waiting again
+        out.seek(0)
+        err.seek(0)
+        so = out.read().decode("utf-8", "replace")
+        se = err.read().decode("utf-8", "replace")
+    if status is None:
+        rc = "timeout after %ds" % timeout
+    elif os.WIFEXITED(status):
+        rc = os.WEXITSTATUS(status)
+    else:
+        rc = "killed by signal %d" % os.WTERMSIG(status)
+    return rc, so, se, ru.ru_maxrss, wall
+
+
+def parse(stdout):
+    figures, checks, text, peer = {}, [], [], None
+    for line in stdout.splitlines():
+        if line.startswith("@check "):
+            checks.append(line[7:].strip())
+        elif line.startswith("@peer "):
+            peer = line[6:].strip()
+        elif line.startswith("@"):
+            name, _, value = line[1:].partition(" ")
+            try:
+                figures[name] = float(value)
+            except ValueError:
+                pass
+        else:
+            text.append(line + "\n")
+    return figures, checks, "".join(text), peer
+
+
+def validate(case, peer, rc, stdout, stderr):
+    """None if the run is right, else what is wrong."""
+    if rc != 0:
+        tail = stderr.strip().splitlines()[-3:]
+        return "exit status %s%s" % (rc, (": " + " | ".join(tail)) if tail else "")
+    figures, checks, text, _ = parse(stdout)
+    if case.metric not in figures:
+        return "no @%s line in the output" % case.metric
+    if case.text is not None and text != case.text:
+        exp = case.text.splitlines()
+        got = text.splitlines()
+        for i in range(max(len(exp), len(got))):
+            e = exp[i] if i < len(exp) else "<nothing>"
+            g = got[i] if i < len(got) else "<nothing>"
+            if e != g:
+                return "output line %d is %r, expected %r" % (i + 1, g, e)
+        return "output differs from the reference"
+    if case.expect is not None:
+        want = case.expect.get(peer) if isinstance(case.expect, dict) else case.expect
+        if want is not None and checks != [want]:
+            return "check %r, expected %r" % (" / ".join(checks) or "<none>", want)
+    return None
+
+
+def run_cases(cases, runs, timeout, verbose):
+    results = {}
+    failures = []
+    for case in cases:
+        peers = [p for p in PEERS if p in case.cmds]
+        avail = {}
+        for p in peers:
+            exe = case.cmds[p][0]
+            if exe == sys.executable or os.path.exists(exe):
+                avail[p] = case.cmds[p]
+            else:
+                results.setdefault(case.key, {})[p] = {"missing": True}
+        samples = {p: [] for p in avail}
+        checks_seen = {}
+        broken = set()
+        print("%-58s" % case.key, end="", flush=True)
+        for r in range(runs):
+            for p, argv in avail.items():
+                if p in broken:
+                    continue
+                rc, so, se, rss, wall = run_once(argv, timeout)
+                err = validate(case, p, rc, so, se)
+                if err:
+                    broken.add(p)
+                    failures.append({"case": case.key, "peer": p, "error": err,
+                                     "argv": " ".join(argv)})
+                    print("\n  FAIL %s: %s" % (p, err), end="", flush=True)
+                    continue
+                figures, checks, _, version = parse(so)
+                checks_seen.setdefault(p, checks)
+                samples[p].append({"figures": figures, "rss_kib": rss, "wall_s": wall,
+                                   "version": version})
+            print(".", end="", flush=True)
+        if case.agree:
+            distinct = {tuple(c) for c in checks_seen.values()}
+            if len(distinct) > 1:
+                failures.append({"case": case.key, "peer": "*",
+                                 "error": "peers disagree: %r" % checks_seen})
+                print("\n  FAIL peers disagree: %r" % checks_seen, end="")
+                broken.update(checks_seen)
+        row = results.setdefault(case.key, {})
+        for p, ss in samples.items():
+            if p in broken or not ss:
+                row[p] = {"failed": True}
+                continue
+            med = lambda k: statistics.median(s["figures"][k] for s in ss if k in s["figures"])
+            entry = {
+                "value": med(case.metric) * case.scale,
+                "samples": [s["figures"][case.metric] * case.scale for s in ss],
+                "peak_rss_mib": statistics.median(s["rss_kib"] for s in ss) / 1024.0,
+                "wall_s": statistics.median(s["wall_s"] for s in ss),
+                "version": ss[0]["version"],
+                "extra": {},
+            }
+            for k in case.extras:
+                if any(k in s["figures"] for s in ss):
+                    entry["extra"][k] = med(k)
+            row[p] = entry
+        summary = "  ".join("%s %s" % (LABEL[p], fmt_value(row[p].get("value")))
+                            for p in PEERS if p in row and "value" in row[p])
+        print(" " + summary)
+        if verbose:
+            for p in row:
+                print("    %s: %r" % (p, row[p]))
+    return results, failures
+
+
+def fmt_value(v):
+    if v is None:
+        return "-"
+    if v >= 100:
+        return "%.0f" % v
+    if v >= 10:
+        return "%.1f" % v
+    if v >= 1:
+        return "%.2f" % v
+    return "%.3g" % v
+
+
+def ratios_for(case, row):
+    out = {}
+    for o in OURS:
+        if "value" not in row.get(o, {}):
+            continue
+        for p in PEERS:
+            if p in OURS or "value" not in row.get(p, {}):
+                continue
+            if row[p]["value"] > 0:
+                out["%s/%s" % (o, p)] = row[o]["value"] / row[p]["value"]
+    return out
+
+
+# ---------------------------------------------------------------- setup
+
+def ensure_peers():
+    missing = [pkg for peer, (pkg, hdr) in APT_PACKAGES.items() if not os.path.exists(hdr)]
+    if not missing:
+        return
+    prefix = []
+    if os.geteuid() != 0:
+        if not shutil.which("sudo"):
+            print("bench: peers missing (%s) and no root to install them; they will be skipped"
+                  % " ".join(missing))
+            return
+        prefix = ["sudo"]
+    print("bench: installing " + " ".join(missing))
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    install = prefix + ["apt-get", "install", "-y", "-q"] + missing
+    if subprocess.call(install, env=env) != 0:
+        # The package lists may be stale on a fresh machine.
+        subprocess.call(prefix + ["apt-get", "update", "-q"], env=env)
+        if subprocess.call(install, env=env) != 0:
+            print("bench: could not install %s; those peers will be skipped" % " ".join(missing))
+
+
+def build(jobs):
+    cfg = ["cmake", "-S", ROOT, "-B", BUILD, "-DOURO_BENCH=ON", "-DOURO_TESTS=OFF",
+           "-DCMAKE_BUILD_TYPE=Release"]
+    if subprocess.call(cfg, stdout=subprocess.DEVNULL) != 0:
+        sys.exit("bench: cmake configure failed")
+    if subprocess.call(["cmake", "--build", BUILD, "-j%d" % jobs, "--target", "bench_programs"],
+                       stdout=subprocess.DEVNULL) != 0:
+        sys.exit("bench: build failed")
+
+
+def machine_info():
+    def read(path):
+        try:
+            with open(path) as f:
+                return f.read()
+        except OSError:
+            return ""
+    cpu = next((l.split(":", 1)[1].strip() for l in read("/proc/cpuinfo").splitlines()
+                if l.startswith("model name")), platform.processor())
+    mem = next((l.split()[1] for l in read("/proc/meminfo").splitlines()
+                if l.startswith("MemTotal")), "0")
+    osname = next((l.split("=", 1)[1].strip('"') for l in read("/etc/os-release").splitlines()
+                   if l.startswith("PRETTY_NAME=")), platform.system())
+    try:
+        cc = subprocess.check_output(["cc", "--version"], text=True).splitlines()[0]
+    except (OSError, subprocess.CalledProcessError):
+        cc = "?"
+    try:
+        commit = subprocess.check_output(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                                         text=True, stderr=subprocess.DEVNULL).strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "none"
+    return {
+        "loadavg_start": os.getloadavg()[0],
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "mem_gib": round(int(mem) / 1048576, 1),
+        "os": osname,
+        "kernel": platform.release(),
+        "compiler": cc,
+        "python": platform.python_version(),
+        "commit": commit,
+    }
+
+
+# ---------------------------------------------------------------- reports
+
+def write_json(path, info, cases, results, failures, runs):
+    doc = {
+        "date": info["date"],
+        "machine": {k: v for k, v in info.items() if k != "date"},
+        "runs_per_peer": runs,
+        "cases": [],
+        "failures": failures,
+    }
+    for c in cases:
+        row = results.get(c.key, {})
+        doc["cases"].append({
+            "workload": c.wid, "case": c.name, "metric": c.metric, "unit": c.unit,
+            "peers": row, "ratios": ratios_for(c, row), "note": c.note,
+        })
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+
+
+def write_md(path, info, cases, results, failures, runs):
+    L = []
+    L.append("# ouro benchmark results")
+    L.append("")
+    L.append("%s on %s (%d cores, %.0f GiB), %s, kernel %s, %s, Python %s; commit %s."
+             % (info["date"], info["cpu"], info["cores"], info["mem_gib"], info["os"],
+                info["kernel"], info["compiler"], info["python"], info["commit"]))
+    L.append("Median of %d runs per peer, peers interleaved; peak RSS from wait4(). "
+             "Ratios are ouro ÷ peer: below 1 means ouro is faster (or smaller). "
+             "Load average %.1f at the start, %.1f at the end; %d s in all."
+             % (runs, info["loadavg_start"], info.get("loadavg_end", 0), info.get("elapsed_s", 0)))
+    if max(info["loadavg_start"], info.get("loadavg_end", 0)) > 1.5:
+        L.append("")
+        L.append("**Note: the machine was busy with other work during this run; absolute "
+                 "figures are noisy, ratios less so.**")
+    L.append("Produced by `python3 bench/run.py`; workloads in /work/shared/BENCHMARKS.md "
+             "and bench/*.c, bench/py/*.py.")
+    L.append("")
+    if failures:
+        L.append("**FAILURES** (these runs produced a wrong answer or crashed; "
+                 "their figures are left out):")
+        L.append("")
+        for f in failures:
+            L.append("- %s, %s: %s" % (f["case"], LABEL.get(f["peer"], f["peer"]), f["error"]))
+        L.append("")
+    for wid in WORKLOAD_ORDER:
+        wc = [c for c in cases if c.wid == wid]
+        if not wc:
+            continue
+        present = [p for p in PEERS if any(p in results.get(c.key, {}) for c in wc)]
+        L.append("## " + WORKLOAD_TITLES[wid])
+        L.append("")
+        L.append("| case | unit | " + " | ".join(LABEL[p] for p in present) + " |")
+        L.append("|---|---|" + "---:|" * len(present))
+        for c in wc:
+            row = results.get(c.key, {})
+            cells = []
+            for p in present:
+                e = row.get(p)
+                if e is None:
+                    cells.append("")
+                elif e.get("missing"):
+                    cells.append("n/a")
+                elif e.get("failed"):
+                    cells.append("FAIL")
+                else:
+                    cells.append("%s (%.0f MiB)" % (fmt_value(e["value"]), e["peak_rss_mib"]))
+            L.append("| %s | %s | %s |" % (c.name, c.unit, " | ".join(cells)))
+        L.append("")
+        others = [p for p in present if p not in OURS]
+        ours = [o for o in OURS if o in present]
+        if others and ours:
+            L.append("| ratio | " + " | ".join("÷ " + LABEL[p] for p in others) + " |")
+            L.append("|---|" + "---:|" * len(others))
+            for c in wc:
+                rat = ratios_for(c, results.get(c.key, {}))
+                for o in ours:
+                    cells = []
+                    for p in others:
+                        v = rat.get("%s/%s" % (o, p))
+                        cells.append("%.2f" % v if v is not None else "")
+                    if any(cells):
+                        L.append("| %s: %s | %s |" % (c.name, LABEL[o], " | ".join(cells)))
+            L.append("")
+        notes = extra_notes(wid, wc, results)
+        if notes:
+            L.extend(notes)
+            L.append("")
+    with open(path, "w") as f:
+        f.write("\n".join(L))
+
+
+def extra_notes(wid, wc, results):
+    """A few secondary figures that explain the main ones."""
+    out = []
+
+    def ex(c, p, k):
+        return results.get(c.key, {}).get(p, {}).get("extra", {}).get(k)
+
+    if wid == "W6":
+        pairs = [c for c in wc if "pairs" in c.name]
+        if pairs:
+            present = [p for p in PEERS if any("value" in results.get(c.key, {}).get(p, {})
+                                               for c in pairs)]
+            out.append("Alloc+free pairs with one other block of the size kept allocated "
+                       "(ns/pair; shows the cost of giving the last empty arena back):")
+            out.append("")
+            out.append("| case | " + " | ".join(LABEL[p] for p in present) + " |")
+            out.append("|---|" + "---:|" * len(present))
+            for c in pairs:
+                cells = [fmt_value(ex(c, p, "live1_ns_per_op")) for p in present]
+                out.append("| %s | %s |" % (c.name, " | ".join(cells)))
+            out.append("")
+        out.append("ouro = `ouro_raw_alloc`/`ouro_raw_free`; ouro obj = `ouro_new` + "
+                   "`ouro_decref` of a non-collected type of that size (header + zeroing); "
+                   "Boehm = `GC_MALLOC` + `GC_FREE`; CPython = `PyObject_Malloc`/`PyObject_Free` "
+                   "of an embedded 3.11 interpreter (sizes over 512 B go to glibc).")
+    elif wid in ("W1", "W2"):
+        cells = []
+        for c in wc:
+            for p in ("ouro", "boehm"):
+                v = ex(c, p, "collections")
+                if v is not None:
+                    cells.append("%s %s: %.0f" % (c.name, LABEL[p], v))
+        if cells:
+            out.append("Collections: " + "; ".join(cells) + ".")
+    elif wid == "W3":
+        for c in wc:
+            for p in ("ouro", "cpython"):
+                v = ex(c, p, "total_s")
+                if v is not None:
+                    out.append("- %s, %s: whole build + collect %.0f ms, %.0f collections, "
+                               "longest %.1f ms." % (c.name, LABEL[p], v * 1e3,
+                                                     ex(c, p, "collections") or 0,
+                                                     (ex(c, p, "pause_max_s") or 0) * 1e3))
+    elif wid == "W5":
+        for c in wc:
+            if "collector time" not in c.name:
+                continue
+            for p in ("ouro", "boehm", "cpython"):
+                v = ex(c, p, "gc_fraction")
+                if v is not None:
+                    out.append("- %s: %.0f%% of the build in the collector, %.0f collections "
+                               "(%s full)." % (LABEL[p], v * 100, ex(c, p, "collections") or 0,
+                                               "%.0f" % ex(c, p, "full_collections")
+                                               if ex(c, p, "full_collections") is not None
+                                               else "n/a"))
+    elif wid == "W7":
+        for c in wc:
+            if c.note:
+                out.append("%s: %s." % (c.name, c.note))
+            for p in ("ouro", "cpython"):
+                v = ex(c, p, "total_s")
+                if v is not None:
+                    out.append("- %s: loop with weak references %.0f ms, without %.0f ms."
+                               % (LABEL[p], v * 1e3, (ex(c, p, "base_s") or 0) * 1e3))
+    elif wid == "W8":
+        for c in wc:
+            v = ex(c, "ouro", "heap_bytes_per_obj")
+            g = ex(c, "cpython", "getsizeof")
+            if v is not None:
+                out.append("ouro's own accounting: %.0f bytes in use per node." % v)
+            if g is not None:
+                out.append("CPython `sys.getsizeof(node)`: %.0f bytes." % g)
+    return out
+
+
+def write_svg(path, cases, results):
+    """Horizontal bars of ouro ÷ peer on a log scale, one group per case."""
+    bars = []
+    for c in cases:
+        rat = ratios_for(c, results.get(c.key, {}))
+        for p in PEERS:
+            v = rat.get("ouro/%s" % p)
+            if v is not None and v > 0:
+                bars.append(("%s %s" % (c.wid, c.name), LABEL[p], v))
+    import math
+    left, width, bar_h, gap = 430, 420, 14, 4
+    lo, hi = 1 / 32.0, 32.0
+    top = 50
+    height = top + len(bars) * (bar_h + gap) + 40
+
+    def x(v):
+        v = min(max(v, lo), hi)
+        return left + width * (math.log(v) - math.log(lo)) / (math.log(hi) - math.log(lo))
+
+    colors = {"glibc": "#888888", "mimalloc": "#2b7bb9", "jemalloc": "#6a3d9a",
+              "Boehm GC": "#e08214", "CPython 3.11": "#1a9850"}
+    S = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
+         'font-family="sans-serif" font-size="11">' % (left + width + 70, height),
+         '<rect width="100%" height="100%" fill="white"/>',
+         '<text x="10" y="20" font-size="14" font-weight="bold">ouro ÷ peer '
+         '(log scale; left of 1 = ouro better)</text>']
+    for v in (1 / 16, 1 / 4, 1, 4, 16):
+        S.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s"/>'
+                 % (x(v), top - 8, x(v), height - 30, "#000" if v == 1 else "#ddd"))
+        S.append('<text x="%.1f" y="%d" text-anchor="middle">%s</text>'
+                 % (x(v), top - 12, ("%g" % v) if v >= 1 else "1/%d" % round(1 / v)))
+    y = top
+    last = None
+    for case, peer, v in bars:
+        if case != last:
+            S.append('<line x1="10" y1="%d" x2="%d" y2="%d" stroke="#eee"/>'
+                     % (y - 2, left + width, y - 2))
+            last = case
+        label = "%s — %s" % (case, peer)
+        S.append('<text x="%d" y="%d" text-anchor="end">%s</text>'
+                 % (left - 6, y + bar_h - 3, xml_escape(label[:70])))
+        x0, x1 = x(1.0), x(v)
+        S.append('<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>'
+                 % (min(x0, x1), y, max(abs(x1 - x0), 1), bar_h, colors.get(peer, "#444")))
+        S.append('<text x="%.1f" y="%d">%.2f</text>' % (max(x0, x1) + 3, y + bar_h - 3, v))
+        y += bar_h + gap
+    S.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(S) + "\n")
+
+
+def xml_escape(s):
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="tiny sizes, one run, check outputs only (for make test)")
+    ap.add_argument("--only", default="",
+                    help="comma-separated workloads to run, e.g. W6 or W1,W3")
+    ap.add_argument("--runs", type=int, default=None, help="runs per peer (default 3)")
+    ap.add_argument("--timeout", type=float, default=None,
+                    help="seconds before a run is killed (default 900; 60 quick)")
+    ap.add_argument("--no-build", action="store_true", help="use build-bench/ as it is")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--verbose", action="store_true")
+    args = ap.parse_args()
+    t_start = time.monotonic()
+    runs = args.runs or (1 if args.quick else 3)
+    timeout = args.timeout or (60 if args.quick else 900)
+
+    cases = build_cases(args.quick)
+    if args.only:
+        want = {w.strip().upper() for w in args.only.split(",") if w.strip()}
+        unknown = want - set(WORKLOAD_ORDER)
+        if unknown:
+            sys.exit("bench: unknown workload %s (have %s)" % (", ".join(sorted(unknown)),
+                                                              ", ".join(WORKLOAD_ORDER)))
+        cases = [c for c in cases if c.wid in want]
+    cases.sort(key=lambda c: WORKLOAD_ORDER.index(c.wid))
+
+    if not args.no_build:
+        ensure_peers()
+        build(args.jobs)
+    info = machine_info()
+    info["date"] = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+    print("bench: %s, %d run(s) per peer%s" % (info["cpu"], runs,
+                                               ", quick" if args.quick else ""))
+    if info["loadavg_start"] > 1.5 and not args.quick:
+        print("bench: warning: load average %.1f on %d cores: other work is running and "
+              "the figures will be noisy" % (info["loadavg_start"], os.cpu_count()))
+    results, failures = run_cases(cases, runs, timeout, args.verbose)
+    elapsed = time.monotonic() - t_start
+    info["loadavg_end"] = os.getloadavg()[0]
+    info["elapsed_s"] = round(elapsed)
+
+    if not args.quick:
+        os.makedirs(RESULTS, exist_ok=True)
+        suffix = "" if not args.only else "-" + "-".join(sorted({c.wid for c in cases}))
+        base = os.path.join(RESULTS, "latest" + suffix)
+        write_json(base + ".json", info, cases, results, failures, runs)
+        write_md(base + ".md", info, cases, results, failures, runs)
+        write_svg(base + ".svg", cases, results)
+        print("bench: wrote %s.{md,json,svg}" % os.path.relpath(base, ROOT))
+
+    n_runs = sum(len(c.cmds) for c in cases)
+    if failures:
+        print("bench%s: FAILED: %d wrong or crashed run(s) of %d cases (%.0f s)"
+              % (" --quick" if args.quick else "", len(failures), len(cases), elapsed))
+        for f in failures:
+            print("  %s / %s: %s" % (f["case"], f["peer"], f["error"]))
+        return 1
+    print("bench%s: all %d cases (%d programs) produced correct output (%.0f s)"
+          % (" --quick" if args.quick else "", len(cases), n_runs, elapsed))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+/*
+ * w1_binarytrees_ouro.c — workload 1, binary-trees, with ouro objects.
+ *
+ * The same program as w1_binarytrees.c, but every node is an ouro object of
+ * a collector-tracked type (onode.h) with traverse and clear hooks, and the
+ * collector runs automatically with its default thresholds, exactly as a
+ * Python program's would: every 700 net allocations a young collection
+ * traverses the young nodes.  Trees die by reference counting when their
+ * root is released.  The heap itself is freed after the clock stops (the
+ * process exit of the other peers).
+ *
+ * usage: w1_binarytrees_ouro N
+ */
+#include "onode.h"
+
+static ouro_object *bottom_up(ouro_heap *h, int depth)
+{
+    if (depth > 0) {
+        /* The children are built first and handed to the parent, so no
+         * reference count is touched twice. */
+        ouro_object *l = bottom_up(h, depth - 1);
+        ouro_object *r = bottom_up(h, depth - 1);
+        return &onode_new(h, l, r)->ob_base;
+    }
+    return &onode_new(h, NULL, NULL)->ob_base;
+}
+
+static long check(const ouro_object *o)
+{
+    const onode *n = (const onode *)o;
+    long c = 1;
+    if (n->left)
+        c += check(n->left) + check(n->right);
+    return c;
+}
+
+static void count_collections(ouro_heap *h, const char *phase, const ouro_gc_info *info, void *arg)
+{
+    if (phase[1] == 't' && phase[2] == 'a') /* "start" */
+        ++*(long *)arg;
+}
+
+int main(int argc, char **argv)
+{
+    int n = (int)bench_arg_long(argc, argv, 1, 10);
+    int min_depth = 4;
+    int max_depth = n < min_depth + 2 ? min_depth + 2 : n;
+    ouro_heap *h = bench_ouro_heap();
+    if (!ouro_gc_is_enabled(h))
+        bench_die("automatic collection must be on");
+    long collections = 0;
+    ouro_gc_callback_add(h, count_collections, &collections);
+    double t0 = bench_now();
+
+    int stretch = max_depth + 1;
+    ouro_object *t = bottom_up(h, stretch);
+    printf("stretch tree of depth %d\t check: %ld\n", stretch, check(t));
+    ouro_decref(t);
+
+    ouro_object *long_lived = bottom_up(h, max_depth);
+    for (int d = min_depth; d <= max_depth; d += 2) {
+        long iterations = 1L << (max_depth - d + min_depth);
+        long sum = 0;
+        for (long i = 0; i < iterations; i++) {
+            t = bottom_up(h, d);
+            sum += check(t);
+            ouro_decref(t);
+        }
+        printf("%ld\t trees of depth %d\t check: %ld\n", iterations, d, sum);
+    }
+    printf("long lived tree of depth %d\t check: %ld\n", max_depth, check(long_lived));
+    ouro_decref(long_lived);
+
+    bench_result("time_s", bench_now() - t0);
+    bench_result("collections", (double)collections);
+    ouro_heap_free(h);
+    return 0;
+}

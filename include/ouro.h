@@ -1,0 +1,441 @@
+/*
+ * ouro.h — Python's memory management as a C library.
+ *
+ * A heap of reference-counted, typed objects with deterministic destruction,
+ * a generational cycle collector with CPython 3.11's semantics (PEP 442
+ * finalizers, weak references with callbacks, the whole `gc` module surface),
+ * and a private size-class pool allocator that returns empty arenas to the
+ * operating system.  This header is the whole public API.
+ *
+ * Conventions
+ *   - Public names start with `ouro_`; nothing else is exported.
+ *   - Functions that can fail return a negative `OURO_E*` code (or NULL, with
+ *     the code available from ouro_heap_last_error()).  They never abort on
+ *     bad input; debug builds abort on *misuse* that would corrupt memory
+ *     (refcount underflow, use after free, double free, wrong heap).
+ *   - Threads: a heap, and every object in it, is used by one thread at a
+ *     time.  Different heaps may be used by different threads concurrently.
+ *     Only ouro_version() and type registration (done implicitly by the
+ *     first ouro_new() of a type) are safe from any thread.
+ *   - References: "new reference" means the caller owns one count and must
+ *     release it; "borrowed" means it must not.
+ */
+#ifndef OURO_H
+#define OURO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OURO_VERSION_MAJOR 0
+#define OURO_VERSION_MINOR 1
+#define OURO_VERSION_PATCH 0
+#define OURO_VERSION_STRING "0.1.0"
+#define OURO_VERSION_NUMBER \
+    (OURO_VERSION_MAJOR * 10000 + OURO_VERSION_MINOR * 100 + OURO_VERSION_PATCH)
+
+#if defined(__GNUC__) && !defined(OURO_STATIC_BUILD)
+#define OURO_API __attribute__((visibility("default")))
+#else
+#define OURO_API
+#endif
+
+/* The version of the library actually linked, e.g. "0.1.0". */
+OURO_API const char *ouro_version(void);
+OURO_API int ouro_version_number(void);
+
+/* ---------------------------------------------------------------- errors */
+
+enum {
+    OURO_OK = 0,
+    OURO_ENOMEM = -1,   /* the page source refused memory */
+    OURO_EINVAL = -2,   /* an argument is out of range or NULL */
+    OURO_ETYPE = -3,    /* the object's type does not allow the operation */
+    OURO_EBUSY = -4,    /* not allowed while a collection runs */
+    OURO_ELEAK = -5,    /* heap freed with live objects under OURO_LEAKS_FAIL */
+    OURO_ELIMIT = -6,   /* an internal table is full (types, arenas) */
+    OURO_ENOTFOUND = -7 /* the item asked for is not there */
+};
+
+/* A static string naming an error code ("out of memory", ...). */
+OURO_API const char *ouro_strerror(int code);
+
+/* ------------------------------------------------------------- objects */
+
+typedef struct ouro_heap ouro_heap;
+typedef struct ouro_type ouro_type;
+
+/*
+ * The object header: 16 bytes, for every object, collector-tracked or not.
+ * Embed it as the first member of your struct (`OURO_HEAD`).  The fields are
+ * private to ouro except through the inline functions below.
+ *
+ *   refcnt   strong references.  Values with the top bit set mean immortal:
+ *            reference operations leave them alone and the object is never
+ *            freed.  An object whose count would pass 2^31 becomes immortal.
+ *   type_id  index of the type in ouro's process-wide type table.
+ *   flags    collector and allocator state (see src/internal.h).
+ *   gc_next, gc_prev
+ *            the collector's doubly-linked generation list, as 32-bit
+ *            compressed references into the heap's arenas (0 = untracked).
+ *            During a collection gc_prev holds the object's gc_refs.
+ */
+typedef struct ouro_object {
+    uint32_t refcnt;
+    uint16_t type_id;
+    uint16_t flags;
+    uint32_t gc_next;
+    uint32_t gc_prev;
+} ouro_object;
+
+#define OURO_HEAD ouro_object ob_base
+#define OURO_OBJ(p) ((ouro_object *)(p))
+#define OURO_IMMORTAL_REFCNT 0xC0000000u
+
+/* visit(referent, arg): return 0 to continue, non-zero to stop the walk. */
+typedef int (*ouro_visit_fn)(ouro_object *referent, void *arg);
+
+/* Type flags. */
+enum {
+    OURO_TYPE_GC = 1u << 0,           /* tracked by the cycle collector */
+    OURO_TYPE_WEAKREFABLE = 1u << 1,  /* weak references to it are allowed */
+    OURO_TYPE_LEGACY_DEL = 1u << 2,   /* like CPython's tp_del: a cycle
+                                         holding it is uncollectable and goes
+                                         to the garbage list */
+    OURO_TYPE_IMMUTABLE_ATOMIC = 1u << 3 /* holds no references at all */
+};
+
+/*
+ * A type descriptor.  Define one per kind of object, statically, and never
+ * change it after the first ouro_new() with it.  `id` is filled by ouro.
+ *
+ *   basic_size  bytes of the object including its 16-byte header.
+ *   traverse    calls visit() on every reference the object holds (needed
+ *               for OURO_TYPE_GC, and for get_referents/deep size).
+ *   clear       drops every reference the object holds, setting the fields
+ *               to NULL before releasing them (Py_CLEAR style).  Called by
+ *               the collector to break cycles and when the object dies.
+ *   finalize    PEP 442 finalizer: runs at most once per object, before it
+ *               dies by reference counting or in cyclic trash.  It may
+ *               resurrect the object by storing a new reference to it.
+ *   dealloc     releases resources that are not references (external
+ *               buffers, file handles).  Must not touch other objects.
+ *   size_of     the object's own size (sys.getsizeof); default basic_size
+ *               for fixed objects or the allocated size.
+ */
+struct ouro_type {
+    const char *name;
+    size_t basic_size;
+    unsigned flags;
+    int (*traverse)(ouro_object *self, ouro_visit_fn visit, void *arg);
+    void (*clear)(ouro_heap *h, ouro_object *self);
+    void (*finalize)(ouro_heap *h, ouro_object *self);
+    void (*dealloc)(ouro_heap *h, ouro_object *self);
+    size_t (*size_of)(const ouro_object *self);
+    uint32_t id; /* assigned by ouro on first use; leave 0 */
+};
+
+/* Allocate an object of `type` with basic_size bytes (zeroed past the
+ * header), reference count 1, tracked by the collector if OURO_TYPE_GC.
+ * NULL when out of memory (the heap stays consistent). */
+OURO_API ouro_object *ouro_new(ouro_heap *h, ouro_type *type);
+/* As ouro_new with an explicit size (>= sizeof(ouro_object)), for
+ * variable-sized objects. */
+OURO_API ouro_object *ouro_new_sized(ouro_heap *h, ouro_type *type, size_t size);
+
+/* Out-of-line deallocation, called when a count reaches zero. */
+OURO_API void ouro__dealloc(ouro_object *o);
+/* Debug builds check every reference operation through these. */
+OURO_API void ouro__debug_incref(ouro_object *o);
+OURO_API void ouro__debug_decref(ouro_object *o);
+
+#if defined(OURO_DEBUG_REFS)
+static inline void ouro_incref(ouro_object *o) { ouro__debug_incref(o); }
+static inline void ouro_decref(ouro_object *o) { ouro__debug_decref(o); }
+#else
+/* About 3 instructions: a load, a sign test and a store. */
+static inline void ouro_incref(ouro_object *o)
+{
+    uint32_t rc = o->refcnt;
+    if ((int32_t)rc >= 0)
+        o->refcnt = rc + 1;
+}
+
+/* About 4 instructions when the object survives. */
+static inline void ouro_decref(ouro_object *o)
+{
+    uint32_t rc = o->refcnt;
+    if ((int32_t)rc < 0)
+        return; /* immortal */
+    if (--rc == 0)
+        ouro__dealloc(o);
+    else
+        o->refcnt = rc;
+}
+#endif
+
+static inline void ouro_xincref(ouro_object *o) { if (o) ouro_incref(o); }
+static inline void ouro_xdecref(ouro_object *o) { if (o) ouro_decref(o); }
+
+/* Python's `del x` / Py_CLEAR: set *ref to NULL, then release the old
+ * object (which may die at once, running its finalizer). */
+static inline void ouro_clear(ouro_object **ref)
+{
+    ouro_object *old = *ref;
+    if (old) {
+        *ref = NULL;
+        ouro_decref(old);
+    }
+}
+
+/* Python's `x = value` / Py_SETREF: store a new reference to `value`
+ * (which may be NULL) in *ref and release the old one afterwards. */
+static inline void ouro_setref(ouro_object **ref, ouro_object *value)
+{
+    ouro_object *old = *ref;
+    ouro_xincref(value);
+    *ref = value;
+    ouro_xdecref(old);
+}
+
+/* The reference count (sys.getrefcount without the argument's own). */
+OURO_API uint32_t ouro_refcount(const ouro_object *o);
+/* A stable identity for the object's lifetime (id()). */
+OURO_API uintptr_t ouro_id(const ouro_object *o);
+/* sys.getsizeof: the object's own bytes, header included. */
+OURO_API size_t ouro_sizeof(const ouro_object *o);
+OURO_API const ouro_type *ouro_type_of(const ouro_object *o);
+OURO_API const char *ouro_type_name(const ouro_object *o);
+OURO_API ouro_heap *ouro_heap_of(const ouro_object *o);
+/* Make the object immortal: never freed before its heap, reference
+ * operations do nothing.  It is untracked by the collector. */
+OURO_API void ouro_make_immortal(ouro_object *o);
+OURO_API int ouro_is_immortal(const ouro_object *o);
+
+/* ---------------------------------------------------------------- heaps */
+
+/*
+ * Where arenas come from.  alloc(size) returns page-aligned memory of
+ * `size` bytes (a multiple of 4096) or NULL; free(p, size) gives it back.
+ * The default uses mmap/munmap.
+ */
+typedef struct ouro_page_source {
+    void *(*alloc)(void *ctx, size_t size);
+    void (*free)(void *ctx, void *p, size_t size);
+    void *ctx;
+} ouro_page_source;
+
+enum { OURO_LEAKS_IGNORE = 0, OURO_LEAKS_WARN = 1, OURO_LEAKS_FAIL = 2 };
+
+enum {
+    OURO_DEBUG_OFF = 0,    /* release behaviour */
+    OURO_DEBUG_CHECKS = 1, /* poison freed blocks, check frees and heaps */
+    OURO_DEBUG_FULL = 2    /* also run ouro_heap_check() after collections */
+};
+
+/* A sink for text the heap writes (leak reports, gc debug output). */
+typedef void (*ouro_sink_fn)(void *ctx, const char *text);
+
+typedef struct ouro_config {
+    size_t struct_size;   /* sizeof(ouro_config), set by ouro_config_init */
+    ouro_page_source pages;
+    int debug;            /* OURO_DEBUG_*; reference checks need a build
+                             with OURO_DEBUG_REFS as well */
+    int leak_policy;      /* OURO_LEAKS_* at ouro_heap_free */
+    ouro_sink_fn sink;    /* default: write to stderr */
+    void *sink_ctx;
+    /* Fault injection (testing): make the Nth page request fail (1-based,
+     * 0 = never), or every Kth after that (0 = only once). */
+    uint64_t fail_page_at;
+    uint64_t fail_page_every;
+    /* Fail the Nth object allocation (1-based, 0 = never). */
+    uint64_t fail_alloc_at;
+    uint64_t fail_alloc_every;
+    /* Nesting depth at which deallocation switches from recursion to a
+     * deferred list (CPython's trashcan uses 50). */
+    unsigned dealloc_depth;
+    void *userdata;
+} ouro_config;
+
+OURO_API void ouro_config_init(ouro_config *cfg);
+/* NULL config means defaults.  NULL result when out of memory. */
+OURO_API ouro_heap *ouro_heap_new(const ouro_config *cfg);
+/* Frees every object and arena.  Live objects are reported according to
+ * the leak policy; returns 0, the number of leaked objects (WARN/IGNORE are
+ * still 0-or-positive counts) or OURO_ELEAK under OURO_LEAKS_FAIL. */
+OURO_API int ouro_heap_free(ouro_heap *h);
+OURO_API void *ouro_heap_userdata(ouro_heap *h);
+OURO_API void ouro_heap_set_userdata(ouro_heap *h, void *userdata);
+/* The last error code set by a call that returned NULL. */
+OURO_API int ouro_heap_last_error(const ouro_heap *h);
+
+/* Verify every invariant of pools, arenas, objects and collector lists.
+ * Returns 0 or OURO_EINVAL after writing what is wrong to the sink. */
+OURO_API int ouro_heap_check(ouro_heap *h);
+
+/* Visit every live object (allocated and not yet freed). */
+OURO_API int ouro_heap_walk(ouro_heap *h, ouro_visit_fn visit, void *arg);
+
+#define OURO_NUM_CLASSES 40
+typedef struct ouro_heap_stats {
+    size_t struct_size;          /* set by caller: sizeof(ouro_heap_stats) */
+    size_t bytes_in_use;         /* bytes of live blocks (objects, raw) */
+    size_t peak_bytes_in_use;
+    size_t objects;              /* live objects */
+    size_t arenas;               /* arenas held now */
+    size_t peak_arenas;
+    size_t arenas_allocated;     /* page requests for arenas, ever */
+    size_t arenas_released;      /* arenas returned to the page source */
+    size_t large_blocks;         /* blocks bigger than the largest class */
+    size_t large_bytes;
+    size_t mapped_bytes;         /* bytes held from the page source now */
+    size_t peak_mapped_bytes;
+    unsigned num_classes;
+    size_t class_size[OURO_NUM_CLASSES];
+    size_t class_blocks[OURO_NUM_CLASSES]; /* live blocks per class */
+    size_t class_pools[OURO_NUM_CLASSES];  /* pools in use per class */
+} ouro_heap_stats;
+
+OURO_API int ouro_heap_get_stats(ouro_heap *h, ouro_heap_stats *out);
+/* Human-readable statistics into buf (truncated, NUL-terminated); returns
+ * the length the full text needs. */
+OURO_API size_t ouro_heap_stats_text(ouro_heap *h, char *buf, size_t size);
+
+/* Raw memory from the heap's pools, for object internals (item arrays). */
+OURO_API void *ouro_raw_alloc(ouro_heap *h, size_t size);
+OURO_API void *ouro_raw_realloc(ouro_heap *h, void *p, size_t size);
+OURO_API void ouro_raw_free(ouro_heap *h, void *p);
+
+/* ------------------------------------------------------- scoped release */
+
+/*
+ * The C counterpart of Python's `with`: every object handed to a scope is
+ * released when the scope ends.  Scopes nest; ouro_scope_end releases the
+ * objects of the innermost scope in reverse order of addition.
+ */
+typedef struct ouro_scope {
+    ouro_heap *heap;
+    size_t mark;
+} ouro_scope;
+
+OURO_API ouro_scope ouro_scope_begin(ouro_heap *h);
+/* Hands `o` (a new reference) to the innermost open scope; returns `o`.
+ * On OOM the object is released at once and NULL returned. */
+OURO_API ouro_object *ouro_scope_add(ouro_heap *h, ouro_object *o);
+OURO_API void ouro_scope_end(ouro_scope *scope);
+
+/* `OURO_AUTO ouro_object *x = ouro_new(...)`: released when x goes out of
+ * scope (GCC/Clang cleanup attribute). */
+static inline void ouro__auto_release(ouro_object **p) { ouro_clear(p); }
+#if defined(__GNUC__)
+#define OURO_AUTO __attribute__((cleanup(ouro__auto_release)))
+#endif
+
+/* ------------------------------------------------------- cycle collector */
+
+#define OURO_GC_GENERATIONS 3
+
+OURO_API void ouro_gc_enable(ouro_heap *h);
+OURO_API void ouro_gc_disable(ouro_heap *h);
+OURO_API int ouro_gc_is_enabled(ouro_heap *h);
+/* gc.collect(generation): returns CPython's count (unreachable objects not
+ * resurrected, plus reachable weak references freed right after their
+ * callback, plus uncollectable ones), 0 if a collection is already running,
+ * or a negative error for a bad generation. */
+OURO_API long ouro_gc_collect(ouro_heap *h, int generation);
+OURO_API void ouro_gc_get_threshold(ouro_heap *h, int out[3]);
+OURO_API int ouro_gc_set_threshold(ouro_heap *h, int t0, int t1, int t2);
+OURO_API void ouro_gc_get_count(ouro_heap *h, int out[3]);
+
+typedef struct ouro_gc_gen_stats {
+    size_t collections;
+    size_t collected;
+    size_t uncollectable;
+} ouro_gc_gen_stats;
+OURO_API void ouro_gc_get_stats(ouro_heap *h, ouro_gc_gen_stats out[3]);
+
+/* gc.get_objects(generation), generation -1 for all: visits tracked
+ * objects (borrowed) in list order. */
+OURO_API int ouro_gc_get_objects(ouro_heap *h, int generation,
+                                 ouro_visit_fn visit, void *arg);
+/* gc.get_referrers: tracked objects in generations 0..2 whose traverse
+ * reports `target`; each referrer visited once per reference found. */
+OURO_API int ouro_gc_get_referrers(ouro_heap *h, ouro_object *target,
+                                   ouro_visit_fn visit, void *arg);
+/* gc.get_referents: what `o`'s traverse reports. */
+OURO_API int ouro_gc_get_referents(ouro_object *o, ouro_visit_fn visit, void *arg);
+OURO_API int ouro_gc_is_tracked(const ouro_object *o);
+OURO_API int ouro_gc_is_finalized(const ouro_object *o);
+/* Track/untrack a GC-type object (e.g. a container that holds only atomic
+ * objects can be untracked, as CPython does for tuples and dicts). */
+OURO_API int ouro_gc_track(ouro_object *o);
+OURO_API int ouro_gc_untrack(ouro_object *o);
+OURO_API void ouro_gc_freeze(ouro_heap *h);
+OURO_API void ouro_gc_unfreeze(ouro_heap *h);
+OURO_API size_t ouro_gc_get_freeze_count(ouro_heap *h);
+
+enum {
+    OURO_GC_DEBUG_STATS = 1,
+    OURO_GC_DEBUG_COLLECTABLE = 2,
+    OURO_GC_DEBUG_UNCOLLECTABLE = 4,
+    OURO_GC_DEBUG_SAVEALL = 32,
+    OURO_GC_DEBUG_LEAK = 2 | 4 | 32
+};
+OURO_API void ouro_gc_set_debug(ouro_heap *h, int flags);
+OURO_API int ouro_gc_get_debug(ouro_heap *h);
+
+/* gc.callbacks: called with phase "start" or "stop". */
+typedef struct ouro_gc_info {
+    int generation;
+    long collected;
+    long uncollectable;
+} ouro_gc_info;
+typedef void (*ouro_gc_callback)(ouro_heap *h, const char *phase,
+                                 const ouro_gc_info *info, void *arg);
+OURO_API int ouro_gc_callback_add(ouro_heap *h, ouro_gc_callback cb, void *arg);
+OURO_API int ouro_gc_callback_remove(ouro_heap *h, ouro_gc_callback cb, void *arg);
+
+/* gc.garbage: objects the collector could not free (legacy finalizers) or
+ * kept under DEBUG_SAVEALL.  The list holds strong references. */
+OURO_API size_t ouro_gc_garbage_count(ouro_heap *h);
+OURO_API ouro_object *ouro_gc_garbage_get(ouro_heap *h, size_t i); /* borrowed */
+OURO_API void ouro_gc_garbage_clear(ouro_heap *h);
+
+/* ------------------------------------------------------ weak references */
+
+/*
+ * A weak reference is an ordinary managed, collector-tracked object.  Its
+ * callback runs when the referent dies, with CPython's rules: not for a
+ * weak reference that is itself part of the same cyclic trash, and only
+ * after every weak reference to that trash has been cleared.
+ *
+ * callback(h, wr, arg): wr is borrowed for the call.  `arg` is owned by the
+ * caller; pass `cb_obj` to have the weak reference hold a strong reference
+ * to an object the callback needs (released when the weakref dies).
+ */
+typedef void (*ouro_weakref_callback)(ouro_heap *h, ouro_object *wr, void *arg);
+
+/* weakref.ref(target, callback): a new reference to a new weak reference;
+ * NULL with OURO_ETYPE if the target's type does not allow weak
+ * references, OURO_ENOMEM when out of memory. */
+OURO_API ouro_object *ouro_weakref_new(ouro_heap *h, ouro_object *target,
+                                       ouro_weakref_callback cb, void *arg);
+/* weakref.ref(target) without callback: shared, like CPython's basic ref. */
+OURO_API ouro_object *ouro_weakref_basic(ouro_heap *h, ouro_object *target);
+/* wr(): a new reference to the referent, or NULL if it is gone. */
+OURO_API ouro_object *ouro_weakref_get(ouro_object *wr);
+/* The referent, borrowed, or NULL. */
+OURO_API ouro_object *ouro_weakref_peek(ouro_object *wr);
+OURO_API int ouro_is_weakref(const ouro_object *o);
+OURO_API void *ouro_weakref_arg(const ouro_object *wr);
+/* weakref.getweakrefcount(o). */
+OURO_API size_t ouro_weakref_count(ouro_object *o);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* OURO_H */

@@ -1,0 +1,812 @@
+/*
+ * gc.c — the generational cycle collector and its controls.
+ *
+ * ALGORITHM (the semantics are CPython 3.11's, phase by phase, because the
+ * order of finalizers and callbacks is observable)
+ *
+ * Tracked objects live on doubly-linked lists, one per generation, threaded
+ * through the 32-bit gc_next/gc_prev words of their headers.  New objects
+ * join generation 0; survivors of a collection of generation g move to g+1.
+ * A collection of generation g:
+ *
+ *   1. merges generations 0..g-1 into g ("young"); "old" is g+1 (or g
+ *      itself for the oldest generation);
+ *   2. deduce_unreachable: copies each young object's reference count into
+ *      gc_prev ("gc_refs", the collector owns gc_prev during this step),
+ *      subtracts every reference that comes from another young object, and
+ *      moves objects whose gc_refs stay zero, and are not reachable from an
+ *      object with gc_refs > 0, to an "unreachable" list.  What remains was
+ *      referenced from outside young: roots, older generations, C code;
+ *   3. moves the survivors to old;
+ *   4. sets apart objects of types with legacy finalizers (and what they
+ *      reach): they are uncollectable and go to the garbage list;
+ *   5. clears every weak reference to an unreachable object, then runs the
+ *      callbacks of those weak references that are not themselves trash;
+ *   6. runs each unreachable object's PEP 442 finalizer, once per object;
+ *   7. recomputes reachability within the unreachable set: objects a
+ *      finalizer resurrected (and all they reach) move to old;
+ *   8. clears the rest (type->clear), which breaks the cycles so reference
+ *      counting frees them (or, under DEBUG_SAVEALL, appends them to the
+ *      garbage list instead).
+ *
+ * The return value is CPython's: objects found unreachable and not
+ * resurrected, plus weak references freed right after their callback, plus
+ * uncollectable objects.
+ *
+ * COST.  Every phase touches only the young lists: a young collection costs
+ * O(young objects + the references they hold), independent of the old heap.
+ * A full collection is O(tracked objects + references).
+ *
+ * INVARIANTS
+ *   - Outside a collection no object has COLLECTING or UNREACHABLE set,
+ *     and every list is properly doubly linked.
+ *   - During steps 2 and 7, gc_prev of young objects holds gc_refs and the
+ *     young list is linked through gc_next only.
+ *   - An untracked object has gc_next == 0; untracking clears COLLECTING
+ *     and UNREACHABLE, so an object that dies during a collection drops out.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+/* ------------------------------------------------------------ lists */
+
+static inline uint32_t head_ref(ouro_heap *h, ouro_object *head)
+{
+    return (uint32_t)((size_t)((uint8_t *)head - (uint8_t *)h) >> 4);
+}
+
+#define REF(o) ouro__ref_of(h, (o))
+#define NEXT(o) ouro__obj_of(h, (o)->gc_next)
+#define PREV(o) ouro__obj_of(h, (o)->gc_prev)
+
+void ouro__list_init(ouro_heap *h, ouro_object *head)
+{
+    uint32_t r = head_ref(h, head);
+    head->gc_next = head->gc_prev = r;
+}
+
+bool ouro__list_empty(ouro_heap *h, ouro_object *head)
+{
+    return head->gc_next == head_ref(h, head);
+}
+
+void ouro__list_append(ouro_heap *h, ouro_object *o, ouro_object *head)
+{
+    ouro_object *last = PREV(head);
+    uint32_t r = REF(o);
+    last->gc_next = r;
+    o->gc_prev = head->gc_prev;
+    o->gc_next = head_ref(h, head);
+    head->gc_prev = r;
+}
+
+void ouro__list_remove(ouro_heap *h, ouro_object *o)
+{
+    ouro_object *prev = PREV(o), *next = NEXT(o);
+    prev->gc_next = o->gc_next;
+    next->gc_prev = o->gc_prev;
+    o->gc_next = 0;
+}
+
+void ouro__list_move(ouro_heap *h, ouro_object *o, ouro_object *head)
+{
+    ouro_object *prev = PREV(o), *next = NEXT(o);
+    prev->gc_next = o->gc_next;
+    next->gc_prev = o->gc_prev;
+    ouro__list_append(h, o, head);
+}
+
+void ouro__list_merge(ouro_heap *h, ouro_object *from, ouro_object *to)
+{
+    if (ouro__list_empty(h, from))
+        return;
+    ouro_object *tail = PREV(to);
+    ouro_object *first = NEXT(from), *last = PREV(from);
+    tail->gc_next = from->gc_next;
+    first->gc_prev = REF(tail);
+    to->gc_prev = from->gc_prev;
+    last->gc_next = head_ref(h, to);
+    ouro__list_init(h, from);
+}
+
+size_t ouro__list_size(ouro_heap *h, ouro_object *head)
+{
+    size_t n = 0;
+    uint32_t hr = head_ref(h, head);
+    for (uint32_t r = head->gc_next; r != hr; r = ouro__obj_of(h, r)->gc_next)
+        n++;
+    return n;
+}
+
+#define GEN(i) (&h->lists[OURO__LIST_GEN0 + (i)])
+#define LIST(name) (&h->lists[OURO__LIST_##name])
+
+/* ------------------------------------------------------------ tracking */
+
+void ouro__gc_track(ouro_heap *h, ouro_object *o)
+{
+    ouro__list_append(h, o, GEN(0));
+}
+
+void ouro__gc_untrack(ouro_heap *h, ouro_object *o)
+{
+    ouro__list_remove(h, o);
+    o->flags &= (uint16_t)~(OURO__F_COLLECTING | OURO__F_UNREACHABLE);
+}
+
+void ouro__gc_init(ouro_heap *h)
+{
+    for (int i = 0; i < OURO__NUM_LISTS; i++)
+        ouro__list_init(h, &h->lists[i]);
+    h->gen[0].threshold = 700;
+    h->gen[1].threshold = 10;
+    h->gen[2].threshold = 10;
+    h->enabled = true;
+}
+
+void ouro__gc_fini(ouro_heap *h)
+{
+    (void)h;
+}
+
+/* ------------------------------------------------------------ debug output */
+
+static void gc_debug(ouro_heap *h, const char *msg, ouro_object *o)
+{
+    char buf[160];
+    snprintf(buf, sizeof buf, "gc: %s <%s %p>\n", msg, ouro_type_name(o), (void *)o);
+    h->cfg.sink(h->cfg.sink_ctx, buf);
+}
+
+/* ------------------------------------------------------------ the phases */
+
+static inline bool is_gc(ouro_object *o)
+{
+    return (ouro__type(o)->flags & OURO_TYPE_GC) != 0;
+}
+
+static int traverse(ouro_object *o, ouro_visit_fn fn, void *arg)
+{
+    ouro_type *t = ouro__type(o);
+    return t->traverse ? t->traverse(o, fn, arg) : 0;
+}
+
+static void update_refs(ouro_heap *h, ouro_object *young)
+{
+    uint32_t hr = head_ref(h, young);
+    for (uint32_t r = young->gc_next; r != hr;) {
+        ouro_object *o = ouro__obj_of(h, r);
+        r = o->gc_next;
+        o->gc_prev = o->refcnt;
+        o->flags |= OURO__F_COLLECTING;
+    }
+}
+
+static int visit_decref(ouro_object *o, void *arg)
+{
+    (void)arg;
+    if (o && (o->flags & OURO__F_COLLECTING))
+        o->gc_prev--;
+    return 0;
+}
+
+static void subtract_refs(ouro_heap *h, ouro_object *young)
+{
+    uint32_t hr = head_ref(h, young);
+    for (uint32_t r = young->gc_next; r != hr;) {
+        ouro_object *o = ouro__obj_of(h, r);
+        r = o->gc_next;
+        traverse(o, visit_decref, NULL);
+    }
+}
+
+typedef struct reach_ctx {
+    ouro_heap *h;
+    ouro_object *young;
+} reach_ctx;
+
+static int visit_reachable(ouro_object *o, void *arg)
+{
+    reach_ctx *rc = arg;
+    ouro_heap *h = rc->h;
+    if (!o || !(o->flags & OURO__F_COLLECTING))
+        return 0; /* other generation, or already scanned */
+    if (o->flags & OURO__F_UNREACHABLE) {
+        /* Tentatively unreachable, but reachable after all: back to the
+         * end of young, where the scan will reach it again. */
+        ouro_object *prev = PREV(o), *next = NEXT(o);
+        prev->gc_next = o->gc_next;
+        next->gc_prev = o->gc_prev;
+        o->flags &= (uint16_t)~OURO__F_UNREACHABLE;
+        ouro_object *young = rc->young;
+        ouro_object *last = PREV(young);
+        uint32_t r = REF(o);
+        last->gc_next = r;
+        o->gc_next = head_ref(h, young);
+        young->gc_prev = r;
+        o->gc_prev = 1; /* gc_refs */
+    } else if (o->gc_prev == 0) {
+        o->gc_prev = 1;
+    }
+    return 0;
+}
+
+static void move_unreachable(ouro_heap *h, ouro_object *young, ouro_object *unreachable)
+{
+    ouro_object *prev = young;
+    uint32_t hr = head_ref(h, young);
+    uint32_t ur = head_ref(h, unreachable);
+    reach_ctx rc = {h, young};
+    uint32_t r = young->gc_next;
+    while (r != hr) {
+        ouro_object *o = ouro__obj_of(h, r);
+        if (o->gc_prev) {
+            traverse(o, visit_reachable, &rc);
+            o->gc_prev = REF(prev);
+            o->flags &= (uint16_t)~OURO__F_COLLECTING;
+            prev = o;
+        } else {
+            prev->gc_next = o->gc_next;
+            ouro_object *last = PREV(unreachable);
+            last->gc_next = r;
+            o->gc_prev = unreachable->gc_prev;
+            o->gc_next = ur;
+            unreachable->gc_prev = r;
+            o->flags |= OURO__F_UNREACHABLE;
+        }
+        r = prev->gc_next;
+    }
+    young->gc_prev = prev == young ? hr : REF(prev);
+}
+
+static void deduce_unreachable(ouro_heap *h, ouro_object *base, ouro_object *unreachable)
+{
+    update_refs(h, base);
+    subtract_refs(h, base);
+    ouro__list_init(h, unreachable);
+    move_unreachable(h, base, unreachable);
+}
+
+static bool has_legacy_finalizer(ouro_object *o)
+{
+    ouro_type *t = ouro__type(o);
+    return (t->flags & OURO_TYPE_LEGACY_DEL) && t->finalize;
+}
+
+static void move_legacy_finalizers(ouro_heap *h, ouro_object *unreachable, ouro_object *finalizers)
+{
+    uint32_t hr = head_ref(h, unreachable);
+    for (uint32_t r = unreachable->gc_next; r != hr;) {
+        ouro_object *o = ouro__obj_of(h, r);
+        r = o->gc_next;
+        o->flags &= (uint16_t)~OURO__F_UNREACHABLE;
+        if (has_legacy_finalizer(o)) {
+            o->flags &= (uint16_t)~OURO__F_COLLECTING;
+            ouro__list_move(h, o, finalizers);
+        }
+    }
+}
+
+typedef struct move_ctx {
+    ouro_heap *h;
+    ouro_object *to;
+} move_ctx;
+
+static int visit_move(ouro_object *o, void *arg)
+{
+    move_ctx *mc = arg;
+    if (o && (o->flags & OURO__F_COLLECTING)) {
+        ouro__list_move(mc->h, o, mc->to);
+        o->flags &= (uint16_t)~OURO__F_COLLECTING;
+    }
+    return 0;
+}
+
+static void move_legacy_finalizer_reachable(ouro_heap *h, ouro_object *finalizers)
+{
+    move_ctx mc = {h, finalizers};
+    uint32_t hr = head_ref(h, finalizers);
+    for (uint32_t r = finalizers->gc_next; r != hr;) {
+        ouro_object *o = ouro__obj_of(h, r);
+        traverse(o, visit_move, &mc);
+        r = o->gc_next;
+    }
+}
+
+/* Step 5.  Returns the number of reachable weak references freed right
+ * after their callback ran. */
+static long handle_weakrefs(ouro_heap *h, ouro_object *unreachable, ouro_object *old)
+{
+    ouro_object *wrcb = LIST(WRCB);
+    ouro__list_init(h, wrcb);
+    uint32_t hr = head_ref(h, unreachable);
+    for (uint32_t r = unreachable->gc_next; r != hr;) {
+        ouro_object *o = ouro__obj_of(h, r);
+        r = o->gc_next;
+        if (ouro_is_weakref(o)) {
+            /* A weak reference in the trash is cleared: its callback must
+             * never see objects whose clear hook has run. */
+            ouro__weakref_clear_ref(h, o);
+        }
+        if (!(o->flags & OURO__F_HASWEAK))
+            continue;
+        for (ouro_object *wr = ouro__weak_head(h, o); wr; wr = ouro__weak_head(h, o)) {
+            ouro__weakref_clear_ref(h, wr);
+            if (!ouro__weakref_has_callback(wr))
+                continue;
+            if (wr->flags & OURO__F_COLLECTING)
+                continue; /* trash itself: no callback */
+            if (wr->refcnt == 0 || !wr->gc_next) {
+                /* The weak reference is itself being deallocated (this
+                 * collection was started by a callback or finalizer run
+                 * from its deallocation).  It is untracked, so it cannot
+                 * be queued; it gets no callback, as PyObject_ClearWeakRefs
+                 * skips references whose count is zero.  CPython 3.11
+                 * crashes here instead (gc_list_move of an untracked
+                 * object); see tests/regressions/weakref_dealloc_collect. */
+                continue;
+            }
+            ouro_incref(wr);
+            ouro__list_move(h, wr, wrcb);
+        }
+    }
+    long freed = 0;
+    while (!ouro__list_empty(h, wrcb)) {
+        uint32_t r = wrcb->gc_next;
+        ouro_object *wr = ouro__obj_of(h, r);
+        ouro__weakref_call(h, wr);
+        ouro_decref(wr);
+        if (wrcb->gc_next == r)
+            ouro__list_move(h, wr, old); /* still alive */
+        else
+            freed++;
+    }
+    return freed;
+}
+
+/* Step 6. */
+static void finalize_garbage(ouro_heap *h, ouro_object *collectable)
+{
+    ouro_object *seen = LIST(SEEN);
+    ouro__list_init(h, seen);
+    while (!ouro__list_empty(h, collectable)) {
+        ouro_object *o = NEXT(collectable);
+        ouro__list_move(h, o, seen);
+        ouro_type *t = ouro__type(o);
+        if (!(o->flags & OURO__F_FINALIZED) && t->finalize && !(t->flags & OURO_TYPE_LEGACY_DEL)) {
+            o->flags |= OURO__F_FINALIZED;
+            ouro_incref(o);
+            t->finalize(h, o);
+            ouro_decref(o);
+        }
+    }
+    ouro__list_merge(h, seen, collectable);
+}
+
+/* Step 7. */
+static void handle_resurrected_objects(ouro_heap *h, ouro_object *unreachable,
+                                       ouro_object *still_unreachable, ouro_object *old)
+{
+    uint32_t hr = head_ref(h, unreachable);
+    for (uint32_t r = unreachable->gc_next; r != hr;) {
+        ouro_object *o = ouro__obj_of(h, r);
+        r = o->gc_next;
+        o->flags &= (uint16_t)~OURO__F_COLLECTING;
+    }
+    deduce_unreachable(h, unreachable, still_unreachable);
+    uint32_t sr = head_ref(h, still_unreachable);
+    for (uint32_t r = still_unreachable->gc_next; r != sr;) {
+        ouro_object *o = ouro__obj_of(h, r);
+        r = o->gc_next;
+        o->flags &= (uint16_t)~OURO__F_UNREACHABLE;
+    }
+    ouro__list_merge(h, unreachable, old);
+}
+
+/* Step 8. */
+static void delete_garbage(ouro_heap *h, ouro_object *collectable, ouro_object *old)
+{
+    while (!ouro__list_empty(h, collectable)) {
+        uint32_t r = collectable->gc_next;
+        ouro_object *o = ouro__obj_of(h, r);
+        if (h->debug_flags & OURO_GC_DEBUG_SAVEALL) {
+            if (ouro__vec_push(&h->garbage, o) == 0)
+                ouro_incref(o);
+        } else {
+            ouro_type *t = ouro__type(o);
+            if (t->clear) {
+                ouro_incref(o);
+                t->clear(h, o);
+                ouro_decref(o);
+            }
+        }
+        if (collectable->gc_next == r) {
+            /* still alive: it may die later */
+            o->flags &= (uint16_t)~OURO__F_COLLECTING;
+            ouro__list_move(h, o, old);
+        }
+    }
+}
+
+static void handle_legacy_finalizers(ouro_heap *h, ouro_object *finalizers, ouro_object *old)
+{
+    uint32_t hr = head_ref(h, finalizers);
+    for (uint32_t r = finalizers->gc_next; r != hr;) {
+        ouro_object *o = ouro__obj_of(h, r);
+        r = o->gc_next;
+        if ((h->debug_flags & OURO_GC_DEBUG_SAVEALL) || has_legacy_finalizer(o)) {
+            if (ouro__vec_push(&h->garbage, o) < 0)
+                break;
+            ouro_incref(o);
+        }
+    }
+    ouro__list_merge(h, finalizers, old);
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static long gc_collect_main(ouro_heap *h, int generation, long *uncollectable_out)
+{
+    long m = 0; /* objects collected */
+    long n = 0; /* uncollectable objects */
+    double t0 = 0;
+    if (h->debug_flags & OURO_GC_DEBUG_STATS) {
+        char buf[256];
+        t0 = now_seconds();
+        snprintf(buf, sizeof buf,
+                 "gc: collecting generation %d...\ngc: objects in each generation: %zu %zu %zu\n"
+                 "gc: objects in permanent generation: %zu\n",
+                 generation, ouro__list_size(h, GEN(0)), ouro__list_size(h, GEN(1)),
+                 ouro__list_size(h, GEN(2)), ouro__list_size(h, LIST(PERMANENT)));
+        h->cfg.sink(h->cfg.sink_ctx, buf);
+    }
+
+    /* update collection and allocation counters */
+    if (generation + 1 < OURO_GC_GENERATIONS)
+        h->gen[generation + 1].count += 1;
+    for (int i = 0; i <= generation; i++)
+        h->gen[i].count = 0;
+
+    /* merge younger generations with the one being collected */
+    for (int i = 0; i < generation; i++)
+        ouro__list_merge(h, GEN(i), GEN(generation));
+    ouro_object *young = GEN(generation);
+    ouro_object *old = generation < OURO_GC_GENERATIONS - 1 ? GEN(generation + 1) : young;
+
+    ouro_object *unreachable = LIST(UNREACHABLE);
+    deduce_unreachable(h, young, unreachable);
+
+    if (young != old) {
+        if (generation == OURO_GC_GENERATIONS - 2)
+            h->long_lived_pending += ouro__list_size(h, young);
+        ouro__list_merge(h, young, old);
+    } else {
+        h->long_lived_pending = 0;
+        h->long_lived_total = ouro__list_size(h, young);
+    }
+
+    ouro_object *finalizers = LIST(FINALIZERS);
+    ouro__list_init(h, finalizers);
+    move_legacy_finalizers(h, unreachable, finalizers);
+    move_legacy_finalizer_reachable(h, finalizers);
+
+    if (h->debug_flags & OURO_GC_DEBUG_COLLECTABLE) {
+        uint32_t hr = head_ref(h, unreachable);
+        for (uint32_t r = unreachable->gc_next; r != hr; r = ouro__obj_of(h, r)->gc_next)
+            gc_debug(h, "collectable", ouro__obj_of(h, r));
+    }
+
+    m += handle_weakrefs(h, unreachable, old);
+    finalize_garbage(h, unreachable);
+
+    ouro_object *final_unreachable = LIST(FINAL);
+    handle_resurrected_objects(h, unreachable, final_unreachable, old);
+
+    m += (long)ouro__list_size(h, final_unreachable);
+    delete_garbage(h, final_unreachable, old);
+
+    uint32_t fr = head_ref(h, finalizers);
+    for (uint32_t r = finalizers->gc_next; r != fr; r = ouro__obj_of(h, r)->gc_next) {
+        n++;
+        if (h->debug_flags & OURO_GC_DEBUG_UNCOLLECTABLE)
+            gc_debug(h, "uncollectable", ouro__obj_of(h, r));
+    }
+    if (h->debug_flags & OURO_GC_DEBUG_STATS) {
+        char buf[160];
+        snprintf(buf, sizeof buf, "gc: done, %ld unreachable, %ld uncollectable, %.4fs elapsed\n",
+                 m + n, n, now_seconds() - t0);
+        h->cfg.sink(h->cfg.sink_ctx, buf);
+    }
+    handle_legacy_finalizers(h, finalizers, old);
+
+    h->gstats[generation].collections++;
+    h->gstats[generation].collected += (size_t)m;
+    h->gstats[generation].uncollectable += (size_t)n;
+    if (h->cfg.debug >= OURO_DEBUG_FULL)
+        ouro_heap_check(h);
+    *uncollectable_out = n;
+    return m;
+}
+
+static void invoke_callbacks(ouro_heap *h, const char *phase, int generation, long collected,
+                             long uncollectable)
+{
+    ouro_gc_info info = {generation, collected, uncollectable};
+    for (size_t i = 0; i < h->ncallbacks; i++)
+        h->callbacks[i].fn(h, phase, &info, h->callbacks[i].arg);
+}
+
+static long collect_with_callback(ouro_heap *h, int generation)
+{
+    invoke_callbacks(h, "start", generation, 0, 0);
+    long n = 0;
+    long m = gc_collect_main(h, generation, &n);
+    invoke_callbacks(h, "stop", generation, m, n);
+    return m + n;
+}
+
+void ouro__gc_maybe_collect(ouro_heap *h)
+{
+    if (h->collecting)
+        return;
+    h->collecting = true;
+    for (int i = OURO_GC_GENERATIONS - 1; i >= 0; i--) {
+        if (h->gen[i].count > h->gen[i].threshold) {
+            /* A full collection only when the objects that survived young
+             * collections since the last full one are over 25% of the
+             * long-lived total: this keeps full collections linear in
+             * total allocation rather than quadratic. */
+            if (i == OURO_GC_GENERATIONS - 1 && h->long_lived_pending < h->long_lived_total / 4)
+                continue;
+            collect_with_callback(h, i);
+            break;
+        }
+    }
+    h->collecting = false;
+}
+
+/* ------------------------------------------------------------ public API */
+
+long ouro_gc_collect(ouro_heap *h, int generation)
+{
+    if (!h || generation < 0 || generation >= OURO_GC_GENERATIONS)
+        return OURO_EINVAL;
+    if (h->collecting)
+        return 0;
+    h->collecting = true;
+    long n = collect_with_callback(h, generation);
+    h->collecting = false;
+    return n;
+}
+
+void ouro_gc_enable(ouro_heap *h) { h->enabled = true; }
+void ouro_gc_disable(ouro_heap *h) { h->enabled = false; }
+int ouro_gc_is_enabled(ouro_heap *h) { return h->enabled; }
+
+void ouro_gc_get_threshold(ouro_heap *h, int out[3])
+{
+    for (int i = 0; i < 3; i++)
+        out[i] = h->gen[i].threshold;
+}
+
+int ouro_gc_set_threshold(ouro_heap *h, int t0, int t1, int t2)
+{
+    if (t0 < 0 || t1 < 0 || t2 < 0)
+        return OURO_EINVAL;
+    h->gen[0].threshold = t0;
+    h->gen[1].threshold = t1;
+    h->gen[2].threshold = t2;
+    return 0;
+}
+
+void ouro_gc_get_count(ouro_heap *h, int out[3])
+{
+    for (int i = 0; i < 3; i++)
+        out[i] = h->gen[i].count;
+}
+
+void ouro_gc_get_stats(ouro_heap *h, ouro_gc_gen_stats out[3])
+{
+    for (int i = 0; i < 3; i++)
+        out[i] = h->gstats[i];
+}
+
+int ouro_gc_get_objects(ouro_heap *h, int generation, ouro_visit_fn visit, void *arg)
+{
+    if (!h || !visit || generation < -1 || generation >= OURO_GC_GENERATIONS)
+        return OURO_EINVAL;
+    int lo = generation < 0 ? 0 : generation, hi = generation < 0 ? 2 : generation;
+    for (int g = lo; g <= hi; g++) {
+        ouro_object *head = GEN(g);
+        uint32_t hr = head_ref(h, head);
+        for (uint32_t r = head->gc_next; r != hr;) {
+            ouro_object *o = ouro__obj_of(h, r);
+            r = o->gc_next;
+            int rc = visit(o, arg);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+typedef struct referrer_ctx {
+    ouro_object *target;
+    bool found;
+} referrer_ctx;
+
+static int visit_find(ouro_object *o, void *arg)
+{
+    referrer_ctx *rc = arg;
+    if (o == rc->target) {
+        rc->found = true;
+        return 1;
+    }
+    return 0;
+}
+
+int ouro_gc_get_referrers(ouro_heap *h, ouro_object *target, ouro_visit_fn visit, void *arg)
+{
+    if (!h || !target || !visit)
+        return OURO_EINVAL;
+    for (int g = 0; g < OURO_GC_GENERATIONS; g++) {
+        ouro_object *head = GEN(g);
+        uint32_t hr = head_ref(h, head);
+        for (uint32_t r = head->gc_next; r != hr;) {
+            ouro_object *o = ouro__obj_of(h, r);
+            r = o->gc_next;
+            referrer_ctx rc = {target, false};
+            traverse(o, visit_find, &rc);
+            if (rc.found) {
+                int v = visit(o, arg);
+                if (v)
+                    return v;
+            }
+        }
+    }
+    return 0;
+}
+
+int ouro_gc_get_referents(ouro_object *o, ouro_visit_fn visit, void *arg)
+{
+    if (!o || !visit)
+        return OURO_EINVAL;
+    return traverse(o, visit, arg);
+}
+
+int ouro_gc_is_tracked(const ouro_object *o)
+{
+    return o->gc_next != 0;
+}
+
+int ouro_gc_is_finalized(const ouro_object *o)
+{
+    return (o->flags & OURO__F_FINALIZED) != 0;
+}
+
+int ouro_gc_track(ouro_object *o)
+{
+    if (!is_gc(o))
+        return OURO_ETYPE;
+    if (!o->gc_next && !ouro_is_immortal(o))
+        ouro__gc_track(ouro__heap_of(o), o);
+    return 0;
+}
+
+int ouro_gc_untrack(ouro_object *o)
+{
+    if (o->gc_next)
+        ouro__gc_untrack(ouro__heap_of(o), o);
+    return 0;
+}
+
+void ouro_gc_freeze(ouro_heap *h)
+{
+    for (int i = 0; i < OURO_GC_GENERATIONS; i++)
+        ouro__list_merge(h, GEN(i), LIST(PERMANENT));
+    h->gen[0].count = 0;
+}
+
+void ouro_gc_unfreeze(ouro_heap *h)
+{
+    ouro__list_merge(h, LIST(PERMANENT), GEN(OURO_GC_GENERATIONS - 1));
+}
+
+size_t ouro_gc_get_freeze_count(ouro_heap *h)
+{
+    return ouro__list_size(h, LIST(PERMANENT));
+}
+
+void ouro_gc_set_debug(ouro_heap *h, int flags) { h->debug_flags = flags; }
+int ouro_gc_get_debug(ouro_heap *h) { return h->debug_flags; }
+
+int ouro_gc_callback_add(ouro_heap *h, ouro_gc_callback cb, void *arg)
+{
+    if (!cb)
+        return OURO_EINVAL;
+    if (h->ncallbacks == h->capcallbacks) {
+        size_t cap = h->capcallbacks ? h->capcallbacks * 2 : 4;
+        ouro__callback *c = realloc(h->callbacks, cap * sizeof *c);
+        if (!c)
+            return OURO_ENOMEM;
+        h->callbacks = c;
+        h->capcallbacks = cap;
+    }
+    h->callbacks[h->ncallbacks].fn = cb;
+    h->callbacks[h->ncallbacks].arg = arg;
+    h->ncallbacks++;
+    return 0;
+}
+
+int ouro_gc_callback_remove(ouro_heap *h, ouro_gc_callback cb, void *arg)
+{
+    for (size_t i = 0; i < h->ncallbacks; i++) {
+        if (h->callbacks[i].fn == cb && h->callbacks[i].arg == arg) {
+            memmove(&h->callbacks[i], &h->callbacks[i + 1],
+                    (h->ncallbacks - i - 1) * sizeof h->callbacks[0]);
+            h->ncallbacks--;
+            return 0;
+        }
+    }
+    return OURO_ENOTFOUND;
+}
+
+size_t ouro_gc_garbage_count(ouro_heap *h) { return h->garbage.len; }
+
+ouro_object *ouro_gc_garbage_get(ouro_heap *h, size_t i)
+{
+    return i < h->garbage.len ? h->garbage.items[i] : NULL;
+}
+
+void ouro_gc_garbage_clear(ouro_heap *h)
+{
+    /* As list.clear(): detach the items first, then release them from the
+     * last to the first. */
+    ouro__vec v = h->garbage;
+    memset(&h->garbage, 0, sizeof h->garbage);
+    while (v.len)
+        ouro_decref(v.items[--v.len]);
+    free(v.items);
+}
+
+/* ------------------------------------------------------------ checking */
+
+int ouro__gc_check(ouro_heap *h)
+{
+    for (int i = OURO__LIST_GEN0; i <= OURO__LIST_PERMANENT; i++) {
+        ouro_object *head = &h->lists[i];
+        uint32_t hr = head_ref(h, head);
+        uint32_t prev = hr;
+        size_t n = 0;
+        for (uint32_t r = head->gc_next; r != hr;) {
+            ouro_object *o = ouro__obj_of(h, r);
+            if (o->gc_prev != prev) {
+                ouro__report(h, "ouro_heap_check: list %d: %s object %p has a bad prev link\n", i,
+                             ouro_type_name(o), (void *)o);
+                return OURO_EINVAL;
+            }
+            if (!(o->flags & OURO__F_OBJECT) || !is_gc(o)) {
+                ouro__report(h, "ouro_heap_check: list %d: %p is not a GC object\n", i, (void *)o);
+                return OURO_EINVAL;
+            }
+            prev = r;
+            r = o->gc_next;
+            if (++n > h->st.objects + 1) {
+                ouro__report(h, "ouro_heap_check: list %d: cycle in the list\n", i);
+                return OURO_EINVAL;
+            }
+        }
+        if (head->gc_prev != prev) {
+            ouro__report(h, "ouro_heap_check: list %d: head's tail link is wrong\n", i);
+            return OURO_EINVAL;
+        }
+    }
+    return 0;
+}

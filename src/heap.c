@@ -1,0 +1,427 @@
+/*
+ * heap.c — heap lifecycle, settings, statistics, the heap checker, leak
+ * reports, raw memory and scopes.
+ *
+ * A heap is one mapping from its page source: the ouro_heap structure (whose
+ * first bytes hold the collector's list heads, arena index 0) followed by the
+ * arena table.  Nothing is global except the type table (object.c).
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+
+const char *ouro_version(void) { return OURO_VERSION_STRING; }
+int ouro_version_number(void) { return OURO_VERSION_NUMBER; }
+
+const char *ouro_strerror(int code)
+{
+    switch (code) {
+    case OURO_OK: return "success";
+    case OURO_ENOMEM: return "out of memory";
+    case OURO_EINVAL: return "invalid argument";
+    case OURO_ETYPE: return "operation not supported by the object's type";
+    case OURO_EBUSY: return "not allowed while a collection runs";
+    case OURO_ELEAK: return "live objects at heap free";
+    case OURO_ELIMIT: return "internal table full";
+    case OURO_ENOTFOUND: return "not found";
+    default: return "unknown error";
+    }
+}
+
+OURO__HIDDEN void ouro__default_pages(ouro_page_source *ps);
+
+static void stderr_sink(void *ctx, const char *text)
+{
+    (void)ctx;
+    fputs(text, stderr);
+}
+
+void ouro_config_init(ouro_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->struct_size = sizeof *cfg;
+    ouro__default_pages(&cfg->pages);
+    cfg->debug = OURO_DEBUG_OFF;
+    cfg->leak_policy = OURO_LEAKS_WARN;
+    cfg->sink = stderr_sink;
+    cfg->dealloc_depth = 50;
+}
+
+static size_t align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
+
+ouro_heap *ouro_heap_new(const ouro_config *cfg)
+{
+    ouro_config c;
+    ouro_config_init(&c);
+    if (cfg) {
+        size_t n = cfg->struct_size && cfg->struct_size < sizeof c ? cfg->struct_size : sizeof c;
+        memcpy(&c, cfg, n);
+        c.struct_size = sizeof c;
+        if (!c.pages.alloc || !c.pages.free)
+            ouro__default_pages(&c.pages);
+        if (!c.sink)
+            c.sink = stderr_sink;
+        if (!c.dealloc_depth)
+            c.dealloc_depth = 50;
+    }
+    size_t off_base = align_up(sizeof(ouro_heap), 64);
+    size_t off_arenas = off_base + OURO__MAX_ARENAS * sizeof(uint8_t *);
+    size_t off_free = off_arenas + OURO__MAX_ARENAS * sizeof(ouro__arena);
+    size_t total = align_up(off_free + OURO__MAX_ARENAS * sizeof(uint32_t), 4096);
+
+    /* The heap's own mapping counts as page request number 1 for fault
+     * injection, so "fail the first page request" fails heap creation. */
+    uint64_t requests = 1;
+    if (c.fail_page_at && (requests == c.fail_page_at))
+        return NULL;
+    uint8_t *mem = c.pages.alloc(c.pages.ctx, total);
+    if (!mem)
+        return NULL;
+    if ((uintptr_t)mem & (OURO__POOL_SIZE - 1)) {
+        c.pages.free(c.pages.ctx, mem, total);
+        return NULL;
+    }
+    ouro_heap *h = (ouro_heap *)mem;
+    memset(h, 0, sizeof *h);
+    h->cfg = c;
+    h->page_requests = requests;
+    h->map_size = total;
+    h->slot_base = (uint8_t **)(mem + off_base);
+    h->arenas = (ouro__arena *)(mem + off_arenas);
+    h->slot_free = (uint32_t *)(mem + off_free);
+    h->slot_base[0] = mem; /* index 0: the list heads */
+    h->slot_top = 1;
+    h->st.struct_size = sizeof h->st;
+    h->st.mapped_bytes = h->st.peak_mapped_bytes = total;
+    h->userdata = c.userdata;
+    ouro__pool_init(h);
+    ouro__gc_init(h);
+    return h;
+}
+
+void *ouro_heap_userdata(ouro_heap *h) { return h->userdata; }
+void ouro_heap_set_userdata(ouro_heap *h, void *u) { h->userdata = u; }
+int ouro_heap_last_error(const ouro_heap *h) { return h ? h->last_error : OURO_EINVAL; }
+
+/* ------------------------------------------------------------ leaks */
+
+typedef struct leak_state {
+    ouro_heap *h;
+    size_t count;
+    size_t listed;
+} leak_state;
+
+static int leak_visit(ouro_object *o, void *arg)
+{
+    leak_state *ls = arg;
+    if (ouro_is_immortal(o))
+        return 0;
+    ls->count++;
+    if (ls->listed < 50) {
+        ls->listed++;
+        ouro__report(ls->h, "ouro: leak: %s object at %p, refcount %u\n", ouro_type_name(o),
+                     (void *)o, o->refcnt);
+    }
+    return 0;
+}
+
+static int count_visit(ouro_object *o, void *arg)
+{
+    if (!ouro_is_immortal(o))
+        (*(size_t *)arg)++;
+    return 0;
+}
+
+int ouro_heap_free(ouro_heap *h)
+{
+    if (!h)
+        return 0;
+    h->freeing = true;
+    /* Drop what the heap itself holds: scopes and the garbage list. */
+    while (h->scope.len)
+        ouro_decref(h->scope.items[--h->scope.len]);
+    ouro_gc_garbage_clear(h);
+    int result = 0;
+    size_t leaked = 0;
+    if (h->cfg.leak_policy != OURO_LEAKS_IGNORE) {
+        leak_state ls = {h, 0, 0};
+        ouro_heap_walk(h, leak_visit, &ls);
+        leaked = ls.count;
+        if (leaked) {
+            if (ls.listed < leaked)
+                ouro__report(h, "ouro: leak: ... and %zu more\n", leaked - ls.listed);
+            ouro__report(h, "ouro: leak: %zu object%s alive at ouro_heap_free\n", leaked,
+                         leaked == 1 ? "" : "s");
+        }
+    } else {
+        ouro_heap_walk(h, count_visit, &leaked);
+    }
+    result = h->cfg.leak_policy == OURO_LEAKS_FAIL && leaked ? OURO_ELEAK : (int)(leaked > 0x7fffffff ? 0x7fffffff : leaked);
+    ouro__gc_fini(h);
+    ouro__weak_fini(h);
+    free(h->scope.items);
+    free(h->garbage.items);
+    free(h->callbacks);
+    ouro__pool_fini(h);
+    ouro_page_source ps = h->cfg.pages;
+    size_t size = h->map_size;
+    ps.free(ps.ctx, h, size);
+    return result;
+}
+
+/* ------------------------------------------------------------ statistics */
+
+int ouro_heap_get_stats(ouro_heap *h, ouro_heap_stats *out)
+{
+    if (!h || !out || out->struct_size == 0)
+        return OURO_EINVAL;
+    ouro_heap_stats s = h->st;
+    s.num_classes = OURO_NUM_CLASSES;
+    OURO__HIDDEN size_t ouro__class_size(int c);
+    for (int c = 0; c < OURO_NUM_CLASSES; c++)
+        s.class_size[c] = ouro__class_size(c);
+    size_t n = out->struct_size < sizeof s ? out->struct_size : sizeof s;
+    s.struct_size = n;
+    memcpy(out, &s, n);
+    return 0;
+}
+
+size_t ouro_heap_stats_text(ouro_heap *h, char *buf, size_t size)
+{
+    ouro_heap_stats s;
+    s.struct_size = sizeof s;
+    ouro_heap_get_stats(h, &s);
+    char tmp[8192];
+    size_t n = 0;
+#define OUT(...) n += (size_t)snprintf(tmp + n, n < sizeof tmp ? sizeof tmp - n : 0, __VA_ARGS__)
+    OUT("bytes in use      %zu (peak %zu)\n", s.bytes_in_use, s.peak_bytes_in_use);
+    OUT("objects           %zu\n", s.objects);
+    OUT("arenas            %zu held, %zu peak, %zu allocated, %zu released\n", s.arenas,
+        s.peak_arenas, s.arenas_allocated, s.arenas_released);
+    OUT("large blocks      %zu (%zu bytes)\n", s.large_blocks, s.large_bytes);
+    OUT("mapped            %zu bytes (peak %zu)\n", s.mapped_bytes, s.peak_mapped_bytes);
+    OUT("class  size  blocks  pools\n");
+    for (unsigned c = 0; c < s.num_classes; c++) {
+        if (s.class_blocks[c] || s.class_pools[c])
+            OUT("%5u %5zu %7zu %6zu\n", c, s.class_size[c], s.class_blocks[c], s.class_pools[c]);
+    }
+#undef OUT
+    if (size) {
+        size_t k = n < size - 1 ? n : size - 1;
+        if (k > sizeof tmp - 1)
+            k = sizeof tmp - 1;
+        memcpy(buf, tmp, k);
+        buf[k] = 0;
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------ walk, check */
+
+typedef struct walk_state {
+    ouro_visit_fn fn;
+    void *arg;
+} walk_state;
+
+static int walk_visit(void *block, void *arg)
+{
+    walk_state *ws = arg;
+    ouro_object *o = block;
+    if (!(o->flags & OURO__F_OBJECT))
+        return 0;
+    return ws->fn(o, ws->arg);
+}
+
+int ouro_heap_walk(ouro_heap *h, ouro_visit_fn visit, void *arg)
+{
+    if (!h || !visit)
+        return OURO_EINVAL;
+    walk_state ws = {visit, arg};
+    return ouro__pool_walk(h, walk_visit, &ws);
+}
+
+typedef struct check_state {
+    ouro_heap *h;
+    size_t objects;
+    size_t tracked;
+    size_t weak_flagged;
+    int bad;
+} check_state;
+
+static int check_visit(ouro_object *o, void *arg)
+{
+    check_state *cs = arg;
+    ouro_heap *h = cs->h;
+    cs->objects++;
+    if (o->type_id == 0 || !ouro__type_by_id(o->type_id)) {
+        ouro__report(h, "ouro_heap_check: object %p: bad type id %u\n", (void *)o, o->type_id);
+        cs->bad = 1;
+        return 1;
+    }
+    ouro_type *t = ouro__type(o);
+    if (o->refcnt == 0 || o->refcnt == OURO__FREED_REFCNT || (o->flags & OURO__F_FREED)) {
+        ouro__report(h, "ouro_heap_check: %s object %p: refcount %u\n", t->name, (void *)o,
+                     o->refcnt);
+        cs->bad = 1;
+        return 1;
+    }
+    if (!h->collecting && (o->flags & (OURO__F_COLLECTING | OURO__F_UNREACHABLE))) {
+        ouro__report(h, "ouro_heap_check: %s object %p: collector flags outside a collection\n",
+                     t->name, (void *)o);
+        cs->bad = 1;
+        return 1;
+    }
+    if (o->gc_next) {
+        cs->tracked++;
+        if (!(t->flags & OURO_TYPE_GC)) {
+            ouro__report(h, "ouro_heap_check: %s object %p: tracked but not a GC type\n",
+                         t->name, (void *)o);
+            cs->bad = 1;
+            return 1;
+        }
+        ouro_object *next = ouro__obj_of(h, o->gc_next);
+        if (!h->collecting && ouro__obj_of(h, next->gc_prev) != o) {
+            ouro__report(h, "ouro_heap_check: %s object %p: broken collector list\n", t->name,
+                         (void *)o);
+            cs->bad = 1;
+            return 1;
+        }
+    }
+    if (o->flags & OURO__F_HASWEAK) {
+        cs->weak_flagged++;
+        if (!ouro__weak_head(h, o)) {
+            ouro__report(h, "ouro_heap_check: %s object %p: weak flag without weak list\n",
+                         t->name, (void *)o);
+            cs->bad = 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+OURO__HIDDEN size_t ouro__weak_table_count(ouro_heap *h);
+
+int ouro_heap_check(ouro_heap *h)
+{
+    if (!h)
+        return OURO_EINVAL;
+    int rc = ouro__pool_check(h);
+    if (rc < 0)
+        return rc;
+    check_state cs = {h, 0, 0, 0, 0};
+    ouro_heap_walk(h, check_visit, &cs);
+    if (cs.bad)
+        return OURO_EINVAL;
+    if (cs.objects != h->st.objects) {
+        ouro__report(h, "ouro_heap_check: %zu objects found, stats say %zu\n", cs.objects,
+                     h->st.objects);
+        return OURO_EINVAL;
+    }
+    if (cs.weak_flagged != ouro__weak_table_count(h)) {
+        ouro__report(h, "ouro_heap_check: %zu objects flagged with weak lists, table has %zu\n",
+                     cs.weak_flagged, ouro__weak_table_count(h));
+        return OURO_EINVAL;
+    }
+    rc = ouro__gc_check(h);
+    if (rc < 0)
+        return rc;
+    size_t listed = 0;
+    for (int i = OURO__LIST_GEN0; i <= OURO__LIST_PERMANENT; i++)
+        listed += ouro__list_size(h, &h->lists[i]);
+    if (!h->collecting && listed != cs.tracked) {
+        ouro__report(h, "ouro_heap_check: %zu tracked objects, %zu on generation lists\n",
+                     cs.tracked, listed);
+        return OURO_EINVAL;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ raw memory */
+
+OURO__HIDDEN bool ouro__inject_alloc(ouro_heap *h);
+
+void *ouro_raw_alloc(ouro_heap *h, size_t size)
+{
+    if (!h)
+        return NULL;
+    h->allocs++;
+    if (ouro__inject_alloc(h)) {
+        h->last_error = OURO_ENOMEM;
+        return NULL;
+    }
+    void *p = ouro__block_alloc(h, size ? size : 1, 1);
+    if (!p)
+        h->last_error = OURO_ENOMEM;
+    return p;
+}
+
+void ouro_raw_free(ouro_heap *h, void *p)
+{
+    if (!p)
+        return;
+    ouro__chunk *ch = (ouro__chunk *)ouro__pool_of(p);
+    if (h->cfg.debug >= OURO_DEBUG_CHECKS && ch->heap != h) {
+        fprintf(stderr, "ouro: fatal: raw block %p freed with heap %p, belongs to heap %p\n", p,
+                (void *)h, (void *)ch->heap);
+        abort();
+    }
+    ouro__block_free(h, p);
+}
+
+void *ouro_raw_realloc(ouro_heap *h, void *p, size_t size)
+{
+    if (!p)
+        return ouro_raw_alloc(h, size);
+    size_t old = ouro__block_size(p);
+    if (size <= old && size > old / 2)
+        return p;
+    void *q = ouro_raw_alloc(h, size);
+    if (!q)
+        return NULL; /* the old block is untouched */
+    memcpy(q, p, old < size ? old : size);
+    ouro_raw_free(h, p);
+    return q;
+}
+
+/* ------------------------------------------------------------ scopes */
+
+int ouro__vec_push(ouro__vec *v, ouro_object *o)
+{
+    if (v->len == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 16;
+        ouro_object **items = realloc(v->items, cap * sizeof *items);
+        if (!items)
+            return OURO_ENOMEM;
+        v->items = items;
+        v->cap = cap;
+    }
+    v->items[v->len++] = o;
+    return 0;
+}
+
+ouro_scope ouro_scope_begin(ouro_heap *h)
+{
+    ouro_scope s = {h, h->scope.len};
+    return s;
+}
+
+ouro_object *ouro_scope_add(ouro_heap *h, ouro_object *o)
+{
+    if (!o)
+        return NULL;
+    if (ouro__vec_push(&h->scope, o) < 0) {
+        ouro_decref(o);
+        h->last_error = OURO_ENOMEM;
+        return NULL;
+    }
+    return o;
+}
+
+void ouro_scope_end(ouro_scope *s)
+{
+    ouro_heap *h = s->heap;
+    while (h->scope.len > s->mark) {
+        ouro_object *o = h->scope.items[--h->scope.len];
+        ouro_decref(o);
+    }
+}

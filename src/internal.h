@@ -1,0 +1,349 @@
+/*
+ * internal.h — ouro's private data structures and the invariants that hold
+ * about them.  Nothing here is part of the API; non-static names carry the
+ * `ouro__` prefix and are hidden from the shared library.
+ *
+ * MEMORY LAYOUT
+ *
+ *   arena   ARENA_SIZE bytes from the page source.  Holds POOLS_PER_ARENA
+ *           (or one fewer, when the page source's address is not
+ *           POOL_SIZE-aligned) pools.  Every arena has a slot in the heap's
+ *           arena table; the slot index is the arena's *index*.
+ *   pool    POOL_SIZE bytes, POOL_SIZE-aligned, starting with a pool header;
+ *           all blocks of one pool have one size class.
+ *   large   a block bigger than the largest class: its own mapping, a
+ *           large header, then the block.  It also takes an arena slot.
+ *   The page source must return POOL_SIZE-aligned memory (the default
+ *   mmap source trims a larger mapping to get it).
+ *
+ * COMPRESSED REFERENCES
+ *
+ *   The collector links tracked objects in doubly-linked lists through
+ *   32-bit references: (arena index << 16) | (offset from the arena base /
+ *   16).  Arenas are 1 MiB, so the offset fits in 16 bits.  Index 0 is the
+ *   heap structure itself, which holds the list heads; reference 0 is
+ *   therefore never an object and means "untracked".
+ *
+ * INVARIANTS (checked by ouro_heap_check)
+ *
+ *   pools:   pool->ref (blocks handed out) equals the number of allocated
+ *            blocks in it; free blocks are on pool->freeblock or above
+ *            pool->nextoffset.  A pool with 0 < ref < capacity is on its
+ *            class's usedpools list; a full pool is on no list; an empty
+ *            pool is on its arena's free-pool list.
+ *   arenas:  arena->nfreepools counts free pools; an arena with free pools
+ *            and at least one used pool is on usable_arenas, which is sorted
+ *            by nfreepools ascending (fullest first) so that allocation
+ *            drains almost-empty arenas, which can then be released.  An
+ *            arena with every pool free is returned to the page source at
+ *            once (the heap keeps none cached).
+ *   objects: every allocated block that is an object has refcnt > 0 (or is
+ *            immortal) outside of deallocation; a tracked object (gc_next !=
+ *            0) is on exactly one list: a generation, the permanent
+ *            generation, or a collector's temporary list while a collection
+ *            runs.  Only types with OURO_TYPE_GC are ever tracked.
+ *   flags:   COLLECTING and UNREACHABLE are set only while a collection
+ *            runs; FINALIZED is set once and never cleared.
+ */
+#ifndef OURO_INTERNAL_H
+#define OURO_INTERNAL_H
+
+#include "ouro.h"
+#include <stdbool.h>
+#include <string.h>
+
+#if defined(__GNUC__)
+#define OURO__HIDDEN __attribute__((visibility("hidden")))
+#define OURO__LIKELY(x) __builtin_expect(!!(x), 1)
+#define OURO__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define OURO__HIDDEN
+#define OURO__LIKELY(x) (x)
+#define OURO__UNLIKELY(x) (x)
+#endif
+
+#define OURO__ALIGN 16
+#define OURO__ARENA_SIZE ((size_t)1 << 20)
+#define OURO__POOL_SIZE ((size_t)1 << 14)
+#define OURO__POOLS_PER_ARENA (OURO__ARENA_SIZE / OURO__POOL_SIZE)
+#define OURO__MAX_ARENAS 65536
+#define OURO__SMALL_MAX 512 /* 16-byte classes up to here, like obmalloc */
+#define OURO__MEDIUM_MAX 2048 /* coarser classes up to here */
+#define OURO__MAX_TYPES 65536
+
+/* Object flags (ouro_object.flags). */
+enum {
+    OURO__F_FINALIZED = 1u << 0,   /* finalize hook already ran (PEP 442) */
+    OURO__F_COLLECTING = 1u << 1,  /* in the generation being collected */
+    OURO__F_UNREACHABLE = 1u << 2, /* tentatively unreachable (move_unreachable) */
+    OURO__F_HASWEAK = 1u << 3,     /* has an entry in the weak-list table */
+    OURO__F_OBJECT = 1u << 4,      /* block is an object (raw blocks: 0) */
+    OURO__F_DEALLOC = 1u << 6,     /* being deallocated or deferred */
+    OURO__F_FREED = 1u << 7        /* debug: block is free (poisoned) */
+};
+
+#define OURO__FREED_REFCNT 0xDEADBEEFu
+
+typedef struct ouro__pool ouro__pool;
+typedef struct ouro__arena ouro__arena;
+
+/*
+ * Every chunk the page source gives us is POOL_SIZE-aligned, and both pools
+ * and large blocks start with this prefix, so `p & ~(POOL_SIZE-1)` finds the
+ * header of any block: an object finds its heap from its address alone, so
+ * ouro_decref needs no heap argument.
+ */
+enum { OURO__CHUNK_POOL = 0x504f4f4c, OURO__CHUNK_LARGE = 0x4c415247 };
+
+typedef struct ouro__chunk {
+    ouro_heap *heap;
+    uint32_t kind;   /* OURO__CHUNK_POOL or OURO__CHUNK_LARGE */
+    uint32_t index;  /* arena-table slot of the arena or large block */
+} ouro__chunk;
+
+struct ouro__pool {
+    ouro__chunk c;
+    uint8_t *freeblock;   /* free blocks, linked through their word at +8 */
+    ouro__pool *nextpool; /* usedpools list or arena free-pool list */
+    ouro__pool *prevpool;
+    uint32_t ref;         /* allocated blocks */
+    uint16_t szidx;       /* size class */
+    uint16_t raw;         /* 1: raw blocks, 0: objects (kept apart so a
+                             walk can read object headers) */
+    uint32_t nextoffset;  /* first never-used block */
+    uint32_t maxnextoffset;
+    uint32_t capacity;
+    uint32_t block_size;
+};
+#define OURO__POOL_HEADER 64
+
+/* Large block: this header at the start of its own POOL_SIZE-aligned
+ * mapping, the block right after it. */
+typedef struct ouro__large {
+    ouro__chunk c;
+    struct ouro__large *next, *prev; /* all large blocks of the heap */
+    size_t map_size;                 /* bytes from the page source */
+    size_t size;                     /* usable block bytes */
+    uint32_t raw;                    /* 1: raw memory, 0: an object */
+    uint32_t pad0;
+    uint64_t pad1;
+} ouro__large;
+
+struct ouro__arena {
+    uint8_t *base;            /* from the page source, POOL_SIZE-aligned */
+    ouro__pool *freepools;    /* pools used before and now empty */
+    uint32_t nfreepools;      /* free pools (used before or never) */
+    uint32_t npools_carved;   /* pools handed out at least once */
+    uint32_t index;
+    uint32_t live;            /* 1 while the arena is held */
+    ouro__arena *nextarena, *prevarena; /* usable_arenas, sorted */
+};
+
+/* Arena-table entry kinds. */
+enum { OURO__SLOT_FREE = 0, OURO__SLOT_ARENA, OURO__SLOT_LARGE, OURO__SLOT_HEAP };
+
+/* The collector's list heads live inside the heap structure, so that they
+ * have compressed references (arena index 0). */
+enum {
+    OURO__LIST_GEN0 = 0,
+    OURO__LIST_GEN1,
+    OURO__LIST_GEN2,
+    OURO__LIST_PERMANENT,
+    OURO__LIST_UNREACHABLE,
+    OURO__LIST_FINALIZERS,
+    OURO__LIST_WRCB,
+    OURO__LIST_SEEN,
+    OURO__LIST_FINAL,
+    OURO__LIST_TMP,
+    OURO__NUM_LISTS
+};
+
+typedef struct ouro__gen {
+    int threshold;
+    int count;
+} ouro__gen;
+
+typedef struct ouro__callback {
+    ouro_gc_callback fn;
+    void *arg;
+} ouro__callback;
+
+/* Weak-list table: open addressing from object address to the head of the
+ * object's weak-reference list.  Invariant: an object has an entry iff its
+ * OURO__F_HASWEAK flag is set iff its weak list is non-empty. */
+typedef struct ouro__wentry {
+    ouro_object *obj;     /* NULL = empty, TOMBSTONE = deleted */
+    ouro_object *head;    /* first weak reference */
+} ouro__wentry;
+
+/* A growable array of strong references (garbage list, scopes). */
+typedef struct ouro__vec {
+    ouro_object **items;
+    size_t len, cap;
+} ouro__vec;
+
+struct ouro_heap {
+    /* The list heads must come first: their compressed references are
+     * offsets into this structure, which has arena index 0.  `reserved0`
+     * sits at offset 0 so that no list head has reference 0. */
+    ouro_object reserved0;
+    ouro_object lists[OURO__NUM_LISTS];
+
+    ouro_config cfg;
+    int last_error;
+
+    /* pools */
+    ouro__pool *usedpools[2][OURO_NUM_CLASSES]; /* [raw][class] */
+    ouro__arena *usable_arenas;     /* sorted, fullest first */
+    ouro__large *large_blocks;
+    /* arena table, OURO__MAX_ARENAS entries each, in the same mapping as
+     * the heap: base address per index, arena records, free indices */
+    uint8_t **slot_base;
+    ouro__arena *arenas;
+    uint32_t *slot_free;            /* stack of free indices */
+    uint32_t nslot_free;
+    uint32_t slot_top;              /* indices >= slot_top never used */
+    size_t map_size;                /* bytes of the heap's own mapping */
+
+    /* statistics */
+    ouro_heap_stats st;
+    uint64_t page_requests;
+    uint64_t allocs;
+
+    /* objects */
+    unsigned dealloc_depth;         /* current recursion depth */
+    ouro_object *deferred;          /* trashcan stack (linked via gc_prev) */
+    bool freeing;                   /* ouro_heap_free in progress */
+
+    /* collector */
+    ouro__gen gen[OURO_GC_GENERATIONS];
+    ouro_gc_gen_stats gstats[OURO_GC_GENERATIONS];
+    size_t long_lived_total;
+    size_t long_lived_pending;
+    bool enabled;
+    bool collecting;
+    int debug_flags;
+    ouro__vec garbage;
+    ouro__callback *callbacks;
+    size_t ncallbacks, capcallbacks;
+
+    /* weak references */
+    ouro__wentry *wtab;
+    size_t wcap, wcount, wtomb;
+
+    /* scopes */
+    ouro__vec scope;
+    void *userdata;
+};
+
+/* ----- compressed references */
+
+static inline uint32_t ouro__ref_of(ouro_heap *h, const ouro_object *o);
+static inline ouro_object *ouro__obj_of(ouro_heap *h, uint32_t ref)
+{
+    return (ouro_object *)(h->slot_base[ref >> 16] + ((size_t)(ref & 0xffff) << 4));
+}
+static inline ouro__pool *ouro__pool_of(const void *p)
+{
+    return (ouro__pool *)((uintptr_t)p & ~(uintptr_t)(OURO__POOL_SIZE - 1));
+}
+static inline ouro_heap *ouro__heap_of(const ouro_object *o)
+{
+    return ((ouro__chunk *)ouro__pool_of(o))->heap;
+}
+static inline uint32_t ouro__ref_of(ouro_heap *h, const ouro_object *o)
+{
+    const uint8_t *p = (const uint8_t *)o;
+    uint32_t index = 0;
+    if (!(p >= (const uint8_t *)h && p < (const uint8_t *)(h->lists + OURO__NUM_LISTS)))
+        index = ((ouro__chunk *)ouro__pool_of(o))->index;
+    return (index << 16) | (uint32_t)((size_t)(p - h->slot_base[index]) >> 4);
+}
+
+/* ----- pools (pool.c) */
+OURO__HIDDEN int ouro__pool_init(ouro_heap *h);
+OURO__HIDDEN void ouro__pool_fini(ouro_heap *h);
+/* Allocate a block of at least `size` bytes, 16-aligned; NULL on OOM. */
+OURO__HIDDEN void *ouro__block_alloc(ouro_heap *h, size_t size, int raw);
+OURO__HIDDEN void ouro__block_free(ouro_heap *h, void *p);
+OURO__HIDDEN size_t ouro__block_size(const void *p);
+OURO__HIDDEN int ouro__pool_check(ouro_heap *h);
+/* Visit every allocated block (objects and raw blocks alike). */
+OURO__HIDDEN int ouro__pool_walk(ouro_heap *h, int (*fn)(void *block, void *arg), void *arg);
+OURO__HIDDEN void *ouro__pages_alloc(ouro_heap *h, size_t size);
+OURO__HIDDEN void ouro__pages_free(ouro_heap *h, void *p, size_t size);
+
+/* ----- objects (object.c) */
+OURO__HIDDEN ouro_type *ouro__type_by_id(uint32_t id);
+OURO__HIDDEN void ouro__report(ouro_heap *h, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+OURO__HIDDEN void ouro__fatal(const ouro_object *o, const char *what)
+    __attribute__((noreturn));
+static inline ouro_type *ouro__type(const ouro_object *o)
+{
+    return ouro__type_by_id(o->type_id);
+}
+OURO__HIDDEN void ouro__free_object(ouro_heap *h, ouro_object *o);
+OURO__HIDDEN int ouro__vec_push(ouro__vec *v, ouro_object *o);
+
+/* ----- collector (gc.c) */
+OURO__HIDDEN void ouro__gc_init(ouro_heap *h);
+OURO__HIDDEN void ouro__gc_fini(ouro_heap *h);
+OURO__HIDDEN void ouro__gc_track(ouro_heap *h, ouro_object *o);
+OURO__HIDDEN void ouro__gc_untrack(ouro_heap *h, ouro_object *o);
+OURO__HIDDEN void ouro__gc_maybe_collect(ouro_heap *h);
+OURO__HIDDEN int ouro__gc_check(ouro_heap *h);
+OURO__HIDDEN void ouro__list_init(ouro_heap *h, ouro_object *head);
+OURO__HIDDEN void ouro__list_append(ouro_heap *h, ouro_object *o, ouro_object *head);
+OURO__HIDDEN void ouro__list_remove(ouro_heap *h, ouro_object *o);
+OURO__HIDDEN void ouro__list_move(ouro_heap *h, ouro_object *o, ouro_object *head);
+OURO__HIDDEN void ouro__list_merge(ouro_heap *h, ouro_object *from, ouro_object *to);
+OURO__HIDDEN bool ouro__list_empty(ouro_heap *h, ouro_object *head);
+OURO__HIDDEN size_t ouro__list_size(ouro_heap *h, ouro_object *head);
+
+/* ----- weak references (weakref.c) */
+OURO__HIDDEN extern ouro_type ouro__weakref_type;
+OURO__HIDDEN void ouro__weak_clear_refs(ouro_heap *h, ouro_object *o);
+OURO__HIDDEN void ouro__weak_clear_silently(ouro_heap *h, ouro_object *o);
+OURO__HIDDEN ouro_object **ouro__weak_listptr(ouro_heap *h, ouro_object *o, bool create);
+OURO__HIDDEN void ouro__weak_fini(ouro_heap *h);
+/* Collector support. */
+OURO__HIDDEN ouro_object *ouro__weak_head(ouro_heap *h, ouro_object *o);
+OURO__HIDDEN ouro_object *ouro__weakref_referent(ouro_object *wr);
+OURO__HIDDEN bool ouro__weakref_has_callback(ouro_object *wr);
+OURO__HIDDEN void ouro__weakref_clear_ref(ouro_heap *h, ouro_object *wr);
+OURO__HIDDEN void ouro__weakref_call(ouro_heap *h, ouro_object *wr);
+
+/* ----- sanitizer/Valgrind announcements (track.c style, inline) */
+#if defined(__SANITIZE_ADDRESS__)
+#define OURO__ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OURO__ASAN 1
+#endif
+#endif
+#ifdef OURO__ASAN
+void __asan_poison_memory_region(void const volatile *addr, size_t size);
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+#define OURO__POISON(p, n) __asan_poison_memory_region((p), (n))
+#define OURO__UNPOISON(p, n) __asan_unpoison_memory_region((p), (n))
+#else
+#define OURO__POISON(p, n) ((void)(p), (void)(n))
+#define OURO__UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+#ifdef OURO_VALGRIND
+#include <valgrind/memcheck.h>
+#define OURO__VG_ALLOC(p, n) VALGRIND_MALLOCLIKE_BLOCK((p), (n), 0, 0)
+#define OURO__VG_FREE(p) VALGRIND_FREELIKE_BLOCK((p), 0)
+#define OURO__VG_NOACCESS(p, n) VALGRIND_MAKE_MEM_NOACCESS((p), (n))
+#define OURO__VG_DEFINED(p, n) VALGRIND_MAKE_MEM_DEFINED((p), (n))
+#define OURO__VG_UNDEFINED(p, n) VALGRIND_MAKE_MEM_UNDEFINED((p), (n))
+#else
+#define OURO__VG_ALLOC(p, n) ((void)0)
+#define OURO__VG_FREE(p) ((void)0)
+#define OURO__VG_NOACCESS(p, n) ((void)0)
+#define OURO__VG_DEFINED(p, n) ((void)0)
+#define OURO__VG_UNDEFINED(p, n) ((void)0)
+#endif
+
+#endif

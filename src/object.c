@@ -1,0 +1,361 @@
+/*
+ * object.c — the object header, types, reference counting and deallocation.
+ *
+ * Deallocation follows CPython's subtype_dealloc step for step, because the
+ * order is observable (finalizers and weak-reference callbacks can run
+ * arbitrary code):
+ *
+ *   1. untrack the object from the collector;
+ *   2. if it has a finalizer that has not run, re-track it, give it a
+ *      temporary reference, run the finalizer, take the reference back; if
+ *      the count is now above zero the finalizer resurrected it and we stop
+ *      (it stays tracked, in generation 0, as in CPython);
+ *   3. clear its weak references, running their callbacks;
+ *   4. clear its references (type->clear), release external resources
+ *      (type->dealloc) and free the block.
+ *
+ * Step 4 releases children, which may die in turn.  CPython bounds that
+ * recursion with its "trashcan": past 50 nested deallocations an object is
+ * pushed on a deferred stack and destroyed when the outermost deallocation
+ * finishes.  We do the same (depth configurable), which keeps CPython's
+ * order for shallow structures and bounds the stack for deep ones: a
+ * million-long chain is freed with ~50 frames, in time linear in its length.
+ */
+#include "internal.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+OURO__HIDDEN bool ouro__inject_alloc(ouro_heap *h);
+
+/* ------------------------------------------------------------ type table */
+
+/* The process-wide type table.  Types are immutable descriptors, like
+ * CPython's static types, so sharing them between heaps lets no heap
+ * observe another.  Entries are written once, under the lock, before the
+ * id is published with release ordering. */
+static ouro_type *type_table[OURO__MAX_TYPES];
+static uint32_t type_count = 1; /* id 0 is never a type */
+static pthread_mutex_t type_lock = PTHREAD_MUTEX_INITIALIZER;
+
+ouro_type *ouro__type_by_id(uint32_t id)
+{
+    return type_table[id];
+}
+
+static int type_ready(ouro_type *t)
+{
+    if (OURO__LIKELY(__atomic_load_n(&t->id, __ATOMIC_ACQUIRE) != 0))
+        return 0;
+    int rc = 0;
+    pthread_mutex_lock(&type_lock);
+    if (t->id == 0) {
+        if (type_count >= OURO__MAX_TYPES) {
+            rc = OURO_ELIMIT;
+        } else {
+            type_table[type_count] = t;
+            __atomic_store_n(&t->id, type_count, __ATOMIC_RELEASE);
+            type_count++;
+        }
+    }
+    pthread_mutex_unlock(&type_lock);
+    return rc;
+}
+
+/* ------------------------------------------------------------ reporting */
+
+void ouro__report(ouro_heap *h, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (h && h->cfg.sink)
+        h->cfg.sink(h->cfg.sink_ctx, buf);
+    else
+        fputs(buf, stderr);
+}
+
+static const char *safe_type_name(const ouro_object *o)
+{
+    if (o->type_id == 0 || o->type_id >= type_count || !type_table[o->type_id])
+        return "?";
+    return type_table[o->type_id]->name ? type_table[o->type_id]->name : "?";
+}
+
+void ouro__fatal(const ouro_object *o, const char *what)
+{
+    fprintf(stderr, "ouro: fatal: %s: object %p of type %s (refcnt %u)\n", what,
+            (const void *)o, safe_type_name(o), o->refcnt);
+    fflush(stderr);
+    abort();
+}
+
+/* ------------------------------------------------------------ allocation */
+
+bool ouro__inject_alloc(ouro_heap *h)
+{
+    uint64_t at = h->cfg.fail_alloc_at;
+    if (at == 0)
+        return false;
+    uint64_t n = h->allocs;
+    if (n < at)
+        return false;
+    if (n == at)
+        return true;
+    return h->cfg.fail_alloc_every && (n - at) % h->cfg.fail_alloc_every == 0;
+}
+
+ouro_object *ouro_new_sized(ouro_heap *h, ouro_type *type, size_t size)
+{
+    if (!h)
+        return NULL;
+    if (!type || size < sizeof(ouro_object)) {
+        h->last_error = OURO_EINVAL;
+        return NULL;
+    }
+    int rc = type_ready(type);
+    if (rc < 0) {
+        h->last_error = rc;
+        return NULL;
+    }
+    h->allocs++;
+    if (ouro__inject_alloc(h)) {
+        h->last_error = OURO_ENOMEM;
+        return NULL;
+    }
+    bool gc = (type->flags & OURO_TYPE_GC) != 0;
+    if (gc) {
+        /* CPython counts the allocation and may collect before the new
+         * object is tracked, so the new object is never part of that
+         * collection. */
+        h->gen[0].count++;
+        if (h->enabled && h->gen[0].threshold && h->gen[0].count > h->gen[0].threshold &&
+            !h->collecting && !h->freeing)
+            ouro__gc_maybe_collect(h);
+    }
+    ouro_object *o = ouro__block_alloc(h, size, 0);
+    if (!o) {
+        if (gc && h->gen[0].count > 0)
+            h->gen[0].count--;
+        h->last_error = OURO_ENOMEM;
+        return NULL;
+    }
+    memset(o, 0, size);
+    o->refcnt = 1;
+    o->type_id = (uint16_t)type->id;
+    o->flags = OURO__F_OBJECT;
+    h->st.objects++;
+    if (gc)
+        ouro__gc_track(h, o);
+    return o;
+}
+
+ouro_object *ouro_new(ouro_heap *h, ouro_type *type)
+{
+    if (!type) {
+        if (h)
+            h->last_error = OURO_EINVAL;
+        return NULL;
+    }
+    return ouro_new_sized(h, type, type->basic_size);
+}
+
+/* ------------------------------------------------------------ debugging */
+
+static void check_live(const ouro_object *o, const char *op)
+{
+    if (o->refcnt == OURO__FREED_REFCNT || (o->flags & OURO__F_FREED)) {
+        char what[64];
+        snprintf(what, sizeof what, "%s of a freed object (use after free)", op);
+        ouro__fatal(o, what);
+    }
+}
+
+void ouro__debug_incref(ouro_object *o)
+{
+    check_live(o, "incref");
+    uint32_t rc = o->refcnt;
+    if ((int32_t)rc >= 0)
+        o->refcnt = rc + 1;
+}
+
+void ouro__debug_decref(ouro_object *o)
+{
+    check_live(o, "decref");
+    uint32_t rc = o->refcnt;
+    if ((int32_t)rc < 0)
+        return;
+    if (rc == 0)
+        ouro__fatal(o, "decref below zero (reference count underflow)");
+    if (--rc == 0)
+        ouro__dealloc(o);
+    else
+        o->refcnt = rc;
+}
+
+/* ------------------------------------------------------------ deallocation */
+
+void ouro__free_object(ouro_heap *h, ouro_object *o)
+{
+    ouro_type *t = ouro__type(o);
+    if (o->flags & OURO__F_HASWEAK)
+        ouro__weak_clear_silently(h, o);
+    if (t->flags & OURO_TYPE_GC) {
+        if (h->gen[0].count > 0)
+            h->gen[0].count--;
+    }
+    h->st.objects--;
+    if (h->cfg.debug >= OURO_DEBUG_CHECKS) {
+        size_t n = ouro__block_size(o);
+        memset((uint8_t *)o + sizeof(ouro_object), 0xDD, n - sizeof(ouro_object));
+        o->refcnt = OURO__FREED_REFCNT;
+        o->flags = OURO__F_FREED;
+        o->gc_next = o->gc_prev = 0;
+    } else {
+        o->flags = 0;
+    }
+    ouro__block_free(h, o);
+}
+
+static void dealloc_object(ouro_heap *h, ouro_object *o);
+
+static void drain_deferred(ouro_heap *h)
+{
+    /* As CPython's _PyTrash_thread_destroy_chain: one level of nesting is
+     * counted while the chain is destroyed, so that it is not re-entered. */
+    h->dealloc_depth++;
+    while (h->deferred) {
+        ouro_object *o = h->deferred;
+        h->deferred = o->gc_prev ? ouro__obj_of(h, o->gc_prev) : NULL;
+        o->gc_prev = 0;
+        dealloc_object(h, o);
+    }
+    h->dealloc_depth--;
+}
+
+static void dealloc_object(ouro_heap *h, ouro_object *o)
+{
+    ouro_type *t = ouro__type(o);
+    bool gc = (t->flags & OURO_TYPE_GC) != 0;
+    if (gc && o->gc_next)
+        ouro__gc_untrack(h, o);
+    o->flags |= OURO__F_DEALLOC;
+    unsigned limit = h->cfg.dealloc_depth ? h->cfg.dealloc_depth : 50;
+    if (h->dealloc_depth >= limit) {
+        /* Trashcan: destroy later, from the outermost level.  The deferred
+         * stack is linked through gc_prev (the object is untracked). */
+        o->gc_prev = h->deferred ? ouro__ref_of(h, h->deferred) : 0;
+        h->deferred = o;
+        return;
+    }
+    h->dealloc_depth++;
+    if (t->finalize && !(o->flags & OURO__F_FINALIZED) && !(t->flags & OURO_TYPE_LEGACY_DEL)) {
+        if (gc)
+            ouro__gc_track(h, o);
+        o->refcnt = 1; /* temporary resurrection */
+        o->flags |= OURO__F_FINALIZED;
+        t->finalize(h, o);
+        o->refcnt--;
+        if (o->refcnt != 0) {
+            /* The finalizer resurrected the object: it lives on, tracked
+             * (in generation 0), as if the final decref never happened. */
+            o->flags &= (uint16_t)~OURO__F_DEALLOC;
+            goto done;
+        }
+        if (gc && o->gc_next)
+            ouro__gc_untrack(h, o);
+    }
+    if (o->flags & OURO__F_HASWEAK)
+        ouro__weak_clear_refs(h, o);
+    if (t->finalize && (t->flags & OURO_TYPE_LEGACY_DEL)) {
+        /* tp_del: runs on every death and may resurrect. */
+        if (gc)
+            ouro__gc_track(h, o);
+        o->refcnt = 1;
+        t->finalize(h, o);
+        o->refcnt--;
+        if (o->refcnt != 0) {
+            o->flags &= (uint16_t)~OURO__F_DEALLOC;
+            goto done;
+        }
+        if (gc && o->gc_next)
+            ouro__gc_untrack(h, o);
+    }
+    if (t->finalize && (o->flags & OURO__F_HASWEAK)) {
+        /* Weak references made during the finalizer are cleared without
+         * calling their callbacks, as CPython does. */
+        ouro__weak_clear_silently(h, o);
+    }
+    if (t->clear)
+        t->clear(h, o);
+    if (t->dealloc)
+        t->dealloc(h, o);
+    ouro__free_object(h, o);
+done:
+    h->dealloc_depth--;
+    if (h->deferred && h->dealloc_depth == 0)
+        drain_deferred(h);
+}
+
+void ouro__dealloc(ouro_object *o)
+{
+    ouro_heap *h = ouro__heap_of(o);
+    if (h->cfg.debug >= OURO_DEBUG_CHECKS) {
+        if (o->flags & OURO__F_FREED)
+            ouro__fatal(o, "object freed twice (double free)");
+        if (!(o->flags & OURO__F_OBJECT))
+            ouro__fatal(o, "decref of something that is not an object");
+    }
+    dealloc_object(h, o);
+}
+
+/* ------------------------------------------------------------ accessors */
+
+uint32_t ouro_refcount(const ouro_object *o)
+{
+    return o->refcnt;
+}
+
+uintptr_t ouro_id(const ouro_object *o)
+{
+    return (uintptr_t)o;
+}
+
+size_t ouro_sizeof(const ouro_object *o)
+{
+    ouro_type *t = ouro__type(o);
+    if (t->size_of)
+        return t->size_of(o);
+    return t->basic_size;
+}
+
+const ouro_type *ouro_type_of(const ouro_object *o)
+{
+    return ouro__type(o);
+}
+
+const char *ouro_type_name(const ouro_object *o)
+{
+    return safe_type_name(o);
+}
+
+ouro_heap *ouro_heap_of(const ouro_object *o)
+{
+    return ouro__heap_of(o);
+}
+
+void ouro_make_immortal(ouro_object *o)
+{
+    ouro_heap *h = ouro__heap_of(o);
+    if (o->gc_next)
+        ouro__gc_untrack(h, o);
+    o->refcnt = OURO_IMMORTAL_REFCNT;
+}
+
+int ouro_is_immortal(const ouro_object *o)
+{
+    return (int32_t)o->refcnt < 0;
+}

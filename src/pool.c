@@ -1,0 +1,671 @@
+/*
+ * pool.c — the private heap: size-class pools in arenas, large blocks, and
+ * the page source underneath.
+ *
+ * The design is obmalloc's.  Small requests are rounded up to a size class
+ * (16-byte steps to 512 bytes, then eight coarser classes to 2 KiB).  Each
+ * class has a list of partially used pools; a pool is a 16 KiB slab of one
+ * class with a free list threaded through its free blocks.  Pools are carved
+ * from 1 MiB arenas.  Allocation takes new pools from the arena with the
+ * fewest free pools, so that nearly empty arenas drain and can be returned
+ * to the page source as soon as their last pool empties: that is what makes
+ * RSS fall after a program frees what it allocated.
+ *
+ * Costs: the fast path of allocation is a class lookup, a load of the
+ * class's first pool and a pop from its free list (about 10 instructions);
+ * freeing is a mask to find the pool, a push, and list surgery only when a
+ * pool changes between full, partial and empty.
+ *
+ * The free-list link of a free block is stored at offset 8, not 0, so that a
+ * freed object keeps its refcnt/type words, which debug builds overwrite
+ * with a marker that names the misuse of a freed object.
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+/* ------------------------------------------------------------ page source */
+
+static void *mmap_alloc(void *ctx, size_t size)
+{
+    (void)ctx;
+    /* Map extra and trim so that the result is POOL_SIZE-aligned. */
+    size_t extra = OURO__POOL_SIZE;
+    uint8_t *p = mmap(NULL, size + extra, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    uintptr_t a = ((uintptr_t)p + OURO__POOL_SIZE - 1) & ~(uintptr_t)(OURO__POOL_SIZE - 1);
+    size_t head = a - (uintptr_t)p;
+    if (head)
+        munmap(p, head);
+    if (extra - head)
+        munmap((uint8_t *)a + size, extra - head);
+    return (void *)a;
+}
+
+static void mmap_free(void *ctx, void *p, size_t size)
+{
+    (void)ctx;
+    munmap(p, size);
+}
+
+OURO__HIDDEN void ouro__default_pages(ouro_page_source *ps)
+{
+    ps->alloc = mmap_alloc;
+    ps->free = mmap_free;
+    ps->ctx = NULL;
+}
+
+static bool inject(uint64_t count, uint64_t at, uint64_t every)
+{
+    if (at == 0 || count < at)
+        return false;
+    if (count == at)
+        return true;
+    return every != 0 && (count - at) % every == 0;
+}
+
+void *ouro__pages_alloc(ouro_heap *h, size_t size)
+{
+    h->page_requests++;
+    if (inject(h->page_requests, h->cfg.fail_page_at, h->cfg.fail_page_every))
+        return NULL;
+    void *p = h->cfg.pages.alloc(h->cfg.pages.ctx, size);
+    if (p && ((uintptr_t)p & (OURO__POOL_SIZE - 1))) {
+        /* A page source that breaks its contract: refuse the memory rather
+         * than corrupt the heap later. */
+        ouro__report(h, "ouro: page source returned %p, not 16 KiB-aligned\n", p);
+        h->cfg.pages.free(h->cfg.pages.ctx, p, size);
+        return NULL;
+    }
+    if (p) {
+        h->st.mapped_bytes += size;
+        if (h->st.mapped_bytes > h->st.peak_mapped_bytes)
+            h->st.peak_mapped_bytes = h->st.mapped_bytes;
+    }
+    return p;
+}
+
+void ouro__pages_free(ouro_heap *h, void *p, size_t size)
+{
+    h->st.mapped_bytes -= size;
+    h->cfg.pages.free(h->cfg.pages.ctx, p, size);
+}
+
+/* ------------------------------------------------------------ size classes */
+
+static const uint32_t medium_sizes[] = {640, 768, 896, 1024, 1280, 1536, 1792, 2048};
+#define NUM_SMALL (OURO__SMALL_MAX / 16)
+#define NUM_CLASSES (NUM_SMALL + (int)(sizeof medium_sizes / sizeof medium_sizes[0]))
+
+_Static_assert(NUM_CLASSES == OURO_NUM_CLASSES, "class count");
+_Static_assert(sizeof(ouro__pool) <= OURO__POOL_HEADER, "pool header");
+_Static_assert(sizeof(ouro__large) % 16 == 0, "large header alignment");
+
+static inline int size_class(size_t size)
+{
+    if (OURO__LIKELY(size <= OURO__SMALL_MAX))
+        return size == 0 ? 0 : (int)((size - 1) >> 4);
+    for (int i = 0; i < (int)(sizeof medium_sizes / sizeof medium_sizes[0]); i++)
+        if (size <= medium_sizes[i])
+            return NUM_SMALL + i;
+    return -1;
+}
+
+OURO__HIDDEN size_t ouro__class_size(int c)
+{
+    return c < NUM_SMALL ? (size_t)(c + 1) * 16 : medium_sizes[c - NUM_SMALL];
+}
+
+/* ------------------------------------------------------------ arena table */
+
+static int slot_get(ouro_heap *h, uint32_t *out)
+{
+    if (h->nslot_free) {
+        *out = h->slot_free[--h->nslot_free];
+        return 0;
+    }
+    if (h->slot_top >= OURO__MAX_ARENAS)
+        return OURO_ELIMIT;
+    *out = h->slot_top++;
+    return 0;
+}
+
+static void slot_put(ouro_heap *h, uint32_t index)
+{
+    h->slot_base[index] = NULL;
+    h->slot_free[h->nslot_free++] = index;
+}
+
+/* ------------------------------------------------------------ free lists */
+
+static inline uint8_t *link_get(uint8_t *block)
+{
+    uint8_t *next;
+    OURO__UNPOISON(block + 8, 8);
+    OURO__VG_DEFINED(block + 8, 8);
+    memcpy(&next, block + 8, sizeof next);
+    OURO__POISON(block + 8, 8);
+    OURO__VG_NOACCESS(block + 8, 8);
+    return next;
+}
+
+static inline void link_set(uint8_t *block, uint8_t *next)
+{
+    OURO__UNPOISON(block + 8, 8);
+    OURO__VG_UNDEFINED(block + 8, 8);
+    memcpy(block + 8, &next, sizeof next);
+    OURO__POISON(block + 8, 8);
+    OURO__VG_NOACCESS(block + 8, 8);
+}
+
+/* ------------------------------------------------------------ arenas */
+
+/* Keep usable_arenas sorted by nfreepools ascending after `a`'s count grew
+ * by one: move it right past arenas with fewer free pools. */
+static void arena_resort(ouro_heap *h, ouro__arena *a)
+{
+    ouro__arena *next = a->nextarena;
+    if (!next || next->nfreepools >= a->nfreepools)
+        return;
+    /* unlink */
+    if (a->prevarena)
+        a->prevarena->nextarena = next;
+    else
+        h->usable_arenas = next;
+    next->prevarena = a->prevarena;
+    /* find the insertion point */
+    ouro__arena *p = next;
+    while (p->nextarena && p->nextarena->nfreepools < a->nfreepools)
+        p = p->nextarena;
+    a->nextarena = p->nextarena;
+    a->prevarena = p;
+    if (p->nextarena)
+        p->nextarena->prevarena = a;
+    p->nextarena = a;
+}
+
+static void arena_unlink(ouro_heap *h, ouro__arena *a)
+{
+    if (a->prevarena)
+        a->prevarena->nextarena = a->nextarena;
+    else
+        h->usable_arenas = a->nextarena;
+    if (a->nextarena)
+        a->nextarena->prevarena = a->prevarena;
+    a->nextarena = a->prevarena = NULL;
+}
+
+static ouro__arena *arena_new(ouro_heap *h)
+{
+    uint32_t index;
+    if (slot_get(h, &index) < 0)
+        return NULL;
+    uint8_t *base = ouro__pages_alloc(h, OURO__ARENA_SIZE);
+    if (!base) {
+        slot_put(h, index);
+        return NULL;
+    }
+    ouro__arena *a = &h->arenas[index];
+    memset(a, 0, sizeof *a);
+    a->base = base;
+    a->index = index;
+    a->live = 1;
+    a->nfreepools = OURO__POOLS_PER_ARENA;
+    h->slot_base[index] = base;
+    h->st.arenas++;
+    h->st.arenas_allocated++;
+    if (h->st.arenas > h->st.peak_arenas)
+        h->st.peak_arenas = h->st.arenas;
+    /* Pools are announced to the tools only when blocks are handed out. */
+    OURO__POISON(base, OURO__ARENA_SIZE);
+    OURO__VG_NOACCESS(base, OURO__ARENA_SIZE);
+    return a;
+}
+
+static void arena_release(ouro_heap *h, ouro__arena *a)
+{
+    OURO__UNPOISON(a->base, OURO__ARENA_SIZE);
+    ouro__pages_free(h, a->base, OURO__ARENA_SIZE);
+    a->live = 0;
+    slot_put(h, a->index);
+    h->st.arenas--;
+    h->st.arenas_released++;
+}
+
+/* A fresh pool of class `c`, or NULL when out of memory. */
+static ouro__pool *pool_new(ouro_heap *h, int c, int raw)
+{
+    ouro__arena *a = h->usable_arenas;
+    if (!a) {
+        a = arena_new(h);
+        if (!a)
+            return NULL;
+        h->usable_arenas = a;
+    }
+    ouro__pool *pool;
+    if (a->freepools) {
+        /* a free pool's header stayed accessible and defined */
+        pool = a->freepools;
+        a->freepools = pool->nextpool;
+    } else {
+        pool = (ouro__pool *)(a->base + (size_t)a->npools_carved * OURO__POOL_SIZE);
+        a->npools_carved++;
+        OURO__UNPOISON(pool, OURO__POOL_HEADER);
+        OURO__VG_UNDEFINED(pool, OURO__POOL_HEADER);
+    }
+    a->nfreepools--;
+    if (a->nfreepools == 0)
+        arena_unlink(h, a);
+    uint32_t size = (uint32_t)ouro__class_size(c);
+    pool->c.heap = h;
+    pool->c.kind = OURO__CHUNK_POOL;
+    pool->c.index = a->index;
+    pool->ref = 0;
+    pool->szidx = (uint16_t)c;
+    pool->raw = (uint16_t)raw;
+    pool->block_size = size;
+    pool->capacity = (uint32_t)((OURO__POOL_SIZE - OURO__POOL_HEADER) / size);
+    pool->nextoffset = OURO__POOL_HEADER + size;
+    pool->maxnextoffset = OURO__POOL_HEADER + (pool->capacity - 1) * size;
+    pool->freeblock = (uint8_t *)pool + OURO__POOL_HEADER;
+    link_set(pool->freeblock, NULL);
+    /* becomes the class's first used pool */
+    pool->prevpool = NULL;
+    pool->nextpool = h->usedpools[raw][c];
+    if (pool->nextpool)
+        pool->nextpool->prevpool = pool;
+    h->usedpools[raw][c] = pool;
+    h->st.class_pools[c]++;
+    return pool;
+}
+
+static void pool_unlink_used(ouro_heap *h, ouro__pool *pool)
+{
+    if (pool->prevpool)
+        pool->prevpool->nextpool = pool->nextpool;
+    else
+        h->usedpools[pool->raw][pool->szidx] = pool->nextpool;
+    if (pool->nextpool)
+        pool->nextpool->prevpool = pool->prevpool;
+    pool->nextpool = pool->prevpool = NULL;
+}
+
+/* The pool has no allocated block left: give it back to its arena, and the
+ * arena back to the page source when it has no used pool left. */
+static void pool_release(ouro_heap *h, ouro__pool *pool)
+{
+    ouro__arena *a = &h->arenas[pool->c.index];
+    pool_unlink_used(h, pool);
+    h->st.class_pools[pool->szidx]--;
+    pool->c.kind = 0;
+    pool->nextpool = a->freepools;
+    a->freepools = pool;
+    /* The header stays readable (free-pool list); the blocks do not. */
+    OURO__POISON((uint8_t *)pool + OURO__POOL_HEADER, OURO__POOL_SIZE - OURO__POOL_HEADER);
+    OURO__VG_NOACCESS((uint8_t *)pool + OURO__POOL_HEADER, OURO__POOL_SIZE - OURO__POOL_HEADER);
+    a->nfreepools++;
+    if (a->nfreepools == 1) {
+        /* was full, so not on usable_arenas: now the fullest usable one */
+        a->prevarena = NULL;
+        a->nextarena = h->usable_arenas;
+        if (a->nextarena)
+            a->nextarena->prevarena = a;
+        h->usable_arenas = a;
+    }
+    if (a->nfreepools == OURO__POOLS_PER_ARENA) {
+        arena_unlink(h, a);
+        arena_release(h, a);
+        return;
+    }
+    arena_resort(h, a);
+}
+
+/* ------------------------------------------------------------ large blocks */
+
+static void *large_alloc(ouro_heap *h, size_t size, int raw)
+{
+    if (size > ((size_t)1 << 46))
+        return NULL;
+    size_t map = (sizeof(ouro__large) + size + 4095) & ~(size_t)4095;
+    uint32_t index;
+    if (slot_get(h, &index) < 0)
+        return NULL;
+    ouro__large *L = ouro__pages_alloc(h, map);
+    if (!L) {
+        slot_put(h, index);
+        return NULL;
+    }
+    L->c.heap = h;
+    L->c.kind = OURO__CHUNK_LARGE;
+    L->c.index = index;
+    L->map_size = map;
+    L->size = map - sizeof(ouro__large);
+    L->raw = (uint32_t)raw;
+    L->prev = NULL;
+    L->next = h->large_blocks;
+    if (L->next)
+        L->next->prev = L;
+    h->large_blocks = L;
+    h->slot_base[index] = (uint8_t *)L;
+    h->st.large_blocks++;
+    h->st.large_bytes += L->size;
+    return L + 1;
+}
+
+static void large_free(ouro_heap *h, ouro__large *L)
+{
+    if (L->prev)
+        L->prev->next = L->next;
+    else
+        h->large_blocks = L->next;
+    if (L->next)
+        L->next->prev = L->prev;
+    h->st.large_blocks--;
+    h->st.large_bytes -= L->size;
+    slot_put(h, L->c.index);
+    ouro__pages_free(h, L, L->map_size);
+}
+
+/* ------------------------------------------------------------ blocks */
+
+void *ouro__block_alloc(ouro_heap *h, size_t size, int raw)
+{
+    int c = size_class(size);
+    uint8_t *bp;
+    size_t bsize;
+    if (OURO__UNLIKELY(c < 0)) {
+        bp = large_alloc(h, size, raw);
+        if (!bp)
+            return NULL;
+        bsize = ((ouro__large *)bp - 1)->size;
+    } else {
+        ouro__pool *pool = h->usedpools[raw][c];
+        if (OURO__UNLIKELY(!pool)) {
+            pool = pool_new(h, c, raw);
+            if (!pool)
+                return NULL;
+        }
+        /* Invariant: a pool on usedpools has a free block. */
+        bp = pool->freeblock;
+        pool->ref++;
+        uint8_t *next = link_get(bp);
+        if (next) {
+            pool->freeblock = next;
+        } else if (pool->nextoffset <= pool->maxnextoffset) {
+            next = (uint8_t *)pool + pool->nextoffset;
+            pool->nextoffset += pool->block_size;
+            link_set(next, NULL);
+            pool->freeblock = next;
+        } else {
+            pool->freeblock = NULL; /* full: off the used list */
+            pool_unlink_used(h, pool);
+        }
+        bsize = pool->block_size;
+        h->st.class_blocks[c]++;
+    }
+    OURO__UNPOISON(bp, bsize);
+    OURO__VG_ALLOC(bp, bsize);
+    h->st.bytes_in_use += bsize;
+    if (h->st.bytes_in_use > h->st.peak_bytes_in_use)
+        h->st.peak_bytes_in_use = h->st.bytes_in_use;
+    return bp;
+}
+
+size_t ouro__block_size(const void *p)
+{
+    ouro__chunk *ch = (ouro__chunk *)ouro__pool_of(p);
+    if (ch->kind == OURO__CHUNK_LARGE)
+        return ((ouro__large *)ch)->size;
+    return ((ouro__pool *)ch)->block_size;
+}
+
+void ouro__block_free(ouro_heap *h, void *p)
+{
+    ouro__chunk *ch = (ouro__chunk *)ouro__pool_of(p);
+    if (ch->kind == OURO__CHUNK_LARGE) {
+        ouro__large *L = (ouro__large *)ch;
+        h->st.bytes_in_use -= L->size;
+        OURO__VG_FREE(p);
+        large_free(h, L);
+        return;
+    }
+    ouro__pool *pool = (ouro__pool *)ch;
+    uint8_t *bp = p;
+    h->st.bytes_in_use -= pool->block_size;
+    h->st.class_blocks[pool->szidx]--;
+    OURO__VG_FREE(bp);
+    OURO__POISON(bp, pool->block_size);
+    uint8_t *old = pool->freeblock;
+    link_set(bp, old);
+    pool->freeblock = bp;
+    pool->ref--;
+    if (OURO__UNLIKELY(old == NULL)) {
+        /* was full: back on its class's used list (front: it is the
+         * fullest, so allocation fills it again first) */
+        pool->prevpool = NULL;
+        pool->nextpool = h->usedpools[pool->raw][pool->szidx];
+        if (pool->nextpool)
+            pool->nextpool->prevpool = pool;
+        h->usedpools[pool->raw][pool->szidx] = pool;
+        return;
+    }
+    if (OURO__UNLIKELY(pool->ref == 0))
+        pool_release(h, pool);
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+int ouro__pool_init(ouro_heap *h)
+{
+    (void)h;
+    return 0;
+}
+
+static int pool_free_bitmap(ouro__pool *pool, uint8_t *bits);
+static ouro__pool *arena_pool(ouro__arena *a, uint32_t k);
+
+void ouro__pool_fini(ouro_heap *h)
+{
+#ifdef OURO_VALGRIND
+    /* Blocks still allocated (leaks under IGNORE/WARN) are announced as
+     * freed, or memcheck sees them overlap the blocks of a later heap that
+     * gets the same addresses. */
+    uint8_t bits[OURO__POOL_SIZE / 16 / 8];
+    for (uint32_t i = 1; i < h->slot_top; i++) {
+        ouro__arena *a = &h->arenas[i];
+        if (!a->live)
+            continue;
+        for (uint32_t k = 0; k < a->npools_carved; k++) {
+            ouro__pool *pool = arena_pool(a, k);
+            if (!pool || pool->ref == 0 || pool_free_bitmap(pool, bits) < 0)
+                continue;
+            for (uint32_t j = 0; j < pool->capacity; j++)
+                if (!(bits[j / 8] & (1u << (j % 8))))
+                    OURO__VG_FREE((uint8_t *)pool + OURO__POOL_HEADER + (size_t)j * pool->block_size);
+        }
+    }
+    for (ouro__large *L = h->large_blocks; L; L = L->next)
+        OURO__VG_FREE(L + 1);
+#endif
+    while (h->large_blocks)
+        large_free(h, h->large_blocks);
+    for (uint32_t i = 1; i < h->slot_top; i++) {
+        ouro__arena *a = &h->arenas[i];
+        if (a->live) {
+            OURO__UNPOISON(a->base, OURO__ARENA_SIZE);
+            ouro__pages_free(h, a->base, OURO__ARENA_SIZE);
+            a->live = 0;
+            h->st.arenas--;
+            h->st.arenas_released++;
+        }
+    }
+    h->usable_arenas = NULL;
+    memset(h->usedpools, 0, sizeof h->usedpools);
+}
+
+/* ------------------------------------------------------------ walk, check */
+
+/* Marks the free blocks of a pool in `bits`; returns how many, or -1 if the
+ * free list is corrupt. */
+static int pool_free_bitmap(ouro__pool *pool, uint8_t *bits)
+{
+    int n = 0;
+    uint32_t cap = pool->capacity;
+    memset(bits, 0, (cap + 7) / 8);
+    /* never-used blocks at and above nextoffset */
+    for (uint32_t off = pool->nextoffset; off <= pool->maxnextoffset; off += pool->block_size) {
+        uint32_t i = (off - OURO__POOL_HEADER) / pool->block_size;
+        bits[i / 8] |= (uint8_t)(1u << (i % 8));
+        n++;
+    }
+    for (uint8_t *b = pool->freeblock; b; b = link_get(b)) {
+        size_t off = (size_t)(b - (uint8_t *)pool);
+        if (off < OURO__POOL_HEADER || off >= pool->nextoffset ||
+            (off - OURO__POOL_HEADER) % pool->block_size)
+            return -1;
+        uint32_t i = (uint32_t)((off - OURO__POOL_HEADER) / pool->block_size);
+        if (i >= cap || (bits[i / 8] & (1u << (i % 8))))
+            return -1; /* out of range, or on the list twice */
+        bits[i / 8] |= (uint8_t)(1u << (i % 8));
+        n++;
+    }
+    return n;
+}
+
+/* The pool pointer for used pool number `k` of arena `a`, or NULL if free. */
+static ouro__pool *arena_pool(ouro__arena *a, uint32_t k)
+{
+    ouro__pool *pool = (ouro__pool *)(a->base + (size_t)k * OURO__POOL_SIZE);
+    for (ouro__pool *f = a->freepools; f; f = f->nextpool) {
+        if (f == pool)
+            return NULL;
+    }
+    return pool;
+}
+
+int ouro__pool_walk(ouro_heap *h, int (*fn)(void *block, void *arg), void *arg)
+{
+    uint8_t bits[OURO__POOL_SIZE / 16 / 8];
+    for (uint32_t i = 1; i < h->slot_top; i++) {
+        ouro__arena *a = &h->arenas[i];
+        if (!a->live)
+            continue;
+        for (uint32_t k = 0; k < a->npools_carved; k++) {
+            ouro__pool *pool = arena_pool(a, k);
+            if (!pool || pool->ref == 0)
+                continue;
+            if (pool_free_bitmap(pool, bits) < 0)
+                return OURO_EINVAL;
+            uint32_t cap = pool->capacity;
+            for (uint32_t j = 0; j < cap; j++) {
+                if (bits[j / 8] & (1u << (j % 8)))
+                    continue;
+                uint8_t *b = (uint8_t *)pool + OURO__POOL_HEADER + (size_t)j * pool->block_size;
+                if (pool->raw)
+                    continue; /* raw blocks are not visited */
+                int r = fn(b, arg);
+                if (r)
+                    return r;
+            }
+        }
+    }
+    for (ouro__large *L = h->large_blocks, *next; L; L = next) {
+        next = L->next;
+        if (L->raw)
+            continue;
+        int r = fn(L + 1, arg);
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
+int ouro__pool_check(ouro_heap *h)
+{
+    uint8_t bits[OURO__POOL_SIZE / 16 / 8];
+    size_t blocks[OURO_NUM_CLASSES] = {0};
+    size_t pools[OURO_NUM_CLASSES] = {0};
+    size_t arenas = 0, bytes = 0;
+#define FAIL(...) do { ouro__report(h, __VA_ARGS__); return OURO_EINVAL; } while (0)
+    for (uint32_t i = 1; i < h->slot_top; i++) {
+        ouro__arena *a = &h->arenas[i];
+        if (!a->live)
+            continue;
+        arenas++;
+        if (h->slot_base[i] != a->base)
+            FAIL("ouro_heap_check: arena %u: table base mismatch\n", i);
+        uint32_t nfree = OURO__POOLS_PER_ARENA - a->npools_carved;
+        for (ouro__pool *f = a->freepools; f; f = f->nextpool)
+            nfree++;
+        if (nfree != a->nfreepools)
+            FAIL("ouro_heap_check: arena %u: nfreepools %u, counted %u\n", i, a->nfreepools, nfree);
+        if (a->nfreepools == OURO__POOLS_PER_ARENA)
+            FAIL("ouro_heap_check: arena %u: empty arena not released\n", i);
+        for (uint32_t k = 0; k < a->npools_carved; k++) {
+            ouro__pool *pool = arena_pool(a, k);
+            if (!pool)
+                continue;
+            if (pool->c.kind != OURO__CHUNK_POOL || pool->c.heap != h || pool->c.index != i)
+                FAIL("ouro_heap_check: pool %p: bad header\n", (void *)pool);
+            int nf = pool_free_bitmap(pool, bits);
+            if (nf < 0)
+                FAIL("ouro_heap_check: pool %p: corrupt free list\n", (void *)pool);
+            if (pool->ref + (uint32_t)nf != pool->capacity)
+                FAIL("ouro_heap_check: pool %p: ref %u + free %d != capacity %u\n",
+                     (void *)pool, pool->ref, nf, pool->capacity);
+            if (pool->ref == 0)
+                FAIL("ouro_heap_check: pool %p: empty pool still in use\n", (void *)pool);
+            bool on_list = false;
+            for (ouro__pool *u = h->usedpools[pool->raw][pool->szidx]; u; u = u->nextpool)
+                if (u == pool)
+                    on_list = true;
+            if (on_list != (pool->freeblock != NULL))
+                FAIL("ouro_heap_check: pool %p: used-list membership wrong\n", (void *)pool);
+            blocks[pool->szidx] += pool->ref;
+            pools[pool->szidx]++;
+            bytes += (size_t)pool->ref * pool->block_size;
+        }
+    }
+    /* usable_arenas sorted and holding exactly the arenas with free pools */
+    size_t usable = 0;
+    for (ouro__arena *a = h->usable_arenas; a; a = a->nextarena) {
+        usable++;
+        if (a->nextarena && a->nextarena->nfreepools < a->nfreepools)
+            FAIL("ouro_heap_check: usable_arenas not sorted\n");
+        if (a->nfreepools == 0)
+            FAIL("ouro_heap_check: full arena on usable_arenas\n");
+    }
+    size_t with_free = 0;
+    for (uint32_t i = 1; i < h->slot_top; i++)
+        if (h->arenas[i].live && h->arenas[i].nfreepools > 0)
+            with_free++;
+    if (usable != with_free)
+        FAIL("ouro_heap_check: usable_arenas has %zu arenas, %zu have free pools\n", usable, with_free);
+    if (arenas != h->st.arenas)
+        FAIL("ouro_heap_check: %zu arenas live, stats say %zu\n", arenas, h->st.arenas);
+    for (int c = 0; c < OURO_NUM_CLASSES; c++) {
+        if (blocks[c] != h->st.class_blocks[c] || pools[c] != h->st.class_pools[c])
+            FAIL("ouro_heap_check: class %d: %zu blocks/%zu pools, stats %zu/%zu\n", c,
+                 blocks[c], pools[c], h->st.class_blocks[c], h->st.class_pools[c]);
+    }
+    size_t nlarge = 0;
+    for (ouro__large *L = h->large_blocks; L; L = L->next) {
+        if (L->c.kind != OURO__CHUNK_LARGE || L->c.heap != h)
+            FAIL("ouro_heap_check: large block %p: bad header\n", (void *)L);
+        if (h->slot_base[L->c.index] != (uint8_t *)L)
+            FAIL("ouro_heap_check: large block %p: table mismatch\n", (void *)L);
+        bytes += L->size;
+        nlarge++;
+    }
+    if (nlarge != h->st.large_blocks)
+        FAIL("ouro_heap_check: %zu large blocks, stats say %zu\n", nlarge, h->st.large_blocks);
+    if (bytes != h->st.bytes_in_use)
+        FAIL("ouro_heap_check: %zu bytes in blocks, stats say %zu\n", bytes, h->st.bytes_in_use);
+#undef FAIL
+    return 0;
+}

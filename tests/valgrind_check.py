@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Run the unit tests and corpus replays under Valgrind memcheck.
+
+    valgrind_check.py BUILD_DIR     (a build configured with -DOURO_VALGRIND=ON)
+
+The pool announces its blocks to memcheck, so a use after free inside a pool
+is reported.  Any memcheck error or leak fails the run (--error-exitcode).
+The 1 GiB RSS test is skipped here: it is about the kernel, not memcheck,
+and would take minutes under Valgrind; it runs in every other build.
+"""
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "heaptrace", "corpus"))
+SKIP = {"rss_falls_after_1gib", "deep_chain_bounded_stack"}
+VG = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
+      "--errors-for-leak-kinds=definite,indirect"]
+
+
+def test_names(binary):
+    src = os.path.join(HERE, os.path.basename(binary) + ".c")
+    names = []
+    for line in open(src):
+        if line.startswith("TEST("):
+            names.append(line[5:line.index(")")])
+    return names
+
+
+def main():
+    build = sys.argv[1]
+    passed = failed = 0
+    tests = sorted(f for f in os.listdir(os.path.join(build, "tests")) if f.startswith("test_")
+                   and os.access(os.path.join(build, "tests", f), os.X_OK))
+    for t in tests:
+        binary = os.path.join(build, "tests", t)
+        names = [n for n in test_names(binary) if n not in SKIP]
+        r = subprocess.run(VG + [binary] + names, capture_output=True, text=True)
+        ok = r.returncode == 0
+        print("%s valgrind %s (%d tests)" % ("ok  " if ok else "FAIL", t, len(names)))
+        if not ok:
+            print(r.stdout[-3000:], r.stderr[-5000:])
+        passed += ok
+        failed += not ok
+    for name in sorted(os.listdir(CORPUS)):
+        if not name.endswith(".trace") or name == "deep.trace":
+            continue
+        r = subprocess.run(VG + [os.path.join(build, "ouro"), "replay", "--check",
+                                 os.path.join(CORPUS, name)], capture_output=True, text=True)
+        want = open(os.path.join(CORPUS, name[:-6] + ".log")).read()
+        ok = r.returncode == 0 and r.stdout == want
+        print("%s valgrind replay %s" % ("ok  " if ok else "FAIL", name))
+        if not ok:
+            print(r.stderr[-5000:])
+        passed += ok
+        failed += not ok
+    print("valgrind: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
