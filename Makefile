@@ -24,6 +24,7 @@ run: build
 
 test-unit: build
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+	@$(PY) tests/death_check.py $(BUILD)
 
 test-replay: build
 	@$(PY) tests/replay_check.py --ouro $(BUILD)/ouro
@@ -33,11 +34,13 @@ test-asan: deps
 	@$(CMAKE) --build build-asan -j$(JOBS)
 	@cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1 $(PY) tests/replay_check.py --ouro build-asan/ouro --corpus-only --check
+	@$(PY) tests/death_check.py build-asan --asan
 
 test-valgrind: deps
 	@$(CMAKE) -S . -B build-vg -DCMAKE_BUILD_TYPE=Debug -DOURO_VALGRIND=ON >/dev/null
 	@$(CMAKE) --build build-vg -j$(JOBS)
 	@$(PY) tests/valgrind_check.py build-vg
+	@$(PY) tests/death_check.py build-vg --valgrind
 
 test-install: build
 	@./tests/install_check.sh $(BUILD)

@@ -656,6 +656,8 @@ int ouro_gc_get_referrers(ouro_heap *h, ouro_object *target, ouro_visit_fn visit
 {
     if (!h || !target || !visit)
         return OURO_EINVAL;
+    if (h->cfg.debug >= OURO_DEBUG_CHECKS && ouro__heap_of(target) != h)
+        ouro__fatal(target, "object used with a heap it does not belong to (wrong heap)");
     for (int g = 0; g < OURO_GC_GENERATIONS; g++) {
         ouro_object *head = GEN(g);
         uint32_t hr = head_ref(h, head);

@@ -41,7 +41,11 @@ void ouro_config_init(ouro_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->struct_size = sizeof *cfg;
     ouro__default_pages(&cfg->pages);
+#ifdef OURO_DEBUG_REFS
+    cfg->debug = OURO_DEBUG_CHECKS; /* a debug build checks by default */
+#else
     cfg->debug = OURO_DEBUG_OFF;
+#endif
     cfg->leak_policy = OURO_LEAKS_WARN;
     cfg->sink = stderr_sink;
     cfg->dealloc_depth = 50;
@@ -360,10 +364,17 @@ void ouro_raw_free(ouro_heap *h, void *p)
     if (!p)
         return;
     ouro__chunk *ch = (ouro__chunk *)ouro__pool_of(p);
-    if (h->cfg.debug >= OURO_DEBUG_CHECKS && ch->heap != h) {
-        fprintf(stderr, "ouro: fatal: raw block %p freed with heap %p, belongs to heap %p\n", p,
-                (void *)h, (void *)ch->heap);
-        abort();
+    if (h->cfg.debug >= OURO_DEBUG_CHECKS) {
+        OURO__HIDDEN bool ouro__block_is_free(void *p);
+        if (ch->heap != h) {
+            fprintf(stderr, "ouro: fatal: raw block %p freed with heap %p, belongs to heap %p "
+                            "(wrong heap)\n", p, (void *)h, (void *)ch->heap);
+            abort();
+        }
+        if (ouro__block_is_free(p)) {
+            fprintf(stderr, "ouro: fatal: raw block %p freed twice (double free)\n", p);
+            abort();
+        }
     }
     ouro__block_free(h, p);
 }
@@ -409,6 +420,8 @@ ouro_object *ouro_scope_add(ouro_heap *h, ouro_object *o)
 {
     if (!o)
         return NULL;
+    if (h->cfg.debug >= OURO_DEBUG_CHECKS && ouro__heap_of(o) != h)
+        ouro__fatal(o, "object used with a heap it does not belong to (wrong heap)");
     if (ouro__vec_push(&h->scope, o) < 0) {
         ouro_decref(o);
         h->last_error = OURO_ENOMEM;

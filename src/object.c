@@ -169,7 +169,7 @@ static void check_live(const ouro_object *o, const char *op)
 {
     if (o->refcnt == OURO__FREED_REFCNT || (o->flags & OURO__F_FREED)) {
         char what[64];
-        snprintf(what, sizeof what, "%s of a freed object (use after free)", op);
+        snprintf(what, sizeof what, "%s of a freed object (use after free or double free)", op);
         ouro__fatal(o, what);
     }
 }
@@ -188,7 +188,7 @@ void ouro__debug_decref(ouro_object *o)
     uint32_t rc = o->refcnt;
     if ((int32_t)rc < 0)
         return;
-    if (rc == 0)
+    if (rc == 0 || (rc == 1 && (o->flags & OURO__F_DEALLOC)))
         ouro__fatal(o, "decref below zero (reference count underflow)");
     if (--rc == 0)
         ouro__dealloc(o);

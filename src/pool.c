@@ -458,6 +458,22 @@ void ouro__block_free(ouro_heap *h, void *p)
         pool_release(h, pool);
 }
 
+/* Debug builds: is this pool block on its pool's free list?  O(capacity). */
+bool ouro__block_is_free(void *p)
+{
+    ouro__chunk *ch = (ouro__chunk *)ouro__pool_of(p);
+    if (ch->kind != OURO__CHUNK_POOL)
+        return false;
+    ouro__pool *pool = (ouro__pool *)ch;
+    if ((uint32_t)((uint8_t *)p - (uint8_t *)pool) >= pool->nextoffset)
+        return true;
+    uint32_t n = 0;
+    for (uint8_t *b = pool->freeblock; b && n <= pool->capacity; b = link_get(b), n++)
+        if (b == p)
+            return true;
+    return false;
+}
+
 /* ------------------------------------------------------------ lifecycle */
 
 int ouro__pool_init(ouro_heap *h)

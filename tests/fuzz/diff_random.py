@@ -13,7 +13,12 @@ A seed that differs is reported with the first lines that differ; with
 down (line-wise delta debugging) to a small script that still differs,
 written beside it as SEED.min.trace.
 
-The last line is `N passed, N failed`; the exit code is 1 on any difference.
+A seed on which CPython itself fails (it can crash: see
+regressions/weakref_dies_during_collect.trace) has no log to compare; it
+is skipped and listed, and ouro must still run it to the end.
+
+The last line is `N passed, N failed, N skipped`; the exit code is 1 on any
+difference.
 """
 import argparse
 import concurrent.futures as cf
@@ -54,19 +59,24 @@ def ouro(prog, text, check):
 
 
 def compare(prog, text, check):
-    """None when both runtimes print the same log, else a description."""
+    """("pass", None) when both runtimes print the same log; ("fail", why)
+    when they differ or ouro fails; ("skip", why) when CPython itself dies
+    on the script (then there is no log to match, but ouro must still run
+    it to the end)."""
     orc, want, oerr = oracle(text)
-    if orc != 0:
-        return "oracle failed (exit %d): %s" % (orc, oerr[-400:].decode(errors="replace"))
     rc, got, err = ouro(prog, text, check)
     if rc != 0:
-        return "ouro exited with %d: %s" % (rc, err[-400:].decode(errors="replace"))
+        return "fail", "ouro exited with %d: %s" % (rc, err[-400:].decode(errors="replace"))
+    if orc != 0:
+        what = ("killed by signal %d" % -orc) if orc < 0 else ("exit %d" % orc)
+        return "skip", "CPython failed (%s), no log to compare: %s" % (
+            what, oerr[-300:].decode(errors="replace").strip())
     if got != want:
         diff = difflib.unified_diff(want.decode(errors="replace").splitlines(),
                                     got.decode(errors="replace").splitlines(),
                                     "cpython", "ouro", lineterm="", n=1)
-        return "logs differ:\n" + "\n".join(list(diff)[:30])
-    return None
+        return "fail", "logs differ:\n" + "\n".join(list(diff)[:30])
+    return "pass", None
 
 
 def differs(prog, lines, check):
@@ -113,16 +123,23 @@ def main():
     start, end = (int(x) for x in args.seeds.split(":"))
     seeds = range(start, end)
     t0 = time.time()
-    passed, failed = 0, []
+    passed, failed, skipped = 0, [], []
 
     def one(seed):
         text = script_for(seed)
-        return seed, text, compare(prog, text, args.check)
+        return (seed, text) + compare(prog, text, args.check)
 
     with cf.ThreadPoolExecutor(max_workers=args.j) as ex:
-        for done, (seed, text, why) in enumerate(ex.map(one, seeds), 1):
-            if why is None:
+        for done, (seed, text, status, why) in enumerate(ex.map(one, seeds), 1):
+            if status == "pass":
                 passed += 1
+            elif status == "skip":
+                skipped.append(seed)
+                print("SKIP seed %d (%d ops): %s" % (seed, ops_for(seed), why), flush=True)
+                if args.keep:
+                    os.makedirs(args.keep, exist_ok=True)
+                    with open(os.path.join(args.keep, "seed%d.trace" % seed), "wb") as f:
+                        f.write(text)
             else:
                 failed.append(seed)
                 print("DIFF seed %d (%d ops): %s" % (seed, ops_for(seed), why), flush=True)
@@ -144,7 +161,9 @@ def main():
         start, end - 1, OPS_MIN, OPS_MAX, time.time() - t0))
     if failed:
         print("differing seeds: " + " ".join(map(str, failed)))
-    print("%d passed, %d failed" % (passed, len(failed)))
+    if skipped:
+        print("seeds CPython could not run: " + " ".join(map(str, skipped)))
+    print("%d passed, %d failed, %d skipped" % (passed, len(failed), len(skipped)))
     return 1 if failed else 0
 
 

@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Each misuse of tests/death_debug.c must be caught, with a message that
+names the object and its type.
+
+    death_check.py BUILD [--asan | --valgrind]
+
+Default: the debug-checked modes against BUILD/tests/death_debug.  --asan:
+pool-uaf in an ASan build must be reported by AddressSanitizer.  --valgrind:
+pool-uaf in a -DOURO_VALGRIND build must be reported by memcheck.
+"""
+import os
+import subprocess
+import sys
+
+CASES = {
+    "uaf": ["incref of a freed object", "of type Victim"],
+    "double-decref": ["decref of a freed object", "double free", "of type Victim"],
+    "underflow": ["reference count underflow", "of type BadFinalizer"],
+    "wrong-heap": ["wrong heap", "of type Victim"],
+    "raw-double-free": ["freed twice (double free)"],
+    "raw-wrong-heap": ["(wrong heap)"],
+}
+
+
+def main():
+    build = sys.argv[1]
+    binary = os.path.join(build, "tests", "death_debug")
+    mode = sys.argv[2] if len(sys.argv) > 2 else ""
+    passed = failed = 0
+    if mode == "--asan":
+        runs = [("pool-uaf", [binary, "pool-uaf"], ["AddressSanitizer", "use-after-poison"])]
+    elif mode == "--valgrind":
+        runs = [("pool-uaf", ["valgrind", "--error-exitcode=99", binary, "pool-uaf"],
+                 ["Invalid write of size 8", "death_debug.c"])]
+    else:
+        runs = [(k, [binary, k], v) for k, v in sorted(CASES.items())]
+    for name, cmd, want in runs:
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        ok = r.returncode != 0 and all(w in r.stderr for w in want)
+        print("%s death %s%s" % ("ok  " if ok else "FAIL", name, " " + mode if mode else ""))
+        if not ok:
+            print("  exit %d, stderr:\n%s" % (r.returncode, r.stderr[-3000:]))
+        passed += ok
+        failed += not ok
+    print("death: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
