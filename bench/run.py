@@ -537,12 +537,12 @@ def write_md(path, info, cases, results, failures, runs):
              "Ratios are ouro ÷ peer: below 1 means ouro is faster (or smaller). "
              "Load average %.1f at the start, %.1f at the end; %d s in all."
              % (runs, info["loadavg_start"], info.get("loadavg_end", 0), info.get("elapsed_s", 0)))
+    L.append("Produced by `python3 bench/run.py`; workloads in /work/shared/BENCHMARKS.md "
+             "and bench/*.c, bench/py/*.py.")
     if max(info["loadavg_start"], info.get("loadavg_end", 0)) > 1.5:
         L.append("")
         L.append("**Note: the machine was busy with other work during this run; absolute "
                  "figures are noisy, ratios less so.**")
-    L.append("Produced by `python3 bench/run.py`; workloads in /work/shared/BENCHMARKS.md "
-             "and bench/*.c, bench/py/*.py.")
     L.append("")
     if failures:
         L.append("**FAILURES** (these runs produced a wrong answer or crashed; "
@@ -684,7 +684,7 @@ def write_svg(path, cases, results):
                 bars.append(("%s %s" % (c.wid, c.name), LABEL[p], v))
     import math
     left, width, bar_h, gap = 430, 420, 14, 4
-    lo, hi = 1 / 32.0, 32.0
+    lo, hi = 1 / 64.0, 1024.0
     top = 50
     height = top + len(bars) * (bar_h + gap) + 40
 
@@ -695,11 +695,11 @@ def write_svg(path, cases, results):
     colors = {"glibc": "#888888", "mimalloc": "#2b7bb9", "jemalloc": "#6a3d9a",
               "Boehm GC": "#e08214", "CPython 3.11": "#1a9850"}
     S = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
-         'font-family="sans-serif" font-size="11">' % (left + width + 70, height),
+         'font-family="sans-serif" font-size="11">' % (left + width + 110, height),
          '<rect width="100%" height="100%" fill="white"/>',
          '<text x="10" y="20" font-size="14" font-weight="bold">ouro ÷ peer '
          '(log scale; left of 1 = ouro better)</text>']
-    for v in (1 / 16, 1 / 4, 1, 4, 16):
+    for v in (1 / 16, 1 / 4, 1, 4, 16, 64, 256, 1024):
         S.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s"/>'
                  % (x(v), top - 8, x(v), height - 30, "#000" if v == 1 else "#ddd"))
         S.append('<text x="%.1f" y="%d" text-anchor="middle">%s</text>'
@@ -717,7 +717,10 @@ def write_svg(path, cases, results):
         x0, x1 = x(1.0), x(v)
         S.append('<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>'
                  % (min(x0, x1), y, max(abs(x1 - x0), 1), bar_h, colors.get(peer, "#444")))
-        S.append('<text x="%.1f" y="%d">%.2f</text>' % (max(x0, x1) + 3, y + bar_h - 3, v))
+        shown = ("%.2f" % v) if v < 100 else ("%.0f" % v)
+        if v > hi or v < lo:
+            shown += " (off scale)"
+        S.append('<text x="%.1f" y="%d">%s</text>' % (max(x0, x1) + 3, y + bar_h - 3, shown))
         y += bar_h + gap
     S.append("</svg>")
     with open(path, "w") as f:

@@ -219,9 +219,10 @@ OURO_API int ouro_is_immortal(const ouro_object *o);
 /* ---------------------------------------------------------------- heaps */
 
 /*
- * Where arenas come from.  alloc(size) returns page-aligned memory of
- * `size` bytes (a multiple of 4096) or NULL; free(p, size) gives it back.
- * The default uses mmap/munmap.
+ * Where arenas come from.  alloc(size) returns memory of `size` bytes (a
+ * multiple of 4096) aligned to 16 KiB, or NULL; free(p, size) gives it
+ * back.  The default uses mmap/munmap (trimming a larger mapping for the
+ * alignment).  Memory that is not 16 KiB-aligned is refused as ENOMEM.
  */
 typedef struct ouro_page_source {
     void *(*alloc)(void *ctx, size_t size);
@@ -363,7 +364,7 @@ OURO_API void ouro_gc_get_stats(ouro_heap *h, ouro_gc_gen_stats out[3]);
 OURO_API int ouro_gc_get_objects(ouro_heap *h, int generation,
                                  ouro_visit_fn visit, void *arg);
 /* gc.get_referrers: tracked objects in generations 0..2 whose traverse
- * reports `target`; each referrer visited once per reference found. */
+ * reports `target`, each visited once. */
 OURO_API int ouro_gc_get_referrers(ouro_heap *h, ouro_object *target,
                                    ouro_visit_fn visit, void *arg);
 /* gc.get_referents: what `o`'s traverse reports. */
@@ -434,6 +435,66 @@ OURO_API int ouro_is_weakref(const ouro_object *o);
 OURO_API void *ouro_weakref_arg(const ouro_object *wr);
 /* weakref.getweakrefcount(o). */
 OURO_API size_t ouro_weakref_count(ouro_object *o);
+
+/* ------------------------------------------------------ weakref.finalize */
+
+/*
+ * finalize(obj, fn, ...): fn(h, ctx, arg) runs once, when `target` dies (by
+ * reference counting or in cyclic trash), when the finalizer is called, or
+ * at ouro_heap_free if it is still alive and `atexit` is set (the default;
+ * newest first, as Python does at exit).  The heap keeps the finalizer
+ * alive until it has run or is detached, so the returned new reference may
+ * be dropped at once.  `arg` (may be NULL) is held strongly until then.
+ */
+typedef void (*ouro_finalize_fn)(ouro_heap *h, void *ctx, ouro_object *arg);
+OURO_API ouro_object *ouro_finalize_new(ouro_heap *h, ouro_object *target,
+                                        ouro_finalize_fn fn, void *ctx, ouro_object *arg);
+/* f(): run it now if alive; 1 if it ran, 0 if it was dead already. */
+OURO_API int ouro_finalize_call(ouro_object *f);
+/* f.detach(): 1 and the target as a new reference in *target (may be NULL)
+ * if it was alive, 0 otherwise.  It will not run any more. */
+OURO_API int ouro_finalize_detach(ouro_object *f, ouro_object **target);
+/* f.peek(): 1 and the target (borrowed) if alive, 0 otherwise. */
+OURO_API int ouro_finalize_peek(ouro_object *f, ouro_object **target);
+OURO_API int ouro_finalize_alive(ouro_object *f);
+OURO_API int ouro_finalize_get_atexit(ouro_object *f);
+OURO_API void ouro_finalize_set_atexit(ouro_object *f, int atexit);
+
+/* ------------------------------------------------------ weak containers */
+
+/*
+ * WeakValueDictionary (keys: byte strings, copied), WeakKeyDictionary (keys
+ * weakly held, compared by identity; values strong) and WeakSet (items
+ * weakly held, by identity).  All three are managed objects: create them
+ * with ouro_*_new (new reference), drop them with ouro_decref.  An entry
+ * disappears as soon as its weakly held object dies; during an items() walk
+ * removals are deferred until the walk ends, as Python's _IterationGuard
+ * does.  Values and keys must be of types that allow weak references.
+ * Functions returning int give 0 / 1 or a negative OURO_E* code.
+ */
+typedef int (*ouro_wv_item_fn)(const void *key, size_t klen, ouro_object *value, void *arg);
+typedef int (*ouro_wk_item_fn)(ouro_object *key, ouro_object *value, void *arg);
+
+OURO_API ouro_object *ouro_wvdict_new(ouro_heap *h);
+OURO_API int ouro_wvdict_set(ouro_object *d, const void *key, size_t klen, ouro_object *value);
+OURO_API ouro_object *ouro_wvdict_get(ouro_object *d, const void *key, size_t klen); /* new ref */
+OURO_API int ouro_wvdict_del(ouro_object *d, const void *key, size_t klen);
+OURO_API size_t ouro_wvdict_len(ouro_object *d);
+OURO_API int ouro_wvdict_items(ouro_object *d, ouro_wv_item_fn fn, void *arg);
+
+OURO_API ouro_object *ouro_wkdict_new(ouro_heap *h);
+OURO_API int ouro_wkdict_set(ouro_object *d, ouro_object *key, ouro_object *value);
+OURO_API ouro_object *ouro_wkdict_get(ouro_object *d, ouro_object *key); /* new ref */
+OURO_API int ouro_wkdict_del(ouro_object *d, ouro_object *key);
+OURO_API size_t ouro_wkdict_len(ouro_object *d);
+OURO_API int ouro_wkdict_items(ouro_object *d, ouro_wk_item_fn fn, void *arg);
+
+OURO_API ouro_object *ouro_wset_new(ouro_heap *h);
+OURO_API int ouro_wset_add(ouro_object *s, ouro_object *item);
+OURO_API int ouro_wset_contains(ouro_object *s, ouro_object *item);
+OURO_API int ouro_wset_discard(ouro_object *s, ouro_object *item);
+OURO_API size_t ouro_wset_len(ouro_object *s);
+OURO_API int ouro_wset_items(ouro_object *s, ouro_wk_item_fn fn, void *arg); /* value NULL */
 
 #ifdef __cplusplus
 }

@@ -140,6 +140,8 @@ int ouro_heap_free(ouro_heap *h)
 {
     if (!h)
         return 0;
+    /* weakref.finalize(atexit=True) objects run first, newest first. */
+    ouro__finalize_at_exit(h);
     h->freeing = true;
     /* Drop what the heap itself holds: scopes and the garbage list. */
     while (h->scope.len)

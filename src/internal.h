@@ -231,6 +231,10 @@ struct ouro_heap {
     ouro__wentry *wtab;
     size_t wcap, wcount, wtomb;
 
+    /* weakref.finalize registry, creation order (weakcont.c) */
+    struct fin_obj *fin_head, *fin_tail;
+    uint64_t fin_index;
+
     /* scopes */
     ouro__vec scope;
     void *userdata;
@@ -313,6 +317,9 @@ OURO__HIDDEN ouro_object *ouro__weakref_referent(ouro_object *wr);
 OURO__HIDDEN bool ouro__weakref_has_callback(ouro_object *wr);
 OURO__HIDDEN void ouro__weakref_clear_ref(ouro_heap *h, ouro_object *wr);
 OURO__HIDDEN void ouro__weakref_call(ouro_heap *h, ouro_object *wr);
+
+/* ----- weakref.finalize (weakcont.c) */
+OURO__HIDDEN void ouro__finalize_at_exit(ouro_heap *h);
 
 /* ----- sanitizer/Valgrind announcements (track.c style, inline) */
 #if defined(__SANITIZE_ADDRESS__)

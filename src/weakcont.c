@@ -1,0 +1,637 @@
+/*
+ * weakcont.c — weakref.finalize and the weak containers (WeakValueDictionary,
+ * WeakKeyDictionary, WeakSet), built on weak references with callbacks.
+ *
+ * FINALIZE
+ *   A finalizer object holds a weak reference to its target whose callback
+ *   runs it.  While alive it sits on the heap's finalizer list (creation
+ *   order), which holds a strong reference to it, as Python's
+ *   finalize._registry does: the caller may drop its reference at once.
+ *   Invariant: alive  iff  on the list  iff  wr != NULL.
+ *
+ * WEAK TABLES
+ *   One open-addressing table serves the three containers.  Every entry
+ *   owns a weak reference to its weakly held object (the value of a
+ *   WeakValueDictionary, the key of a WeakKeyDictionary or WeakSet); the
+ *   weak reference's callback removes the entry.  Its callback argument is
+ *   a small "link" record {table, hash}, so the callback finds its entry in
+ *   O(1) without knowing the (already dead) key.
+ *   Invariants: `live` counts entries whose object has not been reported
+ *   dead; an entry is DEAD only while an items() walk runs (removal is
+ *   deferred until the walk ends, like Python's _IterationGuard); a
+ *   weakly held object is found only while its weak reference still points
+ *   at it, so an address reused after death never matches a stale entry.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+
+/* ------------------------------------------------------------ finalize */
+
+typedef struct fin_obj {
+    OURO_HEAD;
+    ouro_object *wr;
+    ouro_finalize_fn fn;
+    void *ctx;
+    ouro_object *arg;
+    struct fin_obj *prev, *next;
+    uint64_t index;
+    int atexit;
+} fin_obj;
+
+static int fin_traverse(ouro_object *self, ouro_visit_fn visit, void *a)
+{
+    fin_obj *f = (fin_obj *)self;
+    if (f->wr && visit(f->wr, a))
+        return 1;
+    if (f->arg && visit(f->arg, a))
+        return 1;
+    return 0;
+}
+
+static void fin_clear(ouro_heap *h, ouro_object *self)
+{
+    (void)h;
+    fin_obj *f = (fin_obj *)self;
+    ouro_clear(&f->wr);
+    ouro_clear(&f->arg);
+}
+
+static ouro_type fin_type = {
+    .name = "finalize",
+    .basic_size = sizeof(fin_obj),
+    .flags = OURO_TYPE_GC | OURO_TYPE_WEAKREFABLE,
+    .traverse = fin_traverse,
+    .clear = fin_clear,
+};
+
+static bool is_fin(const ouro_object *o)
+{
+    return fin_type.id && o->type_id == fin_type.id;
+}
+
+/* Take f off the registry; returns the registry's reference, now owned by
+ * the caller. */
+static void fin_unregister(ouro_heap *h, fin_obj *f)
+{
+    if (f->prev)
+        f->prev->next = f->next;
+    else
+        h->fin_head = f->next;
+    if (f->next)
+        f->next->prev = f->prev;
+    else
+        h->fin_tail = f->prev;
+    f->prev = f->next = NULL;
+}
+
+/* Detach and, when `run`, call.  Returns 1 if f was alive. */
+static int fin_finish(ouro_heap *h, fin_obj *f, bool run, ouro_object **target)
+{
+    if (!f->wr)
+        return 0;
+    if (target)
+        *target = ouro_weakref_get(f->wr);
+    fin_unregister(h, f);
+    ouro_clear(&f->wr);
+    ouro_object *arg = f->arg;
+    f->arg = NULL;
+    if (run && f->fn)
+        f->fn(h, f->ctx, arg);
+    ouro_xdecref(arg);
+    ouro_decref(OURO_OBJ(f)); /* the registry's reference */
+    return 1;
+}
+
+static void fin_callback(ouro_heap *h, ouro_object *wr, void *a)
+{
+    (void)wr;
+    fin_obj *f = a;
+    ouro_incref(OURO_OBJ(f));
+    fin_finish(h, f, true, NULL);
+    ouro_decref(OURO_OBJ(f));
+}
+
+ouro_object *ouro_finalize_new(ouro_heap *h, ouro_object *target, ouro_finalize_fn fn, void *ctx,
+                               ouro_object *arg)
+{
+    if (!h || !target) {
+        if (h)
+            h->last_error = OURO_EINVAL;
+        return NULL;
+    }
+    fin_obj *f = (fin_obj *)ouro_new(h, &fin_type);
+    if (!f)
+        return NULL;
+    f->wr = ouro_weakref_new(h, target, fin_callback, f);
+    if (!f->wr) {
+        ouro_decref(OURO_OBJ(f));
+        return NULL;
+    }
+    f->fn = fn;
+    f->ctx = ctx;
+    f->arg = arg;
+    ouro_xincref(arg);
+    f->atexit = 1;
+    f->index = ++h->fin_index;
+    f->prev = h->fin_tail;
+    if (h->fin_tail)
+        h->fin_tail->next = f;
+    else
+        h->fin_head = f;
+    h->fin_tail = f;
+    ouro_incref(OURO_OBJ(f)); /* the registry's reference */
+    return OURO_OBJ(f);
+}
+
+int ouro_finalize_call(ouro_object *o)
+{
+    if (!o || !is_fin(o))
+        return OURO_EINVAL;
+    ouro_incref(o);
+    int r = fin_finish(ouro__heap_of(o), (fin_obj *)o, true, NULL);
+    ouro_decref(o);
+    return r;
+}
+
+int ouro_finalize_detach(ouro_object *o, ouro_object **target)
+{
+    if (!o || !is_fin(o))
+        return OURO_EINVAL;
+    if (target)
+        *target = NULL;
+    ouro_incref(o);
+    int r = fin_finish(ouro__heap_of(o), (fin_obj *)o, false, target);
+    ouro_decref(o);
+    return r;
+}
+
+int ouro_finalize_peek(ouro_object *o, ouro_object **target)
+{
+    if (!o || !is_fin(o))
+        return OURO_EINVAL;
+    fin_obj *f = (fin_obj *)o;
+    if (target)
+        *target = f->wr ? ouro_weakref_peek(f->wr) : NULL;
+    return f->wr != NULL;
+}
+
+int ouro_finalize_alive(ouro_object *o)
+{
+    return o && is_fin(o) && ((fin_obj *)o)->wr != NULL;
+}
+
+int ouro_finalize_get_atexit(ouro_object *o)
+{
+    return o && is_fin(o) && ((fin_obj *)o)->atexit;
+}
+
+void ouro_finalize_set_atexit(ouro_object *o, int atexit)
+{
+    if (o && is_fin(o))
+        ((fin_obj *)o)->atexit = atexit != 0;
+}
+
+/* At heap free: run the atexit finalizers, newest first, then drop the
+ * others without running them. */
+void ouro__finalize_at_exit(ouro_heap *h)
+{
+    for (;;) {
+        fin_obj *f = h->fin_tail;
+        while (f && !f->atexit)
+            f = f->prev;
+        if (!f)
+            break;
+        ouro_incref(OURO_OBJ(f));
+        fin_finish(h, f, true, NULL);
+        ouro_decref(OURO_OBJ(f));
+    }
+    while (h->fin_head)
+        fin_finish(h, h->fin_head, false, NULL);
+}
+
+/* ------------------------------------------------------------ weak tables */
+
+enum { WT_VALUE = 1, WT_KEY = 2, WT_SET = 3 };
+enum { E_EMPTY = 0, E_LIVE, E_DEAD, E_TOMB };
+
+typedef struct wt_entry {
+    uint64_t hash;
+    uint8_t *key;         /* WT_VALUE: copied key bytes */
+    size_t klen;
+    ouro_object *wr;      /* weak reference to the weakly held object */
+    ouro_object *value;   /* WT_KEY: strong value */
+    struct wt_link *link; /* the callback's argument */
+    int state;
+} wt_entry;
+
+typedef struct wt_link {
+    struct wtable *t;
+    uint64_t hash;
+} wt_link;
+
+typedef struct wtable {
+    OURO_HEAD;
+    int kind;
+    int iterating;
+    wt_entry *e;
+    size_t cap, used, live, pending; /* used: LIVE + DEAD + TOMB slots */
+} wtable;
+
+static int wt_traverse(ouro_object *self, ouro_visit_fn visit, void *a)
+{
+    wtable *t = (wtable *)self;
+    for (size_t i = 0; i < t->cap; i++) {
+        wt_entry *e = &t->e[i];
+        if (e->state != E_LIVE && e->state != E_DEAD)
+            continue;
+        if (e->wr && visit(e->wr, a))
+            return 1;
+        if (e->value && visit(e->value, a))
+            return 1;
+    }
+    return 0;
+}
+
+static void entry_release(ouro_heap *h, wt_entry *e)
+{
+    /* Detach everything first: releasing may run code that looks at the
+     * table. */
+    ouro_object *wr = e->wr, *value = e->value;
+    uint8_t *key = e->key;
+    wt_link *link = e->link;
+    e->wr = e->value = NULL;
+    e->key = NULL;
+    e->link = NULL;
+    e->state = E_TOMB;
+    if (link)
+        link->t = NULL; /* a callback still in flight finds nothing */
+    ouro_xdecref(wr);
+    ouro_xdecref(value);
+    ouro_raw_free(h, key);
+    ouro_raw_free(h, link);
+}
+
+static void wt_clear(ouro_heap *h, ouro_object *self)
+{
+    wtable *t = (wtable *)self;
+    wt_entry *e = t->e;
+    size_t cap = t->cap;
+    t->e = NULL;
+    t->cap = t->used = t->live = t->pending = 0;
+    for (size_t i = 0; i < cap; i++)
+        if (e[i].state == E_LIVE || e[i].state == E_DEAD)
+            entry_release(h, &e[i]);
+    ouro_raw_free(h, e);
+}
+
+static size_t wt_sizeof(const ouro_object *self)
+{
+    const wtable *t = (const wtable *)self;
+    return sizeof(wtable) + t->cap * sizeof(wt_entry);
+}
+
+static ouro_type wvdict_type = {.name = "WeakValueDictionary", .basic_size = sizeof(wtable),
+                                .flags = OURO_TYPE_GC | OURO_TYPE_WEAKREFABLE,
+                                .traverse = wt_traverse, .clear = wt_clear, .size_of = wt_sizeof};
+static ouro_type wkdict_type = {.name = "WeakKeyDictionary", .basic_size = sizeof(wtable),
+                                .flags = OURO_TYPE_GC | OURO_TYPE_WEAKREFABLE,
+                                .traverse = wt_traverse, .clear = wt_clear, .size_of = wt_sizeof};
+static ouro_type wset_type = {.name = "WeakSet", .basic_size = sizeof(wtable),
+                              .flags = OURO_TYPE_GC | OURO_TYPE_WEAKREFABLE,
+                              .traverse = wt_traverse, .clear = wt_clear, .size_of = wt_sizeof};
+
+static wtable *as_table(ouro_object *o, int kind)
+{
+    if (!o)
+        return NULL;
+    ouro_type *want = kind == WT_VALUE ? &wvdict_type : kind == WT_KEY ? &wkdict_type : &wset_type;
+    if (!want->id || o->type_id != want->id)
+        return NULL;
+    return (wtable *)o;
+}
+
+static uint64_t hash_bytes(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h ^ (h >> 29);
+}
+
+static uint64_t hash_ident(const ouro_object *o)
+{
+    uint64_t x = (uint64_t)(uintptr_t)o >> 4;
+    x *= 0x9E3779B97F4A7C15ull;
+    return x ^ (x >> 31);
+}
+
+/* The live entry for a key, or NULL. */
+static wt_entry *wt_find(wtable *t, uint64_t hash, const void *key, size_t klen, ouro_object *ident)
+{
+    if (!t->cap)
+        return NULL;
+    size_t mask = t->cap - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+        wt_entry *e = &t->e[i];
+        if (e->state == E_EMPTY)
+            return NULL;
+        if (e->state != E_LIVE || e->hash != hash)
+            continue;
+        if (t->kind == WT_VALUE) {
+            if (e->klen == klen && memcmp(e->key, key, klen) == 0)
+                return e;
+        } else if (ouro_weakref_peek(e->wr) == ident) {
+            return e;
+        }
+    }
+}
+
+static int wt_grow(ouro_heap *h, wtable *t)
+{
+    size_t cap = t->cap ? t->cap * 2 : 8;
+    if (t->live * 4 < t->cap)
+        cap = t->cap; /* mostly tombstones: rebuild at the same size */
+    wt_entry *ne = ouro_raw_alloc(h, cap * sizeof *ne);
+    if (!ne)
+        return OURO_ENOMEM;
+    memset(ne, 0, cap * sizeof *ne);
+    for (size_t i = 0; i < t->cap; i++) {
+        wt_entry *e = &t->e[i];
+        if (e->state != E_LIVE && e->state != E_DEAD)
+            continue;
+        size_t j = e->hash & (cap - 1);
+        while (ne[j].state != E_EMPTY)
+            j = (j + 1) & (cap - 1);
+        ne[j] = *e;
+    }
+    ouro_raw_free(h, t->e);
+    t->e = ne;
+    t->cap = cap;
+    t->used = t->live + t->pending;
+    return 0;
+}
+
+static void wt_callback(ouro_heap *h, ouro_object *wr, void *a)
+{
+    wt_link *link = a;
+    wtable *t = link->t;
+    if (!t)
+        return;
+    size_t mask = t->cap - 1;
+    for (size_t i = link->hash & mask;; i = (i + 1) & mask) {
+        wt_entry *e = &t->e[i];
+        if (e->state == E_EMPTY)
+            return;
+        if (e->wr != wr || e->state != E_LIVE)
+            continue;
+        t->live--;
+        if (t->iterating) {
+            e->state = E_DEAD;
+            t->pending++;
+        } else {
+            entry_release(h, e);
+        }
+        return;
+    }
+}
+
+static void wt_purge(ouro_heap *h, wtable *t)
+{
+    for (size_t i = 0; i < t->cap && t->pending; i++) {
+        if (t->e[i].state == E_DEAD) {
+            t->pending--;
+            entry_release(h, &t->e[i]);
+        }
+    }
+}
+
+/* Insert or replace.  `obj` is weakly held; `value` (WT_KEY) strongly. */
+static int wt_set(wtable *t, const void *key, size_t klen, ouro_object *obj, ouro_object *value)
+{
+    ouro_heap *h = ouro__heap_of(OURO_OBJ(t));
+    uint64_t hash = t->kind == WT_VALUE ? hash_bytes(key, klen) : hash_ident(obj);
+    wt_entry *e = wt_find(t, hash, key, klen, obj);
+    if (e && t->kind != WT_VALUE) {
+        if (t->kind == WT_KEY)
+            ouro_setref(&e->value, value);
+        return 0;
+    }
+    /* Make everything that can fail before touching the table. */
+    wt_link *link = ouro_raw_alloc(h, sizeof *link);
+    if (!link)
+        return OURO_ENOMEM;
+    link->t = t;
+    link->hash = hash;
+    ouro_object *wr = ouro_weakref_new(h, obj, wt_callback, link);
+    if (!wr) {
+        int err = ouro_heap_last_error(h);
+        ouro_raw_free(h, link);
+        return err ? err : OURO_ENOMEM;
+    }
+    if (e) {
+        /* WeakValueDictionary: a new value for an existing key */
+        ouro_object *oldwr = e->wr;
+        wt_link *oldlink = e->link;
+        e->wr = wr;
+        e->link = link;
+        oldlink->t = NULL;
+        ouro_decref(oldwr);
+        ouro_raw_free(h, oldlink);
+        return 0;
+    }
+    uint8_t *kcopy = NULL;
+    if (t->kind == WT_VALUE) {
+        kcopy = ouro_raw_alloc(h, klen ? klen : 1);
+        if (!kcopy)
+            goto oom;
+        memcpy(kcopy, key, klen);
+    }
+    if ((t->used + 1) * 3 > t->cap * 2 && wt_grow(h, t) < 0)
+        goto oom;
+    size_t mask = t->cap - 1, i = hash & mask;
+    while (t->e[i].state == E_LIVE || t->e[i].state == E_DEAD)
+        i = (i + 1) & mask;
+    if (t->e[i].state == E_EMPTY)
+        t->used++;
+    e = &t->e[i];
+    e->hash = hash;
+    e->key = kcopy;
+    e->klen = klen;
+    e->wr = wr;
+    e->value = value;
+    ouro_xincref(value);
+    e->link = link;
+    e->state = E_LIVE;
+    t->live++;
+    return 0;
+oom:
+    ouro_raw_free(h, kcopy);
+    link->t = NULL;
+    ouro_decref(wr);
+    ouro_raw_free(h, link);
+    return OURO_ENOMEM;
+}
+
+static int wt_del(wtable *t, const void *key, size_t klen, ouro_object *obj)
+{
+    uint64_t hash = t->kind == WT_VALUE ? hash_bytes(key, klen) : hash_ident(obj);
+    wt_entry *e = wt_find(t, hash, key, klen, obj);
+    if (!e)
+        return 0;
+    t->live--;
+    if (t->iterating) {
+        /* keep the slot until the walk ends (purged then) */
+        e->state = E_DEAD;
+        t->pending++;
+        return 1;
+    }
+    entry_release(ouro__heap_of(OURO_OBJ(t)), e);
+    return 1;
+}
+
+static ouro_object *wt_new(ouro_heap *h, ouro_type *type, int kind)
+{
+    wtable *t = (wtable *)ouro_new(h, type);
+    if (t)
+        t->kind = kind;
+    return OURO_OBJ(t);
+}
+
+/* Walk live entries; removals during the walk are deferred. */
+static int wt_items(wtable *t, ouro_wv_item_fn vfn, ouro_wk_item_fn kfn, void *arg)
+{
+    ouro_heap *h = ouro__heap_of(OURO_OBJ(t));
+    ouro_incref(OURO_OBJ(t));
+    t->iterating++;
+    int r = 0;
+    for (size_t i = 0; i < t->cap && !r; i++) {
+        wt_entry *e = &t->e[i];
+        if (e->state != E_LIVE)
+            continue;
+        ouro_object *obj = ouro_weakref_get(e->wr);
+        if (!obj)
+            continue; /* cleared, callback not delivered yet */
+        if (t->kind == WT_VALUE)
+            r = vfn(e->key, e->klen, obj, arg);
+        else
+            r = kfn(obj, t->kind == WT_KEY ? e->value : NULL, arg);
+        ouro_decref(obj);
+    }
+    if (--t->iterating == 0)
+        wt_purge(h, t);
+    ouro_decref(OURO_OBJ(t));
+    return r;
+}
+
+ouro_object *ouro_wvdict_new(ouro_heap *h) { return wt_new(h, &wvdict_type, WT_VALUE); }
+ouro_object *ouro_wkdict_new(ouro_heap *h) { return wt_new(h, &wkdict_type, WT_KEY); }
+ouro_object *ouro_wset_new(ouro_heap *h) { return wt_new(h, &wset_type, WT_SET); }
+
+int ouro_wvdict_set(ouro_object *d, const void *key, size_t klen, ouro_object *value)
+{
+    wtable *t = as_table(d, WT_VALUE);
+    if (!t || !value || (!key && klen))
+        return OURO_EINVAL;
+    return wt_set(t, key, klen, value, NULL);
+}
+
+ouro_object *ouro_wvdict_get(ouro_object *d, const void *key, size_t klen)
+{
+    wtable *t = as_table(d, WT_VALUE);
+    if (!t)
+        return NULL;
+    wt_entry *e = wt_find(t, hash_bytes(key, klen), key, klen, NULL);
+    return e ? ouro_weakref_get(e->wr) : NULL;
+}
+
+int ouro_wvdict_del(ouro_object *d, const void *key, size_t klen)
+{
+    wtable *t = as_table(d, WT_VALUE);
+    return t ? wt_del(t, key, klen, NULL) : OURO_EINVAL;
+}
+
+size_t ouro_wvdict_len(ouro_object *d)
+{
+    wtable *t = as_table(d, WT_VALUE);
+    return t ? t->live : 0;
+}
+
+int ouro_wvdict_items(ouro_object *d, ouro_wv_item_fn fn, void *arg)
+{
+    wtable *t = as_table(d, WT_VALUE);
+    return t && fn ? wt_items(t, fn, NULL, arg) : OURO_EINVAL;
+}
+
+int ouro_wkdict_set(ouro_object *d, ouro_object *key, ouro_object *value)
+{
+    wtable *t = as_table(d, WT_KEY);
+    if (!t || !key)
+        return OURO_EINVAL;
+    return wt_set(t, NULL, 0, key, value);
+}
+
+ouro_object *ouro_wkdict_get(ouro_object *d, ouro_object *key)
+{
+    wtable *t = as_table(d, WT_KEY);
+    if (!t || !key)
+        return NULL;
+    wt_entry *e = wt_find(t, hash_ident(key), NULL, 0, key);
+    if (!e || !e->value)
+        return NULL;
+    ouro_incref(e->value);
+    return e->value;
+}
+
+int ouro_wkdict_del(ouro_object *d, ouro_object *key)
+{
+    wtable *t = as_table(d, WT_KEY);
+    return t && key ? wt_del(t, NULL, 0, key) : OURO_EINVAL;
+}
+
+size_t ouro_wkdict_len(ouro_object *d)
+{
+    wtable *t = as_table(d, WT_KEY);
+    return t ? t->live : 0;
+}
+
+int ouro_wkdict_items(ouro_object *d, ouro_wk_item_fn fn, void *arg)
+{
+    wtable *t = as_table(d, WT_KEY);
+    return t && fn ? wt_items(t, NULL, fn, arg) : OURO_EINVAL;
+}
+
+int ouro_wset_add(ouro_object *s, ouro_object *item)
+{
+    wtable *t = as_table(s, WT_SET);
+    if (!t || !item)
+        return OURO_EINVAL;
+    return wt_set(t, NULL, 0, item, NULL);
+}
+
+int ouro_wset_contains(ouro_object *s, ouro_object *item)
+{
+    wtable *t = as_table(s, WT_SET);
+    if (!t || !item)
+        return OURO_EINVAL;
+    return wt_find(t, hash_ident(item), NULL, 0, item) != NULL;
+}
+
+int ouro_wset_discard(ouro_object *s, ouro_object *item)
+{
+    wtable *t = as_table(s, WT_SET);
+    return t && item ? wt_del(t, NULL, 0, item) : OURO_EINVAL;
+}
+
+size_t ouro_wset_len(ouro_object *s)
+{
+    wtable *t = as_table(s, WT_SET);
+    return t ? t->live : 0;
+}
+
+int ouro_wset_items(ouro_object *s, ouro_wk_item_fn fn, void *arg)
+{
+    wtable *t = as_table(s, WT_SET);
+    return t && fn ? wt_items(t, NULL, fn, arg) : OURO_EINVAL;
+}
