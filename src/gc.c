@@ -173,15 +173,20 @@ static int traverse(ouro_object *o, ouro_visit_fn fn, void *arg)
     return t->traverse ? t->traverse(o, fn, arg) : 0;
 }
 
-static void update_refs(ouro_heap *h, ouro_object *young)
+/* Returns the number of objects in the list. */
+static size_t update_refs(ouro_heap *h, ouro_object *young)
 {
     uint32_t hr = head_ref(h, young);
+    uint8_t *const *sb = h->slot_base;
+    size_t n = 0;
     for (uint32_t r = young->gc_next; r != hr;) {
-        ouro_object *o = ouro__obj_of(h, r);
+        ouro_object *o = (ouro_object *)(sb[r >> 16] + ((size_t)(r & 0xffff) << 4));
         r = o->gc_next;
         o->gc_prev = o->refcnt;
         o->flags |= OURO__F_COLLECTING;
+        n++;
     }
+    return n;
 }
 
 static int visit_decref(ouro_object *o, void *arg)
@@ -195,10 +200,13 @@ static int visit_decref(ouro_object *o, void *arg)
 static void subtract_refs(ouro_heap *h, ouro_object *young)
 {
     uint32_t hr = head_ref(h, young);
+    uint8_t *const *sb = h->slot_base;
     for (uint32_t r = young->gc_next; r != hr;) {
-        ouro_object *o = ouro__obj_of(h, r);
+        ouro_object *o = (ouro_object *)(sb[r >> 16] + ((size_t)(r & 0xffff) << 4));
         r = o->gc_next;
-        traverse(o, visit_decref, NULL);
+        ouro_type *t = ouro__type(o);
+        if (t->traverse)
+            t->traverse(o, visit_decref, NULL);
     }
 }
 
@@ -233,20 +241,25 @@ static int visit_reachable(ouro_object *o, void *arg)
     return 0;
 }
 
-static void move_unreachable(ouro_heap *h, ouro_object *young, ouro_object *unreachable)
+/* Returns the number of objects left in young (the reachable ones). */
+static size_t move_unreachable(ouro_heap *h, ouro_object *young, ouro_object *unreachable)
 {
+    size_t reachable = 0;
     ouro_object *prev = young;
     uint32_t hr = head_ref(h, young);
     uint32_t ur = head_ref(h, unreachable);
     reach_ctx rc = {h, young};
+    uint32_t prev_ref = hr;
     uint32_t r = young->gc_next;
     while (r != hr) {
         ouro_object *o = ouro__obj_of(h, r);
         if (o->gc_prev) {
             traverse(o, visit_reachable, &rc);
-            o->gc_prev = REF(prev);
+            o->gc_prev = prev == young ? hr : prev_ref;
             o->flags &= (uint16_t)~OURO__F_COLLECTING;
             prev = o;
+            prev_ref = r;
+            reachable++;
         } else {
             prev->gc_next = o->gc_next;
             ouro_object *last = PREV(unreachable);
@@ -258,15 +271,21 @@ static void move_unreachable(ouro_heap *h, ouro_object *young, ouro_object *unre
         }
         r = prev->gc_next;
     }
-    young->gc_prev = prev == young ? hr : REF(prev);
+    young->gc_prev = prev_ref;
+    return reachable;
 }
 
-static void deduce_unreachable(ouro_heap *h, ouro_object *base, ouro_object *unreachable)
+/* Splits `base` into what is reachable from outside it (left in base) and
+ * the rest (moved to `unreachable`).  Returns the sizes. */
+static void deduce_unreachable(ouro_heap *h, ouro_object *base, ouro_object *unreachable,
+                               size_t *n_reachable, size_t *n_unreachable)
 {
-    update_refs(h, base);
+    size_t total = update_refs(h, base);
     subtract_refs(h, base);
     ouro__list_init(h, unreachable);
-    move_unreachable(h, base, unreachable);
+    size_t reachable = move_unreachable(h, base, unreachable);
+    *n_reachable = reachable;
+    *n_unreachable = total - reachable;
 }
 
 static bool has_legacy_finalizer(ouro_object *o)
@@ -275,16 +294,34 @@ static bool has_legacy_finalizer(ouro_object *o)
     return (t->flags & OURO_TYPE_LEGACY_DEL) && t->finalize;
 }
 
-static void move_legacy_finalizers(ouro_heap *h, ouro_object *unreachable, ouro_object *finalizers)
+/* What the unreachable set holds, learnt in the same pass, so that later
+ * phases with nothing to do are skipped without another walk. */
+typedef struct trash_info {
+    bool weak;     /* a weak reference, or an object with weak references */
+    bool finalize; /* an object whose finalizer has not run yet */
+    bool legacy;   /* an object with a legacy finalizer */
+} trash_info;
+
+static void move_legacy_finalizers(ouro_heap *h, ouro_object *unreachable, ouro_object *finalizers,
+                                   trash_info *ti)
 {
     uint32_t hr = head_ref(h, unreachable);
+    uint8_t *const *sb = h->slot_base;
     for (uint32_t r = unreachable->gc_next; r != hr;) {
-        ouro_object *o = ouro__obj_of(h, r);
+        ouro_object *o = (ouro_object *)(sb[r >> 16] + ((size_t)(r & 0xffff) << 4));
         r = o->gc_next;
         o->flags &= (uint16_t)~OURO__F_UNREACHABLE;
-        if (has_legacy_finalizer(o)) {
-            o->flags &= (uint16_t)~OURO__F_COLLECTING;
-            ouro__list_move(h, o, finalizers);
+        ouro_type *t = ouro__type(o);
+        if (o->flags & OURO__F_HASWEAK || ouro_is_weakref(o))
+            ti->weak = true;
+        if (t->finalize) {
+            if (t->flags & OURO_TYPE_LEGACY_DEL) {
+                ti->legacy = true;
+                o->flags &= (uint16_t)~OURO__F_COLLECTING;
+                ouro__list_move(h, o, finalizers);
+            } else if (!(o->flags & OURO__F_FINALIZED)) {
+                ti->finalize = true;
+            }
         }
     }
 }
@@ -317,7 +354,8 @@ static void move_legacy_finalizer_reachable(ouro_heap *h, ouro_object *finalizer
 
 /* Step 5.  Returns the number of reachable weak references freed right
  * after their callback ran. */
-static long handle_weakrefs(ouro_heap *h, ouro_object *unreachable, ouro_object *old)
+static long handle_weakrefs(ouro_heap *h, ouro_object *unreachable, ouro_object *old,
+                            bool *called)
 {
     ouro_object *wrcb = LIST(WRCB);
     ouro__list_init(h, wrcb);
@@ -356,6 +394,7 @@ static long handle_weakrefs(ouro_heap *h, ouro_object *unreachable, ouro_object 
     while (!ouro__list_empty(h, wrcb)) {
         uint32_t r = wrcb->gc_next;
         ouro_object *wr = ouro__obj_of(h, r);
+        *called = true;
         ouro__weakref_call(h, wr);
         ouro_decref(wr);
         if (wrcb->gc_next == r)
@@ -386,8 +425,8 @@ static void finalize_garbage(ouro_heap *h, ouro_object *collectable)
 }
 
 /* Step 7. */
-static void handle_resurrected_objects(ouro_heap *h, ouro_object *unreachable,
-                                       ouro_object *still_unreachable, ouro_object *old)
+static size_t handle_resurrected_objects(ouro_heap *h, ouro_object *unreachable,
+                                         ouro_object *still_unreachable, ouro_object *old)
 {
     uint32_t hr = head_ref(h, unreachable);
     for (uint32_t r = unreachable->gc_next; r != hr;) {
@@ -395,7 +434,8 @@ static void handle_resurrected_objects(ouro_heap *h, ouro_object *unreachable,
         r = o->gc_next;
         o->flags &= (uint16_t)~OURO__F_COLLECTING;
     }
-    deduce_unreachable(h, unreachable, still_unreachable);
+    size_t resurrected, still;
+    deduce_unreachable(h, unreachable, still_unreachable, &resurrected, &still);
     uint32_t sr = head_ref(h, still_unreachable);
     for (uint32_t r = still_unreachable->gc_next; r != sr;) {
         ouro_object *o = ouro__obj_of(h, r);
@@ -403,6 +443,7 @@ static void handle_resurrected_objects(ouro_heap *h, ouro_object *unreachable,
         o->flags &= (uint16_t)~OURO__F_UNREACHABLE;
     }
     ouro__list_merge(h, unreachable, old);
+    return still;
 }
 
 /* Step 8. */
@@ -481,21 +522,26 @@ static long gc_collect_main(ouro_heap *h, int generation, long *uncollectable_ou
     ouro_object *old = generation < OURO_GC_GENERATIONS - 1 ? GEN(generation + 1) : young;
 
     ouro_object *unreachable = LIST(UNREACHABLE);
-    deduce_unreachable(h, young, unreachable);
+    size_t n_young, n_unreachable;
+    deduce_unreachable(h, young, unreachable, &n_young, &n_unreachable);
 
     if (young != old) {
         if (generation == OURO_GC_GENERATIONS - 2)
-            h->long_lived_pending += ouro__list_size(h, young);
+            h->long_lived_pending += n_young;
         ouro__list_merge(h, young, old);
     } else {
         h->long_lived_pending = 0;
-        h->long_lived_total = ouro__list_size(h, young);
+        h->long_lived_total = n_young;
     }
 
     ouro_object *finalizers = LIST(FINALIZERS);
     ouro__list_init(h, finalizers);
-    move_legacy_finalizers(h, unreachable, finalizers);
-    move_legacy_finalizer_reachable(h, finalizers);
+    trash_info ti = {false, false, false};
+    move_legacy_finalizers(h, unreachable, finalizers, &ti);
+    if (ti.legacy) {
+        move_legacy_finalizer_reachable(h, finalizers);
+        n_unreachable = ouro__list_size(h, unreachable);
+    }
 
     if (h->debug_flags & OURO_GC_DEBUG_COLLECTABLE) {
         uint32_t hr = head_ref(h, unreachable);
@@ -503,13 +549,27 @@ static long gc_collect_main(ouro_heap *h, int generation, long *uncollectable_ou
             gc_debug(h, "collectable", ouro__obj_of(h, r));
     }
 
-    m += handle_weakrefs(h, unreachable, old);
-    finalize_garbage(h, unreachable);
+    /* With no weak reference, no finalizer left to run and hence no
+     * callback, no code runs between finding the trash and clearing it:
+     * nothing can be resurrected, and the phases that handle those cases
+     * would leave every list exactly as it is.  They are skipped. */
+    bool called = false;
+    if (ti.weak)
+        m += handle_weakrefs(h, unreachable, old, &called);
+    if (ti.finalize)
+        finalize_garbage(h, unreachable);
 
     ouro_object *final_unreachable = LIST(FINAL);
-    handle_resurrected_objects(h, unreachable, final_unreachable, old);
+    size_t n_final;
+    if (ti.finalize || called) {
+        n_final = handle_resurrected_objects(h, unreachable, final_unreachable, old);
+    } else {
+        ouro__list_init(h, final_unreachable);
+        ouro__list_merge(h, unreachable, final_unreachable);
+        n_final = n_unreachable;
+    }
 
-    m += (long)ouro__list_size(h, final_unreachable);
+    m += (long)n_final;
     delete_garbage(h, final_unreachable, old);
 
     uint32_t fr = head_ref(h, finalizers);

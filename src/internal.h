@@ -278,7 +278,8 @@ OURO__HIDDEN void *ouro__pages_alloc(ouro_heap *h, size_t size);
 OURO__HIDDEN void ouro__pages_free(ouro_heap *h, void *p, size_t size);
 
 /* ----- objects (object.c) */
-OURO__HIDDEN ouro_type *ouro__type_by_id(uint32_t id);
+OURO__HIDDEN extern ouro_type *ouro__type_table[OURO__MAX_TYPES];
+static inline ouro_type *ouro__type_by_id(uint32_t id) { return ouro__type_table[id]; }
 OURO__HIDDEN void ouro__report(ouro_heap *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 OURO__HIDDEN void ouro__fatal(const ouro_object *o, const char *what)

@@ -35,14 +35,10 @@ OURO__HIDDEN bool ouro__inject_alloc(ouro_heap *h);
  * CPython's static types, so sharing them between heaps lets no heap
  * observe another.  Entries are written once, under the lock, before the
  * id is published with release ordering. */
-static ouro_type *type_table[OURO__MAX_TYPES];
+ouro_type *ouro__type_table[OURO__MAX_TYPES];
+#define type_table ouro__type_table
 static uint32_t type_count = 1; /* id 0 is never a type */
 static pthread_mutex_t type_lock = PTHREAD_MUTEX_INITIALIZER;
-
-ouro_type *ouro__type_by_id(uint32_t id)
-{
-    return type_table[id];
-}
 
 static int type_ready(ouro_type *t)
 {
