@@ -147,6 +147,21 @@ OURO_API ouro_object *ouro_new(ouro_heap *h, ouro_type *type);
  * variable-sized objects. */
 OURO_API ouro_object *ouro_new_sized(ouro_heap *h, ouro_type *type, size_t size);
 
+/* The same, recording the allocation site for tracing (what the macros
+ * below call; file/func may be NULL). */
+OURO_API ouro_object *ouro_new_at(ouro_heap *h, ouro_type *type, const char *file, int line,
+                                  const char *func);
+OURO_API ouro_object *ouro_new_sized_at(ouro_heap *h, ouro_type *type, size_t size,
+                                        const char *file, int line, const char *func);
+/* Allocation macros capture the caller's file, line and function, which
+ * allocation tracing reports; define OURO_NO_SITE_MACROS to call the plain
+ * functions. */
+#ifndef OURO_NO_SITE_MACROS
+#define ouro_new(h, type) ouro_new_at((h), (type), __FILE__, __LINE__, __func__)
+#define ouro_new_sized(h, type, size) \
+    ouro_new_sized_at((h), (type), (size), __FILE__, __LINE__, __func__)
+#endif
+
 /* Out-of-line deallocation, called when a count reaches zero. */
 OURO_API void ouro__dealloc(ouro_object *o);
 /* Debug builds check every reference operation through these. */
@@ -310,6 +325,15 @@ OURO_API size_t ouro_heap_stats_text(ouro_heap *h, char *buf, size_t size);
 OURO_API void *ouro_raw_alloc(ouro_heap *h, size_t size);
 OURO_API void *ouro_raw_realloc(ouro_heap *h, void *p, size_t size);
 OURO_API void ouro_raw_free(ouro_heap *h, void *p);
+OURO_API void *ouro_raw_alloc_at(ouro_heap *h, size_t size, const char *file, int line,
+                                 const char *func);
+OURO_API void *ouro_raw_realloc_at(ouro_heap *h, void *p, size_t size, const char *file,
+                                   int line, const char *func);
+#ifndef OURO_NO_SITE_MACROS
+#define ouro_raw_alloc(h, size) ouro_raw_alloc_at((h), (size), __FILE__, __LINE__, __func__)
+#define ouro_raw_realloc(h, p, size) \
+    ouro_raw_realloc_at((h), (p), (size), __FILE__, __LINE__, __func__)
+#endif
 
 /* ------------------------------------------------------- scoped release */
 

@@ -585,6 +585,8 @@ static long gc_collect_main(ouro_heap *h, int generation, long *uncollectable_ou
         h->cfg.sink(h->cfg.sink_ctx, buf);
     }
     handle_legacy_finalizers(h, finalizers, old);
+    if (generation == OURO_GC_GENERATIONS - 1 && ouro__types_clear_freelists)
+        ouro__types_clear_freelists(h);
 
     h->gstats[generation].collections++;
     h->gstats[generation].collected += (size_t)m;

@@ -346,7 +346,7 @@ int ouro_heap_check(ouro_heap *h)
 
 OURO__HIDDEN bool ouro__inject_alloc(ouro_heap *h);
 
-void *ouro_raw_alloc(ouro_heap *h, size_t size)
+void *ouro_raw_alloc_at(ouro_heap *h, size_t size, const char *file, int line, const char *func)
 {
     if (!h)
         return NULL;
@@ -358,7 +358,15 @@ void *ouro_raw_alloc(ouro_heap *h, size_t size)
     void *p = ouro__block_alloc(h, size ? size : 1, 1);
     if (!p)
         h->last_error = OURO_ENOMEM;
+    else if (OURO__UNLIKELY(h->tracer != NULL))
+        h->tracer->on_alloc(h, p, ouro__block_size(p), 1, file, line, func);
     return p;
+}
+
+#undef ouro_raw_alloc
+void *ouro_raw_alloc(ouro_heap *h, size_t size)
+{
+    return ouro_raw_alloc_at(h, size, NULL, 0, NULL);
 }
 
 void ouro_raw_free(ouro_heap *h, void *p)
@@ -378,22 +386,31 @@ void ouro_raw_free(ouro_heap *h, void *p)
             abort();
         }
     }
+    if (OURO__UNLIKELY(h->tracer != NULL))
+        h->tracer->on_free(h, p, ouro__block_size(p), 1);
     ouro__block_free(h, p);
 }
 
-void *ouro_raw_realloc(ouro_heap *h, void *p, size_t size)
+void *ouro_raw_realloc_at(ouro_heap *h, void *p, size_t size, const char *file, int line,
+                          const char *func)
 {
     if (!p)
-        return ouro_raw_alloc(h, size);
+        return ouro_raw_alloc_at(h, size, file, line, func);
     size_t old = ouro__block_size(p);
     if (size <= old && size > old / 2)
         return p;
-    void *q = ouro_raw_alloc(h, size);
+    void *q = ouro_raw_alloc_at(h, size, file, line, func);
     if (!q)
         return NULL; /* the old block is untouched */
     memcpy(q, p, old < size ? old : size);
     ouro_raw_free(h, p);
     return q;
+}
+
+#undef ouro_raw_realloc
+void *ouro_raw_realloc(ouro_heap *h, void *p, size_t size)
+{
+    return ouro_raw_realloc_at(h, p, size, NULL, 0, NULL);
 }
 
 /* ------------------------------------------------------------ scopes */

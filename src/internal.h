@@ -235,6 +235,9 @@ struct ouro_heap {
     struct fin_obj *fin_head, *fin_tail;
     uint64_t fin_index;
 
+    /* allocation tracing (src/inspect): NULL when off */
+    struct ouro__tracer *tracer;
+
     /* scopes */
     ouro__vec scope;
     void *userdata;
@@ -318,6 +321,25 @@ OURO__HIDDEN ouro_object *ouro__weakref_referent(ouro_object *wr);
 OURO__HIDDEN bool ouro__weakref_has_callback(ouro_object *wr);
 OURO__HIDDEN void ouro__weakref_clear_ref(ouro_heap *h, ouro_object *wr);
 OURO__HIDDEN void ouro__weakref_call(ouro_heap *h, ouro_object *wr);
+
+/* ----- allocation tracing hooks (set by src/inspect)
+ *
+ * When h->tracer is set, every block handed out or taken back passes through
+ * it: objects (raw = 0) from ouro_new*, raw blocks (raw = 1) from
+ * ouro_raw_*.  `file`, `line` and `func` are the allocation site captured
+ * by the ouro_new / ouro_raw_alloc macros (NULL/0 when unknown).  The
+ * tracer's own memory must not come from the heap (measuring must not
+ * change what is measured). */
+typedef struct ouro__tracer {
+    void (*on_alloc)(ouro_heap *h, void *block, size_t size, int raw, const char *file,
+                     int line, const char *func);
+    void (*on_free)(ouro_heap *h, void *block, size_t size, int raw);
+    void *state;
+} ouro__tracer;
+
+/* ----- built-in types (src/types), optional: called after every full
+ * collection, as CPython clears its free lists then. */
+OURO__HIDDEN void ouro__types_clear_freelists(ouro_heap *h) __attribute__((weak));
 
 /* ----- weakref.finalize (weakcont.c) */
 OURO__HIDDEN void ouro__finalize_at_exit(ouro_heap *h);

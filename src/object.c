@@ -104,7 +104,8 @@ bool ouro__inject_alloc(ouro_heap *h)
     return h->cfg.fail_alloc_every && (n - at) % h->cfg.fail_alloc_every == 0;
 }
 
-ouro_object *ouro_new_sized(ouro_heap *h, ouro_type *type, size_t size)
+ouro_object *ouro_new_sized_at(ouro_heap *h, ouro_type *type, size_t size, const char *file,
+                              int line, const char *func)
 {
     if (!h)
         return NULL;
@@ -144,19 +145,36 @@ ouro_object *ouro_new_sized(ouro_heap *h, ouro_type *type, size_t size)
     o->type_id = (uint16_t)type->id;
     o->flags = OURO__F_OBJECT;
     h->st.objects++;
+    if (OURO__UNLIKELY(h->tracer != NULL))
+        h->tracer->on_alloc(h, o, ouro__block_size(o), 0, file, line, func);
     if (gc)
         ouro__gc_track(h, o);
     return o;
 }
 
-ouro_object *ouro_new(ouro_heap *h, ouro_type *type)
+ouro_object *ouro_new_at(ouro_heap *h, ouro_type *type, const char *file, int line,
+                         const char *func)
 {
     if (!type) {
         if (h)
             h->last_error = OURO_EINVAL;
         return NULL;
     }
-    return ouro_new_sized(h, type, type->basic_size);
+    return ouro_new_sized_at(h, type, type->basic_size, file, line, func);
+}
+
+/* The plain functions, for callers that do not use the macros (and for
+ * taking their address). */
+#undef ouro_new
+#undef ouro_new_sized
+ouro_object *ouro_new(ouro_heap *h, ouro_type *type)
+{
+    return ouro_new_at(h, type, NULL, 0, NULL);
+}
+
+ouro_object *ouro_new_sized(ouro_heap *h, ouro_type *type, size_t size)
+{
+    return ouro_new_sized_at(h, type, size, NULL, 0, NULL);
 }
 
 /* ------------------------------------------------------------ debugging */
@@ -204,6 +222,8 @@ void ouro__free_object(ouro_heap *h, ouro_object *o)
             h->gen[0].count--;
     }
     h->st.objects--;
+    if (OURO__UNLIKELY(h->tracer != NULL))
+        h->tracer->on_free(h, o, ouro__block_size(o), 0);
     if (h->cfg.debug >= OURO_DEBUG_CHECKS) {
         size_t n = ouro__block_size(o);
         memset((uint8_t *)o + sizeof(ouro_object), 0xDD, n - sizeof(ouro_object));

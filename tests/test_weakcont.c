@@ -130,7 +130,8 @@ TEST(weak_value_dictionary)
     CHECK_EQ(n, 1);
     CHECK_EQ(ouro_wvdict_del(d, "b", 1), 1);
     CHECK_EQ(ouro_wvdict_del(d, "b", 1), 0);
-    ouro_object *leaf = ouro_new(h, &(ouro_type){.name = "noweak", .basic_size = 16});
+    static ouro_type noweak = {.name = "noweak", .basic_size = 16};
+    ouro_object *leaf = ouro_new(h, &noweak);
     CHECK_EQ(ouro_wvdict_set(d, "x", 1, leaf), OURO_ETYPE);
     ouro_decref(leaf);
     ouro_decref(b);
