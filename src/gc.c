@@ -133,7 +133,13 @@ void ouro__gc_track(ouro_heap *h, ouro_object *o)
 void ouro__gc_untrack(ouro_heap *h, ouro_object *o)
 {
     ouro__list_remove(h, o);
-    o->flags &= (uint16_t)~(OURO__F_COLLECTING | OURO__F_UNREACHABLE);
+    if (o->flags & OURO__F_PENDING) {
+        /* It dies (or leaves the collector) before any full collection
+         * looked at it: it no longer weighs on the next one. */
+        if (h->long_lived_pending)
+            h->long_lived_pending--;
+    }
+    o->flags &= (uint16_t)~(OURO__F_COLLECTING | OURO__F_UNREACHABLE | OURO__F_PENDING);
 }
 
 void ouro__gc_init(ouro_heap *h)
@@ -173,8 +179,9 @@ static int traverse(ouro_object *o, ouro_visit_fn fn, void *arg)
     return t->traverse ? t->traverse(o, fn, arg) : 0;
 }
 
-/* Returns the number of objects in the list. */
-static size_t update_refs(ouro_heap *h, ouro_object *young)
+/* Returns the number of objects in the list.  `clear` flags are removed on
+ * the way (PENDING, in a full collection). */
+static size_t update_refs(ouro_heap *h, ouro_object *young, uint16_t clear)
 {
     uint32_t hr = head_ref(h, young);
     uint8_t *const *sb = h->slot_base;
@@ -183,7 +190,7 @@ static size_t update_refs(ouro_heap *h, ouro_object *young)
         ouro_object *o = (ouro_object *)(sb[r >> 16] + ((size_t)(r & 0xffff) << 4));
         r = o->gc_next;
         o->gc_prev = o->refcnt;
-        o->flags |= OURO__F_COLLECTING;
+        o->flags = (uint16_t)((o->flags & ~clear) | OURO__F_COLLECTING);
         n++;
     }
     return n;
@@ -208,6 +215,46 @@ static void subtract_refs(ouro_heap *h, ouro_object *young)
         if (t->traverse)
             t->traverse(o, visit_decref, NULL);
     }
+}
+
+/* The fused first pass of a full collection with nothing frozen: every
+ * tracked object is in the collected set, so "in the set" is "tracked", and
+ * an object's gc_refs can be initialised the first time it is seen, either
+ * by the sweep or as somebody's referent.  (gc_prev can be overwritten
+ * early: these passes follow gc_next only.)  One sequential sweep replaces
+ * update_refs and subtract_refs, two walks in list order. */
+typedef struct sweep_ctx {
+    size_t n;
+    uint16_t clear;
+} sweep_ctx;
+
+static int visit_decref_init(ouro_object *c, void *arg)
+{
+    if (!c || !c->gc_next)
+        return 0;
+    if (!(c->flags & OURO__F_COLLECTING)) {
+        sweep_ctx *sc = arg;
+        c->gc_prev = c->refcnt;
+        c->flags = (uint16_t)((c->flags & ~sc->clear) | OURO__F_COLLECTING);
+        sc->n++;
+    }
+    c->gc_prev--;
+    return 0;
+}
+
+static void sweep_refs(ouro_object *o, void *arg)
+{
+    if (!o->gc_next || !(o->flags & OURO__F_OBJECT))
+        return;
+    if (!(o->flags & OURO__F_COLLECTING)) {
+        sweep_ctx *sc = arg;
+        o->gc_prev = o->refcnt;
+        o->flags = (uint16_t)((o->flags & ~sc->clear) | OURO__F_COLLECTING);
+        sc->n++;
+    }
+    ouro_type *t = ouro__type(o);
+    if (t->traverse)
+        t->traverse(o, visit_decref_init, arg);
 }
 
 typedef struct reach_ctx {
@@ -241,8 +288,11 @@ static int visit_reachable(ouro_object *o, void *arg)
     return 0;
 }
 
-/* Returns the number of objects left in young (the reachable ones). */
-static size_t move_unreachable(ouro_heap *h, ouro_object *young, ouro_object *unreachable)
+/* Returns the number of objects left in young (the reachable ones), which
+ * get the `set` flags (PENDING, when they are about to join the oldest
+ * generation). */
+static size_t move_unreachable(ouro_heap *h, ouro_object *young, ouro_object *unreachable,
+                               uint16_t set)
 {
     size_t reachable = 0;
     ouro_object *prev = young;
@@ -256,7 +306,7 @@ static size_t move_unreachable(ouro_heap *h, ouro_object *young, ouro_object *un
         if (o->gc_prev) {
             traverse(o, visit_reachable, &rc);
             o->gc_prev = prev == young ? hr : prev_ref;
-            o->flags &= (uint16_t)~OURO__F_COLLECTING;
+            o->flags = (uint16_t)((o->flags & ~OURO__F_COLLECTING) | set);
             prev = o;
             prev_ref = r;
             reachable++;
@@ -278,12 +328,13 @@ static size_t move_unreachable(ouro_heap *h, ouro_object *young, ouro_object *un
 /* Splits `base` into what is reachable from outside it (left in base) and
  * the rest (moved to `unreachable`).  Returns the sizes. */
 static void deduce_unreachable(ouro_heap *h, ouro_object *base, ouro_object *unreachable,
-                               size_t *n_reachable, size_t *n_unreachable)
+                               size_t *n_reachable, size_t *n_unreachable, uint16_t clear,
+                               uint16_t set)
 {
-    size_t total = update_refs(h, base);
+    size_t total = update_refs(h, base, clear);
     subtract_refs(h, base);
     ouro__list_init(h, unreachable);
-    size_t reachable = move_unreachable(h, base, unreachable);
+    size_t reachable = move_unreachable(h, base, unreachable, set);
     *n_reachable = reachable;
     *n_unreachable = total - reachable;
 }
@@ -435,7 +486,7 @@ static size_t handle_resurrected_objects(ouro_heap *h, ouro_object *unreachable,
         o->flags &= (uint16_t)~OURO__F_COLLECTING;
     }
     size_t resurrected, still;
-    deduce_unreachable(h, unreachable, still_unreachable, &resurrected, &still);
+    deduce_unreachable(h, unreachable, still_unreachable, &resurrected, &still, 0, 0);
     uint32_t sr = head_ref(h, still_unreachable);
     for (uint32_t r = still_unreachable->gc_next; r != sr;) {
         ouro_object *o = ouro__obj_of(h, r);
@@ -523,7 +574,21 @@ static long gc_collect_main(ouro_heap *h, int generation, long *uncollectable_ou
 
     ouro_object *unreachable = LIST(UNREACHABLE);
     size_t n_young, n_unreachable;
-    deduce_unreachable(h, young, unreachable, &n_young, &n_unreachable);
+    /* Survivors of a collection of the middle generation join the oldest
+     * and become "pending"; a full collection clears that. */
+    uint16_t clear = generation == OURO_GC_GENERATIONS - 1 ? OURO__F_PENDING : 0;
+    uint16_t set = generation == OURO_GC_GENERATIONS - 2 ? OURO__F_PENDING : 0;
+    if (generation == OURO_GC_GENERATIONS - 1 && ouro__list_empty(h, LIST(PERMANENT))) {
+        sweep_ctx sc = {0, clear};
+        ouro__sweep_objects(h, sweep_refs, &sc);
+        if (h->cfg.debug >= OURO_DEBUG_CHECKS && sc.n != ouro__list_size(h, young))
+            ouro__fatal(young, "collector sweep and generation lists disagree");
+        ouro__list_init(h, unreachable);
+        n_young = move_unreachable(h, young, unreachable, set);
+        n_unreachable = sc.n - n_young;
+    } else {
+        deduce_unreachable(h, young, unreachable, &n_young, &n_unreachable, clear, set);
+    }
 
     if (young != old) {
         if (generation == OURO_GC_GENERATIONS - 2)
@@ -624,7 +689,11 @@ void ouro__gc_maybe_collect(ouro_heap *h)
             /* A full collection only when the objects that survived young
              * collections since the last full one are over 25% of the
              * long-lived total: this keeps full collections linear in
-             * total allocation rather than quadratic. */
+             * total allocation rather than quadratic.  Unlike CPython,
+             * pending objects that have died since are not counted (see
+             * docs/design.md): a workload that promotes short-lived
+             * structures does not pay for full collections that could find
+             * nothing among them. */
             if (i == OURO_GC_GENERATIONS - 1 && h->long_lived_pending < h->long_lived_total / 4)
                 continue;
             collect_with_callback(h, i);

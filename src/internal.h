@@ -79,7 +79,10 @@ enum {
     OURO__F_HASWEAK = 1u << 3,     /* has an entry in the weak-list table */
     OURO__F_OBJECT = 1u << 4,      /* block is an object (raw blocks: 0) */
     OURO__F_DEALLOC = 1u << 6,     /* being deallocated or deferred */
-    OURO__F_FREED = 1u << 7        /* debug: block is free (poisoned) */
+    OURO__F_FREED = 1u << 7,       /* debug: block is free (poisoned) */
+    OURO__F_PENDING = 1u << 8      /* promoted to the oldest generation since
+                                      the last full collection, still alive:
+                                      counted in long_lived_pending */
 };
 
 #define OURO__FREED_REFCNT 0xDEADBEEFu
@@ -237,6 +240,7 @@ struct ouro_heap {
 
     /* allocation tracing (src/inspect): NULL when off */
     struct ouro__tracer *tracer;
+    struct ouro__types_state *types; /* built-in types (src/types): NULL until first used */
 
     /* scopes */
     ouro__vec scope;
@@ -277,6 +281,8 @@ OURO__HIDDEN size_t ouro__block_size(const void *p);
 OURO__HIDDEN int ouro__pool_check(ouro_heap *h);
 /* Visit every allocated block (objects and raw blocks alike). */
 OURO__HIDDEN int ouro__pool_walk(ouro_heap *h, int (*fn)(void *block, void *arg), void *arg);
+OURO__HIDDEN void ouro__sweep_objects(ouro_heap *h, void (*fn)(ouro_object *o, void *arg),
+                                      void *arg);
 OURO__HIDDEN void *ouro__pages_alloc(ouro_heap *h, size_t size);
 OURO__HIDDEN void ouro__pages_free(ouro_heap *h, void *p, size_t size);
 

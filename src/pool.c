@@ -526,6 +526,43 @@ void ouro__pool_fini(ouro_heap *h)
 
 /* ------------------------------------------------------------ walk, check */
 
+/* Visit every allocated object block in address order: arenas, then pools
+ * in each arena, then large blocks.  Free pools are recognised by their
+ * header (kind is cleared when a pool is released), free blocks by the
+ * pool's free list, so no free memory is read (ASan and Valgrind keep it
+ * poisoned).  This is the collector's sequential sweep: it streams through
+ * memory instead of chasing list links. */
+static int pool_free_bitmap(ouro__pool *pool, uint8_t *bits);
+
+void ouro__sweep_objects(ouro_heap *h, void (*fn)(ouro_object *o, void *arg), void *arg)
+{
+    uint8_t bits[OURO__POOL_SIZE / 16 / 8];
+    for (uint32_t i = 1; i < h->slot_top; i++) {
+        ouro__arena *a = &h->arenas[i];
+        if (!a->live)
+            continue;
+        for (uint32_t k = 0; k < a->npools_carved; k++) {
+            ouro__pool *pool = (ouro__pool *)(a->base + (size_t)k * OURO__POOL_SIZE);
+            if (pool->c.kind != OURO__CHUNK_POOL || pool->raw || pool->ref == 0)
+                continue;
+            uint8_t *b = (uint8_t *)pool + OURO__POOL_HEADER;
+            uint32_t size = pool->block_size;
+            if (pool->ref == pool->capacity) {
+                for (uint32_t j = 0; j < pool->capacity; j++, b += size)
+                    fn((ouro_object *)b, arg);
+                continue;
+            }
+            pool_free_bitmap(pool, bits);
+            for (uint32_t j = 0; j < pool->capacity; j++, b += size)
+                if (!(bits[j / 8] & (1u << (j % 8))))
+                    fn((ouro_object *)b, arg);
+        }
+    }
+    for (ouro__large *L = h->large_blocks; L; L = L->next)
+        if (!L->raw)
+            fn((ouro_object *)(L + 1), arg);
+}
+
 /* Marks the free blocks of a pool in `bits`; returns how many, or -1 if the
  * free list is corrupt. */
 static int pool_free_bitmap(ouro__pool *pool, uint8_t *bits)
@@ -557,11 +594,7 @@ static int pool_free_bitmap(ouro__pool *pool, uint8_t *bits)
 static ouro__pool *arena_pool(ouro__arena *a, uint32_t k)
 {
     ouro__pool *pool = (ouro__pool *)(a->base + (size_t)k * OURO__POOL_SIZE);
-    for (ouro__pool *f = a->freepools; f; f = f->nextpool) {
-        if (f == pool)
-            return NULL;
-    }
-    return pool;
+    return pool->c.kind == OURO__CHUNK_POOL ? pool : NULL;
 }
 
 int ouro__pool_walk(ouro_heap *h, int (*fn)(void *block, void *arg), void *arg)

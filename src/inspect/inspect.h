@@ -1,0 +1,149 @@
+/*
+ * inspect.h — shared machinery of the introspection modules (src/inspect).
+ *
+ * THE ONE RULE: measuring never changes what is measured.
+ *
+ *   - Every byte used here comes from malloc, never from the heap being
+ *     inspected, so the heap's statistics (bytes, objects, arenas, class
+ *     counts) read the same before and after any inspect call.
+ *   - Nothing here allocates objects, changes a reference count, or calls
+ *     into the collector except to read its lists; so no call triggers a
+ *     collection, finalizer or weak-reference callback.
+ *   - Objects are visited with ouro_heap_walk and their type's traverse
+ *     hook, which must not change anything (the collector relies on that
+ *     too).
+ *
+ * Names: `ouro__ins_*` are internal (hidden) functions shared by the files
+ * of this directory; everything else is static.
+ */
+#ifndef OURO_INSPECT_H
+#define OURO_INSPECT_H
+
+#include "../internal.h"
+#include "ouro_inspect_draft.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+
+/* ----- pointer map: open addressing, linear probing, key 0 = empty.
+ * Invariant: len <= cap / 2, cap a power of two (or 0). */
+typedef struct ins_map {
+    uintptr_t *keys;
+    size_t *vals;
+    size_t cap, len;
+} ins_map;
+
+OURO__HIDDEN int ouro__ins_map_init(ins_map *m, size_t expect);
+OURO__HIDDEN void ouro__ins_map_fini(ins_map *m);
+/* Insert or overwrite; OURO_ENOMEM when growing fails. */
+OURO__HIDDEN int ouro__ins_map_put(ins_map *m, uintptr_t key, size_t val);
+/* The value slot for key, or NULL. */
+OURO__HIDDEN size_t *ouro__ins_map_get(const ins_map *m, uintptr_t key);
+
+static inline size_t ouro__ins_hash(uintptr_t k)
+{
+    uint64_t x = (uint64_t)k * 0x9E3779B97F4A7C15ull;
+    return (size_t)(x ^ (x >> 29));
+}
+
+/* ----- growable arrays of any element size */
+typedef struct ins_arr {
+    void *p;
+    size_t len, cap, elem;
+} ins_arr;
+#define INS_ARR(type) ((ins_arr){NULL, 0, 0, sizeof(type)})
+/* Append one zeroed element; NULL on out of memory. */
+OURO__HIDDEN void *ouro__ins_arr_push(ins_arr *a);
+#define INS_AT(a, type, i) (((type *)(a)->p)[i])
+
+/* ----- string pool: interned copies with stable addresses.  A snapshot
+ * owns one, so it is independent of the program's string literals. */
+typedef struct ins_chunk ins_chunk;
+typedef struct ins_strpool {
+    ins_chunk *chunks;
+    const char **slots; /* open addressing table of interned strings */
+    size_t cap, len;
+    size_t bytes;       /* malloc'd bytes, for ouro_trace_get_tracer_memory */
+} ins_strpool;
+OURO__HIDDEN const char *ouro__ins_intern(ins_strpool *p, const char *s);
+OURO__HIDDEN const char *ouro__ins_intern_n(ins_strpool *p, const char *s, size_t n);
+/* Raw storage from the pool's chunks (aligned to 16), for arrays a
+ * snapshot owns; freed with the pool. */
+OURO__HIDDEN void *ouro__ins_pool_alloc(ins_strpool *p, size_t size);
+OURO__HIDDEN void ouro__ins_strpool_fini(ins_strpool *p);
+
+/* ----- text buffer */
+typedef struct ins_buf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} ins_buf;
+OURO__HIDDEN void ouro__ins_buf_printf(ins_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+OURO__HIDDEN void ouro__ins_buf_put(ins_buf *b, const char *s, size_t n);
+
+/* ----- symbolizer: native return address -> function, file, line.  Uses
+ * libdw (DWARF line tables, works for static executables) when built with
+ * it, else dladdr (exported symbols only).  Results are cached per address
+ * and the strings interned in `pool`. */
+typedef struct ins_sym ins_sym;
+OURO__HIDDEN ins_sym *ouro__ins_sym_new(void);
+OURO__HIDDEN void ouro__ins_sym_free(ins_sym *s);
+OURO__HIDDEN void ouro__ins_sym_lookup(ins_sym *s, uintptr_t ip, ouro_frame *out);
+OURO__HIDDEN size_t ouro__ins_sym_memory(const ins_sym *s);
+
+/* ----- the object graph of the whole heap, built once per query.
+ *
+ * Objects are numbered 0..n-1 in heap-walk order; fwd/back are the edges
+ * in compressed-row form (fwd[fstart[i] .. fstart[i+1]) are the objects
+ * object i refers to, back[...] the objects that refer to it; an edge is
+ * listed once per reference, so two slots holding the same target count
+ * twice, as the collector counts them).  external[i] = refcnt - incoming
+ * references, clamped at 0: the collector's gc_refs over the whole heap. */
+typedef struct ins_graph {
+    size_t n;
+    ouro_object **obj;
+    ins_map index; /* object address -> number */
+    uint32_t *fstart, *fwd;
+    uint32_t *bstart, *back;
+    uint32_t *external;
+    size_t nedges;
+} ins_graph;
+OURO__HIDDEN int ouro__ins_graph_build(ouro_heap *h, ins_graph *g);
+OURO__HIDDEN void ouro__ins_graph_free(ins_graph *g);
+static inline long ouro__ins_graph_find(const ins_graph *g, const ouro_object *o)
+{
+    size_t *v = ouro__ins_map_get(&g->index, (uintptr_t)o);
+    return v ? (long)*v : -1;
+}
+OURO__HIDDEN int ouro__ins_is_root(const ins_graph *g, size_t i);
+/* Shortest chain root -> i by breadth-first search over back edges: writes
+ * up to `max` object numbers (root first) into out and returns the chain's
+ * length, 0 when no root reaches i. */
+OURO__HIDDEN size_t ouro__ins_graph_chain(const ins_graph *g, size_t i, uint32_t *out,
+                                          size_t max);
+/* A subgraph of the objects numbered in `seeds`, grown max_depth steps
+ * along forward (dir > 0), backward (dir < 0) or both (dir == 0) edges. */
+OURO__HIDDEN ouro_graph *ouro__ins_subgraph(const ins_graph *g, const uint32_t *seeds,
+                                            size_t nseeds, const unsigned *seed_flags,
+                                            int dir, int max_depth, size_t max_nodes);
+OURO__HIDDEN void ouro__ins_node_of(const ins_graph *g, size_t i, ouro_graph_node *n);
+
+/* ----- tracing internals shared with snapshots and leak reports */
+OURO__HIDDEN int ouro__ins_trace_site(ouro_heap *h, const void *block, ouro_frame *site);
+
+/* ----- snapshots */
+typedef struct ins_snap_priv {
+    ins_strpool pool;
+} ins_snap_priv;
+OURO__HIDDEN ouro_snapshot *ouro__ins_snap_alloc(void);
+OURO__HIDDEN ins_strpool *ouro__ins_snap_pool(ouro_snapshot *s);
+/* Fill traces/tracing fields from the tracer (0, or OURO_ENOMEM). */
+OURO__HIDDEN int ouro__ins_snap_traces(ouro_heap *h, ouro_snapshot *s);
+OURO__HIDDEN int ouro__ins_snap_leaks(ouro_heap *h, ouro_snapshot *s, int with_graph);
+OURO__HIDDEN int ouro__ins_snap_census(ouro_heap *h, ouro_snapshot *s);
+OURO__HIDDEN double ouro__ins_now(void);      /* CLOCK_REALTIME seconds */
+OURO__HIDDEN double ouro__ins_mono(void);     /* CLOCK_MONOTONIC seconds */
+OURO__HIDDEN size_t ouro__ins_rss(void);
+
+#endif

@@ -1,0 +1,283 @@
+/*
+ * state.c — the built-in types' per-heap state: the small-int cache, the
+ * empty singletons, and the free lists, with the hooks the core calls.
+ *
+ * FREE LISTS.  CPython keeps the blocks of recently freed floats, small
+ * tuples, lists and dicts on per-type lists, because those objects are
+ * created and destroyed at a furious rate and taking a block off a list
+ * skips the allocator and most of the initialisation.  ouro's pool
+ * allocator is already cheap, so what a free list saves here is the
+ * size-class lookup and the pool bookkeeping (a pool that empties is
+ * moved between lists), and it keeps hot blocks hot in the cache.  The
+ * cost is memory held back: at most 100 floats, 80 lists, 80 dicts, 80
+ * dict tables and 2,000 tuples of each size 1..19, as in CPython 3.11,
+ * and a full collection gives it all back (ouro__types_clear_freelists).
+ *
+ * The core offers every block of a type flagged OURO__TYPE_FREELIST to
+ * ouro__types_keep just before freeing it, and asks ouro__types_take for
+ * one before allocating; both are weak hooks, so a core without them
+ * simply never fills the lists.  A kept block is not an object any more
+ * (flags 0, or FREED with the freed-marker count in debug heaps, so a use
+ * after free is still caught, and its payload is poisoned for ASan and
+ * Valgrind); the core re-initialises a block taken from a list exactly as
+ * a fresh one, after counting the allocation for fault injection and the
+ * collector, so a block's history is invisible.
+ *
+ * Invariants: fl[i].count is the length of fl[i].head's chain and never
+ * exceeds fl[i].max; every block on fl[i] has the size fl[i] is for.
+ */
+#include "types.h"
+
+static const size_t fl_max[OURO__FL_COUNT] = {
+    [OURO__FL_FLOAT] = 100,
+    [OURO__FL_LIST] = 80,
+    [OURO__FL_DICT] = 80,
+    [OURO__FL_DKEYS] = 80,
+};
+
+ouro__types_state *ouro__ts(ouro_heap *h)
+{
+    if (OURO__LIKELY(h->types != NULL))
+        return h->types;
+    ouro__types_state *ts = ouro_raw_alloc(h, sizeof *ts);
+    if (!ts) {
+        h->last_error = OURO_ENOMEM;
+        return NULL;
+    }
+    memset(ts, 0, sizeof *ts);
+    for (int i = 0; i < OURO__FL_COUNT; i++)
+        ts->fl[i].max = i >= OURO__FL_TUPLE1 ? 2000 : fl_max[i];
+    h->types = ts;
+    return ts;
+}
+
+ouro_object *ouro__tnew(ouro_heap *h, ouro_type *t, size_t size)
+{
+    return ouro_new_sized(h, t, size);
+}
+
+/* ------------------------------------------------------------ free lists */
+
+void *ouro__fl_pop(ouro__freelist *fl)
+{
+    void *b = fl->head;
+    if (!b)
+        return NULL;
+    void **link = (void **)((uint8_t *)b + 8);
+    OURO__VG_DEFINED(link, sizeof *link);
+    fl->head = *link;
+    fl->count--;
+    fl->reused++;
+    return b;
+}
+
+bool ouro__fl_push(ouro__freelist *fl, void *block)
+{
+    if (fl->count >= fl->max) {
+        fl->released++;
+        return false;
+    }
+    *(void **)((uint8_t *)block + 8) = fl->head;
+    fl->head = block;
+    fl->count++;
+    fl->kept++;
+    return true;
+}
+
+/* Which list a block of type t and `size` bytes belongs on, or -1. */
+int ouro__fl_index(const ouro_type *t, size_t size)
+{
+    if (t == &ouro__float_type)
+        return OURO__FL_FLOAT;
+    if (t == &ouro__list_type)
+        return OURO__FL_LIST;
+    if (t == &ouro__dict_type)
+        return OURO__FL_DICT;
+    if (t == &ouro__tuple_type) {
+        size_t n = (size - sizeof(o_tuple)) / sizeof(ouro_object *);
+        if (n >= 1 && n < OURO__TUPLE_FL_SIZES)
+            return OURO__FL_TUPLE1 + (int)n - 1;
+    }
+    return -1;
+}
+
+/* The payload past the link word is not to be touched while kept. */
+static void park_poison(void *b)
+{
+    size_t n = ouro__block_size(b);
+    OURO__POISON((uint8_t *)b + 16, n - 16);
+    OURO__VG_NOACCESS((uint8_t *)b + 16, n - 16);
+}
+
+static void park_unpoison(void *b)
+{
+    size_t n = ouro__block_size(b);
+    OURO__UNPOISON((uint8_t *)b + 16, n - 16);
+    OURO__VG_UNDEFINED((uint8_t *)b + 16, n - 16);
+}
+
+/* Hook: called by ouro_new_sized for types flagged OURO__TYPE_FREELIST,
+ * after the allocation is counted; the core initialises the block. */
+OURO__HIDDEN ouro_object *ouro__types_take(ouro_heap *h, ouro_type *t, size_t size);
+ouro_object *ouro__types_take(ouro_heap *h, ouro_type *t, size_t size)
+{
+    ouro__types_state *ts = h->types;
+    if (!ts)
+        return NULL;
+    int i = ouro__fl_index(t, size);
+    if (i < 0)
+        return NULL;
+    void *b = ouro__fl_pop(&ts->fl[i]);
+    if (b)
+        park_unpoison(b);
+    return b;
+}
+
+static size_t object_size(ouro_object *o)
+{
+    if (IS_TUPLE(o))
+        return sizeof(o_tuple) + ((o_tuple *)o)->n * sizeof(ouro_object *);
+    return ouro__type(o)->basic_size;
+}
+
+/* Hook: called by the core's free path (after the type's clear and
+ * dealloc, statistics and tracing) for types flagged OURO__TYPE_FREELIST.
+ * true: the block is kept and must not be freed. */
+OURO__HIDDEN bool ouro__types_keep(ouro_heap *h, ouro_object *o);
+bool ouro__types_keep(ouro_heap *h, ouro_object *o)
+{
+    ouro__types_state *ts = h->types;
+    if (!ts || h->freeing)
+        return false;
+    int i = ouro__fl_index(ouro__type(o), object_size(o));
+    if (i < 0 || !ouro__fl_push(&ts->fl[i], o))
+        return false;
+    if (h->cfg.debug >= OURO_DEBUG_CHECKS) {
+        o->refcnt = OURO__FREED_REFCNT;
+        o->flags = OURO__F_FREED;
+    } else {
+        o->flags = 0;
+    }
+    o->gc_prev = 0;
+    park_poison(o);
+    return true;
+}
+
+/* A dict table of the smallest size, from its free list or the pool. */
+void *ouro__dkeys_take(ouro_heap *h, size_t bytes);
+void *ouro__dkeys_take(ouro_heap *h, size_t bytes)
+{
+    ouro__types_state *ts = h->types;
+    if (ts && ts->fl[OURO__FL_DKEYS].head) {
+        /* Counted like a fresh allocation, so fault injection sees the
+         * same sequence whether or not the list had a block. */
+        h->allocs++;
+        OURO__HIDDEN bool ouro__inject_alloc(ouro_heap *);
+        if (ouro__inject_alloc(h)) {
+            h->last_error = OURO_ENOMEM;
+            return NULL;
+        }
+        void *b = ouro__fl_pop(&ts->fl[OURO__FL_DKEYS]);
+        park_unpoison(b);
+        return b;
+    }
+    return ouro_raw_alloc(h, bytes);
+}
+
+void ouro__dkeys_keep(ouro_heap *h, void *b);
+void ouro__dkeys_keep(ouro_heap *h, void *b)
+{
+    ouro__types_state *ts = h->types;
+    if (ts && !h->freeing && ouro__fl_push(&ts->fl[OURO__FL_DKEYS], b)) {
+        park_poison(b);
+        return;
+    }
+    ouro_raw_free(h, b);
+}
+
+static size_t clear_lists(ouro_heap *h)
+{
+    ouro__types_state *ts = h->types;
+    size_t n = 0;
+    if (!ts)
+        return 0;
+    for (int i = 0; i < OURO__FL_COUNT; i++) {
+        ouro__freelist *fl = &ts->fl[i];
+        while (fl->head) {
+            void *b = fl->head;
+            void **link = (void **)((uint8_t *)b + 8);
+            OURO__VG_DEFINED(link, sizeof *link);
+            fl->head = *link;
+            fl->count--;
+            park_unpoison(b);
+            if (i == OURO__FL_DKEYS)
+                ouro_raw_free(h, b);
+            else
+                ouro__block_free(h, b);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Hook: the core calls it at the end of every full collection. */
+void ouro__types_clear_freelists(ouro_heap *h)
+{
+    clear_lists(h);
+}
+
+size_t ouro_types_clear_freelists(ouro_heap *h)
+{
+    return h ? clear_lists(h) : 0;
+}
+
+size_t ouro_types_freelist_stats(ouro_heap *h, ouro_freelist_stats *out, size_t n)
+{
+    static const char *const names[OURO__FL_COUNT] = {
+        "float", "list", "dict", "dict keys",
+        "tuple[1]", "tuple[2]", "tuple[3]", "tuple[4]", "tuple[5]", "tuple[6]", "tuple[7]",
+        "tuple[8]", "tuple[9]", "tuple[10]", "tuple[11]", "tuple[12]", "tuple[13]",
+        "tuple[14]", "tuple[15]", "tuple[16]", "tuple[17]", "tuple[18]", "tuple[19]",
+    };
+    ouro__types_state *ts = h ? h->types : NULL;
+    for (size_t i = 0; i < n && i < OURO__FL_COUNT; i++) {
+        ouro__freelist z = {0};
+        const ouro__freelist *fl = ts ? &ts->fl[i] : &z;
+        out[i].name = names[i];
+        out[i].count = fl->count;
+        out[i].max = ts ? fl->max : (i >= OURO__FL_TUPLE1 ? 2000 : fl_max[i]);
+        out[i].reused = fl->reused;
+        out[i].kept = fl->kept;
+        out[i].released = fl->released;
+    }
+    return OURO__FL_COUNT;
+}
+
+/* ------------------------------------------------------------ untracking */
+
+/*
+ * Hook: the collector calls it on the survivors of every collection,
+ * right after it has found what is unreachable (where CPython 3.11 calls
+ * untrack_tuples, and untrack_dicts for full collections).  A tuple whose
+ * items can never be part of a cycle (atomic, or untracked tuples) leaves
+ * the collector's lists: later collections skip it, which for a program
+ * full of tuples of numbers and strings is most of its tuples.  Walks the
+ * list in order, as CPython does, so a tuple that holds a tuple later in
+ * the list waits for the next collection.
+ */
+OURO__HIDDEN void ouro__types_untrack_survivors(ouro_heap *h, ouro_object *young, bool full);
+void ouro__types_untrack_survivors(ouro_heap *h, ouro_object *young, bool full)
+{
+    uint32_t hr = ouro__ref_of(h, young);
+    uint32_t tid = ouro__tuple_type.id, did = ouro__dict_type.id;
+    if (!tid && !did)
+        return;
+    for (uint32_t r = young->gc_next; r != hr;) {
+        ouro_object *o = ouro__obj_of(h, r);
+        r = o->gc_next;
+        if (o->type_id == tid && tid)
+            ouro__tuple_maybe_untrack(h, o);
+        else if (full && o->type_id == did && did)
+            ouro__dict_maybe_untrack(h, o);
+    }
+}

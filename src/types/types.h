@@ -1,0 +1,262 @@
+/*
+ * types.h — the built-in object types' private layouts, the per-heap state
+ * they share, and the invariants that hold about them.
+ *
+ * LAYOUTS (every object starts with the 16-byte header; sizes are what
+ * ouro_sizeof reports, which like sys.getsizeof counts the object's own
+ * bytes and the item storage it alone owns, not the pool's rounding)
+ *
+ *   int     header, int64 value                                    24
+ *   float   header, double                                         24
+ *   str     header, hash, nbytes, nchars, state byte, UTF-8 + NUL  41 + n + 1
+ *   bytes   header, hash, length, data + NUL                       32 + n + 1
+ *   tuple   header, length, items inline                           24 + 8n
+ *   list    header, length, allocated, items*  (+ 8 * allocated)   40
+ *   dict    header, used, version, keys*       (+ the keys table)  40
+ *   set     header, used, fill, mask, table*   (+ 16 * slots)      48
+ *   array   header, length, allocated, data*, typecode (+ data)    48
+ *   record  header, one pointer per field                          16 + 8n
+ *   range   header, start, stop, step, length                      48
+ *
+ * INVARIANTS
+ *   - An int in OURO__SMALL_MIN..OURO__SMALL_MAX is always the heap's cached
+ *     immortal object for that value: ouro_int_new never makes another.
+ *   - The empty tuple, str and bytes are per-heap immortal singletons.
+ *   - A tuple, str and bytes never change after they are shared (refcount
+ *     > 1): their cached hash stays right.
+ *   - list: 0 <= len <= allocated; items[0..len) are non-NULL references;
+ *     items is NULL iff allocated == 0.
+ *   - dict: see dict.c (indices, entries, used/usable/nentries).
+ *   - A dict is tracked by the collector if it holds a key or value that
+ *     may be tracked (a GC object other than an untracked tuple); it may
+ *     be tracked without holding one (until a full collection untracks it).
+ *   - Interned strs have state OURO__STR_INTERNED and are in the heap's
+ *     intern table, which holds no reference: a dying interned str removes
+ *     itself.  No two strs in the table are equal.
+ *   - A block on a free list is not an object: its flags are 0 (or FREED in
+ *     debug heaps), so heap walks and leak checks skip it; it is linked
+ *     through its word at offset 8.  The lists hold only blocks of the exact
+ *     size their type and length need.
+ */
+#ifndef OURO_TYPES_TYPES_H
+#define OURO_TYPES_TYPES_H
+
+#include "../internal.h"
+#include "ouro_types_draft.h"
+
+#include <stdarg.h>
+
+/* Private type flag: objects of this type may be kept on a free list by
+ * ouro__types_keep and handed out again by ouro__types_take (the core
+ * calls both when it has the hooks; see docs/types.md). */
+#ifndef OURO__TYPE_FREELIST
+#define OURO__TYPE_FREELIST (1u << 30)
+#endif
+
+#define OURO__SMALL_MIN (-5)
+#define OURO__SMALL_MAX 256
+#define OURO__NSMALL (OURO__SMALL_MAX - OURO__SMALL_MIN + 1)
+#define OURO__TUPLE_FL_SIZES 20 /* tuples of 1..19 items, as PyTuple_MAXSAVESIZE */
+
+/* ------------------------------------------------------------ layouts */
+
+typedef struct o_int {
+    OURO_HEAD;
+    int64_t v;
+} o_int;
+
+typedef struct o_float {
+    OURO_HEAD;
+    double v;
+} o_float;
+
+enum { OURO__STR_PLAIN = 0, OURO__STR_INTERNED = 1 };
+
+typedef struct o_str {
+    OURO_HEAD;
+    int64_t hash;   /* -1 until computed */
+    size_t nbytes;
+    size_t nchars;
+    uint8_t state;  /* OURO__STR_* */
+    char data[];    /* nbytes of UTF-8, then NUL */
+} o_str;
+#define OURO__STR_BASE offsetof(o_str, data)
+
+typedef struct o_bytes {
+    OURO_HEAD;
+    int64_t hash;
+    size_t len;
+    uint8_t data[];
+} o_bytes;
+#define OURO__BYTES_BASE offsetof(o_bytes, data)
+
+typedef struct o_tuple {
+    OURO_HEAD;
+    size_t n;
+    ouro_object *items[];
+} o_tuple;
+
+typedef struct o_list {
+    OURO_HEAD;
+    size_t n;
+    size_t allocated;
+    ouro_object **items;
+} o_list;
+
+typedef struct ouro__dkeys ouro__dkeys;
+typedef struct o_dict {
+    OURO_HEAD;
+    size_t used;
+    uint64_t version;  /* bumped by every change of size, for iterators */
+    ouro__dkeys *keys; /* NULL: empty, no table */
+} o_dict;
+
+typedef struct ouro__sentry {
+    int64_t hash;
+    ouro_object *key; /* NULL: never used; the dummy: deleted */
+} ouro__sentry;
+
+typedef struct o_set {
+    OURO_HEAD;
+    size_t used;   /* live keys */
+    size_t fill;   /* live + deleted slots */
+    size_t mask;   /* slots - 1, or 0 with no table */
+    ouro__sentry *table;
+} o_set;
+
+typedef struct o_array {
+    OURO_HEAD;
+    size_t n;
+    size_t allocated;
+    uint8_t *data;
+    char typecode;
+    uint8_t itemsize;
+} o_array;
+
+typedef struct o_range {
+    OURO_HEAD;
+    int64_t start, stop, step;
+    uint64_t len;
+} o_range;
+
+typedef struct o_lru {
+    OURO_HEAD;
+    ouro_object *cache; /* a dict: key -> result, least recently used first */
+    ouro_lru_fn fn;
+    void *ctx;
+    ptrdiff_t maxsize;
+    size_t hits, misses;
+} o_lru;
+
+/* ------------------------------------------------------------ per-heap state */
+
+typedef struct ouro__freelist {
+    void *head;
+    size_t count, max, reused, kept, released;
+} ouro__freelist;
+
+enum {
+    OURO__FL_FLOAT = 0,
+    OURO__FL_LIST,
+    OURO__FL_DICT,
+    OURO__FL_DKEYS,                       /* raw: dict tables of 8 slots */
+    OURO__FL_TUPLE1,                      /* + n - 1 for tuples of n items */
+    OURO__FL_COUNT = OURO__FL_TUPLE1 + OURO__TUPLE_FL_SIZES - 1
+};
+
+typedef struct ouro__types_state {
+    ouro_object *small_ints[OURO__NSMALL];
+    ouro_object *empty_tuple, *empty_str, *empty_bytes;
+    ouro__freelist fl[OURO__FL_COUNT];
+    /* the interned strs: open addressing on the str hash, no references */
+    o_str **intern;
+    size_t intern_cap, intern_used, intern_fill;
+} ouro__types_state;
+
+/* The heap's state, made on first use; NULL (and last_error ENOMEM) when
+ * out of memory. */
+OURO__HIDDEN ouro__types_state *ouro__ts(ouro_heap *h);
+
+/* ------------------------------------------------------------ the types */
+
+OURO__HIDDEN extern ouro_type ouro__int_type, ouro__float_type, ouro__str_type,
+    ouro__bytes_type, ouro__tuple_type, ouro__list_type, ouro__dict_type, ouro__set_type,
+    ouro__array_type, ouro__range_type, ouro__lru_type, ouro__map_type;
+OURO__HIDDEN extern ouro_type ouro__seqiter_types[];
+OURO__HIDDEN int ouro__is_iter(const ouro_object *o);
+
+static inline bool ouro__is(const ouro_object *o, const ouro_type *t)
+{
+    /* An unregistered type has id 0, which no object carries. */
+    return o && o->type_id == t->id;
+}
+#define IS_INT(o) ouro__is((o), &ouro__int_type)
+#define IS_FLOAT(o) ouro__is((o), &ouro__float_type)
+#define IS_STR(o) ouro__is((o), &ouro__str_type)
+#define IS_BYTES(o) ouro__is((o), &ouro__bytes_type)
+#define IS_TUPLE(o) ouro__is((o), &ouro__tuple_type)
+#define IS_LIST(o) ouro__is((o), &ouro__list_type)
+#define IS_DICT(o) ouro__is((o), &ouro__dict_type)
+#define IS_SET(o) ouro__is((o), &ouro__set_type)
+#define IS_ARRAY(o) ouro__is((o), &ouro__array_type)
+#define IS_RANGE(o) ouro__is((o), &ouro__range_type)
+#define IS_LRU(o) ouro__is((o), &ouro__lru_type)
+#define IS_RECORD(o) ((o) && ouro_type_of(o)->traverse == ouro_record_traverse)
+
+static inline ouro_heap *HEAP(const ouro_object *o) { return ouro__heap_of(o); }
+
+/* Set the heap's last error and return NULL / the code. */
+static inline ouro_object *ouro__fail(ouro_heap *h, int code)
+{
+    h->last_error = code;
+    return NULL;
+}
+
+/* Allocate an object of a built-in type (ouro_new_sized without the
+ * allocation-site macros, so tracing names the caller's caller). */
+OURO__HIDDEN ouro_object *ouro__tnew(ouro_heap *h, ouro_type *t, size_t size);
+
+/* Whether the collector could ever need to look at o: a GC object,
+ * except a tuple it has already untracked (CPython's
+ * _PyObject_GC_MAY_BE_TRACKED). */
+static inline bool ouro__may_be_tracked(const ouro_object *o)
+{
+    if (!(ouro__type(o)->flags & OURO_TYPE_GC))
+        return false;
+    return !IS_TUPLE(o) || o->gc_next != 0;
+}
+
+/* hash and equality, shared by dict, set and lru (hash.c). */
+OURO__HIDDEN int64_t ouro__hash_bytes(const void *p, size_t n);
+OURO__HIDDEN int ouro__str_cmp(const o_str *a, const o_str *b);
+OURO__HIDDEN bool ouro__tuple_maybe_untrack(ouro_heap *h, ouro_object *t);
+OURO__HIDDEN bool ouro__dict_maybe_untrack(ouro_heap *h, ouro_object *d);
+OURO__HIDDEN void ouro__dict_keys_free(ouro_heap *h, ouro__dkeys *k);
+OURO__HIDDEN size_t ouro__dict_sizeof(const ouro_object *o);
+
+/* The lookup core of dict.c, used by lru.c: the entry index for key, or -1. */
+OURO__HIDDEN int ouro__dict_move_to_end(ouro_object *d, ouro_object *key, int64_t hash);
+OURO__HIDDEN int ouro__dict_pop_first(ouro_object *d);
+OURO__HIDDEN ouro_object *ouro__dict_lookup(ouro_object *d, ouro_object *key, int64_t hash);
+OURO__HIDDEN int ouro__dict_insert(ouro_object *d, ouro_object *key, int64_t hash,
+                                   ouro_object *value);
+
+/* Interning (str.c). */
+OURO__HIDDEN void ouro__intern_remove(ouro_heap *h, o_str *s);
+
+/* repr helpers (repr.c). */
+typedef struct ouro__buf {
+    char *p;
+    size_t size, len;
+} ouro__buf;
+OURO__HIDDEN void ouro__buf_put(ouro__buf *b, const char *s, size_t n);
+OURO__HIDDEN void ouro__buf_printf(ouro__buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+OURO__HIDDEN void ouro__float_repr(double v, char *out, size_t size);
+
+/* Free lists (state.c): a block for `fl`, or NULL. */
+OURO__HIDDEN int ouro__fl_index(const ouro_type *t, size_t size);
+OURO__HIDDEN void *ouro__fl_pop(ouro__freelist *fl);
+OURO__HIDDEN bool ouro__fl_push(ouro__freelist *fl, void *block);
+
+#endif
