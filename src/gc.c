@@ -125,10 +125,6 @@ size_t ouro__list_size(ouro_heap *h, ouro_object *head)
 
 /* ------------------------------------------------------------ tracking */
 
-void ouro__gc_track(ouro_heap *h, ouro_object *o)
-{
-    ouro__list_append(h, o, GEN(0));
-}
 
 void ouro__gc_untrack(ouro_heap *h, ouro_object *o)
 {

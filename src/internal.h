@@ -286,6 +286,64 @@ OURO__HIDDEN void ouro__sweep_objects(ouro_heap *h, void (*fn)(ouro_object *o, v
 OURO__HIDDEN void *ouro__pages_alloc(ouro_heap *h, size_t size);
 OURO__HIDDEN void ouro__pages_free(ouro_heap *h, void *p, size_t size);
 
+/* ----- pool fast paths, inline in the object allocator.  The common case
+ * (a small class whose first used pool has a next free block; a free into a
+ * pool that stays partly used) costs a handful of loads and stores; the
+ * rest goes to pool.c.  Sanitizer and Valgrind builds always take the slow
+ * path, which announces every block to the tools. */
+#if defined(OURO__ASAN) || defined(OURO_VALGRIND)
+#define OURO__FAST_POOLS 0
+#else
+#define OURO__FAST_POOLS 1
+#endif
+
+static inline void *ouro__block_alloc_fast(ouro_heap *h, size_t size)
+{
+#if OURO__FAST_POOLS
+    if (OURO__LIKELY(size <= OURO__SMALL_MAX && size)) {
+        unsigned c = (unsigned)((size - 1) >> 4);
+        ouro__pool *pool = h->usedpools[0][c];
+        if (OURO__LIKELY(pool != NULL)) {
+            uint8_t *bp = pool->freeblock, *next;
+            memcpy(&next, bp + 8, sizeof next);
+            if (next == NULL && pool->nextoffset <= pool->maxnextoffset) {
+                /* carve the next never-used block */
+                next = (uint8_t *)pool + pool->nextoffset;
+                pool->nextoffset += pool->block_size;
+                memset(next + 8, 0, sizeof(void *));
+            }
+            if (OURO__LIKELY(next != NULL)) {
+                pool->freeblock = next;
+                pool->ref++;
+                h->st.class_blocks[c]++;
+                h->st.bytes_in_use += pool->block_size;
+                if (h->st.bytes_in_use > h->st.peak_bytes_in_use)
+                    h->st.peak_bytes_in_use = h->st.bytes_in_use;
+                return bp;
+            }
+        }
+    }
+#endif
+    return ouro__block_alloc(h, size, 0);
+}
+
+static inline void ouro__block_free_fast(ouro_heap *h, void *p)
+{
+#if OURO__FAST_POOLS
+    ouro__pool *pool = (ouro__pool *)ouro__pool_of(p);
+    if (OURO__LIKELY(pool->c.kind == OURO__CHUNK_POOL && pool->freeblock != NULL &&
+                     pool->ref > 1)) {
+        memcpy((uint8_t *)p + 8, &pool->freeblock, sizeof(void *));
+        pool->freeblock = p;
+        pool->ref--;
+        h->st.class_blocks[pool->szidx]--;
+        h->st.bytes_in_use -= pool->block_size;
+        return;
+    }
+#endif
+    ouro__block_free(h, p);
+}
+
 /* ----- objects (object.c) */
 OURO__HIDDEN extern ouro_type *ouro__type_table[OURO__MAX_TYPES];
 static inline ouro_type *ouro__type_by_id(uint32_t id) { return ouro__type_table[id]; }
@@ -303,7 +361,34 @@ OURO__HIDDEN int ouro__vec_push(ouro__vec *v, ouro_object *o);
 /* ----- collector (gc.c) */
 OURO__HIDDEN void ouro__gc_init(ouro_heap *h);
 OURO__HIDDEN void ouro__gc_fini(ouro_heap *h);
-OURO__HIDDEN void ouro__gc_track(ouro_heap *h, ouro_object *o);
+OURO__HIDDEN void ouro__gc_untrack(ouro_heap *h, ouro_object *o);
+
+/* Unlink from its list (inline: every tracked deallocation does it). */
+static inline void ouro__gc_untrack_fast(ouro_heap *h, ouro_object *o)
+{
+    if (OURO__UNLIKELY(o->flags & OURO__F_PENDING)) {
+        ouro__gc_untrack(h, o);
+        return;
+    }
+    ouro_object *prev = ouro__obj_of(h, o->gc_prev), *next = ouro__obj_of(h, o->gc_next);
+    prev->gc_next = o->gc_next;
+    next->gc_prev = o->gc_prev;
+    o->gc_next = 0;
+    o->flags &= (uint16_t)~(OURO__F_COLLECTING | OURO__F_UNREACHABLE);
+}
+
+/* Append to generation 0 (inline: every tracked allocation does it). */
+static inline void ouro__gc_track(ouro_heap *h, ouro_object *o)
+{
+    ouro_object *head = &h->lists[0];
+    uint32_t hr = (uint32_t)((size_t)((uint8_t *)head - (uint8_t *)h) >> 4);
+    uint32_t r = ouro__ref_of(h, o);
+    ouro_object *last = ouro__obj_of(h, head->gc_prev);
+    last->gc_next = r;
+    o->gc_prev = head->gc_prev;
+    o->gc_next = hr;
+    head->gc_prev = r;
+}
 OURO__HIDDEN void ouro__gc_untrack(ouro_heap *h, ouro_object *o);
 OURO__HIDDEN void ouro__gc_maybe_collect(ouro_heap *h);
 OURO__HIDDEN int ouro__gc_check(ouro_heap *h);

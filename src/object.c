@@ -133,17 +133,41 @@ ouro_object *ouro_new_sized_at(ouro_heap *h, ouro_type *type, size_t size, const
             !h->collecting && !h->freeing)
             ouro__gc_maybe_collect(h);
     }
-    ouro_object *o = ouro__block_alloc(h, size, 0);
+    ouro_object *o = ouro__block_alloc_fast(h, size);
     if (!o) {
         if (gc && h->gen[0].count > 0)
             h->gen[0].count--;
         h->last_error = OURO_ENOMEM;
         return NULL;
     }
-    memset(o, 0, size);
+    if (size <= 64) {
+        /* Small objects: straight-line stores (a loop here becomes
+         * `rep stos`, which costs more than the whole allocation).  Block
+         * sizes are multiples of 16; words 0-1 are the header, set below. */
+        uint64_t *w = (uint64_t *)o;
+        switch ((size + 15) >> 4) {
+        case 4:
+            w[6] = 0;
+            w[7] = 0;
+            /* fall through */
+        case 3:
+            w[4] = 0;
+            w[5] = 0;
+            /* fall through */
+        case 2:
+            w[2] = 0;
+            w[3] = 0;
+            /* fall through */
+        default:
+            break;
+        }
+    } else {
+        memset(o, 0, size);
+    }
     o->refcnt = 1;
     o->type_id = (uint16_t)type->id;
     o->flags = OURO__F_OBJECT;
+    o->gc_next = o->gc_prev = 0;
     h->st.objects++;
     if (OURO__UNLIKELY(h->tracer != NULL))
         h->tracer->on_alloc(h, o, ouro__block_size(o), 0, file, line, func);
@@ -233,7 +257,7 @@ void ouro__free_object(ouro_heap *h, ouro_object *o)
     } else {
         o->flags = 0;
     }
-    ouro__block_free(h, o);
+    ouro__block_free_fast(h, o);
 }
 
 static void dealloc_object(ouro_heap *h, ouro_object *o);
@@ -257,7 +281,7 @@ static void dealloc_object(ouro_heap *h, ouro_object *o)
     ouro_type *t = ouro__type(o);
     bool gc = (t->flags & OURO_TYPE_GC) != 0;
     if (gc && o->gc_next)
-        ouro__gc_untrack(h, o);
+        ouro__gc_untrack_fast(h, o);
     o->flags |= OURO__F_DEALLOC;
     unsigned limit = h->cfg.dealloc_depth ? h->cfg.dealloc_depth : 50;
     if (h->dealloc_depth >= limit) {

@@ -13,7 +13,7 @@
  *   tuple   header, length, items inline                           24 + 8n
  *   list    header, length, allocated, items*  (+ 8 * allocated)   40
  *   dict    header, used, version, keys*       (+ the keys table)  40
- *   set     header, used, fill, mask, table*   (+ 16 * slots)      48
+ *   set     header, used, fill, mask, finger, table* (+ 16 * slots) 56
  *   array   header, length, allocated, data*, typecode (+ data)    48
  *   record  header, one pointer per field                          16 + 8n
  *   range   header, start, stop, step, length                      48
@@ -121,6 +121,7 @@ typedef struct o_set {
     size_t used;   /* live keys */
     size_t fill;   /* live + deleted slots */
     size_t mask;   /* slots - 1, or 0 with no table */
+    size_t finger; /* where pop looks first */
     ouro__sentry *table;
 } o_set;
 

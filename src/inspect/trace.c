@@ -1,0 +1,1027 @@
+/*
+ * trace.c — allocation tracing: ouro's tracemalloc.
+ *
+ * DATA AND INVARIANTS
+ *
+ *   tracer    one per tracing heap, malloc'd; h->tracer points at its
+ *             `hooks` member while tracing is on and is NULL otherwise.
+ *   traces    open-addressing table from block address to its traceback
+ *             number and the bytes it stands for (linear probing,
+ *             backward-shift deletion, so no tombstones slow the probes).
+ *             Invariant: traced_current == sum of the `bytes` of every
+ *             entry; count <= cap / 2.  A block is in the table iff it was
+ *             traced when allocated and has not been freed since.
+ *   tracebacks
+ *             interned: tbs[] holds each distinct (site, native frames)
+ *             once; tbtab maps a hash to its number.  A trace stores only
+ *             the number, so a million allocations from one line cost one
+ *             traceback.
+ *   site cache
+ *             a direct-mapped cache from (file, line, func) pointers to a
+ *             traceback number, for one-frame tracing: the macros pass
+ *             string literals, so pointer equality is enough and the
+ *             common case is one compare instead of hashing.
+ *   sampler   bytes_left counts down the bytes to the next sample; when it
+ *             drops to zero or below, that allocation is sampled and the
+ *             next distance drawn from an exponential distribution with
+ *             mean sample_bytes (xorshift generator, fixed seed, so runs
+ *             repeat).  A filter of 2^16 bits, indexed by address hash,
+ *             remembers "maybe sampled", so the free of an unsampled block
+ *             (nearly all of them) costs one bit test, not a probe.
+ *
+ * The tracer's memory is all malloc: tracing never allocates from the
+ * heap, so it never triggers a collection and never shows in the heap's
+ * statistics.  When malloc fails, the allocation is not traced (`lost`
+ * counts it) and the program goes on.
+ */
+#include "inspect.h"
+
+#include <fnmatch.h>
+#include <math.h>
+
+#if defined(OURO_HAVE_LIBUNWIND)
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#else
+#include <execinfo.h>
+#endif
+
+/* Native frames captured beyond nframes - 1, to make room for the frames
+ * of ouro itself (the hook, ouro_new_sized_at, ouro_new_at), which are
+ * dropped when the traceback is symbolized. */
+#define SKIP_SLACK 6
+#define SITE_CACHE 256
+#define FILTER_BITS 16
+
+typedef struct trace_entry {
+    uintptr_t block; /* 0: empty */
+    uint32_t tb;     /* traceback number; top bit: raw domain */
+    uint32_t bytes;  /* bytes it stands for, saturated (see bytes_of) */
+} trace_entry;
+#define TB_RAW 0x80000000u
+
+typedef struct tb_rec {
+    const char *file, *func;
+    int line;
+    uint32_t nips;
+    uintptr_t *ips; /* nips return addresses, innermost first */
+    size_t hash;
+} tb_rec;
+
+typedef struct site_slot {
+    const char *file, *func;
+    int line;
+    uint32_t tb; /* UINT32_MAX: empty */
+} site_slot;
+
+typedef struct tracer {
+    ouro__tracer hooks;
+    ouro_heap *heap;
+    int nframes;
+    size_t sample_bytes;
+    /* traces */
+    trace_entry *tab;
+    size_t cap, count;
+    size_t current, peak;
+    size_t lost;
+    /* tracebacks */
+    tb_rec *tbs;
+    size_t ntbs, captbs;
+    uint32_t *tbtab; /* UINT32_MAX: empty */
+    size_t tbcap;
+    site_slot cache[SITE_CACHE];
+    /* sampling */
+    long long bytes_left;
+    uint64_t rng;
+    uint64_t filter[(1u << FILTER_BITS) / 64];
+    size_t ips_bytes;
+    ins_sym *sym;
+} tracer;
+
+static tracer *tracer_of(ouro_heap *h)
+{
+    if (!h || !h->tracer)
+        return NULL;
+    return (tracer *)h->tracer->state;
+}
+
+/* ------------------------------------------------------------ tracebacks */
+
+static size_t tb_hash(const char *file, int line, const char *func, const uintptr_t *ips,
+                      uint32_t nips)
+{
+    uint64_t x = (uint64_t)(uintptr_t)file * 0x9E3779B97F4A7C15ull;
+    x ^= (uint64_t)(uintptr_t)func + 0x632BE59BD9B4E019ull + (x << 6) + (x >> 2);
+    x ^= (uint64_t)(unsigned)line * 0xBF58476D1CE4E5B9ull;
+    for (uint32_t i = 0; i < nips; i++)
+        x = (x ^ ips[i]) * 0x94D049BB133111EBull;
+    return (size_t)(x ^ (x >> 31));
+}
+
+static int tbtab_grow(tracer *t)
+{
+    size_t cap = t->tbcap ? t->tbcap * 2 : 1024;
+    uint32_t *tab = malloc(cap * sizeof *tab);
+    if (!tab)
+        return OURO_ENOMEM;
+    memset(tab, 0xff, cap * sizeof *tab);
+    for (size_t i = 0; i < t->ntbs; i++) {
+        size_t j = t->tbs[i].hash & (cap - 1);
+        while (tab[j] != UINT32_MAX)
+            j = (j + 1) & (cap - 1);
+        tab[j] = (uint32_t)i;
+    }
+    free(t->tbtab);
+    t->tbtab = tab;
+    t->tbcap = cap;
+    return 0;
+}
+
+/* The number of this traceback, interning it if new; UINT32_MAX on OOM. */
+static uint32_t tb_intern(tracer *t, const char *file, int line, const char *func,
+                          const uintptr_t *ips, uint32_t nips)
+{
+    size_t hash = tb_hash(file, line, func, ips, nips);
+    if ((t->ntbs + 1) * 2 > t->tbcap && tbtab_grow(t) < 0)
+        return UINT32_MAX;
+    size_t mask = t->tbcap - 1, j = hash & mask;
+    while (t->tbtab[j] != UINT32_MAX) {
+        tb_rec *r = &t->tbs[t->tbtab[j]];
+        if (r->hash == hash && r->file == file && r->line == line && r->func == func &&
+            r->nips == nips && (nips == 0 || memcmp(r->ips, ips, nips * sizeof *ips) == 0))
+            return t->tbtab[j];
+        j = (j + 1) & mask;
+    }
+    if (t->ntbs >= TB_RAW - 1)
+        return UINT32_MAX;
+    if (t->ntbs == t->captbs) {
+        size_t cap = t->captbs ? t->captbs * 2 : 256;
+        tb_rec *n = realloc(t->tbs, cap * sizeof *n);
+        if (!n)
+            return UINT32_MAX;
+        t->tbs = n;
+        t->captbs = cap;
+    }
+    uintptr_t *copy = NULL;
+    if (nips) {
+        copy = malloc(nips * sizeof *copy);
+        if (!copy)
+            return UINT32_MAX;
+        memcpy(copy, ips, nips * sizeof *copy);
+        t->ips_bytes += nips * sizeof *copy;
+    }
+    t->tbs[t->ntbs] = (tb_rec){file, func, line, nips, copy, hash};
+    t->tbtab[j] = (uint32_t)t->ntbs;
+    return (uint32_t)t->ntbs++;
+}
+
+static uint32_t tb_current(tracer *t, const char *file, int line, const char *func)
+{
+    if (t->nframes <= 1) {
+        size_t k = ((uintptr_t)file >> 3 ^ (uintptr_t)func >> 5 ^ (size_t)line * 31) &
+                   (SITE_CACHE - 1);
+        site_slot *c = &t->cache[k];
+        if (c->tb != UINT32_MAX && c->file == file && c->line == line && c->func == func)
+            return c->tb;
+        uint32_t tb = tb_intern(t, file, line, func, NULL, 0);
+        if (tb != UINT32_MAX)
+            *c = (site_slot){file, func, line, tb};
+        return tb;
+    }
+    void *ips[OURO_TRACE_MAX_FRAMES + SKIP_SLACK];
+    int want = t->nframes - 1 + SKIP_SLACK;
+#if defined(OURO_HAVE_LIBUNWIND)
+    int got = unw_backtrace(ips, want);
+#else
+    int got = backtrace(ips, want);
+#endif
+    if (got < 0)
+        got = 0;
+    return tb_intern(t, file, line, func, (uintptr_t *)ips, (uint32_t)got);
+}
+
+/* ------------------------------------------------------------ the table */
+
+static inline size_t slot_of(uintptr_t block, size_t mask)
+{
+    return (size_t)(((uint64_t)(block >> 4) * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+}
+
+static int tab_grow(tracer *t)
+{
+    size_t cap = t->cap ? t->cap * 2 : 4096;
+    trace_entry *tab = calloc(cap, sizeof *tab);
+    if (!tab)
+        return OURO_ENOMEM;
+    for (size_t i = 0; i < t->cap; i++) {
+        if (!t->tab[i].block)
+            continue;
+        size_t j = slot_of(t->tab[i].block, cap - 1);
+        while (tab[j].block)
+            j = (j + 1) & (cap - 1);
+        tab[j] = t->tab[i];
+    }
+    free(t->tab);
+    t->tab = tab;
+    t->cap = cap;
+    return 0;
+}
+
+static trace_entry *tab_find(const tracer *t, uintptr_t block)
+{
+    if (!t->cap)
+        return NULL;
+    size_t mask = t->cap - 1, i = slot_of(block, mask);
+    while (t->tab[i].block) {
+        if (t->tab[i].block == block)
+            return &t->tab[i];
+        i = (i + 1) & mask;
+    }
+    return NULL;
+}
+
+/* Remove the entry at index i, shifting later entries of the probe chain
+ * back so that no lookup ever crosses an empty slot it should not. */
+static void tab_delete(tracer *t, size_t i)
+{
+    size_t mask = t->cap - 1;
+    size_t j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (!t->tab[j].block)
+            break;
+        size_t home = slot_of(t->tab[j].block, mask);
+        /* Move j into the hole at i unless its home lies in (i, j]. */
+        if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+            t->tab[i] = t->tab[j];
+            i = j;
+        }
+    }
+    t->tab[i].block = 0;
+    t->count--;
+}
+
+static inline size_t filter_bit(uintptr_t block)
+{
+    return (size_t)(((uint64_t)(block >> 4) * 0xD6E8FEB86659FD93ull) >> (64 - FILTER_BITS));
+}
+
+/* ------------------------------------------------------------ sampling */
+
+static double rng_unit(tracer *t)
+{
+    uint64_t x = t->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    t->rng = x;
+    return ((x >> 11) + 0.5) * (1.0 / 9007199254740992.0); /* (0, 1) */
+}
+
+static long long next_distance(tracer *t)
+{
+    double d = -log(rng_unit(t)) * (double)t->sample_bytes;
+    return d < 1 ? 1 : (long long)d;
+}
+
+/* The bytes a sampled block of `size` stands for: it was sampled with
+ * probability 1 - exp(-size / K), so weighting it by the inverse gives an
+ * estimate without bias (about K for small blocks). */
+static size_t sample_weight(const tracer *t, size_t size)
+{
+    double k = (double)t->sample_bytes;
+    double p = -expm1(-(double)size / k);
+    double w = p > 0 ? (double)size / p : k;
+    return (size_t)(w + 0.5);
+}
+
+/* ------------------------------------------------------------ the hooks */
+
+static void record(tracer *t, void *block, size_t bytes, int raw, const char *file,
+                   int line, const char *func)
+{
+    if ((t->count + 1) * 2 > t->cap && tab_grow(t) < 0) {
+        t->lost++;
+        return;
+    }
+    uint32_t tb = tb_current(t, file, line, func);
+    if (tb == UINT32_MAX) {
+        t->lost++;
+        return;
+    }
+    size_t mask = t->cap - 1, i = slot_of((uintptr_t)block, mask);
+    while (t->tab[i].block && t->tab[i].block != (uintptr_t)block)
+        i = (i + 1) & mask;
+    if (t->tab[i].block) {
+        /* A block the tracer never saw freed (freed before tracing began,
+         * reallocated now): replace the stale entry. */
+        t->current -= t->tab[i].bytes;
+        t->count--;
+    }
+    t->tab[i].block = (uintptr_t)block;
+    t->tab[i].tb = tb | (raw ? TB_RAW : 0);
+    t->tab[i].bytes = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
+    t->count++;
+    t->current += t->tab[i].bytes;
+    if (t->current > t->peak)
+        t->peak = t->current;
+}
+
+static void on_alloc(ouro_heap *h, void *block, size_t size, int raw, const char *file,
+                     int line, const char *func)
+{
+    record((tracer *)h->tracer->state, block, size, raw, file, line, func);
+}
+
+static void on_free(ouro_heap *h, void *block, size_t size, int raw)
+{
+    tracer *t = (tracer *)h->tracer->state;
+    if (!t->cap)
+        return;
+    size_t mask = t->cap - 1, i = slot_of((uintptr_t)block, mask);
+    while (t->tab[i].block) {
+        if (t->tab[i].block == (uintptr_t)block) {
+            t->current -= t->tab[i].bytes;
+            tab_delete(t, i);
+            return;
+        }
+        i = (i + 1) & mask;
+    }
+}
+
+static void on_alloc_sampled(ouro_heap *h, void *block, size_t size, int raw,
+                             const char *file, int line, const char *func)
+{
+    tracer *t = (tracer *)h->tracer->state;
+    t->bytes_left -= (long long)size;
+    if (OURO__LIKELY(t->bytes_left > 0))
+        return;
+    /* Several sampling points may fall inside one large block; it is
+     * sampled once and its weight accounts for them. */
+    do
+        t->bytes_left += next_distance(t);
+    while (t->bytes_left <= 0);
+    size_t b = filter_bit((uintptr_t)block);
+    t->filter[b / 64] |= 1ull << (b % 64);
+    record(t, block, sample_weight(t, size), raw, file, line, func);
+}
+
+static void on_free_sampled(ouro_heap *h, void *block, size_t size, int raw)
+{
+    tracer *t = (tracer *)h->tracer->state;
+    size_t b = filter_bit((uintptr_t)block);
+    if (OURO__LIKELY(!(t->filter[b / 64] & (1ull << (b % 64)))))
+        return;
+    on_free(h, block, size, raw);
+}
+
+/* ------------------------------------------------------------ control */
+
+int ouro_trace_start_sampled(ouro_heap *h, int nframes, size_t sample_bytes)
+{
+    if (!h || nframes < 1 || nframes > OURO_TRACE_MAX_FRAMES)
+        return OURO_EINVAL;
+    if (h->tracer) {
+        /* tracemalloc.start() while tracing: nothing changes (CPython
+         * would change the frame limit for new traces; keeping the table
+         * consistent matters more to us than that). */
+        return h->tracer->on_alloc == on_alloc || h->tracer->on_alloc == on_alloc_sampled
+                   ? 0
+                   : OURO_EBUSY;
+    }
+    tracer *t = calloc(1, sizeof *t);
+    if (!t)
+        return OURO_ENOMEM;
+    t->heap = h;
+    t->nframes = nframes;
+    t->sample_bytes = sample_bytes;
+    for (int i = 0; i < SITE_CACHE; i++)
+        t->cache[i].tb = UINT32_MAX;
+    t->rng = 0x2545F4914F6CDD1Dull ^ (uint64_t)sample_bytes;
+    if (tab_grow(t) < 0 || tbtab_grow(t) < 0) {
+        free(t->tab);
+        free(t);
+        return OURO_ENOMEM;
+    }
+    if (sample_bytes) {
+        t->bytes_left = next_distance(t);
+        t->hooks.on_alloc = on_alloc_sampled;
+        t->hooks.on_free = on_free_sampled;
+    } else {
+        t->hooks.on_alloc = on_alloc;
+        t->hooks.on_free = on_free;
+    }
+    t->hooks.state = t;
+    h->tracer = &t->hooks;
+    return 0;
+}
+
+int ouro_trace_start(ouro_heap *h, int nframes)
+{
+    return ouro_trace_start_sampled(h, nframes, 0);
+}
+
+int ouro_trace_stop(ouro_heap *h)
+{
+    tracer *t = tracer_of(h);
+    if (!t)
+        return h ? 0 : OURO_EINVAL;
+    h->tracer = NULL;
+    for (size_t i = 0; i < t->ntbs; i++)
+        free(t->tbs[i].ips);
+    free(t->tbs);
+    free(t->tbtab);
+    free(t->tab);
+    ouro__ins_sym_free(t->sym);
+    free(t);
+    return 0;
+}
+
+int ouro_trace_is_tracing(ouro_heap *h) { return tracer_of(h) != NULL; }
+
+int ouro_trace_get_traceback_limit(ouro_heap *h)
+{
+    tracer *t = tracer_of(h);
+    return t ? t->nframes : 1;
+}
+
+size_t ouro_trace_get_sample_bytes(ouro_heap *h)
+{
+    tracer *t = tracer_of(h);
+    return t ? t->sample_bytes : 0;
+}
+
+void ouro_trace_get_traced_memory(ouro_heap *h, size_t *current, size_t *peak)
+{
+    tracer *t = tracer_of(h);
+    if (current)
+        *current = t ? t->current : 0;
+    if (peak)
+        *peak = t ? t->peak : 0;
+}
+
+void ouro_trace_reset_peak(ouro_heap *h)
+{
+    tracer *t = tracer_of(h);
+    if (t)
+        t->peak = t->current;
+}
+
+size_t ouro_trace_get_tracer_memory(ouro_heap *h)
+{
+    tracer *t = tracer_of(h);
+    if (!t)
+        return 0;
+    return sizeof *t + t->cap * sizeof *t->tab + t->captbs * sizeof *t->tbs +
+           t->tbcap * sizeof *t->tbtab + t->ips_bytes + ouro__ins_sym_memory(t->sym);
+}
+
+size_t ouro_trace_get_count(ouro_heap *h)
+{
+    tracer *t = tracer_of(h);
+    return t ? t->count : 0;
+}
+
+size_t ouro_trace_get_lost(ouro_heap *h)
+{
+    tracer *t = tracer_of(h);
+    return t ? t->lost : 0;
+}
+
+/* ------------------------------------------------------------ tracebacks out */
+
+static int is_ouro_internal(const char *func)
+{
+    return func && (strncmp(func, "ouro_", 5) == 0 || strncmp(func, "on_alloc", 8) == 0 ||
+                    strcmp(func, "record") == 0 || strcmp(func, "tb_current") == 0);
+}
+
+/* Expand traceback `tb` into frames: the allocation site, then the native
+ * callers above the function that holds the site.  The native frames start
+ * inside ouro (the hook, ouro_new_sized_at, ...) and continue with the
+ * site's own function, which frame 0 already names: both are dropped.
+ * Returns the number of frames written. */
+static int expand(tracer *t, uint32_t tb, ouro_frame *out, int max)
+{
+    if (max <= 0)
+        return 0;
+    tb_rec *r = &t->tbs[tb];
+    out[0] = (ouro_frame){r->file, r->func, r->line, 0};
+    int n = 1;
+    if (!r->nips || n >= t->nframes)
+        return n;
+    if (!t->sym && !(t->sym = ouro__ins_sym_new()))
+        return n;
+    uint32_t i = 0;
+    ouro_frame f;
+    while (i < r->nips) {
+        ouro__ins_sym_lookup(t->sym, r->ips[i], &f);
+        if (!is_ouro_internal(f.func))
+            break;
+        i++;
+    }
+    if (i < r->nips && r->func && f.func && strcmp(f.func, r->func) == 0)
+        i++;
+    for (; i < r->nips && n < max && n < t->nframes; i++) {
+        ouro__ins_sym_lookup(t->sym, r->ips[i], &out[n]);
+        n++;
+    }
+    return n;
+}
+
+int ouro_trace_get_traceback(ouro_heap *h, const void *block, ouro_frame *out, int max)
+{
+    tracer *t = tracer_of(h);
+    if (!t)
+        return 0;
+    if (!block || !out || max < 0)
+        return OURO_EINVAL;
+    trace_entry *e = tab_find(t, (uintptr_t)block);
+    if (!e)
+        return 0;
+    return expand(t, e->tb & ~TB_RAW, out, max);
+}
+
+int ouro__ins_trace_site(ouro_heap *h, const void *block, ouro_frame *site)
+{
+    tracer *t = tracer_of(h);
+    trace_entry *e = t ? tab_find(t, (uintptr_t)block) : NULL;
+    if (!e) {
+        memset(site, 0, sizeof *site);
+        return 0;
+    }
+    tb_rec *r = &t->tbs[e->tb & ~TB_RAW];
+    *site = (ouro_frame){r->file, r->func, r->line, 0};
+    return 1;
+}
+
+/* ------------------------------------------------------------ snapshots */
+
+typedef struct agg_key {
+    uint32_t tb;     /* with TB_RAW */
+    uint32_t pad;
+    size_t bytes;    /* per block */
+} agg_key;
+
+static int cmp_agg(const void *a, const void *b)
+{
+    const agg_key *x = a, *y = b;
+    if (x->tb != y->tb)
+        return x->tb < y->tb ? -1 : 1;
+    return x->bytes < y->bytes ? -1 : x->bytes > y->bytes;
+}
+
+/* Copy the traces into the snapshot, grouped by (traceback, domain, block
+ * size): sort a flat copy of the keys, then count runs. */
+int ouro__ins_snap_traces(ouro_heap *h, ouro_snapshot *s)
+{
+    tracer *t = tracer_of(h);
+    if (!t)
+        return 0;
+    ins_strpool *pool = ouro__ins_snap_pool(s);
+    s->tracing = 1;
+    s->nframes = t->nframes;
+    s->sample_bytes = t->sample_bytes;
+    s->traced_current = t->current;
+    s->traced_peak = t->peak;
+    agg_key *keys = malloc((t->count ? t->count : 1) * sizeof *keys);
+    if (!keys)
+        return OURO_ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < t->cap; i++) {
+        trace_entry *e = &t->tab[i];
+        if (!e->block)
+            continue;
+        size_t bytes = e->bytes;
+        if (bytes == UINT32_MAX && !t->sample_bytes)
+            bytes = ouro__block_size((void *)e->block);
+        keys[n++] = (agg_key){e->tb, 0, bytes};
+    }
+    qsort(keys, n, sizeof *keys, cmp_agg);
+    size_t groups = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || cmp_agg(&keys[i], &keys[i - 1]) != 0)
+            groups++;
+    s->traces = ouro__ins_pool_alloc(pool, (groups ? groups : 1) * sizeof *s->traces);
+    /* Each traceback's frames are expanded once and shared by its groups. */
+    ouro_frame **tbframes = calloc(t->ntbs ? t->ntbs : 1, sizeof *tbframes);
+    int *tbn = calloc(t->ntbs ? t->ntbs : 1, sizeof *tbn);
+    int rc = 0;
+    if (!s->traces || !tbframes || !tbn) {
+        rc = OURO_ENOMEM;
+        goto out;
+    }
+    s->ntraces = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && cmp_agg(&keys[j], &keys[i]) == 0)
+            j++;
+        uint32_t tb = keys[i].tb & ~TB_RAW;
+        if (!tbframes[tb]) {
+            ouro_frame fr[OURO_TRACE_MAX_FRAMES];
+            int nf = expand(t, tb, fr, OURO_TRACE_MAX_FRAMES);
+            ouro_frame *copy = ouro__ins_pool_alloc(pool, (size_t)nf * sizeof *copy);
+            if (!copy) {
+                rc = OURO_ENOMEM;
+                goto out;
+            }
+            for (int k = 0; k < nf; k++) {
+                copy[k] = fr[k];
+                copy[k].file = ouro__ins_intern(pool, fr[k].file);
+                copy[k].func = ouro__ins_intern(pool, fr[k].func);
+            }
+            tbframes[tb] = copy;
+            tbn[tb] = nf;
+        }
+        ouro_trace *tr = &s->traces[s->ntraces++];
+        tr->domain = (keys[i].tb & TB_RAW) ? OURO_DOMAIN_RAW : OURO_DOMAIN_OBJECT;
+        tr->size = keys[i].bytes;
+        tr->count = j - i;
+        tr->nframes = tbn[tb];
+        tr->frames = tbframes[tb];
+        i = j;
+    }
+out:
+    free(keys);
+    free(tbframes);
+    free(tbn);
+    return rc;
+}
+
+ouro_snapshot *ouro_trace_take_snapshot(ouro_heap *h)
+{
+    if (!h)
+        return NULL;
+    if (!tracer_of(h)) {
+        h->last_error = OURO_ENOTFOUND;
+        return NULL;
+    }
+    return ouro_snapshot_take(h, OURO_SNAP_TRACES, NULL);
+}
+
+/* ------------------------------------------------------------ statistics */
+
+static const char *fname(const ouro_frame *f) { return f->file ? f->file : "<unknown>"; }
+
+static int frame_key_cmp(const ouro_frame *a, const ouro_frame *b, int key)
+{
+    int c = strcmp(fname(a), fname(b));
+    if (c || key == OURO_STAT_FILE)
+        return c;
+    return a->line < b->line ? -1 : a->line > b->line;
+}
+
+static int tb_cmp(const ouro_frame *a, int na, const ouro_frame *b, int nb, int key)
+{
+    for (int i = 0; i < na && i < nb; i++) {
+        int c = frame_key_cmp(&a[i], &b[i], key);
+        if (c)
+            return c;
+    }
+    return na < nb ? -1 : na > nb;
+}
+
+/* A statistic under construction: its key and totals. */
+typedef struct stat_item {
+    ouro_frame frame;         /* LINE / FILE key */
+    const ouro_frame *frames; /* TRACEBACK key */
+    int nframes;
+    size_t size, count;
+    size_t osize, ocount;     /* the old snapshot's, when comparing */
+} stat_item;
+
+/* qsort has no context argument: the key type is set right before each
+ * sort, per thread, so heaps in different threads do not interfere. */
+static _Thread_local int g_key;
+
+static int item_key_cmp(const stat_item *a, const stat_item *b)
+{
+    if (g_key == OURO_STAT_TRACEBACK)
+        return tb_cmp(a->frames, a->nframes, b->frames, b->nframes, g_key);
+    return frame_key_cmp(&a->frame, &b->frame, g_key);
+}
+
+static int cmp_item_key(const void *a, const void *b) { return item_key_cmp(a, b); }
+
+static int collect_items(const ouro_snapshot *s, int key, int cumulative, ins_arr *out,
+                         int old)
+{
+    for (size_t i = 0; i < s->ntraces; i++) {
+        const ouro_trace *tr = &s->traces[i];
+        size_t bytes = tr->size * tr->count;
+        int nf = cumulative ? tr->nframes : (tr->nframes ? 1 : 0);
+        if (key == OURO_STAT_TRACEBACK)
+            nf = 1;
+        for (int k = 0; k < nf; k++) {
+            /* Cumulative: count each key once per trace. */
+            int dup = 0;
+            for (int m = 0; m < k && key != OURO_STAT_TRACEBACK; m++)
+                if (frame_key_cmp(&tr->frames[m], &tr->frames[k], key) == 0)
+                    dup = 1;
+            if (dup)
+                continue;
+            stat_item *it = ouro__ins_arr_push(out);
+            if (!it)
+                return OURO_ENOMEM;
+            if (key == OURO_STAT_TRACEBACK) {
+                it->frames = tr->frames;
+                it->nframes = tr->nframes;
+            } else {
+                it->frame = tr->frames[k];
+                if (key == OURO_STAT_FILE) {
+                    it->frame.line = 0;
+                    it->frame.func = NULL;
+                }
+                it->frame.ip = 0;
+            }
+            if (old) {
+                it->osize = bytes;
+                it->ocount = tr->count;
+            } else {
+                it->size = bytes;
+                it->count = tr->count;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Merge items with equal keys (sorted first); returns the merged count. */
+static size_t merge_items(stat_item *v, size_t n)
+{
+    if (!n)
+        return 0;
+    qsort(v, n, sizeof *v, cmp_item_key);
+    size_t w = 0;
+    for (size_t i = 1; i < n; i++) {
+        if (item_key_cmp(&v[w], &v[i]) == 0) {
+            v[w].size += v[i].size;
+            v[w].count += v[i].count;
+            v[w].osize += v[i].osize;
+            v[w].ocount += v[i].ocount;
+        } else {
+            v[++w] = v[i];
+        }
+    }
+    return w + 1;
+}
+
+static long long sdiff(size_t a, size_t b) { return (long long)a - (long long)b; }
+static unsigned long long labs_ll(long long x) { return x < 0 ? -(unsigned long long)x : (unsigned long long)x; }
+
+static int cmp_stat(const void *a, const void *b)
+{
+    const ouro_trace_stat *x = a, *y = b;
+    if (x->size != y->size)
+        return x->size > y->size ? -1 : 1;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    return tb_cmp(x->frames, x->nframes, y->frames, y->nframes, g_key);
+}
+
+static int cmp_diff(const void *a, const void *b)
+{
+    const ouro_trace_stat *x = a, *y = b;
+    if (labs_ll(x->size_diff) != labs_ll(y->size_diff))
+        return labs_ll(x->size_diff) > labs_ll(y->size_diff) ? -1 : 1;
+    if (x->size != y->size)
+        return x->size > y->size ? -1 : 1;
+    if (labs_ll(x->count_diff) != labs_ll(y->count_diff))
+        return labs_ll(x->count_diff) > labs_ll(y->count_diff) ? -1 : 1;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    return tb_cmp(x->frames, x->nframes, y->frames, y->nframes, g_key);
+}
+
+/* One malloc block: the stats, then the key frames they point to. */
+static ouro_trace_stat *build_stats(const ins_arr *items, size_t n, int key, int diff,
+                                    size_t *nout)
+{
+    size_t nfr = 0;
+    for (size_t i = 0; i < n; i++)
+        nfr += key == OURO_STAT_TRACEBACK ? (size_t)INS_AT(items, stat_item, i).nframes : 1;
+    ouro_trace_stat *st = malloc((n ? n : 1) * sizeof *st + nfr * sizeof(ouro_frame));
+    if (!st)
+        return NULL;
+    ouro_frame *fr = (ouro_frame *)(st + (n ? n : 1));
+    for (size_t i = 0; i < n; i++) {
+        const stat_item *it = &INS_AT(items, stat_item, i);
+        ouro_trace_stat *o = &st[i];
+        o->frames = fr;
+        if (key == OURO_STAT_TRACEBACK) {
+            memcpy(fr, it->frames, (size_t)it->nframes * sizeof *fr);
+            o->nframes = it->nframes;
+        } else {
+            *fr = it->frame;
+            o->nframes = 1;
+        }
+        fr += o->nframes;
+        o->size = it->size;
+        o->count = it->count;
+        o->size_diff = diff ? sdiff(it->size, it->osize) : 0;
+        o->count_diff = diff ? sdiff(it->count, it->ocount) : 0;
+    }
+    g_key = key;
+    qsort(st, n, sizeof *st, diff ? cmp_diff : cmp_stat);
+    *nout = n;
+    return st;
+}
+
+ouro_trace_stat *ouro_snapshot_statistics(const ouro_snapshot *s, int key, int cumulative,
+                                          size_t *n)
+{
+    if (!s || !n || key < OURO_STAT_LINE || key > OURO_STAT_TRACEBACK ||
+        (cumulative && key == OURO_STAT_TRACEBACK))
+        return NULL;
+    ins_arr items = INS_ARR(stat_item);
+    ouro_trace_stat *st = NULL;
+    g_key = key;
+    if (collect_items(s, key, cumulative, &items, 0) == 0) {
+        g_key = key;
+        size_t m = merge_items(items.p, items.len);
+        st = build_stats(&items, m, key, 0, n);
+    }
+    free(items.p);
+    return st;
+}
+
+ouro_trace_stat *ouro_snapshot_compare(const ouro_snapshot *now, const ouro_snapshot *old,
+                                       int key, int cumulative, size_t *n)
+{
+    if (!now || !old || !n || key < OURO_STAT_LINE || key > OURO_STAT_TRACEBACK ||
+        (cumulative && key == OURO_STAT_TRACEBACK))
+        return NULL;
+    ins_arr items = INS_ARR(stat_item);
+    ouro_trace_stat *st = NULL;
+    g_key = key;
+    if (collect_items(now, key, cumulative, &items, 0) == 0 &&
+        collect_items(old, key, cumulative, &items, 1) == 0) {
+        g_key = key;
+        size_t m = merge_items(items.p, items.len);
+        st = build_stats(&items, m, key, 1, n);
+    }
+    free(items.p);
+    return st;
+}
+
+static int fmt_size(char *b, size_t n, long long v, int sign)
+{
+    unsigned long long a = labs_ll(v);
+    const char *s = sign ? (v < 0 ? "-" : "+") : (v < 0 ? "-" : "");
+    if (a < 10 * 1024)
+        return snprintf(b, n, "%s%llu B", s, a);
+    if (a < 10 * 1024 * 1024)
+        return snprintf(b, n, "%s%llu KiB", s, (a + 512) / 1024);
+    if (a < 10ull * 1024 * 1024 * 1024)
+        return snprintf(b, n, "%s%llu MiB", s, (a + (1u << 19)) >> 20);
+    return snprintf(b, n, "%s%llu GiB", s, (a + (1u << 29)) >> 30);
+}
+
+int ouro_trace_stat_format(const ouro_trace_stat *st, int diff, char *buf, size_t len)
+{
+    if (!st)
+        return OURO_EINVAL;
+    char where[512], size[32], sd[32], avg[32];
+    const ouro_frame *f = st->nframes ? &st->frames[0] : NULL;
+    if (!f)
+        snprintf(where, sizeof where, "<unknown>");
+    else if (f->line)
+        snprintf(where, sizeof where, "%s:%d", fname(f), f->line);
+    else
+        snprintf(where, sizeof where, "%s", fname(f));
+    fmt_size(size, sizeof size, (long long)st->size, 0);
+    fmt_size(avg, sizeof avg, st->count ? (long long)(st->size / st->count) : 0, 0);
+    if (!diff)
+        return snprintf(buf, len, "%s: size=%s, count=%zu, average=%s", where, size, st->count,
+                        avg);
+    fmt_size(sd, sizeof sd, st->size_diff, 1);
+    return snprintf(buf, len, "%s: size=%s (%s), count=%zu (%+lld), average=%s", where, size, sd,
+                    st->count, st->count_diff, avg);
+}
+
+/* ------------------------------------------------------------ filters */
+
+static int frame_match(const ouro_trace_filter *f, const ouro_frame *fr)
+{
+    if (f->file_pattern && fnmatch(f->file_pattern, fname(fr), 0) != 0)
+        return 0;
+    return f->line == 0 || fr->line == f->line;
+}
+
+/* tracemalloc's Filter._match: 1 means "let the trace through". */
+static int filter_match(const ouro_trace_filter *f, const ouro_trace *tr)
+{
+    int res;
+    if (f->all_frames) {
+        int any = 0;
+        for (int i = 0; i < tr->nframes && !any; i++)
+            any = frame_match(f, &tr->frames[i]);
+        res = any ? f->inclusive : !f->inclusive;
+    } else {
+        ouro_frame unknown = {0};
+        res = frame_match(f, tr->nframes ? &tr->frames[0] : &unknown) ^ !f->inclusive;
+    }
+    if (f->domain >= 0) {
+        if (f->inclusive)
+            return res && tr->domain == f->domain;
+        return res || tr->domain != f->domain;
+    }
+    return res;
+}
+
+static int keep_trace(const ouro_trace_filter *fs, size_t n, const ouro_trace *tr)
+{
+    int have_incl = 0, incl_ok = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (fs[i].inclusive) {
+            have_incl = 1;
+            if (filter_match(&fs[i], tr))
+                incl_ok = 1;
+        } else if (!filter_match(&fs[i], tr)) {
+            return 0;
+        }
+    }
+    return !have_incl || incl_ok;
+}
+
+ouro_snapshot *ouro_snapshot_filter_traces(const ouro_snapshot *s,
+                                           const ouro_trace_filter *filters, size_t nfilters)
+{
+    if (!s || (nfilters && !filters))
+        return NULL;
+    ouro_snapshot *c = ouro__ins_snap_alloc();
+    if (!c)
+        return NULL;
+    ins_strpool *pool = ouro__ins_snap_pool(c);
+    /* Copy every array by value; the strings and frames stay valid because
+     * they are re-interned into the new snapshot's pool. */
+    void *priv = c->priv;
+    *c = *s;
+    c->priv = priv;
+    c->label = ouro__ins_intern(pool, s->label);
+    c->traces = ouro__ins_pool_alloc(pool, (s->ntraces ? s->ntraces : 1) * sizeof *c->traces);
+    c->census = ouro__ins_pool_alloc(pool, (s->ncensus ? s->ncensus : 1) * sizeof *c->census);
+    c->series = ouro__ins_pool_alloc(pool, (s->nseries ? s->nseries : 1) * sizeof *c->series);
+    c->marks = ouro__ins_pool_alloc(pool, (s->nmarks ? s->nmarks : 1) * sizeof *c->marks);
+    c->leaks = ouro__ins_pool_alloc(pool, (s->nleaks ? s->nleaks : 1) * sizeof *c->leaks);
+    c->graph.nodes = ouro__ins_pool_alloc(
+        pool, (s->graph.nnodes ? s->graph.nnodes : 1) * sizeof *c->graph.nodes);
+    c->graph.edges = ouro__ins_pool_alloc(
+        pool, (s->graph.nedges ? s->graph.nedges : 1) * sizeof *c->graph.edges);
+    if (!c->traces || !c->census || !c->series || !c->marks || !c->leaks || !c->graph.nodes ||
+        !c->graph.edges) {
+        ouro_snapshot_free(c);
+        return NULL;
+    }
+    c->ntraces = 0;
+    for (size_t i = 0; i < s->ntraces; i++) {
+        const ouro_trace *tr = &s->traces[i];
+        if (!keep_trace(filters, nfilters, tr))
+            continue;
+        ouro_frame *fr = ouro__ins_pool_alloc(pool, (size_t)tr->nframes * sizeof *fr + 1);
+        if (!fr) {
+            ouro_snapshot_free(c);
+            return NULL;
+        }
+        for (int k = 0; k < tr->nframes; k++) {
+            fr[k] = tr->frames[k];
+            fr[k].file = ouro__ins_intern(pool, tr->frames[k].file);
+            fr[k].func = ouro__ins_intern(pool, tr->frames[k].func);
+        }
+        c->traces[c->ntraces] = *tr;
+        c->traces[c->ntraces++].frames = fr;
+    }
+    for (size_t i = 0; i < s->ncensus; i++) {
+        c->census[i] = s->census[i];
+        c->census[i].name = ouro__ins_intern(pool, s->census[i].name);
+    }
+    memcpy(c->series, s->series, s->nseries * sizeof *c->series);
+    for (size_t i = 0; i < s->nmarks; i++) {
+        c->marks[i] = s->marks[i];
+        c->marks[i].name = ouro__ins_intern(pool, s->marks[i].name);
+    }
+    for (size_t i = 0; i < s->graph.nnodes; i++) {
+        c->graph.nodes[i] = s->graph.nodes[i];
+        c->graph.nodes[i].type = ouro__ins_intern(pool, s->graph.nodes[i].type);
+    }
+    memcpy(c->graph.edges, s->graph.edges, s->graph.nedges * sizeof *c->graph.edges);
+    for (size_t i = 0; i < s->nleaks; i++) {
+        ouro_leak_group *g = &c->leaks[i];
+        *g = s->leaks[i];
+        g->type = ouro__ins_intern(pool, g->type);
+        g->site.file = ouro__ins_intern(pool, g->site.file);
+        g->site.func = ouro__ins_intern(pool, g->site.func);
+        if (g->nchain) {
+            g->chain = ouro__ins_pool_alloc(pool, g->nchain * sizeof *g->chain);
+            if (!g->chain) {
+                ouro_snapshot_free(c);
+                return NULL;
+            }
+            for (size_t k = 0; k < g->nchain; k++) {
+                g->chain[k] = s->leaks[i].chain[k];
+                g->chain[k].type = ouro__ins_intern(pool, g->chain[k].type);
+            }
+        }
+    }
+    return c;
+}
