@@ -62,6 +62,38 @@
 #define OURO__UNLIKELY(x) (x)
 #endif
 
+/* ----- sanitizer/Valgrind announcements (track.c style, inline) */
+#if defined(__SANITIZE_ADDRESS__)
+#define OURO__ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OURO__ASAN 1
+#endif
+#endif
+#ifdef OURO__ASAN
+void __asan_poison_memory_region(void const volatile *addr, size_t size);
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+#define OURO__POISON(p, n) __asan_poison_memory_region((p), (n))
+#define OURO__UNPOISON(p, n) __asan_unpoison_memory_region((p), (n))
+#else
+#define OURO__POISON(p, n) ((void)(p), (void)(n))
+#define OURO__UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+#ifdef OURO_VALGRIND
+#include <valgrind/memcheck.h>
+#define OURO__VG_ALLOC(p, n) VALGRIND_MALLOCLIKE_BLOCK((p), (n), 0, 0)
+#define OURO__VG_FREE(p) VALGRIND_FREELIKE_BLOCK((p), 0)
+#define OURO__VG_NOACCESS(p, n) VALGRIND_MAKE_MEM_NOACCESS((p), (n))
+#define OURO__VG_DEFINED(p, n) VALGRIND_MAKE_MEM_DEFINED((p), (n))
+#define OURO__VG_UNDEFINED(p, n) VALGRIND_MAKE_MEM_UNDEFINED((p), (n))
+#else
+#define OURO__VG_ALLOC(p, n) ((void)0)
+#define OURO__VG_FREE(p) ((void)0)
+#define OURO__VG_NOACCESS(p, n) ((void)0)
+#define OURO__VG_DEFINED(p, n) ((void)0)
+#define OURO__VG_UNDEFINED(p, n) ((void)0)
+#endif
+
 #define OURO__ALIGN 16
 #define OURO__ARENA_SIZE ((size_t)1 << 20)
 #define OURO__POOL_SIZE ((size_t)1 << 14)
@@ -435,36 +467,5 @@ OURO__HIDDEN void ouro__types_clear_freelists(ouro_heap *h) __attribute__((weak)
 /* ----- weakref.finalize (weakcont.c) */
 OURO__HIDDEN void ouro__finalize_at_exit(ouro_heap *h);
 
-/* ----- sanitizer/Valgrind announcements (track.c style, inline) */
-#if defined(__SANITIZE_ADDRESS__)
-#define OURO__ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define OURO__ASAN 1
-#endif
-#endif
-#ifdef OURO__ASAN
-void __asan_poison_memory_region(void const volatile *addr, size_t size);
-void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
-#define OURO__POISON(p, n) __asan_poison_memory_region((p), (n))
-#define OURO__UNPOISON(p, n) __asan_unpoison_memory_region((p), (n))
-#else
-#define OURO__POISON(p, n) ((void)(p), (void)(n))
-#define OURO__UNPOISON(p, n) ((void)(p), (void)(n))
-#endif
-#ifdef OURO_VALGRIND
-#include <valgrind/memcheck.h>
-#define OURO__VG_ALLOC(p, n) VALGRIND_MALLOCLIKE_BLOCK((p), (n), 0, 0)
-#define OURO__VG_FREE(p) VALGRIND_FREELIKE_BLOCK((p), 0)
-#define OURO__VG_NOACCESS(p, n) VALGRIND_MAKE_MEM_NOACCESS((p), (n))
-#define OURO__VG_DEFINED(p, n) VALGRIND_MAKE_MEM_DEFINED((p), (n))
-#define OURO__VG_UNDEFINED(p, n) VALGRIND_MAKE_MEM_UNDEFINED((p), (n))
-#else
-#define OURO__VG_ALLOC(p, n) ((void)0)
-#define OURO__VG_FREE(p) ((void)0)
-#define OURO__VG_NOACCESS(p, n) ((void)0)
-#define OURO__VG_DEFINED(p, n) ((void)0)
-#define OURO__VG_UNDEFINED(p, n) ((void)0)
-#endif
 
 #endif
