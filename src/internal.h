@@ -36,7 +36,9 @@
  *            by nfreepools ascending (fullest first) so that allocation
  *            drains almost-empty arenas, which can then be released.  An
  *            arena with every pool free is returned to the page source at
- *            once (the heap keeps none cached).
+ *            once, except one (h->empty_arena), kept so that a program
+ *            allocating and freeing around an empty heap does not map and
+ *            unmap an arena each time (obmalloc does the same since 3.9).
  *   objects: every allocated block that is an object has refcnt > 0 (or is
  *            immortal) outside of deallocation; a tracked object (gc_next !=
  *            0) is on exactly one list: a generation, the permanent
@@ -230,6 +232,7 @@ struct ouro_heap {
     /* pools */
     ouro__pool *usedpools[2][OURO_NUM_CLASSES]; /* [raw][class] */
     ouro__arena *usable_arenas;     /* sorted, fullest first */
+    ouro__arena *empty_arena;       /* the one wholly free arena kept, or NULL */
     ouro__large *large_blocks;
     /* arena table, OURO__MAX_ARENAS entries each, in the same mapping as
      * the heap: base address per index, arena records, free indices */

@@ -258,6 +258,8 @@ static ouro__pool *pool_new(ouro_heap *h, int c, int raw)
         OURO__UNPOISON(pool, OURO__POOL_HEADER);
         OURO__VG_UNDEFINED(pool, OURO__POOL_HEADER);
     }
+    if (a == h->empty_arena)
+        h->empty_arena = NULL;
     a->nfreepools--;
     if (a->nfreepools == 0)
         arena_unlink(h, a);
@@ -318,6 +320,11 @@ static void pool_release(ouro_heap *h, ouro__pool *pool)
         h->usable_arenas = a;
     }
     if (a->nfreepools == OURO__POOLS_PER_ARENA) {
+        if (!h->empty_arena) {
+            h->empty_arena = a; /* keep one; it sorts last */
+            arena_resort(h, a);
+            return;
+        }
         arena_unlink(h, a);
         arena_release(h, a);
         return;
@@ -521,6 +528,7 @@ void ouro__pool_fini(ouro_heap *h)
         }
     }
     h->usable_arenas = NULL;
+    h->empty_arena = NULL;
     memset(h->usedpools, 0, sizeof h->usedpools);
 }
 
@@ -653,7 +661,7 @@ int ouro__pool_check(ouro_heap *h)
             nfree++;
         if (nfree != a->nfreepools)
             FAIL("ouro_heap_check: arena %u: nfreepools %u, counted %u\n", i, a->nfreepools, nfree);
-        if (a->nfreepools == OURO__POOLS_PER_ARENA)
+        if (a->nfreepools == OURO__POOLS_PER_ARENA && a != h->empty_arena)
             FAIL("ouro_heap_check: arena %u: empty arena not released\n", i);
         for (uint32_t k = 0; k < a->npools_carved; k++) {
             ouro__pool *pool = arena_pool(a, k);

@@ -42,7 +42,7 @@ TEST(raw_sizes_and_alignment)
         ouro_raw_free(h, p[n]);
     ouro_heap_stats s = stats(h);
     CHECK_EQ(s.bytes_in_use, 0);
-    CHECK_EQ(s.arenas, 0); /* every arena went back */
+    CHECK(s.arenas <= 1); /* every arena went back but one kept empty */
     CHECK_EQ(s.large_blocks, 0);
     tl_heap_done(h);
 }
@@ -113,7 +113,7 @@ TEST(arenas_drain_and_return)
     CHECK_EQ(ouro_heap_check(h), 0);
     for (int i = 0; i < N / 2; i++)
         ouro_raw_free(h, p[i]);
-    CHECK_EQ(stats(h).arenas, 0);
+    CHECK(stats(h).arenas <= 1);
     free(p);
     tl_heap_done(h);
 }
@@ -140,7 +140,7 @@ TEST(rss_falls_after_1gib)
     fprintf(stderr, "rss: before %zu MiB, peak %zu MiB, after %zu MiB\n", before >> 20, peak >> 20, after >> 20);
     ouro_heap_stats s = stats(h);
     CHECK_EQ(s.objects, 0);
-    CHECK_EQ(s.arenas, 0);
+    CHECK(s.arenas <= 1);
     CHECK(s.arenas_released >= 1000);
     /* Everything but the pointer array and the runtime went back.  Under
      * AddressSanitizer the shadow of the freed range (1/8 of it) stays
@@ -182,6 +182,22 @@ static void count_free(void *ctx, void *p, size_t size)
     cfg.pages.free(NULL, p, size);
     c->frees++;
     c->bytes -= size;
+}
+
+/* An alloc+free pair around an empty heap must not map and unmap an arena
+ * every time: one empty arena is kept. */
+TEST(one_empty_arena_is_kept)
+{
+    ouro_heap *h = tl_heap();
+    for (int i = 0; i < 1000; i++) {
+        void *p = ouro_raw_alloc(h, 64);
+        ouro_raw_free(h, p);
+    }
+    ouro_heap_stats s = stats(h);
+    CHECK_EQ(s.arenas_allocated, 1);
+    CHECK_EQ(s.arenas, 1);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    tl_heap_done(h);
 }
 
 TEST(custom_page_source_gets_everything_back)

@@ -117,7 +117,7 @@ static void store_double(o_array *a, size_t i, double v)
 }
 
 /* 0 with *iv, 1 with *dv. */
-static int load(const o_array *a, size_t i, int64_t *iv, double *dv)
+int ouro__array_load(const o_array *a, size_t i, int64_t *iv, double *dv)
 {
     const uint8_t *p = a->data + i * a->itemsize;
     switch (a->typecode) {
@@ -203,7 +203,7 @@ int ouro_array_get_int(ouro_object *o, ptrdiff_t i, int64_t *out)
     if (!norm_index(&i, a->n))
         return OURO_ERANGE;
     double d;
-    load(a, (size_t)i, out, &d);
+    ouro__array_load(a, (size_t)i, out, &d);
     return 0;
 }
 
@@ -215,7 +215,7 @@ int ouro_array_get_double(ouro_object *o, ptrdiff_t i, double *out)
     if (!norm_index(&i, a->n))
         return OURO_ERANGE;
     int64_t iv;
-    if (!load(a, (size_t)i, &iv, out))
+    if (!ouro__array_load(a, (size_t)i, &iv, out))
         *out = (double)iv;
     return 0;
 }
@@ -253,7 +253,7 @@ ouro_object *ouro_array_get(ouro_object *o, ptrdiff_t i)
         return ouro__fail(HEAP(o), OURO_ERANGE);
     int64_t iv;
     double dv;
-    if (load(a, (size_t)i, &iv, &dv))
+    if (ouro__array_load(a, (size_t)i, &iv, &dv))
         return ouro_float_new(HEAP(o), dv);
     return ouro_int_new(HEAP(o), iv);
 }

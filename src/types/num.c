@@ -38,11 +38,19 @@ ouro_object *ouro_int_new(ouro_heap *h, int64_t v)
 {
     if (!h)
         return NULL;
-    if (v >= OURO__SMALL_MIN && v <= OURO__SMALL_MAX) {
+    if (v >= OURO__SMALLINT_MIN && v <= OURO__SMALLINT_MAX) {
         ouro__types_state *ts = ouro__ts(h);
         if (!ts)
             return NULL;
-        ouro_object **slot = &ts->small_ints[v - OURO__SMALL_MIN];
+        size_t k = (size_t)(v - OURO__SMALLINT_MIN);
+        ouro_object ***chunk = &ts->small_ints[k / OURO__SMALLINT_CHUNK];
+        if (!*chunk) {
+            *chunk = ouro_raw_alloc(h, OURO__SMALLINT_CHUNK * sizeof **chunk);
+            if (!*chunk)
+                return ouro__fail(h, OURO_ENOMEM);
+            memset(*chunk, 0, OURO__SMALLINT_CHUNK * sizeof **chunk);
+        }
+        ouro_object **slot = &(*chunk)[k % OURO__SMALLINT_CHUNK];
         if (!*slot) {
             ouro_object *o = int_alloc(h, v);
             if (!o)

@@ -258,21 +258,7 @@ int ouro_equal(ouro_object *a, ouro_object *b)
 /* 1 with *iv for integer typecodes, 0 with *dv for f and d. */
 static int array_item(o_array *a, size_t i, int64_t *iv, double *dv)
 {
-    const uint8_t *p = a->data + i * a->itemsize;
-    switch (a->typecode) {
-    case 'b': *iv = *(const signed char *)p; return 1;
-    case 'B': *iv = *(const unsigned char *)p; return 1;
-    case 'h': *iv = *(const short *)p; return 1;
-    case 'H': *iv = *(const unsigned short *)p; return 1;
-    case 'i': *iv = *(const int *)p; return 1;
-    case 'I': *iv = *(const unsigned int *)p; return 1;
-    case 'l': *iv = *(const long *)p; return 1;
-    case 'L': *iv = (int64_t) * (const unsigned long *)p; return 1;
-    case 'q': *iv = *(const long long *)p; return 1;
-    case 'Q': *iv = (int64_t) * (const unsigned long long *)p; return 1;
-    case 'f': *dv = *(const float *)p; return 0;
-    default: *dv = *(const double *)p; return 0;
-    }
+    return !ouro__array_load(a, i, iv, dv);
 }
 
 ptrdiff_t ouro_len(ouro_object *o)

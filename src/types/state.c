@@ -258,26 +258,46 @@ size_t ouro_types_freelist_stats(ouro_heap *h, ouro_freelist_stats *out, size_t 
 /*
  * Hook: the collector calls it on the survivors of every collection,
  * right after it has found what is unreachable (where CPython 3.11 calls
- * untrack_tuples, and untrack_dicts for full collections).  A tuple whose
- * items can never be part of a cycle (atomic, or untracked tuples) leaves
- * the collector's lists: later collections skip it, which for a program
- * full of tuples of numbers and strings is most of its tuples.  Walks the
- * list in order, as CPython does, so a tuple that holds a tuple later in
- * the list waits for the next collection.
+ * untrack_tuples, and untrack_dicts for full collections), and counts
+ * the survivors after it.  A tuple whose items can never be part of a
+ * cycle (atomic objects, untracked tuples) leaves the collector's lists:
+ * later collections skip it, which in a program full of tuples of numbers
+ * and strings is most of its tuples.  Dicts are untracked only by full
+ * collections (untracking them more often makes building a big dict of
+ * dicts quadratic).  Two passes in list order, tuples then dicts, as
+ * CPython does, so the results match its gc.is_tracked() and counts: a
+ * tuple that holds a tuple later in the list waits for the next
+ * collection.  Returns the number of objects untracked, which the
+ * collector takes off its count of survivors (so an untracked object must
+ * not also be taken off the pending count: its PENDING mark is dropped).
  */
-OURO__HIDDEN void ouro__types_untrack_survivors(ouro_heap *h, ouro_object *young, bool full);
-void ouro__types_untrack_survivors(ouro_heap *h, ouro_object *young, bool full)
+static size_t untrack_if(ouro_heap *h, ouro_object *o, bool (*maybe)(ouro_heap *, ouro_object *))
+{
+    uint16_t pending = o->flags & OURO__F_PENDING;
+    o->flags &= (uint16_t)~OURO__F_PENDING;
+    if (maybe(h, o))
+        return 1;
+    o->flags |= pending;
+    return 0;
+}
+
+OURO__HIDDEN size_t ouro__types_untrack_survivors(ouro_heap *h, ouro_object *young, bool full);
+size_t ouro__types_untrack_survivors(ouro_heap *h, ouro_object *young, bool full)
 {
     uint32_t hr = ouro__ref_of(h, young);
     uint32_t tid = ouro__tuple_type.id, did = ouro__dict_type.id;
-    if (!tid && !did)
-        return;
-    for (uint32_t r = young->gc_next; r != hr;) {
+    size_t n = 0;
+    for (uint32_t r = young->gc_next; tid && r != hr;) {
         ouro_object *o = ouro__obj_of(h, r);
         r = o->gc_next;
-        if (o->type_id == tid && tid)
-            ouro__tuple_maybe_untrack(h, o);
-        else if (full && o->type_id == did && did)
-            ouro__dict_maybe_untrack(h, o);
+        if (o->type_id == tid)
+            n += untrack_if(h, o, ouro__tuple_maybe_untrack);
     }
+    for (uint32_t r = young->gc_next; full && did && r != hr;) {
+        ouro_object *o = ouro__obj_of(h, r);
+        r = o->gc_next;
+        if (o->type_id == did)
+            n += untrack_if(h, o, ouro__dict_maybe_untrack);
+    }
+    return n;
 }

@@ -19,7 +19,7 @@
  *   range   header, start, stop, step, length                      48
  *
  * INVARIANTS
- *   - An int in OURO__SMALL_MIN..OURO__SMALL_MAX is always the heap's cached
+ *   - An int in OURO__SMALLINT_MIN..OURO__SMALLINT_MAX is always the heap's cached
  *     immortal object for that value: ouro_int_new never makes another.
  *   - The empty tuple, str and bytes are per-heap immortal singletons.
  *   - A tuple, str and bytes never change after they are shared (refcount
@@ -53,9 +53,9 @@
 #define OURO__TYPE_FREELIST (1u << 30)
 #endif
 
-#define OURO__SMALL_MIN (-5)
-#define OURO__SMALL_MAX 256
-#define OURO__NSMALL (OURO__SMALL_MAX - OURO__SMALL_MIN + 1)
+#define OURO__SMALLINT_MIN (-5)
+#define OURO__SMALLINT_MAX 256
+#define OURO__NSMALLINT (OURO__SMALLINT_MAX - OURO__SMALLINT_MIN + 1)
 #define OURO__TUPLE_FL_SIZES 20 /* tuples of 1..19 items, as PyTuple_MAXSAVESIZE */
 
 /* ------------------------------------------------------------ layouts */
@@ -165,8 +165,11 @@ enum {
     OURO__FL_COUNT = OURO__FL_TUPLE1 + OURO__TUPLE_FL_SIZES - 1
 };
 
+/* The small-int cache in chunks of 64 slots, made on demand: the state
+ * then fits one pool block instead of needing a large block of its own. */
+#define OURO__SMALLINT_CHUNK 64
 typedef struct ouro__types_state {
-    ouro_object *small_ints[OURO__NSMALL];
+    ouro_object **small_ints[(OURO__NSMALLINT + OURO__SMALLINT_CHUNK - 1) / OURO__SMALLINT_CHUNK];
     ouro_object *empty_tuple, *empty_str, *empty_bytes;
     ouro__freelist fl[OURO__FL_COUNT];
     /* the interned strs: open addressing on the str hash, no references */
@@ -241,6 +244,9 @@ OURO__HIDDEN int ouro__dict_pop_first(ouro_object *d);
 OURO__HIDDEN ouro_object *ouro__dict_lookup(ouro_object *d, ouro_object *key, int64_t hash);
 OURO__HIDDEN int ouro__dict_insert(ouro_object *d, ouro_object *key, int64_t hash,
                                    ouro_object *value);
+
+/* An array item: 0 and *iv for integer typecodes, 1 and *dv for f, d. */
+OURO__HIDDEN int ouro__array_load(const o_array *a, size_t i, int64_t *iv, double *dv);
 
 /* Interning (str.c). */
 OURO__HIDDEN void ouro__intern_remove(ouro_heap *h, o_str *s);
