@@ -45,7 +45,16 @@ test-valgrind: deps
 test-install: build
 	@./tests/install_check.sh $(BUILD)
 
-test: test-unit test-replay test-asan test-valgrind test-install
+# Every benchmark workload at tiny size against every peer: outputs checked,
+# timings not (performance lives in `make bench`).
+test-bench: deps
+	@$(PY) bench/run.py --quick
+
+# The full benchmark run: writes bench/results/latest.{md,json,svg}.
+bench: deps
+	@$(PY) bench/run.py
+
+test: test-unit test-replay test-asan test-valgrind test-install test-bench
 	@echo "make test: all steps passed"
 
 clean:
