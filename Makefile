@@ -3,7 +3,7 @@
 #   make test   every test: unit tests, replay against CPython, ASan+UBSan,
 #               Valgrind memcheck, install/consumer check, benchmark smoke run
 .PHONY: all build run test deps test-unit test-replay test-asan test-valgrind \
-        test-install test-bench bench fuzz clean
+        test-install test-report test-reliability test-bench bench fuzz clean
 
 BUILD ?= build
 JOBS ?= 2
@@ -21,6 +21,8 @@ build: deps
 
 run: build
 	./$(BUILD)/ouro demo
+	./$(BUILD)/ouro report --demo $(BUILD)/report.html
+	@echo "report written to $(BUILD)/report.html (open it in a browser)"
 
 test-unit: build
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
@@ -35,6 +37,7 @@ test-asan: deps
 	@cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1 $(PY) tests/replay_check.py --ouro build-asan/ouro --corpus-only --check
 	@$(PY) tests/death_check.py build-asan --asan
+	@ASAN_OPTIONS=detect_leaks=1 $(PY) tests/fault_sweep.py --ouro build-asan/ouro --quick -j $(JOBS)
 
 test-valgrind: deps
 	@$(CMAKE) -S . -B build-vg -DCMAKE_BUILD_TYPE=Debug -DOURO_VALGRIND=ON >/dev/null
@@ -45,6 +48,27 @@ test-valgrind: deps
 test-install: build
 	@./tests/install_check.sh $(BUILD)
 
+# The HTML report rendered in headless Chromium: charts drawn, page not blank.
+test-report: build
+	@$(PY) tests/report_check.py $(BUILD)
+
+# Reliability: the fuzz corpus and crash inputs replayed with heap checks,
+# and the fault-injection sweep (fail the Nth allocation / page request for
+# N = 1, 2, 3, ... over every corpus script and a sample of random ones).
+test-reliability: build
+	@./tests/fuzz/replay_corpus.sh $(BUILD) --regressions
+	@$(PY) tests/fault_sweep.py --ouro $(BUILD)/ouro -j $(JOBS)
+
+# libFuzzer over heaptrace scripts, then over snapshot files, for FUZZ_TIME
+# seconds each (default 60).  The snapshot corpus is seeded from the files
+# the report demo writes.
+fuzz: build
+	@./tests/fuzz_build.sh
+	@./build-fuzz/fuzz_replay -max_total_time=$${FUZZ_TIME:-60} tests/fuzz/corpus
+	@mkdir -p build-fuzz/snapshot-corpus
+	@./$(BUILD)/ouro report --demo build-fuzz/seed.html --keep build-fuzz/snapshot-corpus >/dev/null
+	@./build-fuzz/fuzz_snapshot -max_total_time=$${FUZZ_TIME:-60} build-fuzz/snapshot-corpus
+
 # Every benchmark workload at tiny size against every peer: outputs checked,
 # timings not (performance lives in `make bench`).
 test-bench: deps
@@ -54,8 +78,8 @@ test-bench: deps
 bench: deps
 	@$(PY) bench/run.py
 
-test: test-unit test-replay test-asan test-valgrind test-install test-bench
+test: test-unit test-replay test-asan test-valgrind test-install test-report test-reliability test-bench
 	@echo "make test: all steps passed"
 
 clean:
-	rm -rf build build-asan build-vg build-bench
+	rm -rf build build-asan build-vg build-bench build-fuzz

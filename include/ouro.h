@@ -58,7 +58,8 @@ enum {
     OURO_EBUSY = -4,    /* not allowed while a collection runs */
     OURO_ELEAK = -5,    /* heap freed with live objects under OURO_LEAKS_FAIL */
     OURO_ELIMIT = -6,   /* an internal table is full (types, arenas) */
-    OURO_ENOTFOUND = -7 /* the item asked for is not there */
+    OURO_ENOTFOUND = -7, /* the item asked for is not there */
+    OURO_ERANGE = -8     /* an index or a value is out of range */
 };
 
 /* A static string naming an error code ("out of memory", ...). */
@@ -519,6 +520,721 @@ OURO_API int ouro_wset_contains(ouro_object *s, ouro_object *item);
 OURO_API int ouro_wset_discard(ouro_object *s, ouro_object *item);
 OURO_API size_t ouro_wset_len(ouro_object *s);
 OURO_API int ouro_wset_items(ouro_object *s, ouro_wk_item_fn fn, void *arg); /* value NULL */
+
+/* ------------------------------------------------------ built-in types */
+
+/*
+ * The built-in object types.
+ *
+ * Python's everyday objects as ouro types: int, float, str, bytes, tuple,
+ * list, dict, set, array, record types (namedtuple / __slots__), an LRU
+ * cache (functools.lru_cache), iterators and a lazy range, with CPython's
+ * memory-saving machinery: a cache of small ints, free lists, interning,
+ * untracking of containers that hold only atomic objects.
+ *
+ * Conventions, as for the rest of the API:
+ *   - Constructors return a new reference, or NULL with the reason in
+ *     ouro_heap_last_error(): OURO_ENOMEM, OURO_EINVAL, OURO_ETYPE...
+ *   - Getters that return an object return a *borrowed* reference unless
+ *     they say "new reference"; on failure they return NULL and set the
+ *     heap's last error (OURO_ERANGE for an index out of range,
+ *     OURO_ENOTFOUND for a missing key, OURO_ETYPE for a wrong type).
+ *   - Functions returning int give 0 (or 0/1 for predicates, a count...)
+ *     or a negative OURO_E* code.  Passing an object of the wrong type is
+ *     OURO_ETYPE, never a crash.
+ *   - Storing an object into a container takes a new reference to it
+ *     (the caller keeps its own).
+ *   - Indices are Python's: negative ones count from the end.
+ *   - Out of memory leaves every object as it was before the call.
+ */
+
+
+/* ------------------------------------------------------------- generic */
+
+/* hash(o): 0 and *out, or OURO_ETYPE for an unhashable object (list,
+ * dict, set, array, or a tuple holding one).  Numbers hash as Python's do
+ * (hash(1) == hash(1.0) == 1); objects of other types hash by identity. */
+OURO_API int ouro_hash(ouro_object *o, int64_t *out);
+/* a == b: 1 or 0 (or a negative code).  Numbers compare by value across
+ * int and float; str, bytes, tuple, list, dict, set, array and records by
+ * content; other objects by identity. */
+OURO_API int ouro_equal(ouro_object *a, ouro_object *b);
+/* len(o), or OURO_ETYPE. */
+OURO_API ptrdiff_t ouro_len(ouro_object *o);
+/* repr(o) into buf (truncated, NUL-terminated); returns the length the
+ * whole text needs, like snprintf.  NULL prints as None. */
+OURO_API size_t ouro_repr(ouro_object *o, char *buf, size_t size);
+/* Whether o is an object of one of the types below (never of user
+ * types), and the short Python name of its type ("int", "list", ...). */
+OURO_API int ouro_is_builtin(const ouro_object *o);
+
+/* ----------------------------------------------------------- int, float */
+
+/* Ints are 64-bit.  -5..256 come from a per-heap cache of immortal
+ * objects, as in CPython: ouro_int_new(h, 7) == ouro_int_new(h, 7). */
+OURO_API ouro_object *ouro_int_new(ouro_heap *h, int64_t v);
+OURO_API int ouro_int_check(const ouro_object *o);
+/* 0 and *out, or OURO_ETYPE (a float is not converted). */
+OURO_API int ouro_int_get(const ouro_object *o, int64_t *out);
+/* The value, 0 for a non-int. */
+OURO_API int64_t ouro_int_value(const ouro_object *o);
+
+OURO_API ouro_object *ouro_float_new(ouro_heap *h, double v);
+OURO_API int ouro_float_check(const ouro_object *o);
+/* 0 and *out for a float or an int, OURO_ETYPE otherwise. */
+OURO_API int ouro_float_get(const ouro_object *o, double *out);
+OURO_API double ouro_float_value(const ouro_object *o);
+
+/* ----------------------------------------------------------- str, bytes */
+
+/* str: immutable UTF-8 text.  OURO_EINVAL for bytes that are not valid
+ * UTF-8.  The data is NUL-terminated; ouro_str_len counts code points. */
+OURO_API ouro_object *ouro_str_new(ouro_heap *h, const char *utf8, size_t nbytes);
+OURO_API ouro_object *ouro_str_from(ouro_heap *h, const char *cstring);
+OURO_API int ouro_str_check(const ouro_object *o);
+OURO_API const char *ouro_str_data(const ouro_object *o);   /* NULL if not a str */
+OURO_API size_t ouro_str_nbytes(const ouro_object *o);
+OURO_API size_t ouro_str_len(const ouro_object *o);
+OURO_API ouro_object *ouro_str_concat(ouro_heap *h, ouro_object *a, ouro_object *b);
+/* sys.intern: the heap's one str with this text (new reference), made and
+ * entered in the interned table if there is none.  Interned strings are
+ * not kept alive by the table: one dies, and leaves it, when its last
+ * reference goes (CPython 3.11's mortal interned strings). */
+OURO_API ouro_object *ouro_str_intern(ouro_heap *h, const char *utf8, size_t nbytes);
+/* sys.intern(*p): replace *p (a str, owned) by the interned equal str. */
+OURO_API int ouro_intern(ouro_object **p);
+OURO_API int ouro_str_is_interned(const ouro_object *o);
+OURO_API size_t ouro_str_interned_count(ouro_heap *h);
+
+OURO_API ouro_object *ouro_bytes_new(ouro_heap *h, const void *data, size_t len);
+OURO_API int ouro_bytes_check(const ouro_object *o);
+OURO_API const uint8_t *ouro_bytes_data(const ouro_object *o); /* NULL if not bytes */
+OURO_API size_t ouro_bytes_len(const ouro_object *o);
+
+/* ---------------------------------------------------------------- tuple */
+
+/* A tuple of n empty slots, to be filled with ouro_tuple_set while the
+ * caller holds the only reference (as PyTuple_New/PyTuple_SET_ITEM).  The
+ * empty tuple is a per-heap immortal singleton. */
+OURO_API ouro_object *ouro_tuple_new(ouro_heap *h, size_t n);
+OURO_API ouro_object *ouro_tuple_from(ouro_heap *h, ouro_object *const *items, size_t n);
+OURO_API ouro_object *ouro_tuple_pack(ouro_heap *h, size_t n, ...);
+OURO_API int ouro_tuple_check(const ouro_object *o);
+OURO_API size_t ouro_tuple_len(const ouro_object *o);
+OURO_API ouro_object *ouro_tuple_get(ouro_object *t, ptrdiff_t i);
+/* OURO_ETYPE once the tuple is shared (refcount > 1): tuples are
+ * immutable once published, so their hash cannot change. */
+OURO_API int ouro_tuple_set(ouro_object *t, ptrdiff_t i, ouro_object *v);
+
+/* ----------------------------------------------------------------- list */
+
+/* Growth is amortised as CPython's list_resize: about 1/8 more room
+ * than asked, so n appends cost O(n) and sizeof follows CPython's steps. */
+OURO_API ouro_object *ouro_list_new(ouro_heap *h);
+OURO_API ouro_object *ouro_list_from(ouro_heap *h, ouro_object *const *items, size_t n);
+OURO_API int ouro_list_check(const ouro_object *o);
+OURO_API size_t ouro_list_len(const ouro_object *o);
+OURO_API size_t ouro_list_allocated(const ouro_object *o); /* slots with room */
+OURO_API ouro_object *ouro_list_get(ouro_object *l, ptrdiff_t i);
+OURO_API int ouro_list_set(ouro_object *l, ptrdiff_t i, ouro_object *v);
+OURO_API int ouro_list_append(ouro_object *l, ouro_object *v);
+/* Python's insert: an index past either end clamps. */
+OURO_API int ouro_list_insert(ouro_object *l, ptrdiff_t i, ouro_object *v);
+/* l.pop(i): new reference, or NULL and OURO_ERANGE. */
+OURO_API ouro_object *ouro_list_pop(ouro_object *l, ptrdiff_t i);
+OURO_API int ouro_list_del(ouro_object *l, ptrdiff_t i);
+OURO_API int ouro_list_clear(ouro_object *l);
+/* l.extend(iterable): any object ouro_iter accepts. */
+OURO_API int ouro_list_extend(ouro_object *l, ouro_object *iterable);
+/* l.index(v): the first index, or OURO_ENOTFOUND. */
+OURO_API ptrdiff_t ouro_list_index(ouro_object *l, ouro_object *v);
+OURO_API int ouro_list_contains(ouro_object *l, ouro_object *v);
+OURO_API int ouro_list_reverse(ouro_object *l);
+/* l.sort(): ints and floats, or strs, or bytes (stable); OURO_ETYPE for
+ * anything else, leaving the list as it was. */
+OURO_API int ouro_list_sort(ouro_object *l);
+
+/* ----------------------------------------------------------------- dict */
+
+/*
+ * An insertion-ordered dict, compact as CPython's: a sparse table of
+ * 1-, 2-, 4- or 8-byte indices into a dense array of (hash, key, value)
+ * entries, filled to 2/3.  A new dict has no table at all.  It is not
+ * tracked by the collector until a key or value that can be part of a
+ * cycle is stored, and a full collection untracks it again when none is.
+ */
+OURO_API ouro_object *ouro_dict_new(ouro_heap *h);
+OURO_API int ouro_dict_check(const ouro_object *o);
+OURO_API size_t ouro_dict_len(const ouro_object *o);
+/* d[k] = v.  OURO_ETYPE for an unhashable key. */
+OURO_API int ouro_dict_set(ouro_object *d, ouro_object *key, ouro_object *value);
+/* d[k], borrowed; NULL and OURO_ENOTFOUND / OURO_ETYPE. */
+OURO_API ouro_object *ouro_dict_get(ouro_object *d, ouro_object *key);
+OURO_API int ouro_dict_contains(ouro_object *d, ouro_object *key);
+/* del d[k]: 0 or OURO_ENOTFOUND. */
+OURO_API int ouro_dict_del(ouro_object *d, ouro_object *key);
+/* d.pop(k): new reference, or NULL and OURO_ENOTFOUND. */
+OURO_API ouro_object *ouro_dict_pop(ouro_object *d, ouro_object *key);
+/* d.popitem(): the last pair inserted, as new references. */
+OURO_API int ouro_dict_popitem(ouro_object *d, ouro_object **key, ouro_object **value);
+OURO_API int ouro_dict_clear(ouro_object *d);
+OURO_API ouro_object *ouro_dict_copy(ouro_object *d);
+/* Walk in insertion order: start with *pos = 0; returns 1 and borrowed
+ * key/value (either pointer may be NULL), 0 at the end.  The dict must
+ * not change size during the walk (use an iterator to be told when). */
+OURO_API int ouro_dict_next(ouro_object *d, size_t *pos, ouro_object **key, ouro_object **value);
+/* The same with C-string keys (a str is made for the lookup). */
+OURO_API int ouro_dict_set_str(ouro_object *d, const char *key, ouro_object *value);
+OURO_API ouro_object *ouro_dict_get_str(ouro_object *d, const char *key);
+
+/* ------------------------------------------------------------------ set */
+
+OURO_API ouro_object *ouro_set_new(ouro_heap *h);
+OURO_API int ouro_set_check(const ouro_object *o);
+OURO_API size_t ouro_set_len(const ouro_object *o);
+/* 1 if added, 0 if it was there. */
+OURO_API int ouro_set_add(ouro_object *s, ouro_object *key);
+OURO_API int ouro_set_contains(ouro_object *s, ouro_object *key);
+/* 1 if removed, 0 if it was not there. */
+OURO_API int ouro_set_discard(ouro_object *s, ouro_object *key);
+/* s.pop(): new reference, or NULL and OURO_ENOTFOUND when empty. */
+OURO_API ouro_object *ouro_set_pop(ouro_object *s);
+OURO_API int ouro_set_clear(ouro_object *s);
+OURO_API int ouro_set_next(ouro_object *s, size_t *pos, ouro_object **key);
+
+/* ---------------------------------------------------------------- array */
+
+/* array.array(typecode): typed numbers stored unboxed, typecodes
+ * b B h H i I l L q Q f d (C sizes of this platform).  Storing a value
+ * that does not fit the type is OURO_ERANGE; a float into an integer
+ * array is OURO_ETYPE, as in Python. */
+OURO_API ouro_object *ouro_array_new(ouro_heap *h, char typecode);
+OURO_API int ouro_array_check(const ouro_object *o);
+OURO_API char ouro_array_typecode(const ouro_object *o);
+OURO_API size_t ouro_array_itemsize(const ouro_object *o);
+OURO_API size_t ouro_array_len(const ouro_object *o);
+OURO_API int ouro_array_append_int(ouro_object *a, int64_t v);
+OURO_API int ouro_array_append_double(ouro_object *a, double v);
+/* a.append(x) for an int or float object. */
+OURO_API int ouro_array_append(ouro_object *a, ouro_object *v);
+OURO_API int ouro_array_get_int(ouro_object *a, ptrdiff_t i, int64_t *out);
+OURO_API int ouro_array_get_double(ouro_object *a, ptrdiff_t i, double *out);
+OURO_API int ouro_array_set_int(ouro_object *a, ptrdiff_t i, int64_t v);
+OURO_API int ouro_array_set_double(ouro_object *a, ptrdiff_t i, double v);
+/* a[i] as a new int or float object. */
+OURO_API ouro_object *ouro_array_get(ouro_object *a, ptrdiff_t i);
+OURO_API int ouro_array_pop(ouro_object *a, ptrdiff_t i);
+OURO_API const void *ouro_array_data(const ouro_object *a);
+
+/* --------------------------------------------------------- record types */
+
+/*
+ * Fixed-field objects described from C: the counterpart of
+ * collections.namedtuple and of classes with __slots__.  No per-instance
+ * dict: an instance is the 16-byte header and one pointer per field.
+ *
+ *     static const char *const point_fields[] = {"x", "y"};
+ *     static ouro_record_type Point = OURO_RECORD_TYPE("Point", point_fields, 2);
+ *     ouro_object *p = ouro_record_new(h, &Point);       // fields None
+ *     ouro_record_set(p, 0, x);
+ *
+ * Records are tracked by the collector and weakly referenceable.
+ */
+typedef struct ouro_record_type {
+    ouro_type base;
+    const char *const *fields;
+    size_t nfields;
+} ouro_record_type;
+
+OURO_API int ouro_record_traverse(ouro_object *self, ouro_visit_fn visit, void *arg);
+OURO_API void ouro_record_clear(ouro_heap *h, ouro_object *self);
+
+#define OURO_RECORD_TYPE(NAME, FIELDS, N)                                      \
+    {                                                                          \
+        .base = {.name = (NAME),                                               \
+                 .basic_size = sizeof(ouro_object) + (N) * sizeof(ouro_object *), \
+                 .flags = OURO_TYPE_GC | OURO_TYPE_WEAKREFABLE,                \
+                 .traverse = ouro_record_traverse,                             \
+                 .clear = ouro_record_clear},                                  \
+        .fields = (FIELDS), .nfields = (N)                                     \
+    }
+
+OURO_API ouro_object *ouro_record_new(ouro_heap *h, ouro_record_type *rt);
+/* All fields at once (values[nfields], NULLs allowed). */
+OURO_API ouro_object *ouro_record_make(ouro_heap *h, ouro_record_type *rt,
+                                       ouro_object *const *values);
+OURO_API int ouro_record_check(const ouro_object *o);
+OURO_API ouro_object *ouro_record_get(ouro_object *r, size_t i);  /* borrowed, may be NULL */
+OURO_API int ouro_record_set(ouro_object *r, size_t i, ouro_object *v);
+/* The field's index, or OURO_ENOTFOUND. */
+OURO_API int ouro_record_index(const ouro_record_type *rt, const char *field);
+OURO_API ouro_object *ouro_record_getattr(ouro_object *r, const char *field);
+OURO_API int ouro_record_setattr(ouro_object *r, const char *field, ouro_object *v);
+
+/* ------------------------------------------------------------ LRU cache */
+
+/*
+ * functools.lru_cache(maxsize)(fn): ouro_lru_call(c, key) returns the
+ * cached result for an equal key, or calls fn, caches its result and
+ * evicts the least recently used entry past maxsize.  maxsize < 0 means
+ * unbounded (maxsize=None), 0 means no caching (every call a miss).
+ * fn returns a new reference, or NULL to fail (nothing is cached).
+ */
+typedef ouro_object *(*ouro_lru_fn)(ouro_heap *h, ouro_object *key, void *ctx);
+typedef struct ouro_lru_info {
+    size_t hits, misses;
+    ptrdiff_t maxsize; /* -1: unbounded */
+    size_t currsize;
+} ouro_lru_info;
+
+OURO_API ouro_object *ouro_lru_new(ouro_heap *h, ptrdiff_t maxsize, ouro_lru_fn fn, void *ctx);
+OURO_API int ouro_lru_check(const ouro_object *o);
+/* New reference, or NULL with the error (OURO_ETYPE: unhashable key). */
+OURO_API ouro_object *ouro_lru_call(ouro_object *cache, ouro_object *key);
+OURO_API int ouro_lru_cache_info(ouro_object *cache, ouro_lru_info *out);
+OURO_API int ouro_lru_cache_clear(ouro_object *cache);
+
+/* ------------------------------------------------- iterators and ranges */
+
+/*
+ * iter(o) for list, tuple, str (code points, as 1-char strs), bytes
+ * (ints), dict (keys), set, array, range, record (fields), and
+ * iterators themselves (returned as they are).  ouro_iter_next returns a
+ * new reference, or NULL: at the end with the heap's last error 0, or
+ * with OURO_EINVAL when a dict or set changed size during the iteration
+ * (Python's RuntimeError).  An exhausted iterator stays exhausted.
+ */
+OURO_API ouro_object *ouro_iter(ouro_heap *h, ouro_object *iterable);
+OURO_API ouro_object *ouro_iter_next(ouro_object *it);
+OURO_API int ouro_iter_check(const ouro_object *o);
+
+enum { OURO_DICT_KEYS = 0, OURO_DICT_VALUES = 1, OURO_DICT_ITEMS = 2 };
+/* iter(d.keys()), iter(d.values()), iter(d.items()) (items as tuples). */
+OURO_API ouro_object *ouro_dict_iter(ouro_heap *h, ouro_object *d, int kind);
+
+/* range(start, stop, step): 48 bytes whatever its length; OURO_EINVAL for
+ * step 0. */
+OURO_API ouro_object *ouro_range_new(ouro_heap *h, int64_t start, int64_t stop, int64_t step);
+OURO_API int ouro_range_check(const ouro_object *o);
+OURO_API size_t ouro_range_len(const ouro_object *o);
+
+/* A generator expression `(fn(x) for x in iterable)`: lazy, holds the
+ * source iterator and nothing else.  fn returns a new reference, or NULL
+ * to stop with an error (the heap's last error); with fn NULL the items
+ * pass through. */
+typedef ouro_object *(*ouro_map_fn)(ouro_heap *h, ouro_object *item, void *ctx);
+OURO_API ouro_object *ouro_map_new(ouro_heap *h, ouro_map_fn fn, void *ctx, ouro_object *iterable);
+/* list(iterable). */
+OURO_API ouro_object *ouro_list_from_iter(ouro_heap *h, ouro_object *iterable);
+
+/* ------------------------------------------------ memory-saving machinery */
+
+/*
+ * Free lists keep the blocks of recently freed floats, small tuples
+ * (1..19 items), lists, dicts and dict tables for reuse, as CPython's do.
+ * A full collection (generation 2) empties them, as in CPython, and so
+ * does ouro_types_clear_freelists.
+ */
+typedef struct ouro_freelist_stats {
+    const char *name;   /* "float", "tuple[3]", "list", "dict", "dict keys" */
+    size_t count;       /* blocks kept now */
+    size_t max;         /* at most this many are kept */
+    size_t reused;      /* allocations served from the list */
+    size_t kept;        /* frees that kept the block */
+    size_t released;    /* frees that found the list full */
+} ouro_freelist_stats;
+
+/* Fills up to n entries; returns the number of free lists. */
+OURO_API size_t ouro_types_freelist_stats(ouro_heap *h, ouro_freelist_stats *out, size_t n);
+/* Frees every kept block; returns how many. */
+OURO_API size_t ouro_types_clear_freelists(ouro_heap *h);
+
+/* ------------------------------------------------------------ deep size */
+
+/*
+ * Pympler's asizeof: the sizes (ouro_sizeof) of `o` and of everything
+ * reachable from it through traverse, each object counted once however
+ * often it is shared.  limit < 0 means no limit; otherwise objects more
+ * than `limit` references away from `o` are not counted (limit 0 counts
+ * `o` alone).  Measuring allocates nothing from the heap.  Returns 0 if
+ * the walk runs out of (malloc) memory.
+ */
+OURO_API size_t ouro_deep_sizeof(ouro_heap *h, ouro_object *o, int limit);
+
+/* ------------------------------------------------------ memory profiling */
+
+/*
+ * Memory profiling and introspection: ouro's tracemalloc, objgraph, Pympler
+ * and mprof, leak reports and snapshots (docs/inspect.md).
+ *
+ * Conventions of this part of the API
+ *   - Measuring never changes what is measured: no function here triggers a
+ *     collection, and every byte these functions use comes from malloc, never
+ *     from the heap, so ouro_heap_get_stats() reads the same before and
+ *     after (tests/test_inspect_*.c check it).
+ *   - Every function that prints or draws sits on one that returns data.
+ *     Arrays returned by `ouro_*` functions here are malloc'd and released
+ *     with ouro_inspect_free() unless a dedicated *_free is named.
+ *   - Strings inside returned data (type names, file names) are borrowed:
+ *     type names live as long as their ouro_type; everything inside a
+ *     snapshot lives as long as the snapshot.
+ *   - The same threading rule as the heap: one thread at a time per heap.
+ */
+
+/* Release an array returned by an inspect function. */
+OURO_API void ouro_inspect_free(void *p);
+
+/* ================================================ allocation tracing
+ *
+ * The C counterpart of tracemalloc.  While tracing is on, every block
+ * ouro_new* / ouro_raw_* hands out is recorded with its traceback: frame 0
+ * is the allocation site that the ouro_new / ouro_raw_alloc macros capture
+ * (file, line, function); with nframes > 1 the native callers follow
+ * (return addresses from libunwind, symbolized with libdw when a snapshot
+ * or a traceback is taken).  Cost with one frame: a hash-table insert per
+ * allocation and a delete per free (BENCHMARKS.md workload 9: at most 2x).
+ *
+ * Sampled tracing records about one allocation per `sample_bytes` bytes
+ * (the distance between samples is drawn from an exponential distribution,
+ * so every byte has the same chance 1/sample_bytes of being the one that
+ * triggers a sample).  A sampled block of size s stands for
+ * s / (1 - exp(-s / sample_bytes)) bytes, about sample_bytes for small
+ * blocks, and all sizes and totals are scaled that way: estimates without
+ * bias, for always-on use (target: at most 1.1x).
+ */
+enum { OURO_DOMAIN_OBJECT = 0, OURO_DOMAIN_RAW = 1 };
+#define OURO_TRACE_MAX_FRAMES 64
+
+typedef struct ouro_frame {
+    const char *file; /* NULL when unknown ("<unknown>" in text) */
+    const char *func; /* NULL when unknown */
+    int line;         /* 0 when unknown */
+    uintptr_t ip;     /* native frame: return address; 0 for the allocation site */
+} ouro_frame;
+
+/* tracemalloc.start(nframes): 1..OURO_TRACE_MAX_FRAMES.  Starting again
+ * while tracing keeps the traces and changes nothing (as CPython). */
+OURO_API int ouro_trace_start(ouro_heap *h, int nframes);
+/* Sampled tracing; sample_bytes 0 means every allocation. */
+OURO_API int ouro_trace_start_sampled(ouro_heap *h, int nframes, size_t sample_bytes);
+/* tracemalloc.stop(): forgets every trace and frees the tracer.  Call it
+ * before ouro_heap_free (or the tracer's own memory leaks). */
+OURO_API int ouro_trace_stop(ouro_heap *h);
+OURO_API int ouro_trace_is_tracing(ouro_heap *h);
+OURO_API int ouro_trace_get_traceback_limit(ouro_heap *h);
+OURO_API size_t ouro_trace_get_sample_bytes(ouro_heap *h);
+/* Traced bytes now and at the peak (scaled estimates when sampling); 0, 0
+ * when not tracing. */
+OURO_API void ouro_trace_get_traced_memory(ouro_heap *h, size_t *current, size_t *peak);
+/* Set the peak to the current value. */
+OURO_API void ouro_trace_reset_peak(ouro_heap *h);
+/* tracemalloc.get_tracemalloc_memory(): the tracer's own malloc'd bytes. */
+OURO_API size_t ouro_trace_get_tracer_memory(ouro_heap *h);
+/* Blocks currently traced (samples, when sampling), and allocations that
+ * could not be recorded because malloc failed. */
+OURO_API size_t ouro_trace_get_count(ouro_heap *h);
+OURO_API size_t ouro_trace_get_lost(ouro_heap *h);
+/* tracemalloc.get_object_traceback(): the frames of the allocation of
+ * `block` (an object or a raw block), innermost first.  Returns the number
+ * of frames written (at most max), 0 if the block is not traced, or a
+ * negative error.  Strings stay valid until tracing stops. */
+OURO_API int ouro_trace_get_traceback(ouro_heap *h, const void *block, ouro_frame *out, int max);
+
+/* ================================================ snapshots
+ *
+ * A snapshot is plain data, independent of its heap once taken: traces
+ * (grouped by traceback, domain and block size), a census of live objects
+ * by type, the heap's statistics, optionally a time series from a sampler,
+ * a leak report and the object graph around the largest leak suspects.
+ * The same structure comes back from ouro_snapshot_load(), so the report
+ * tool and a program read one thing.  Fields are read-only.
+ */
+typedef struct ouro_trace {
+    int domain;               /* OURO_DOMAIN_* */
+    int nframes;
+    size_t size;              /* bytes each block stands for */
+    size_t count;             /* blocks with this traceback, domain and size */
+    const ouro_frame *frames; /* frames[0] is the allocation site */
+} ouro_trace;
+
+typedef struct ouro_type_count {
+    const char *name;
+    size_t count;       /* live objects of the type */
+    size_t size;        /* sum of ouro_sizeof (sys.getsizeof) */
+    size_t block_bytes; /* heap bytes their blocks hold (size rounded up to a class) */
+} ouro_type_count;
+
+typedef struct ouro_series_point {
+    double t;             /* seconds since the sampler started */
+    size_t heap_bytes;    /* ouro_heap_stats.bytes_in_use */
+    size_t mapped_bytes;  /* ouro_heap_stats.mapped_bytes */
+    size_t rss_bytes;     /* the process's resident set (/proc/self/statm) */
+    size_t objects;       /* live objects */
+    size_t traced_bytes;  /* traced memory now, 0 when not tracing */
+} ouro_series_point;
+
+typedef struct ouro_mark {
+    const char *name;
+    double begin, end; /* seconds; end < 0 while the region is open */
+    int depth;         /* nesting level, 0 outermost */
+} ouro_mark;
+
+enum { OURO_NODE_ROOT = 1, OURO_NODE_SUSPECT = 2, OURO_NODE_TARGET = 4 };
+typedef struct ouro_graph_node {
+    uint64_t id;       /* ouro_id() of the object */
+    const char *type;
+    size_t size;       /* ouro_sizeof */
+    uint32_t refcnt;
+    uint32_t external; /* references from outside the heap's objects */
+    unsigned flags;    /* OURO_NODE_* */
+} ouro_graph_node;
+
+typedef struct ouro_graph_edge {
+    size_t from, to; /* indices into the node array: `from` refers to `to` */
+} ouro_graph_edge;
+
+typedef struct ouro_graph {
+    ouro_graph_node *nodes;
+    size_t nnodes;
+    ouro_graph_edge *edges;
+    size_t nedges;
+    int truncated; /* the node limit cut the graph short */
+} ouro_graph;
+
+typedef struct ouro_leak_group {
+    const char *type;
+    ouro_frame site;        /* allocation site; file NULL when not traced */
+    size_t count;
+    size_t bytes;           /* block bytes */
+    uint64_t example;       /* ouro_id() of one object of the group */
+    ouro_graph_node *chain; /* root ... example, or NULL */
+    size_t nchain;
+} ouro_leak_group;
+
+typedef struct ouro_snapshot {
+    size_t struct_size;    /* sizeof(ouro_snapshot) of the library */
+    const char *label;     /* may be NULL */
+    double time;           /* seconds since the epoch */
+    int has_heap;
+    ouro_heap_stats heap;  /* the main counters; classes are not kept */
+    int tracing;           /* traces below are meaningful */
+    int nframes;
+    size_t sample_bytes;
+    size_t traced_current, traced_peak;
+    ouro_trace *traces;
+    size_t ntraces;
+    ouro_type_count *census;
+    size_t ncensus;
+    ouro_series_point *series;
+    size_t nseries;
+    ouro_mark *marks;
+    size_t nmarks;
+    ouro_leak_group *leaks;
+    size_t nleaks;
+    ouro_graph graph;
+    void *priv;            /* the snapshot's own storage */
+} ouro_snapshot;
+
+enum {
+    OURO_SNAP_TRACES = 1, /* needs tracing on */
+    OURO_SNAP_CENSUS = 2,
+    OURO_SNAP_LEAKS = 4,  /* leak report of every live object */
+    OURO_SNAP_GRAPH = 8,  /* graph around the largest leak suspects */
+    OURO_SNAP_ALL = 15
+};
+
+/* Take a snapshot of what `what` names (traces are skipped when tracing is
+ * off).  NULL on out of memory (ouro_heap_last_error() says ENOMEM). */
+OURO_API ouro_snapshot *ouro_snapshot_take(ouro_heap *h, unsigned what, const char *label);
+/* tracemalloc.take_snapshot(): traces only; NULL with OURO_ENOTFOUND when
+ * tracing is off. */
+OURO_API ouro_snapshot *ouro_trace_take_snapshot(ouro_heap *h);
+OURO_API void ouro_snapshot_free(ouro_snapshot *s);
+
+/* Statistics grouped by the allocation site's line, file, or the whole
+ * traceback (Snapshot.statistics), sorted by size, then count, largest
+ * first.  `cumulative` counts a trace for every frame of its traceback
+ * (once per distinct key), not only frame 0; not with TRACEBACK. */
+enum { OURO_STAT_LINE = 0, OURO_STAT_FILE = 1, OURO_STAT_TRACEBACK = 2 };
+typedef struct ouro_trace_stat {
+    int nframes;
+    const ouro_frame *frames; /* the key: LINE: 1 frame; FILE: 1 frame, line 0 */
+    size_t size, count;
+    long long size_diff, count_diff; /* ouro_snapshot_compare only */
+} ouro_trace_stat;
+OURO_API ouro_trace_stat *ouro_snapshot_statistics(const ouro_snapshot *s, int key,
+                                                   int cumulative, size_t *n);
+/* Snapshot.compare_to(old): every key of either snapshot, sorted by
+ * |size_diff|, size, |count_diff|, count, largest first.  Strings point into
+ * both snapshots. */
+OURO_API ouro_trace_stat *ouro_snapshot_compare(const ouro_snapshot *now,
+                                                const ouro_snapshot *old, int key,
+                                                int cumulative, size_t *n);
+/* One line of text, as tracemalloc prints a Statistic / StatisticDiff:
+ * "file:line: size=4800 B, count=100, average=48 B".  Returns the length
+ * the full text needs (snprintf). */
+OURO_API int ouro_trace_stat_format(const ouro_trace_stat *st, int diff, char *buf,
+                                    size_t len);
+
+/* Filters (tracemalloc.Filter and DomainFilter in one): a trace is kept if
+ * it matches at least one inclusive filter (when there are any) and every
+ * exclusive filter lets it through. */
+typedef struct ouro_trace_filter {
+    int inclusive;            /* 1: keep matching traces; 0: drop them */
+    const char *file_pattern; /* fnmatch(3) pattern; NULL matches any file */
+    int line;                 /* 0: any line */
+    int all_frames;           /* test every frame, not only the allocation site */
+    int domain;               /* -1: any domain */
+} ouro_trace_filter;
+/* Snapshot.filter_traces: a new snapshot (census and the rest copied). */
+OURO_API ouro_snapshot *ouro_snapshot_filter_traces(const ouro_snapshot *s,
+                                                    const ouro_trace_filter *filters,
+                                                    size_t nfilters);
+
+/* Snapshots on disk: one JSON document (docs/inspect.md describes it).
+ * Writing streams (no document is built in memory); loading uses jansson
+ * and checks every field: a corrupt or hostile file gives NULL and a
+ * message in err (e.g. "traces[3][3][0]: frame index 99 out of range"). */
+OURO_API int ouro_snapshot_write(const ouro_snapshot *s, FILE *out);
+OURO_API int ouro_snapshot_save(const ouro_snapshot *s, const char *path);
+OURO_API ouro_snapshot *ouro_snapshot_parse(const char *text, size_t len, char *err,
+                                            size_t errlen);
+OURO_API ouro_snapshot *ouro_snapshot_load(const char *path, char *err, size_t errlen);
+/* Files larger than this are refused by ouro_snapshot_load. */
+#define OURO_SNAPSHOT_MAX_BYTES ((size_t)1 << 30)
+
+/* ================================================ census (objgraph, Pympler)
+ */
+
+/* Live objects by type, most numerous first (objgraph.typestats /
+ * most_common_types; Pympler's summary with `size`).  Immortal objects are
+ * left out. */
+OURO_API ouro_type_count *ouro_census(ouro_heap *h, size_t *n);
+/* objgraph.count(typename). */
+OURO_API size_t ouro_census_count(ouro_heap *h, const char *type_name);
+/* objgraph.by_type: visit every live object whose type has this name. */
+OURO_API int ouro_objects_of_type(ouro_heap *h, const char *type_name, ouro_visit_fn visit,
+                                  void *arg);
+
+typedef struct ouro_type_diff {
+    const char *name;
+    size_t count, size;              /* now */
+    long long count_diff, size_diff; /* now minus before */
+} ouro_type_diff;
+/* Pympler's summary.get_diff: every type of either census, sorted by
+ * |size_diff| then |count_diff|, largest first; unchanged types left out. */
+OURO_API ouro_type_diff *ouro_census_diff(const ouro_type_count *now, size_t nnow,
+                                          const ouro_type_count *before, size_t nbefore,
+                                          size_t *n);
+
+/* objgraph.growth: counts that went above their previous peak since the
+ * last call, largest increase first.  The state is the caller's. */
+typedef struct ouro_growth ouro_growth;
+OURO_API ouro_growth *ouro_growth_new(void);
+OURO_API ouro_type_diff *ouro_growth_step(ouro_growth *g, ouro_heap *h, size_t *n);
+OURO_API void ouro_growth_free(ouro_growth *g);
+
+/* Pympler's ClassTracker: record the instances of chosen types over time.
+ * Each sample records, per type, the count and total size, and notes which
+ * instances appeared and which disappeared (identity: the object's address,
+ * so an address reused by a new instance between two samples looks like the
+ * same instance). */
+typedef struct ouro_tracker ouro_tracker;
+typedef struct ouro_tracker_row {
+    size_t sample;   /* index of the sample */
+    const char *label;
+    double t;        /* seconds since the tracker was created */
+    const char *type;
+    size_t count, size;
+} ouro_tracker_row;
+typedef struct ouro_tracked_instance {
+    uint64_t id;
+    const char *type;
+    size_t born;  /* first sample that saw it */
+    size_t died;  /* first sample that did not, SIZE_MAX while alive */
+    size_t size;  /* ouro_sizeof at the last sample that saw it */
+} ouro_tracked_instance;
+OURO_API ouro_tracker *ouro_tracker_new(void);
+OURO_API int ouro_tracker_track(ouro_tracker *t, const ouro_type *type);
+OURO_API int ouro_tracker_sample(ouro_tracker *t, ouro_heap *h, const char *label);
+OURO_API const ouro_tracker_row *ouro_tracker_rows(const ouro_tracker *t, size_t *n);
+OURO_API const ouro_tracked_instance *ouro_tracker_instances(const ouro_tracker *t, size_t *n);
+OURO_API void ouro_tracker_free(ouro_tracker *t);
+
+/* ================================================ object graphs (objgraph)
+ *
+ * Roots are the objects the program holds from outside the heap: those
+ * whose reference count exceeds the references other heap objects hold to
+ * them (the collector's gc_refs, computed over the whole heap without
+ * touching it).  Immortal objects are roots too.
+ */
+
+/* objgraph.get_leaking_objects: objects no other heap object refers to. */
+OURO_API int ouro_get_leaking_objects(ouro_heap *h, ouro_visit_fn visit, void *arg);
+/* Objects with references from outside the heap. */
+OURO_API int ouro_get_roots(ouro_heap *h, ouro_visit_fn visit, void *arg);
+/* objgraph.find_backref_chain: the shortest chain root -> ... -> target
+ * (borrowed references, chain[len-1] == target); NULL with OURO_ENOTFOUND
+ * if no root reaches it (e.g. cyclic garbage). */
+OURO_API ouro_object **ouro_find_backref_chain(ouro_heap *h, ouro_object *target,
+                                               size_t *len);
+
+/* The objects reachable from `objs` (refs) or reaching them (backrefs)
+ * within max_depth steps, at most max_nodes nodes (0: 200).  objs are
+ * flagged OURO_NODE_TARGET. */
+OURO_API ouro_graph *ouro_graph_refs(ouro_heap *h, ouro_object *const *objs, size_t n,
+                                     int max_depth, size_t max_nodes);
+OURO_API ouro_graph *ouro_graph_backrefs(ouro_heap *h, ouro_object *const *objs, size_t n,
+                                         int max_depth, size_t max_nodes);
+OURO_API void ouro_graph_free(ouro_graph *g);
+/* Graphviz DOT text of a graph (objgraph.show_refs / show_backrefs). */
+OURO_API int ouro_graph_write_dot(const ouro_graph *g, FILE *out);
+/* Run Graphviz `dot -T<format>` (svg, png, ...) on a DOT file.  Returns 0,
+ * OURO_ENOTFOUND when `dot` is not installed, OURO_EINVAL when it fails. */
+OURO_API int ouro_dot_render(const char *dot_path, const char *out_path, const char *format);
+
+/* ================================================ leak reports */
+
+typedef struct ouro_leak_report {
+    size_t objects, bytes; /* every live mortal object */
+    ouro_leak_group *groups;
+    size_t ngroups;
+    void *priv;
+} ouro_leak_report;
+/* Live objects grouped by type and allocation site (the site needs
+ * tracing on), largest groups first; the `chains` largest groups get the
+ * shortest back-reference chain from a root to their example. */
+OURO_API ouro_leak_report *ouro_leak_report_take(ouro_heap *h, size_t chains);
+OURO_API int ouro_leak_report_print(const ouro_leak_report *r, size_t max_groups, FILE *out);
+OURO_API void ouro_leak_report_free(ouro_leak_report *r);
+
+/* ================================================ memory over time (mprof)
+ *
+ * A sampler records heap bytes, RSS, object counts and traced bytes.  It
+ * samples when asked (ouro_sampler_sample), when ouro_sampler_tick finds the
+ * interval passed, at every mark, and — through a collector callback — after
+ * collections once the interval has passed, so a program that allocates is
+ * sampled without being changed.  Marks name regions of code (the C
+ * counterpart of memory_profiler's line-by-line).
+ */
+typedef struct ouro_sampler ouro_sampler;
+/* interval in seconds (0: only explicit samples and marks).  Free the
+ * sampler before its heap. */
+OURO_API ouro_sampler *ouro_sampler_new(ouro_heap *h, double interval);
+OURO_API int ouro_sampler_sample(ouro_sampler *s);
+OURO_API int ouro_sampler_tick(ouro_sampler *s);
+OURO_API int ouro_sampler_begin(ouro_sampler *s, const char *name);
+/* Closes the innermost open region with this name (NULL: the innermost). */
+OURO_API int ouro_sampler_end(ouro_sampler *s, const char *name);
+OURO_API const ouro_series_point *ouro_sampler_points(const ouro_sampler *s, size_t *n);
+OURO_API const ouro_mark *ouro_sampler_marks(const ouro_sampler *s, size_t *n);
+/* Copy the series and marks into a snapshot (replacing what it had). */
+OURO_API int ouro_snapshot_set_series(ouro_snapshot *snap, const ouro_sampler *s);
+/* A snapshot file holding the series (and the heap's census at the end). */
+OURO_API int ouro_sampler_save(const ouro_sampler *s, const char *path);
+/* memory_profiler's mprof .dat format (MEM / FUNC lines), for `mprof plot`. */
+OURO_API int ouro_sampler_write_mprof(const ouro_sampler *s, FILE *out);
+OURO_API void ouro_sampler_free(ouro_sampler *s);
 
 #ifdef __cplusplus
 }

@@ -585,6 +585,8 @@ static long gc_collect_main(ouro_heap *h, int generation, long *uncollectable_ou
     } else {
         deduce_unreachable(h, young, unreachable, &n_young, &n_unreachable, clear, set);
     }
+    if (ouro__types_untrack_survivors)
+        n_young -= ouro__types_untrack_survivors(h, young, young == old);
 
     if (young != old) {
         if (generation == OURO_GC_GENERATIONS - 2)

@@ -24,6 +24,7 @@ const char *ouro_strerror(int code)
     case OURO_ELEAK: return "live objects at heap free";
     case OURO_ELIMIT: return "internal table full";
     case OURO_ENOTFOUND: return "not found";
+    case OURO_ERANGE: return "out of range";
     default: return "unknown error";
     }
 }
@@ -140,6 +141,9 @@ int ouro_heap_free(ouro_heap *h)
 {
     if (!h)
         return 0;
+    /* Allocation tracing reports leaks by site, then stops. */
+    if (h->tracer && h->tracer->on_heap_free)
+        h->tracer->on_heap_free(h);
     /* weakref.finalize(atexit=True) objects run first, newest first. */
     ouro__finalize_at_exit(h);
     h->freeing = true;

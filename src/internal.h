@@ -460,12 +460,24 @@ typedef struct ouro__tracer {
     void (*on_alloc)(ouro_heap *h, void *block, size_t size, int raw, const char *file,
                      int line, const char *func);
     void (*on_free)(ouro_heap *h, void *block, size_t size, int raw);
+    /* Called first thing in ouro_heap_free, with every object still alive:
+     * the tracer reports leaks by allocation site and frees itself. */
+    void (*on_heap_free)(ouro_heap *h);
     void *state;
 } ouro__tracer;
 
 /* ----- built-in types (src/types), optional: called after every full
  * collection, as CPython clears its free lists then. */
 OURO__HIDDEN void ouro__types_clear_freelists(ouro_heap *h) __attribute__((weak));
+/* Free lists (src/types/state.c): types flagged OURO__TYPE_FREELIST offer
+ * each dying block to ouro__types_keep (true: kept, not freed) and take
+ * blocks back through ouro__types_take (NULL: none kept). */
+#define OURO__TYPE_FREELIST (1u << 30)
+OURO__HIDDEN ouro_object *ouro__types_take(ouro_heap *h, ouro_type *t, size_t size) __attribute__((weak));
+OURO__HIDDEN bool ouro__types_keep(ouro_heap *h, ouro_object *o) __attribute__((weak));
+/* Untrack tuples (and, in full collections, dicts) among the survivors
+ * that hold only atomic objects, as CPython 3.11 does; returns how many. */
+OURO__HIDDEN size_t ouro__types_untrack_survivors(ouro_heap *h, ouro_object *young, bool full) __attribute__((weak));
 
 /* ----- weakref.finalize (weakcont.c) */
 OURO__HIDDEN void ouro__finalize_at_exit(ouro_heap *h);

@@ -133,7 +133,11 @@ ouro_object *ouro_new_sized_at(ouro_heap *h, ouro_type *type, size_t size, const
             !h->collecting && !h->freeing)
             ouro__gc_maybe_collect(h);
     }
-    ouro_object *o = ouro__block_alloc_fast(h, size);
+    ouro_object *o = NULL;
+    if (OURO__UNLIKELY(type->flags & OURO__TYPE_FREELIST) && ouro__types_take)
+        o = ouro__types_take(h, type, size);
+    if (!o)
+        o = ouro__block_alloc_fast(h, size);
     if (!o) {
         if (gc && h->gen[0].count > 0)
             h->gen[0].count--;
@@ -248,6 +252,8 @@ void ouro__free_object(ouro_heap *h, ouro_object *o)
     h->st.objects--;
     if (OURO__UNLIKELY(h->tracer != NULL))
         h->tracer->on_free(h, o, ouro__block_size(o), 0);
+    if (OURO__UNLIKELY(t->flags & OURO__TYPE_FREELIST) && ouro__types_keep && ouro__types_keep(h, o))
+        return; /* kept on a free list (src/types/state.c) */
     if (h->cfg.debug >= OURO_DEBUG_CHECKS) {
         size_t n = ouro__block_size(o);
         memset((uint8_t *)o + sizeof(ouro_object), 0xDD, n - sizeof(ouro_object));

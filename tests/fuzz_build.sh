@@ -1,6 +1,7 @@
 #!/bin/sh
 # Build the libFuzzer target build-fuzz/fuzz_replay: the heaptrace runner
-# (tools/replay.c) and ouro's sources compiled directly, with clang's
+# (tools/replay.c) and ouro's sources (every .c under src/) compiled
+# directly, with clang's
 # libFuzzer, AddressSanitizer and UndefinedBehaviorSanitizer, and with
 # checked reference operations (OURO_DEBUG_REFS).
 #
@@ -22,6 +23,17 @@ if [ -z "$cc" ]; then
     exit 1
 fi
 mkdir -p "$out/obj"
+# The optional libraries the library uses when present, found as
+# CMakeLists.txt finds them: a program that includes the header and links.
+have() { # HEADER LIB
+    printf '#include <%s>\nint main(void) { return 0; }\n' "$1" |
+        "$cc" -x c - "-l$2" -o "$out/obj/have" >/dev/null 2>&1
+}
+defs=""
+libs="-ljansson -lm -lpthread"
+if have libunwind.h unwind; then defs="$defs -DOURO_HAVE_LIBUNWIND"; libs="$libs -lunwind"; fi
+if have elfutils/libdwfl.h dw; then defs="$defs -DOURO_HAVE_LIBDW"; libs="$libs -ldw"; fi
+rm -f "$out/obj/have"
 # -fno-sanitize-recover: a UBSan report must stop the fuzzer like a crash.
 common="-g -O1 -std=gnu11 -fno-omit-frame-pointer -fsanitize=address,undefined
     -fno-sanitize-recover=undefined -DOURO_DEBUG_REFS -Wall -Wextra
@@ -31,16 +43,19 @@ common="-g -O1 -std=gnu11 -fno-omit-frame-pointer -fsanitize=address,undefined
 # made each run several times slower.  The runner keeps the tracing, which
 # is what lets the fuzzer find the words of the script language.
 objs=""
-for src in src/*.c; do
-    obj="$out/obj/$(basename "$src" .c).o"
+for src in $(find src -name '*.c' | sort); do
+    obj="$out/obj/$(echo "${src#src/}" | tr / _ | sed 's/\.c$/.o/')"
     # shellcheck disable=SC2086
-    "$cc" $common -fsanitize=fuzzer-no-link -fno-sanitize-coverage=trace-cmp \
+    "$cc" $common $defs -fsanitize=fuzzer-no-link -fno-sanitize-coverage=trace-cmp \
         -c "$src" -o "$obj"
     objs="$objs $obj"
 done
 # shellcheck disable=SC2086
 "$cc" $common -fsanitize=fuzzer tests/fuzz/fuzz_replay.c tools/replay.c $objs \
-    -lpthread -o "$out/fuzz_replay"
+    $libs -o "$out/fuzz_replay"
 # The target passes PROGRAM.dict to libFuzzer when no -dict= is given.
 cp tests/fuzz/heaptrace.dict "$out/fuzz_replay.dict"
-echo "fuzz_build.sh: built $out/fuzz_replay"
+# The second file format ouro reads: JSON snapshots (src/inspect/snapshot.c).
+# shellcheck disable=SC2086
+"$cc" $common -fsanitize=fuzzer tests/fuzz_snapshot.c $objs $libs -o "$out/fuzz_snapshot"
+echo "fuzz_build.sh: built $out/fuzz_replay and $out/fuzz_snapshot"

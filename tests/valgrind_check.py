@@ -14,7 +14,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "heaptrace", "corpus"))
-SKIP = {"rss_falls_after_1gib", "deep_chain_bounded_stack"}
+SKIP = {"rss_falls_after_1gib", "deep_chain_bounded_stack", "ten_million_objects",
+        "million_ring_with_finalizers"}
 VG = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
       "--errors-for-leak-kinds=definite,indirect"]
 

@@ -1,91 +1,92 @@
 /*
- * demo.c — `ouro demo`: reference counting as the seed articles tell it.
+ * demo.c — `ouro demo`: the seed tour.
+ *
+ * The examples of the two seed documents, in the order they tell them:
+ * references and reference counts, cycles and the collector, sizes, then
+ * the memory-saving techniques (lru_cache, namedtuple and array,
+ * generators, weak references, globals, `with`).  Each shows its Python
+ * source, line by line, beside what happened in ouro's heap, then what
+ * the Python program prints — computed by ouro.  The same programs are
+ * built alone from examples/ and checked against python3 by
+ * tests/examples_check.py; here they are compiled in (OURO_TOUR drops
+ * their main functions).
  */
-#include "ouro.h"
+#define OURO_TOUR 1
+#include "../examples/example.h"
+
+#include "../examples/01_references.c"
+#include "../examples/02_refcount.c"
+#include "../examples/03_cycle.c"
+#include "../examples/04_gc_control.c"
+#include "../examples/05_getsizeof.c"
+#include "../examples/06_lru_cache.c"
+#include "../examples/07_namedtuple_array.c"
+#include "../examples/08_generator.c"
+#include "../examples/09_weakref.c"
+#include "../examples/10_globals.c"
+#include "../examples/11_with_scope.c"
 
 #include <stdio.h>
 #include <string.h>
 
-typedef struct pair {
-    OURO_HEAD;
-    ouro_object *a, *b;
-    const char *label;
-} pair;
+typedef struct tour_stop {
+    const char *name;
+    int (*run)(void);
+} tour_stop;
 
-static int pair_traverse(ouro_object *self, ouro_visit_fn visit, void *arg)
-{
-    pair *p = (pair *)self;
-    if (p->a && visit(p->a, arg))
-        return 1;
-    if (p->b && visit(p->b, arg))
-        return 1;
-    return 0;
-}
-
-static void pair_clear(ouro_heap *h, ouro_object *self)
-{
-    (void)h;
-    pair *p = (pair *)self;
-    ouro_clear(&p->a);
-    ouro_clear(&p->b);
-}
-
-static void pair_finalize(ouro_heap *h, ouro_object *self)
-{
-    (void)h;
-    printf("    (finalizer of %s runs: its count reached zero or it was found in a cycle)\n",
-           ((pair *)self)->label);
-}
-
-static ouro_type pair_type = {
-    .name = "Pair",
-    .basic_size = sizeof(pair),
-    .flags = OURO_TYPE_GC | OURO_TYPE_WEAKREFABLE,
-    .traverse = pair_traverse,
-    .clear = pair_clear,
-    .finalize = pair_finalize,
+static const tour_stop tour[] = {
+    {"01_references", example_01_references},
+    {"02_refcount", example_02_refcount},
+    {"03_cycle", example_03_cycle},
+    {"04_gc_control", example_04_gc_control},
+    {"05_getsizeof", example_05_getsizeof},
+    {"06_lru_cache", example_06_lru_cache},
+    {"07_namedtuple_array", example_07_namedtuple_array},
+    {"08_generator", example_08_generator},
+    {"09_weakref", example_09_weakref},
+    {"10_globals", example_10_globals},
+    {"11_with_scope", example_11_with_scope},
 };
+
+static void usage_list(void)
+{
+    printf("examples:");
+    for (size_t i = 0; i < sizeof tour / sizeof tour[0]; i++)
+        printf(" %s", tour[i].name);
+    printf("\n");
+}
 
 int ouro_demo_main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    ouro_heap *h = ouro_heap_new(NULL);
-    if (!h) {
-        fprintf(stderr, "ouro demo: out of memory\n");
-        return 1;
+    /* `ouro demo NAME...` runs some of the stops (a prefix is enough). */
+    int only = argc > 1;
+    if (only && strcmp(argv[1], "--list") == 0) {
+        usage_list();
+        return 0;
     }
-    printf("ouro %s — reference counting and the cycle collector\n\n", ouro_version());
-
-    printf(">>> x = Pair()          # reference count 1\n");
-    ouro_object *x = ouro_new(h, &pair_type);
-    ((pair *)x)->label = "x";
-    printf("    refcount(x) = %u\n", ouro_refcount(x));
-    printf(">>> y = x               # a second name, count 2\n");
-    ouro_object *y = x;
-    ouro_incref(y);
-    printf("    refcount(x) = %u\n", ouro_refcount(x));
-    printf(">>> del x               # count 1, still alive\n");
-    ouro_clear(&x);
-    printf("    refcount(y) = %u\n", ouro_refcount(y));
-    printf(">>> del y               # count 0: freed at once\n");
-    ouro_clear(&y);
-
-    printf("\n>>> a = A(); b = B(); a.b = b; b.a = a; del a; del b\n");
-    ouro_object *a = ouro_new(h, &pair_type), *b = ouro_new(h, &pair_type);
-    ((pair *)a)->label = "a";
-    ((pair *)b)->label = "b";
-    ouro_setref(&((pair *)a)->a, b);
-    ouro_setref(&((pair *)b)->a, a);
-    ouro_clear(&a);
-    ouro_clear(&b);
-    printf("    the cycle keeps both counts at 1; nothing is freed yet\n");
-    printf(">>> gc.collect()\n");
-    long n = ouro_gc_collect(h, 2);
-    printf("    %ld\n", n);
-
-    char buf[2048];
-    ouro_heap_stats_text(h, buf, sizeof buf);
-    printf("\nheap statistics:\n%s", buf);
-    return ouro_heap_free(h) == 0 ? 0 : 1;
+    printf("ouro %s — the seed tour\n\n"
+           "Python's memory management, example by example, on ouro's heap.\n"
+           "Left: the Python original.  Right (after │): what ouro's heap did.\n"
+           "Lines starting with > are what the Python program prints, computed by\n"
+           "ouro.  Every example runs in a fresh heap, checked empty at the end.\n",
+           ouro_version());
+    int failed = 0, ran = 0;
+    for (size_t i = 0; i < sizeof tour / sizeof tour[0]; i++) {
+        int wanted = !only;
+        for (int k = 1; k < argc; k++)
+            if (strncmp(tour[i].name, argv[k], strlen(argv[k])) == 0)
+                wanted = 1;
+        if (!wanted)
+            continue;
+        ran++;
+        failed += tour[i].run() != 0;
+    }
+    if (ran == 0) {
+        fprintf(stderr, "ouro demo: no example matches\n");
+        usage_list();
+        return 2;
+    }
+    printf("\n%d example%s, %s\n", ran, ran == 1 ? "" : "s",
+           failed ? "SOME HEAPS NOT EMPTY" : "every heap ended empty");
+    return failed ? 1 : 0;
 }

@@ -13,4 +13,7 @@ if [ -n "$need" ]; then
     [ "$(id -u)" = 0 ] || SUDO=sudo
     $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
 fi
+# the profiling tools' packages (jansson, libunwind, libdw, Chart.js,
+# graphviz, chromium)
+[ -x "$(dirname "$0")/deps_inspect.sh" ] && "$(dirname "$0")/deps_inspect.sh"
 exit 0

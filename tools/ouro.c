@@ -3,6 +3,7 @@
  *
  *   ouro replay [--check] [--fail-alloc N] SCRIPT|-   run a heaptrace script, print its log
  *   ouro demo                                         the reference-counting tour
+ *   ouro report SNAPSHOT... -o REPORT.html            an HTML memory report (report.c)
  *   ouro version
  */
 #include "ouro.h"
@@ -12,6 +13,7 @@
 #include <string.h>
 
 int ouro_demo_main(int argc, char **argv);
+int ouro_report_main(int argc, char **argv);
 
 static char *read_all(const char *path, size_t *len)
 {
@@ -98,6 +100,8 @@ int main(int argc, char **argv)
         return cmd_replay(argc - 1, argv + 1);
     if (strcmp(argv[1], "demo") == 0)
         return ouro_demo_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "report") == 0)
+        return ouro_report_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0) {
         printf("ouro %s\n", ouro_version());
         return 0;

@@ -190,6 +190,7 @@ typedef struct runner {
     long line;
     bool callbacks_on;
     bool oom; /* the current operation ran out of memory */
+    uint64_t macro_budget; /* 0 or replay_options.macro_budget */
     uint64_t macro_nodes; /* nodes made by chain/ring so far */
     bool over_budget;     /* a macro was refused for opt->macro_budget */
 } runner;
@@ -968,6 +969,14 @@ static void macro(runner *r, int argc, char **argv, bool ring)
     action fin = {ACT_NONE, NULL};
     if (argc == 3 && !parse_action(argv[2], "fin", &fin))
         SYNTAX();
+    /* The fuzzer's budget comes before the names are checked, which for a
+     * million names would take longer than the fuzzer should wait. */
+    if (r->macro_budget && r->macro_nodes + (uint64_t)count > r->macro_budget) {
+        r->oom = true;
+        r->over_budget = true;
+        free(fin.arg);
+        return;
+    }
     size_t plen = strlen(argv[0]);
     char *name = malloc(plen + 16);
     if (!name)
@@ -980,14 +989,6 @@ static void macro(runner *r, int argc, char **argv, bool ring)
             free(fin.arg);
             return;
         }
-    }
-    uint64_t budget = r->opt ? r->opt->macro_budget : 0;
-    if (budget && r->macro_nodes + (uint64_t)count > budget) {
-        r->oom = true;
-        r->over_budget = true;
-        free(name);
-        free(fin.arg);
-        return;
     }
     /* All nodes or none: when one cannot be made, those made so far are
      * unmade, newest first, before anything links them. */
@@ -1218,6 +1219,12 @@ int replay_run_stats(const char *text, size_t len, FILE *out, const replay_optio
     r.h = h;
     r.out = out;
     r.opt = opt;
+    r.macro_budget = opt ? opt->macro_budget : 0;
+    if (!r.macro_budget) {
+        const char *env = getenv("OURO_REPLAY_MACRO_BUDGET");
+        if (env)
+            r.macro_budget = strtoull(env, NULL, 10);
+    }
     ouro_heap_set_userdata(h, &r);
     /* Automatic collection is off for the whole script. */
     ouro_gc_disable(h);

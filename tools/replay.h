@@ -16,7 +16,9 @@ typedef struct replay_options {
      * create together (0 = no limit beyond SPEC's 1,000,000 per macro).  A
      * macro that would go past it is refused as `error nomem`, like one
      * that ran out of memory, so that a few short lines cannot make a
-     * fuzzing run take seconds. */
+     * fuzzing run take seconds.  When 0, the environment variable
+     * OURO_REPLAY_MACRO_BUDGET gives it, so that `ouro replay` can replay
+     * fuzzer inputs exactly as the fuzzer ran them. */
     uint64_t macro_budget;
 } replay_options;
 

@@ -244,7 +244,11 @@ ouro_graph *ouro__ins_subgraph(const ins_graph *g, const uint32_t *seeds, size_t
         if (depth[qh] >= max_depth)
             continue;
         for (int pass = 0; pass < 2; pass++) {
-            if ((pass == 0 && dir < 0) || (pass == 1 && dir > 0))
+            /* dir 2: back-references to max_depth, and what the seeds
+             * themselves refer to (objgraph's picture of a leak). */
+            int fwd_ok = dir == 0 || (dir == 1) || (dir == 2 && depth[qh] == 0);
+            int back_ok = dir <= 0 || dir == 2;
+            if ((pass == 0 && !fwd_ok) || (pass == 1 && !back_ok))
                 continue;
             const uint32_t *st = pass == 0 ? g->fstart : g->bstart;
             const uint32_t *adj = pass == 0 ? g->fwd : g->back;
@@ -585,7 +589,8 @@ static ouro_leak_report *leak_take(ouro_heap *h, size_t chains, ouro_graph **gra
         goto fail;
     leak_rec *recs = w.recs.p;
     size_t n = w.recs.len;
-    qsort(recs, n, sizeof *recs, cmp_rec);
+    if (n)
+        qsort(recs, n, sizeof *recs, cmp_rec);
     ins_arr groups = {NULL, 0, 0, sizeof(ouro_leak_group)};
     for (size_t i = 0; i < n;) {
         size_t j = i;
@@ -608,7 +613,8 @@ static ouro_leak_report *leak_take(ouro_heap *h, size_t chains, ouro_graph **gra
     }
     r->groups = groups.p;
     r->ngroups = groups.len;
-    qsort(r->groups, r->ngroups, sizeof *r->groups, cmp_group);
+    if (r->ngroups)
+        qsort(r->groups, r->ngroups, sizeof *r->groups, cmp_group);
     if (chains > r->ngroups)
         chains = r->ngroups;
     if (chains || graph) {
@@ -633,23 +639,20 @@ static ouro_leak_report *leak_take(ouro_heap *h, size_t chains, ouro_graph **gra
                     ouro__ins_node_of(&g, idx[m], &lg->chain[m]);
                 lg->chain[len - 1].flags |= OURO_NODE_SUSPECT;
                 lg->nchain = len;
-            } else if (t >= 0) {
-                len = 1;
-                idx[0] = (uint32_t)t;
             }
-            for (size_t m = 0; m < len && !err; m++) {
+            if (t >= 0) {
                 uint32_t *sp = ouro__ins_arr_push(&seeds);
                 unsigned *fp = ouro__ins_arr_push(&sflags);
                 if (!sp || !fp) {
                     err = 1;
                     break;
                 }
-                *sp = idx[m];
-                *fp = m == len - 1 ? OURO_NODE_SUSPECT : 0;
+                *sp = (uint32_t)t;
+                *fp = OURO_NODE_SUSPECT;
             }
         }
         if (!err && graph) {
-            *graph = ouro__ins_subgraph(&g, seeds.p, seeds.len, sflags.p, 1, 1, 150);
+            *graph = ouro__ins_subgraph(&g, seeds.p, seeds.len, sflags.p, 2, 4, 80);
             err = !*graph;
         }
         free(idx);
@@ -763,7 +766,8 @@ int ouro__ins_snap_leaks(ouro_heap *h, ouro_snapshot *s, int with_graph)
             s->graph.nodes[i] = graph->nodes[i];
             s->graph.nodes[i].type = ouro__ins_intern(pool, graph->nodes[i].type);
         }
-        memcpy(s->graph.edges, graph->edges, graph->nedges * sizeof *graph->edges);
+        if (graph->nedges)
+            memcpy(s->graph.edges, graph->edges, graph->nedges * sizeof *graph->edges);
         s->graph.nnodes = graph->nnodes;
         s->graph.nedges = graph->nedges;
         s->graph.truncated = graph->truncated;

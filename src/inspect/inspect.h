@@ -20,7 +20,6 @@
 #define OURO_INSPECT_H
 
 #include "../internal.h"
-#include "ouro_inspect_draft.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -123,7 +122,8 @@ OURO__HIDDEN int ouro__ins_is_root(const ins_graph *g, size_t i);
 OURO__HIDDEN size_t ouro__ins_graph_chain(const ins_graph *g, size_t i, uint32_t *out,
                                           size_t max);
 /* A subgraph of the objects numbered in `seeds`, grown max_depth steps
- * along forward (dir > 0), backward (dir < 0) or both (dir == 0) edges. */
+ * along forward (dir 1), backward (dir -1) or both (dir 0) edges; dir 2
+ * grows backward and adds only what the seeds themselves refer to. */
 OURO__HIDDEN ouro_graph *ouro__ins_subgraph(const ins_graph *g, const uint32_t *seeds,
                                             size_t nseeds, const unsigned *seed_flags,
                                             int dir, int max_depth, size_t max_nodes);

@@ -171,7 +171,8 @@ int ouro_snapshot_set_series(ouro_snapshot *snap, const ouro_sampler *s)
     ouro_mark *m = ouro__ins_pool_alloc(pool, (s->marks.len + 1) * sizeof *m);
     if (!p || !m)
         return OURO_ENOMEM;
-    memcpy(p, s->points.p, s->points.len * sizeof *p);
+    if (s->points.len)
+        memcpy(p, s->points.p, s->points.len * sizeof *p);
     for (size_t i = 0; i < s->marks.len; i++) {
         m[i] = INS_AT(&s->marks, ouro_mark, i);
         m[i].name = ouro__ins_intern(pool, m[i].name);

@@ -5,12 +5,27 @@
  *
  *   tracer    one per tracing heap, malloc'd; h->tracer points at its
  *             `hooks` member while tracing is on and is NULL otherwise.
- *   traces    open-addressing table from block address to its traceback
- *             number and the bytes it stands for (linear probing,
- *             backward-shift deletion, so no tombstones slow the probes).
- *             Invariant: traced_current == sum of the `bytes` of every
- *             entry; count <= cap / 2.  A block is in the table iff it was
- *             traced when allocated and has not been freed since.
+ *   traces    where each traced block's traceback number is kept.
+ *             Every-allocation tracing uses a page map: one record per
+ *             16 KiB pool (or large block) the heap has used, holding a
+ *             32-bit slot per 16 bytes of the pool, indexed by the block's
+ *             offset / 16 (every block starts on a 16-byte boundary, so no
+ *             two blocks share a slot).  Recording or forgetting a block
+ *             is a lookup of its pool (a one-entry cache, then a small
+ *             hash table) and one store: no probing, no clusters, and the
+ *             slots of neighbouring blocks share cache lines.  It costs 4
+ *             KiB per 16 KiB pool (25%), all malloc.  A slot holds
+ *             traceback number + 1 (0: untraced), the top bit marking raw
+ *             blocks; a block's bytes are its block size, given by the
+ *             hook, so they need no slot.
+ *             Sampled tracing keeps its few samples in an open-addressing
+ *             table (block -> traceback, bytes it stands for), scrambled
+ *             by a multiplicative hash; deletion shifts later entries of
+ *             the probe chain back, so no tombstones slow the probes.
+ *             Invariant: `current` is the sum of the bytes of every traced
+ *             block; `count` the number of traced blocks.  A block is
+ *             traced iff it was traced when allocated and has not been
+ *             freed since.
  *   tracebacks
  *             interned: tbs[] holds each distinct (site, native frames)
  *             once; tbtab maps a hash to its number.  A trace stores only
@@ -25,9 +40,11 @@
  *             drops to zero or below, that allocation is sampled and the
  *             next distance drawn from an exponential distribution with
  *             mean sample_bytes (xorshift generator, fixed seed, so runs
- *             repeat).  A filter of 2^16 bits, indexed by address hash,
- *             remembers "maybe sampled", so the free of an unsampled block
- *             (nearly all of them) costs one bit test, not a probe.
+ *             repeat).  A counting filter of 2^15 bytes, indexed by an
+ *             address hash, counts the live samples per hash (saturating at
+ *             255, then sticky), so the free of an unsampled block (nearly
+ *             all of them) costs one byte test, not a probe, and stays that
+ *             cheap as samples come and go.
  *
  * The tracer's memory is all malloc: tracing never allocates from the
  * heap, so it never triggers a collection and never shows in the heap's
@@ -51,7 +68,14 @@
  * dropped when the traceback is symbolized. */
 #define SKIP_SLACK 6
 #define SITE_CACHE 256
-#define FILTER_BITS 16
+#define FILTER_BITS 15
+
+#define PAGE_SLOTS (OURO__POOL_SIZE / 16)
+typedef struct page_rec {
+    uintptr_t pool;             /* the pool's (or large block's) chunk address */
+    uint32_t live;              /* non-zero slots */
+    uint32_t slot[PAGE_SLOTS];  /* traceback + 1, TB_RAW for raw; 0: untraced */
+} page_rec;
 
 typedef struct trace_entry {
     uintptr_t block; /* 0: empty */
@@ -79,9 +103,14 @@ typedef struct tracer {
     ouro_heap *heap;
     int nframes;
     size_t sample_bytes;
-    /* traces */
+    /* traces: page map (every allocation) */
+    page_rec **pages;
+    size_t pcap, npages;
+    page_rec *last;
+    /* traces: sample table */
     trace_entry *tab;
-    size_t cap, count;
+    size_t cap;
+    size_t count;
     size_t current, peak;
     size_t lost;
     /* tracebacks */
@@ -93,10 +122,14 @@ typedef struct tracer {
     /* sampling */
     long long bytes_left;
     uint64_t rng;
-    uint64_t filter[(1u << FILTER_BITS) / 64];
+    uint8_t filter[1u << FILTER_BITS]; /* sampled blocks per address hash */
     size_t ips_bytes;
     ins_sym *sym;
 } tracer;
+
+/* The hooks are the tracer's first member, so the heap's tracer pointer is
+ * the tracer itself: the hooks save a dependent load on every call. */
+_Static_assert(offsetof(tracer, hooks) == 0, "hooks must come first");
 
 static tracer *tracer_of(ouro_heap *h)
 {
@@ -200,7 +233,71 @@ static uint32_t tb_current(tracer *t, const char *file, int line, const char *fu
     return tb_intern(t, file, line, func, (uintptr_t *)ips, (uint32_t)got);
 }
 
-/* ------------------------------------------------------------ the table */
+/* ------------------------------------------------------------ page map */
+
+static inline size_t page_slot(uintptr_t pool, size_t mask)
+{
+    return (size_t)(((uint64_t)(pool >> 14) * 0x9E3779B97F4A7C15ull) >> 40) & mask;
+}
+
+static int pages_grow(tracer *t)
+{
+    size_t cap = t->pcap ? t->pcap * 2 : 256;
+    page_rec **tab = calloc(cap, sizeof *tab);
+    if (!tab)
+        return OURO_ENOMEM;
+    for (size_t i = 0; i < t->pcap; i++) {
+        if (!t->pages[i])
+            continue;
+        size_t j = page_slot(t->pages[i]->pool, cap - 1);
+        while (tab[j])
+            j = (j + 1) & (cap - 1);
+        tab[j] = t->pages[i];
+    }
+    free(t->pages);
+    t->pages = tab;
+    t->pcap = cap;
+    return 0;
+}
+
+/* The record of the pool holding `block`; created when `create` (NULL
+ * when malloc fails or, without `create`, when there is none). */
+static inline page_rec *page_of(tracer *t, uintptr_t block, int create)
+{
+    uintptr_t pool = block & ~(uintptr_t)(OURO__POOL_SIZE - 1);
+    if (OURO__LIKELY(t->last && t->last->pool == pool))
+        return t->last;
+    size_t mask = t->pcap - 1, i = page_slot(pool, mask);
+    while (t->pages[i]) {
+        if (t->pages[i]->pool == pool)
+            return t->last = t->pages[i];
+        i = (i + 1) & mask;
+    }
+    if (!create)
+        return NULL;
+    if ((t->npages + 1) * 2 > t->pcap) {
+        if (pages_grow(t) < 0)
+            return NULL;
+        mask = t->pcap - 1;
+        i = page_slot(pool, mask);
+        while (t->pages[i])
+            i = (i + 1) & mask;
+    }
+    page_rec *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->pool = pool;
+    t->pages[i] = r;
+    t->npages++;
+    return t->last = r;
+}
+
+static inline size_t page_index(uintptr_t block)
+{
+    return (block & (OURO__POOL_SIZE - 1)) >> 4;
+}
+
+/* ------------------------------------------------------------ sample table */
 
 static inline size_t slot_of(uintptr_t block, size_t mask)
 {
@@ -209,7 +306,7 @@ static inline size_t slot_of(uintptr_t block, size_t mask)
 
 static int tab_grow(tracer *t)
 {
-    size_t cap = t->cap ? t->cap * 2 : 4096;
+    size_t cap = t->cap ? t->cap * 2 : 1024;
     trace_entry *tab = calloc(cap, sizeof *tab);
     if (!tab)
         return OURO_ENOMEM;
@@ -258,12 +355,58 @@ static void tab_delete(tracer *t, size_t i)
         }
     }
     t->tab[i].block = 0;
-    t->count--;
 }
 
 static inline size_t filter_bit(uintptr_t block)
 {
-    return (size_t)(((uint64_t)(block >> 4) * 0xD6E8FEB86659FD93ull) >> (64 - FILTER_BITS));
+    return (size_t)((block >> 4) ^ (block >> (4 + FILTER_BITS))) & ((1u << FILTER_BITS) - 1);
+}
+
+/* ------------------------------------------------------------ lookups */
+
+/* The traceback (with TB_RAW) and bytes of a traced block; 0 if untraced. */
+static int trace_of(tracer *t, uintptr_t block, uint32_t *tb, size_t *bytes)
+{
+    if (t->sample_bytes) {
+        trace_entry *e = tab_find(t, block);
+        if (!e)
+            return 0;
+        *tb = e->tb;
+        *bytes = e->bytes;
+        return 1;
+    }
+    page_rec *r = page_of(t, block, 0);
+    uint32_t v = r ? r->slot[page_index(block)] : 0;
+    if (!v)
+        return 0;
+    *tb = ((v & ~TB_RAW) - 1) | (v & TB_RAW);
+    *bytes = ouro__block_size((void *)block);
+    return 1;
+}
+
+/* Visit every traced block. */
+static void trace_each(tracer *t, void (*fn)(void *arg, uintptr_t block, uint32_t tb,
+                                             size_t bytes),
+                       void *arg)
+{
+    if (t->sample_bytes) {
+        for (size_t i = 0; i < t->cap; i++)
+            if (t->tab[i].block)
+                fn(arg, t->tab[i].block, t->tab[i].tb, t->tab[i].bytes);
+        return;
+    }
+    for (size_t i = 0; i < t->pcap; i++) {
+        page_rec *r = t->pages[i];
+        if (!r || !r->live)
+            continue;
+        for (size_t k = 0; k < PAGE_SLOTS; k++) {
+            uint32_t v = r->slot[k];
+            if (!v)
+                continue;
+            uintptr_t block = r->pool + (k << 4);
+            fn(arg, block, ((v & ~TB_RAW) - 1) | (v & TB_RAW), ouro__block_size((void *)block));
+        }
+    }
 }
 
 /* ------------------------------------------------------------ sampling */
@@ -297,8 +440,50 @@ static size_t sample_weight(const tracer *t, size_t size)
 
 /* ------------------------------------------------------------ the hooks */
 
-static void record(tracer *t, void *block, size_t bytes, int raw, const char *file,
-                   int line, const char *func)
+/* Every allocation: about 15 instructions when the site is cached and the
+ * block's pool is the last one seen. */
+static void on_alloc(ouro_heap *h, void *block, size_t size, int raw, const char *file,
+                     int line, const char *func)
+{
+    tracer *t = (tracer *)h->tracer;
+    uint32_t tb = tb_current(t, file, line, func);
+    page_rec *r = tb == UINT32_MAX ? NULL : page_of(t, (uintptr_t)block, 1);
+    if (OURO__UNLIKELY(!r)) {
+        t->lost++;
+        return;
+    }
+    uint32_t *slot = &r->slot[page_index((uintptr_t)block)];
+    if (OURO__UNLIKELY(*slot)) {
+        /* A block whose free the tracer never saw: forget the stale trace. */
+        t->current -= size;
+        t->count--;
+        r->live--;
+    }
+    *slot = (tb + 1) | (raw ? TB_RAW : 0);
+    r->live++;
+    t->count++;
+    t->current += size;
+    if (t->current > t->peak)
+        t->peak = t->current;
+}
+
+static void on_free(ouro_heap *h, void *block, size_t size, int raw)
+{
+    tracer *t = (tracer *)h->tracer;
+    page_rec *r = page_of(t, (uintptr_t)block, 0);
+    if (!r)
+        return;
+    uint32_t *slot = &r->slot[page_index((uintptr_t)block)];
+    if (*slot) {
+        *slot = 0;
+        r->live--;
+        t->count--;
+        t->current -= size;
+    }
+}
+
+static void record_sample(tracer *t, void *block, size_t bytes, int raw, const char *file,
+                          int line, const char *func)
 {
     if ((t->count + 1) * 2 > t->cap && tab_grow(t) < 0) {
         t->lost++;
@@ -313,10 +498,12 @@ static void record(tracer *t, void *block, size_t bytes, int raw, const char *fi
     while (t->tab[i].block && t->tab[i].block != (uintptr_t)block)
         i = (i + 1) & mask;
     if (t->tab[i].block) {
-        /* A block the tracer never saw freed (freed before tracing began,
-         * reallocated now): replace the stale entry. */
         t->current -= t->tab[i].bytes;
         t->count--;
+    } else {
+        uint8_t *f = &t->filter[filter_bit((uintptr_t)block)];
+        if (*f < 255)
+            ++*f;
     }
     t->tab[i].block = (uintptr_t)block;
     t->tab[i].tb = tb | (raw ? TB_RAW : 0);
@@ -327,55 +514,81 @@ static void record(tracer *t, void *block, size_t bytes, int raw, const char *fi
         t->peak = t->current;
 }
 
-static void on_alloc(ouro_heap *h, void *block, size_t size, int raw, const char *file,
-                     int line, const char *func)
+/* The slow paths of sampling, kept out of line so that the fast paths
+ * below stay leaf functions that save no registers. */
+__attribute__((noinline)) static void take_sample(tracer *t, void *block, size_t size,
+                                                  int raw, const char *file, int line,
+                                                  const char *func)
 {
-    record((tracer *)h->tracer->state, block, size, raw, file, line, func);
-}
-
-static void on_free(ouro_heap *h, void *block, size_t size, int raw)
-{
-    tracer *t = (tracer *)h->tracer->state;
-    if (!t->cap)
-        return;
-    size_t mask = t->cap - 1, i = slot_of((uintptr_t)block, mask);
-    while (t->tab[i].block) {
-        if (t->tab[i].block == (uintptr_t)block) {
-            t->current -= t->tab[i].bytes;
-            tab_delete(t, i);
-            return;
-        }
-        i = (i + 1) & mask;
-    }
-}
-
-static void on_alloc_sampled(ouro_heap *h, void *block, size_t size, int raw,
-                             const char *file, int line, const char *func)
-{
-    tracer *t = (tracer *)h->tracer->state;
-    t->bytes_left -= (long long)size;
-    if (OURO__LIKELY(t->bytes_left > 0))
-        return;
     /* Several sampling points may fall inside one large block; it is
      * sampled once and its weight accounts for them. */
     do
         t->bytes_left += next_distance(t);
     while (t->bytes_left <= 0);
-    size_t b = filter_bit((uintptr_t)block);
-    t->filter[b / 64] |= 1ull << (b % 64);
-    record(t, block, sample_weight(t, size), raw, file, line, func);
+    record_sample(t, block, sample_weight(t, size), raw, file, line, func);
 }
 
+__attribute__((noinline)) static void drop_sample(tracer *t, void *block, uint8_t *f)
+{
+    trace_entry *e = tab_find(t, (uintptr_t)block);
+    if (e) {
+        if (*f < 255)
+            --*f;
+        t->current -= e->bytes;
+        t->count--;
+        tab_delete(t, (size_t)(e - t->tab));
+    }
+}
+
+/* Sampled: a subtraction and a branch per allocation that is not sampled. */
+static void on_alloc_sampled(ouro_heap *h, void *block, size_t size, int raw,
+                             const char *file, int line, const char *func)
+{
+    tracer *t = (tracer *)h->tracer;
+    t->bytes_left -= (long long)size;
+    if (OURO__LIKELY(t->bytes_left > 0))
+        return;
+    take_sample(t, block, size, raw, file, line, func);
+}
+
+/* Sampled: one byte test per free of a block that was not sampled. */
 static void on_free_sampled(ouro_heap *h, void *block, size_t size, int raw)
 {
-    tracer *t = (tracer *)h->tracer->state;
-    size_t b = filter_bit((uintptr_t)block);
-    if (OURO__LIKELY(!(t->filter[b / 64] & (1ull << (b % 64)))))
+    (void)size;
+    (void)raw;
+    tracer *t = (tracer *)h->tracer;
+    uint8_t *f = &t->filter[filter_bit((uintptr_t)block)];
+    if (OURO__LIKELY(*f == 0))
         return;
-    on_free(h, block, size, raw);
+    drop_sample(t, block, f);
 }
 
 /* ------------------------------------------------------------ control */
+
+/* ouro_heap_free with tracing on: under a leak policy that reports, live
+ * objects are reported grouped by type and allocation site (with the
+ * shortest back-reference chain for the three largest groups), through the
+ * heap's sink; then tracing stops so the tracer's memory goes back. */
+static void trace_heap_free(ouro_heap *h)
+{
+    if (h->cfg.leak_policy != OURO_LEAKS_IGNORE) {
+        ouro_leak_report *r = ouro_leak_report_take(h, 3);
+        if (r && r->objects) {
+            char *text = NULL;
+            size_t len = 0;
+            FILE *mem = open_memstream(&text, &len);
+            if (mem) {
+                ouro_leak_report_print(r, 10, mem);
+                fclose(mem);
+                if (text && h->cfg.sink)
+                    h->cfg.sink(h->cfg.sink_ctx, text);
+                free(text);
+            }
+        }
+        ouro_leak_report_free(r);
+    }
+    ouro_trace_stop(h);
+}
 
 int ouro_trace_start_sampled(ouro_heap *h, int nframes, size_t sample_bytes)
 {
@@ -398,8 +611,10 @@ int ouro_trace_start_sampled(ouro_heap *h, int nframes, size_t sample_bytes)
     for (int i = 0; i < SITE_CACHE; i++)
         t->cache[i].tb = UINT32_MAX;
     t->rng = 0x2545F4914F6CDD1Dull ^ (uint64_t)sample_bytes;
-    if (tab_grow(t) < 0 || tbtab_grow(t) < 0) {
+    if ((sample_bytes ? tab_grow(t) : pages_grow(t)) < 0 || tbtab_grow(t) < 0) {
         free(t->tab);
+        free(t->pages);
+        free(t->tbtab);
         free(t);
         return OURO_ENOMEM;
     }
@@ -411,6 +626,7 @@ int ouro_trace_start_sampled(ouro_heap *h, int nframes, size_t sample_bytes)
         t->hooks.on_alloc = on_alloc;
         t->hooks.on_free = on_free;
     }
+    t->hooks.on_heap_free = trace_heap_free;
     t->hooks.state = t;
     h->tracer = &t->hooks;
     return 0;
@@ -432,6 +648,9 @@ int ouro_trace_stop(ouro_heap *h)
     free(t->tbs);
     free(t->tbtab);
     free(t->tab);
+    for (size_t i = 0; i < t->pcap; i++)
+        free(t->pages[i]);
+    free(t->pages);
     ouro__ins_sym_free(t->sym);
     free(t);
     return 0;
@@ -472,7 +691,8 @@ size_t ouro_trace_get_tracer_memory(ouro_heap *h)
     tracer *t = tracer_of(h);
     if (!t)
         return 0;
-    return sizeof *t + t->cap * sizeof *t->tab + t->captbs * sizeof *t->tbs +
+    return sizeof *t + t->cap * sizeof *t->tab + t->pcap * sizeof *t->pages +
+           t->npages * sizeof(page_rec) + t->captbs * sizeof *t->tbs +
            t->tbcap * sizeof *t->tbtab + t->ips_bytes + ouro__ins_sym_memory(t->sym);
 }
 
@@ -536,21 +756,23 @@ int ouro_trace_get_traceback(ouro_heap *h, const void *block, ouro_frame *out, i
         return 0;
     if (!block || !out || max < 0)
         return OURO_EINVAL;
-    trace_entry *e = tab_find(t, (uintptr_t)block);
-    if (!e)
+    uint32_t tb;
+    size_t bytes;
+    if (!trace_of(t, (uintptr_t)block, &tb, &bytes))
         return 0;
-    return expand(t, e->tb & ~TB_RAW, out, max);
+    return expand(t, tb & ~TB_RAW, out, max);
 }
 
 int ouro__ins_trace_site(ouro_heap *h, const void *block, ouro_frame *site)
 {
     tracer *t = tracer_of(h);
-    trace_entry *e = t ? tab_find(t, (uintptr_t)block) : NULL;
-    if (!e) {
+    uint32_t tb;
+    size_t bytes;
+    if (!t || !trace_of(t, (uintptr_t)block, &tb, &bytes)) {
         memset(site, 0, sizeof *site);
         return 0;
     }
-    tb_rec *r = &t->tbs[e->tb & ~TB_RAW];
+    tb_rec *r = &t->tbs[tb & ~TB_RAW];
     *site = (ouro_frame){r->file, r->func, r->line, 0};
     return 1;
 }
@@ -562,6 +784,19 @@ typedef struct agg_key {
     uint32_t pad;
     size_t bytes;    /* per block */
 } agg_key;
+
+typedef struct agg_fill {
+    agg_key *keys;
+    size_t n, cap;
+} agg_fill;
+
+static void agg_add(void *arg, uintptr_t block, uint32_t tb, size_t bytes)
+{
+    agg_fill *f = arg;
+    (void)block;
+    if (f->n < f->cap)
+        f->keys[f->n++] = (agg_key){tb, 0, bytes};
+}
 
 static int cmp_agg(const void *a, const void *b)
 {
@@ -587,16 +822,9 @@ int ouro__ins_snap_traces(ouro_heap *h, ouro_snapshot *s)
     agg_key *keys = malloc((t->count ? t->count : 1) * sizeof *keys);
     if (!keys)
         return OURO_ENOMEM;
-    size_t n = 0;
-    for (size_t i = 0; i < t->cap; i++) {
-        trace_entry *e = &t->tab[i];
-        if (!e->block)
-            continue;
-        size_t bytes = e->bytes;
-        if (bytes == UINT32_MAX && !t->sample_bytes)
-            bytes = ouro__block_size((void *)e->block);
-        keys[n++] = (agg_key){e->tb, 0, bytes};
-    }
+    agg_fill fill = {keys, 0, t->count};
+    trace_each(t, agg_add, &fill);
+    size_t n = fill.n;
     qsort(keys, n, sizeof *keys, cmp_agg);
     size_t groups = 0;
     for (size_t i = 0; i < n; i++)
@@ -809,7 +1037,8 @@ static ouro_trace_stat *build_stats(const ins_arr *items, size_t n, int key, int
         ouro_trace_stat *o = &st[i];
         o->frames = fr;
         if (key == OURO_STAT_TRACEBACK) {
-            memcpy(fr, it->frames, (size_t)it->nframes * sizeof *fr);
+            if (it->nframes)
+                memcpy(fr, it->frames, (size_t)it->nframes * sizeof *fr);
             o->nframes = it->nframes;
         } else {
             *fr = it->frame;
@@ -995,7 +1224,8 @@ ouro_snapshot *ouro_snapshot_filter_traces(const ouro_snapshot *s,
         c->census[i] = s->census[i];
         c->census[i].name = ouro__ins_intern(pool, s->census[i].name);
     }
-    memcpy(c->series, s->series, s->nseries * sizeof *c->series);
+    if (s->nseries)
+        memcpy(c->series, s->series, s->nseries * sizeof *c->series);
     for (size_t i = 0; i < s->nmarks; i++) {
         c->marks[i] = s->marks[i];
         c->marks[i].name = ouro__ins_intern(pool, s->marks[i].name);
@@ -1004,7 +1234,8 @@ ouro_snapshot *ouro_snapshot_filter_traces(const ouro_snapshot *s,
         c->graph.nodes[i] = s->graph.nodes[i];
         c->graph.nodes[i].type = ouro__ins_intern(pool, s->graph.nodes[i].type);
     }
-    memcpy(c->graph.edges, s->graph.edges, s->graph.nedges * sizeof *c->graph.edges);
+    if (s->graph.nedges)
+        memcpy(c->graph.edges, s->graph.edges, s->graph.nedges * sizeof *c->graph.edges);
     for (size_t i = 0; i < s->nleaks; i++) {
         ouro_leak_group *g = &c->leaks[i];
         *g = s->leaks[i];

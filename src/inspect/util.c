@@ -2,6 +2,7 @@
  * util.c — the small containers of src/inspect (all on malloc, see
  * inspect.h), the native-frame symbolizer, clocks and RSS.
  */
+#define _GNU_SOURCE /* dladdr and Dl_info when libdw is absent */
 #include "inspect.h"
 
 #include <fcntl.h>

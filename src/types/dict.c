@@ -1,7 +1,7 @@
 /*
  * dict.c — insertion-ordered hash tables, compact as CPython's.
  *
- * LAYOUT.  The dict object is 40 bytes; its table (ouro__dkeys) is one raw
+ * LAYOUT.  The dict object is 32 bytes; its table (ouro__dkeys) is one raw
  * block holding a sparse array of *indices* (2^k slots of 1, 2, 4 or 8
  * bytes, as narrow as the table allows) and a dense array of *entries*
  * (hash, key, value) in insertion order, with room for 2/3 of the slots:
@@ -94,9 +94,6 @@ static inline void ix_set(ouro__dkeys *k, size_t i, int64_t ix)
     }
 }
 
-OURO__HIDDEN void *ouro__dkeys_take(ouro_heap *h, size_t bytes);
-OURO__HIDDEN void ouro__dkeys_keep(ouro_heap *h, void *b);
-
 static ouro__dkeys *keys_new(ouro_heap *h, unsigned log2_size)
 {
     /* Index width: room for every entry position plus the negative
@@ -151,7 +148,6 @@ static void dict_clear_hook(ouro_heap *h, ouro_object *self)
         return;
     d->keys = NULL;
     d->used = 0;
-    d->version++;
     dentry *e = dk_entries(k);
     for (size_t i = k->first; i < k->nentries; i++) {
         if (e[i].key) {
@@ -314,7 +310,6 @@ int ouro__dict_insert(ouro_object *o, ouro_object *key, int64_t hash, ouro_objec
     ix_set(k, find_free_slot(k, hash), (int64_t)n);
     k->nentries = n + 1;
     d->used++;
-    d->version++;
     if (!o->gc_next && (ouro__may_be_tracked(key) || ouro__may_be_tracked(value)))
         ouro_gc_track(o);
     return 0;
@@ -373,7 +368,6 @@ static void remove_entry(o_dict *d, size_t slot, int64_t ix, ouro_object **key, 
     e->key = e->value = NULL;
     ix_set(k, slot, DKIX_DUMMY);
     d->used--;
-    d->version++;
 }
 
 static int pop_key(ouro_object *o, ouro_object *key, ouro_object **value)

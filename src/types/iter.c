@@ -5,8 +5,8 @@
  * LAZINESS SAVES MEMORY.  sum([x * x for x in range(n)]) builds a list of
  * n results before adding them; sum(x * x for x in range(n)) holds one
  * result at a time.  Here a range is 48 bytes whatever its length, its
- * iterator 48 more, and a map object (fn applied to each item of an
- * iterator, made on demand) 48 — against 40 + 8n bytes of list plus n
+ * iterator 40 more, and a map object (fn applied to each item of an
+ * iterator, made on demand) 40 — against 40 + 8n bytes of list plus n
  * result objects.
  *
  * An iterator holds a strong reference to its container and a position.

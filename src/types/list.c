@@ -61,11 +61,12 @@ ouro_type ouro__list_type = {
     .size_of = list_size_of,
 };
 
-/* Make room for `newsize` items (n is not changed).  OOM leaves the list
- * as it was. */
-static int list_reserve(ouro_heap *h, o_list *l, size_t newsize)
+/* Make room for `newsize` items (n is not changed), or, with shrink,
+ * give back most of an array that is less than half used.  OOM leaves the
+ * list as it was. */
+static int list_resize(ouro_heap *h, o_list *l, size_t newsize, bool shrink)
 {
-    if (l->allocated >= newsize && newsize >= l->allocated / 2)
+    if (l->allocated >= newsize && (!shrink || newsize >= l->allocated / 2))
         return 0;
     size_t want = (newsize + (newsize >> 3) + 6) & ~(size_t)3;
     /* A big jump (extend with many items) gets just what it asked for. */
@@ -110,13 +111,15 @@ ouro_object *ouro_list_from(ouro_heap *h, ouro_object *const *items, size_t n)
         return NULL;
     o_list *l = (o_list *)o;
     if (n) {
-        /* Exactly n slots, as CPython's list(tuple) and [a, b, c]. */
-        l->items = ouro_raw_alloc(h, n * sizeof *l->items);
+        /* n slots rounded up to even, as CPython's [a, b, c] and
+         * list(tuple) preallocate. */
+        size_t cap = (n + 1) & ~(size_t)1;
+        l->items = ouro_raw_alloc(h, cap * sizeof *l->items);
         if (!l->items) {
             ouro_decref(o);
             return ouro__fail(h, OURO_ENOMEM);
         }
-        l->allocated = n;
+        l->allocated = cap;
         for (size_t i = 0; i < n; i++) {
             ouro_incref(items[i]);
             l->items[i] = items[i];
@@ -177,7 +180,7 @@ int ouro_list_insert(ouro_object *o, ptrdiff_t i, ouro_object *v)
     }
     if ((size_t)i > l->n)
         i = (ptrdiff_t)l->n;
-    int rc = list_reserve(HEAP(o), l, l->n + 1);
+    int rc = list_resize(HEAP(o), l, l->n + 1, false);
     if (rc < 0)
         return rc;
     memmove(l->items + i + 1, l->items + i, (l->n - (size_t)i) * sizeof *l->items);
@@ -209,7 +212,7 @@ static ouro_object *take_item(o_list *l, size_t i)
     memmove(l->items + i, l->items + i + 1, (l->n - i - 1) * sizeof *l->items);
     l->n--;
     /* Shrinking cannot fail in a way that matters: keep the old array. */
-    (void)list_reserve(HEAP(OURO_OBJ(l)), l, l->n);
+    (void)list_resize(HEAP(OURO_OBJ(l)), l, l->n, true);
     return v;
 }
 
@@ -253,7 +256,18 @@ int ouro_list_extend(ouro_object *o, ouro_object *src)
     if (IS_LIST(src) || IS_TUPLE(src)) {
         /* All or nothing: room first, then the copy (src may be l). */
         size_t k = IS_LIST(src) ? ((o_list *)src)->n : ((o_tuple *)src)->n;
-        int rc = list_reserve(h, l, l->n + k);
+        int rc = 0;
+        if (!l->items && k) {
+            /* An empty list takes exactly what it needs (rounded to even),
+             * as CPython's list_preallocate_exact. */
+            size_t cap = (k + 1) & ~(size_t)1;
+            l->items = ouro_raw_alloc(h, cap * sizeof *l->items);
+            if (!l->items)
+                return OURO_ENOMEM;
+            l->allocated = cap;
+        } else {
+            rc = list_resize(h, l, l->n + k, false);
+        }
         if (rc < 0)
             return rc;
         ouro_object **from = IS_LIST(src) ? ((o_list *)src)->items : ((o_tuple *)src)->items;
@@ -267,7 +281,23 @@ int ouro_list_extend(ouro_object *o, ouro_object *src)
     ouro_object *it = ouro_iter(h, src);
     if (!it)
         return h->last_error;
+    /* A source that knows its length (range, dict, set, array, str) gets
+     * the room at once: exact for an empty list, as CPython's length
+     * hint makes list(range(n)) exactly n slots. */
+    ptrdiff_t hint = ouro__is_iter(src) ? -1 : ouro_len(src);
     int rc = 0;
+    if (hint > 0 && !l->items) {
+        size_t cap = ((size_t)hint + 1) & ~(size_t)1;
+        l->items = ouro_raw_alloc(h, cap * sizeof *l->items);
+        if (!l->items) {
+            ouro_decref(it);
+            return OURO_ENOMEM;
+        }
+        l->allocated = cap;
+    } else if (hint > 0 && (rc = list_resize(h, l, l->n + (size_t)hint, false)) < 0) {
+        ouro_decref(it);
+        return rc;
+    }
     for (;;) {
         ouro_object *v = ouro_iter_next(it);
         if (!v) {

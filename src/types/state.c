@@ -53,6 +53,10 @@ ouro__types_state *ouro__ts(ouro_heap *h)
 
 ouro_object *ouro__tnew(ouro_heap *h, ouro_type *t, size_t size)
 {
+    /* The state first: a free list needs somewhere to keep the block when
+     * this object dies, and the free path must not allocate. */
+    if (OURO__UNLIKELY(!h->types) && !ouro__ts(h))
+        return NULL;
     return ouro_new_sized(h, t, size);
 }
 
@@ -158,13 +162,11 @@ bool ouro__types_keep(ouro_heap *h, ouro_object *o)
     } else {
         o->flags = 0;
     }
-    o->gc_prev = 0;
     park_poison(o);
     return true;
 }
 
 /* A dict table of the smallest size, from its free list or the pool. */
-void *ouro__dkeys_take(ouro_heap *h, size_t bytes);
 void *ouro__dkeys_take(ouro_heap *h, size_t bytes)
 {
     ouro__types_state *ts = h->types;
@@ -172,7 +174,6 @@ void *ouro__dkeys_take(ouro_heap *h, size_t bytes)
         /* Counted like a fresh allocation, so fault injection sees the
          * same sequence whether or not the list had a block. */
         h->allocs++;
-        OURO__HIDDEN bool ouro__inject_alloc(ouro_heap *);
         if (ouro__inject_alloc(h)) {
             h->last_error = OURO_ENOMEM;
             return NULL;
@@ -184,7 +185,6 @@ void *ouro__dkeys_take(ouro_heap *h, size_t bytes)
     return ouro_raw_alloc(h, bytes);
 }
 
-void ouro__dkeys_keep(ouro_heap *h, void *b);
 void ouro__dkeys_keep(ouro_heap *h, void *b)
 {
     ouro__types_state *ts = h->types;

@@ -12,7 +12,7 @@
  *   bytes   header, hash, length, data + NUL                       32 + n + 1
  *   tuple   header, length, items inline                           24 + 8n
  *   list    header, length, allocated, items*  (+ 8 * allocated)   40
- *   dict    header, used, version, keys*       (+ the keys table)  40
+ *   dict    header, used, keys*                (+ the keys table)  32
  *   set     header, used, fill, mask, finger, table* (+ 16 * slots) 56
  *   array   header, length, allocated, data*, typecode (+ data)    48
  *   record  header, one pointer per field                          16 + 8n
@@ -42,7 +42,6 @@
 #define OURO_TYPES_TYPES_H
 
 #include "../internal.h"
-#include "ouro_types_draft.h"
 
 #include <stdarg.h>
 
@@ -107,7 +106,6 @@ typedef struct ouro__dkeys ouro__dkeys;
 typedef struct o_dict {
     OURO_HEAD;
     size_t used;
-    uint64_t version;  /* bumped by every change of size, for iterators */
     ouro__dkeys *keys; /* NULL: empty, no table */
 } o_dict;
 
@@ -261,7 +259,11 @@ OURO__HIDDEN void ouro__buf_printf(ouro__buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 OURO__HIDDEN void ouro__float_repr(double v, char *out, size_t size);
 
-/* Free lists (state.c): a block for `fl`, or NULL. */
+/* Free lists (state.c).  Dict tables of the smallest size come from and
+ * go back to their own list (raw memory, no core hook needed). */
+OURO__HIDDEN void *ouro__dkeys_take(ouro_heap *h, size_t bytes);
+OURO__HIDDEN void ouro__dkeys_keep(ouro_heap *h, void *b);
+OURO__HIDDEN bool ouro__inject_alloc(ouro_heap *h);
 OURO__HIDDEN int ouro__fl_index(const ouro_type *t, size_t size);
 OURO__HIDDEN void *ouro__fl_pop(ouro__freelist *fl);
 OURO__HIDDEN bool ouro__fl_push(ouro__freelist *fl, void *block);

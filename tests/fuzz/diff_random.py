@@ -4,7 +4,9 @@
     diff_random.py --ouro build/ouro [--seeds 1:3001] [-j 2] [--check]
                    [--keep DIR] [--minimize]
 
-For every seed in the range (start inclusive, end exclusive), gen_random.py
+First the hand-written scripts of tests/fuzz/scripts/ (Unicode blanks and
+digits, NUL characters, macros) are compared, then, for every seed in the
+range (start inclusive, end exclusive), gen_random.py
 writes a script of 50..1500 operations (the count is a fixed function of
 the seed, so a seed names one script), cpython_oracle.py prints CPython's
 log and `ouro replay` prints ours; the two must be equal byte for byte.
@@ -34,6 +36,7 @@ ORACLE = os.path.join(SHARED, "cpython_oracle.py")
 sys.path.insert(0, SHARED)
 import gen_random  # noqa: E402  (the generator, imported: no process per script)
 
+SCRIPTS = os.path.join(HERE, "scripts")
 OPS_MIN, OPS_MAX = 50, 1500
 
 
@@ -129,6 +132,16 @@ def main():
         text = script_for(seed)
         return (seed, text) + compare(prog, text, args.check)
 
+    for fn in sorted(os.listdir(SCRIPTS)):
+        if fn.endswith(".trace"):
+            with open(os.path.join(SCRIPTS, fn), "rb") as f:
+                status, why = compare(prog, f.read(), args.check)
+            if status == "pass":
+                passed += 1
+            else:
+                failed.append(fn)
+                print("DIFF %s: %s" % (fn, why), flush=True)
+
     with cf.ThreadPoolExecutor(max_workers=args.j) as ex:
         for done, (seed, text, status, why) in enumerate(ex.map(one, seeds), 1):
             if status == "pass":
@@ -160,7 +173,7 @@ def main():
     print("seeds %d..%d, %d..%d operations each, %.1f s" % (
         start, end - 1, OPS_MIN, OPS_MAX, time.time() - t0))
     if failed:
-        print("differing seeds: " + " ".join(map(str, failed)))
+        print("differing: " + " ".join(map(str, failed)))
     if skipped:
         print("seeds CPython could not run: " + " ".join(map(str, skipped)))
     print("%d passed, %d failed, %d skipped" % (passed, len(failed), len(skipped)))

@@ -14,7 +14,13 @@
 # `page=1` (the heap's own mapping fails), exit 1 with "cannot create a
 # heap".  The last line is `N passed, N failed`; the exit code is 1 on any
 # failure.
+#
+# Macros are held to the fuzz target's budget (OURO_REPLAY_MACRO_BUDGET, as
+# MACRO_BUDGET in fuzz_replay.c), so that an input replays as it was fuzzed
+# and one that asks for a million nodes stays fast.
 set -u
+: "${OURO_REPLAY_MACRO_BUDGET:=4096}"
+export OURO_REPLAY_MACRO_BUDGET
 here=$(cd "$(dirname "$0")" && pwd)
 if [ $# -lt 1 ]; then
     echo "usage: $0 BUILD_DIR|OURO_PROGRAM [--regressions]" >&2
@@ -39,18 +45,29 @@ for dir in $dirs; do
         case $(basename "$f") in README*|*.md|*.log) continue ;; esac
         opts=""
         page1=no
-        first=$(head -c 200 "$f" | head -n 1)
-        case $first in
-        '#fault'*)
-            for w in $first; do
-                case $w in
-                alloc=*) opts="$opts --fail-alloc ${w#alloc=}" ;;
-                every=*) opts="$opts --fail-every ${w#every=}" ;;
-                page=*) opts="$opts --fail-page ${w#page=}"
-                        [ "${w#page=}" = 1 ] && page1=yes ;;
-                esac
-            done ;;
-        esac
+        # The header rules of fuzz_replay.c's parse_fault_line(): first word
+        # "#fault", NAME=DIGITS words split on blanks and tabs, the last of
+        # a name wins, and a line with a NUL byte has no header.
+        if [ "$(head -n 1 "$f" | tr -dc '\000' | wc -c)" -eq 0 ]; then
+            first=$(head -n 1 "$f")
+            set -f # the words are data, not patterns
+            # shellcheck disable=SC2086
+            set -- $first
+            set +f
+            if [ "${1:-}" = "#fault" ]; then
+                shift
+                for w in "$@"; do
+                    v=$(printf '%s' "${w#*=}" | sed 's/[^0-9].*//')
+                    case $w in
+                    alloc=*) opts="$opts --fail-alloc ${v:-0}" ;;
+                    every=*) opts="$opts --fail-every ${v:-0}" ;;
+                    page=*) opts="$opts --fail-page ${v:-0}"
+                            page1=no
+                            [ "${v:-0}" -eq 1 ] 2>/dev/null && page1=yes ;;
+                    esac
+                done
+            fi
+        fi
         # shellcheck disable=SC2086
         timeout 120 "$ouro" replay --check $opts "$f" >"$tmp.out" 2>"$tmp.err"
         rc=$?
