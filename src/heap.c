@@ -363,7 +363,7 @@ void *ouro_raw_alloc_at(ouro_heap *h, size_t size, const char *file, int line, c
     if (!p)
         h->last_error = OURO_ENOMEM;
     else if (OURO__UNLIKELY(h->tracer != NULL))
-        h->tracer->on_alloc(h, p, ouro__block_size(p), 1, file, line, func);
+        ouro__trace_alloc(h, p, 1, file, line, func);
     return p;
 }
 
@@ -391,7 +391,7 @@ void ouro_raw_free(ouro_heap *h, void *p)
         }
     }
     if (OURO__UNLIKELY(h->tracer != NULL))
-        h->tracer->on_free(h, p, ouro__block_size(p), 1);
+        ouro__trace_free(h, p, 1);
     ouro__block_free(h, p);
 }
 

@@ -464,7 +464,51 @@ typedef struct ouro__tracer {
      * the tracer reports leaks by allocation site and frees itself. */
     void (*on_heap_free)(ouro_heap *h);
     void *state;
+    /* Sampling, tested inline by the core so that an allocation that is
+     * not sampled costs a subtraction and a branch: with `sampling` set,
+     * on_alloc runs only when `sample_left` (bytes to the next sample)
+     * drops to zero or below, and on_free only for blocks whose hash byte
+     * in `sample_filter` is non-zero (some sampled block has that hash). */
+    int sampling;
+    long long sample_left;
+    const uint8_t *sample_filter;
 } ouro__tracer;
+
+#define OURO__TRACE_FILTER_BITS 15
+static inline size_t ouro__trace_filter_bit(uintptr_t block)
+{
+    return (size_t)((block >> 4) ^ (block >> (4 + OURO__TRACE_FILTER_BITS))) &
+           ((1u << OURO__TRACE_FILTER_BITS) - 1);
+}
+
+static inline size_t ouro__block_size_inline(const void *p)
+{
+    const ouro__chunk *ch = (const ouro__chunk *)ouro__pool_of(p);
+    if (ch->kind == OURO__CHUNK_LARGE)
+        return ((const ouro__large *)ch)->size;
+    return ((const ouro__pool *)ch)->block_size;
+}
+
+static inline void ouro__trace_alloc(ouro_heap *h, void *block, int raw, const char *file,
+                                     int line, const char *func)
+{
+    ouro__tracer *t = h->tracer;
+    size_t size = ouro__block_size_inline(block);
+    if (t->sampling) {
+        t->sample_left -= (long long)size;
+        if (OURO__LIKELY(t->sample_left > 0))
+            return;
+    }
+    t->on_alloc(h, block, size, raw, file, line, func);
+}
+
+static inline void ouro__trace_free(ouro_heap *h, void *block, int raw)
+{
+    ouro__tracer *t = h->tracer;
+    if (t->sampling && OURO__LIKELY(!t->sample_filter[ouro__trace_filter_bit((uintptr_t)block)]))
+        return;
+    t->on_free(h, block, ouro__block_size_inline(block), raw);
+}
 
 /* ----- built-in types (src/types), optional: called after every full
  * collection, as CPython clears its free lists then. */

@@ -174,7 +174,7 @@ ouro_object *ouro_new_sized_at(ouro_heap *h, ouro_type *type, size_t size, const
     o->gc_next = o->gc_prev = 0;
     h->st.objects++;
     if (OURO__UNLIKELY(h->tracer != NULL))
-        h->tracer->on_alloc(h, o, ouro__block_size(o), 0, file, line, func);
+        ouro__trace_alloc(h, o, 0, file, line, func);
     if (gc)
         ouro__gc_track(h, o);
     return o;
@@ -251,7 +251,7 @@ void ouro__free_object(ouro_heap *h, ouro_object *o)
     }
     h->st.objects--;
     if (OURO__UNLIKELY(h->tracer != NULL))
-        h->tracer->on_free(h, o, ouro__block_size(o), 0);
+        ouro__trace_free(h, o, 0);
     if (OURO__UNLIKELY(t->flags & OURO__TYPE_FREELIST) && ouro__types_keep && ouro__types_keep(h, o))
         return; /* kept on a free list (src/types/state.c) */
     if (h->cfg.debug >= OURO_DEBUG_CHECKS) {

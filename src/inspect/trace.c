@@ -36,7 +36,8 @@
  *             traceback number, for one-frame tracing: the macros pass
  *             string literals, so pointer equality is enough and the
  *             common case is one compare instead of hashing.
- *   sampler   bytes_left counts down the bytes to the next sample; when it
+ *   sampler   hooks.sample_left (tested inline by the core) counts down the
+ *             bytes to the next sample; when it
  *             drops to zero or below, that allocation is sampled and the
  *             next distance drawn from an exponential distribution with
  *             mean sample_bytes (xorshift generator, fixed seed, so runs
@@ -68,7 +69,7 @@
  * dropped when the traceback is symbolized. */
 #define SKIP_SLACK 6
 #define SITE_CACHE 256
-#define FILTER_BITS 15
+#define FILTER_BITS OURO__TRACE_FILTER_BITS
 
 #define PAGE_SLOTS (OURO__POOL_SIZE / 16)
 typedef struct page_rec {
@@ -120,7 +121,6 @@ typedef struct tracer {
     size_t tbcap;
     site_slot cache[SITE_CACHE];
     /* sampling */
-    long long bytes_left;
     uint64_t rng;
     uint8_t filter[1u << FILTER_BITS]; /* sampled blocks per address hash */
     size_t ips_bytes;
@@ -359,7 +359,7 @@ static void tab_delete(tracer *t, size_t i)
 
 static inline size_t filter_bit(uintptr_t block)
 {
-    return (size_t)((block >> 4) ^ (block >> (4 + FILTER_BITS))) & ((1u << FILTER_BITS) - 1);
+    return ouro__trace_filter_bit(block); /* the core tests the same byte */
 }
 
 /* ------------------------------------------------------------ lookups */
@@ -523,8 +523,8 @@ __attribute__((noinline)) static void take_sample(tracer *t, void *block, size_t
     /* Several sampling points may fall inside one large block; it is
      * sampled once and its weight accounts for them. */
     do
-        t->bytes_left += next_distance(t);
-    while (t->bytes_left <= 0);
+        t->hooks.sample_left += next_distance(t);
+    while (t->hooks.sample_left <= 0);
     record_sample(t, block, sample_weight(t, size), raw, file, line, func);
 }
 
@@ -540,14 +540,12 @@ __attribute__((noinline)) static void drop_sample(tracer *t, void *block, uint8_
     }
 }
 
-/* Sampled: a subtraction and a branch per allocation that is not sampled. */
+/* Sampled: the core counts the bytes down inline (ouro__trace_alloc) and
+ * calls this only when a sampling point falls in this block. */
 static void on_alloc_sampled(ouro_heap *h, void *block, size_t size, int raw,
                              const char *file, int line, const char *func)
 {
     tracer *t = (tracer *)h->tracer;
-    t->bytes_left -= (long long)size;
-    if (OURO__LIKELY(t->bytes_left > 0))
-        return;
     take_sample(t, block, size, raw, file, line, func);
 }
 
@@ -619,7 +617,9 @@ int ouro_trace_start_sampled(ouro_heap *h, int nframes, size_t sample_bytes)
         return OURO_ENOMEM;
     }
     if (sample_bytes) {
-        t->bytes_left = next_distance(t);
+        t->hooks.sampling = 1;
+        t->hooks.sample_left = next_distance(t);
+        t->hooks.sample_filter = t->filter;
         t->hooks.on_alloc = on_alloc_sampled;
         t->hooks.on_free = on_free_sampled;
     } else {
