@@ -20,9 +20,8 @@ build: deps
 	@$(CMAKE) --build $(BUILD) -j$(JOBS)
 
 run: build
-	./$(BUILD)/ouro demo
-	./$(BUILD)/ouro report --demo $(BUILD)/report.html
-	@echo "report written to $(BUILD)/report.html (open it in a browser)"
+	./$(BUILD)/ouro demo --report $(BUILD)/report.html
+	@echo "open $(BUILD)/report.html in a browser: the tour's heaps, drawn"
 
 test-unit: build
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)

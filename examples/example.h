@@ -61,6 +61,10 @@ static inline void ex_vstep(const char *py, const char *fmt, va_list ap)
         printf("  %s\n  %-*s│ %s\n", py, EX_COLUMN - 2, "", right);
 }
 
+#ifdef OURO_TOUR
+static inline void ex_rec_step(void);
+#endif
+
 /* A Python source line and what ouro's heap did for it. */
 static inline void ex_step(const char *py, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static inline void ex_step(const char *py, const char *fmt, ...)
@@ -69,6 +73,9 @@ static inline void ex_step(const char *py, const char *fmt, ...)
     va_start(ap, fmt);
     ex_vstep(py, fmt, ap);
     va_end(ap);
+#ifdef OURO_TOUR
+    ex_rec_step();
+#endif
 }
 
 /* More of ouro's side for the line above. */
@@ -120,18 +127,101 @@ static inline size_t ex_live(ouro_heap *h)
     return n;
 }
 
+#ifdef OURO_TOUR
+/*
+ * `ouro demo --report FILE`: every example's heap is traced and sampled;
+ * after each step the heap's figures go into a time series, and a snapshot
+ * (census, traces, leak table, graph) is kept of the step with the most
+ * live objects.  At the end of the example that snapshot, with the series,
+ * is saved for `ouro report`.  Measuring changes nothing the example
+ * prints: the tools' memory is malloc'd, not the heap's.
+ */
+typedef struct ex_recorder {
+    const char *dir;  /* NULL: not recording */
+    const char *name; /* the example running */
+    ouro_heap *heap;
+    ouro_sampler *sampler;
+    ouro_snapshot *peak;
+    size_t peak_live;
+    int saved;
+} ex_recorder;
+static ex_recorder ex_rec;
+
+static inline void ex_rec_step(void)
+{
+    if (!ex_rec.dir || !ex_rec.heap)
+        return;
+    ouro_sampler_sample(ex_rec.sampler);
+    size_t live = ex_live(ex_rec.heap);
+    if (live >= ex_rec.peak_live) {
+        ouro_snapshot *snap = ouro_snapshot_take(ex_rec.heap, OURO_SNAP_ALL, ex_rec.name);
+        if (snap) {
+            if (ex_rec.peak)
+                ouro_snapshot_free(ex_rec.peak);
+            ex_rec.peak = snap;
+            ex_rec.peak_live = live;
+        }
+    }
+}
+
+static inline void ex_rec_start(ouro_heap *h)
+{
+    if (!ex_rec.dir || !h)
+        return;
+    ex_rec.heap = h;
+    ex_rec.peak = NULL;
+    ex_rec.peak_live = 0;
+    ouro_trace_start(h, 1);
+    ex_rec.sampler = ouro_sampler_new(h, 0);
+    if (ex_rec.sampler)
+        ouro_sampler_begin(ex_rec.sampler, ex_rec.name);
+}
+
+static inline void ex_rec_finish(ouro_heap *h)
+{
+    if (!ex_rec.dir || h != ex_rec.heap)
+        return;
+    if (ex_rec.sampler) {
+        ouro_sampler_sample(ex_rec.sampler);
+        ouro_sampler_end(ex_rec.sampler, ex_rec.name);
+    }
+    if (ex_rec.peak) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s.json", ex_rec.dir, ex_rec.name);
+        if (ex_rec.sampler)
+            ouro_snapshot_set_series(ex_rec.peak, ex_rec.sampler);
+        if (ouro_snapshot_save(ex_rec.peak, path) == 0)
+            ex_rec.saved++;
+        ouro_snapshot_free(ex_rec.peak);
+        ex_rec.peak = NULL;
+    }
+    if (ex_rec.sampler)
+        ouro_sampler_free(ex_rec.sampler);
+    ex_rec.sampler = NULL;
+    ouro_trace_stop(h);
+    ex_rec.heap = NULL;
+}
+#endif
+
 static inline ouro_heap *ex_heap(void)
 {
     ouro_config cfg;
     ouro_config_init(&cfg);
     cfg.debug = OURO_DEBUG_CHECKS;
     cfg.leak_policy = OURO_LEAKS_WARN;
-    return ouro_heap_new(&cfg);
+    ouro_heap *h = ouro_heap_new(&cfg);
+#ifdef OURO_TOUR
+    ex_rec_start(h);
+#endif
+    return h;
 }
 
 /* Check and free the heap; 0 if it ended empty. */
 static inline int ex_finish(ouro_heap *h)
 {
+#ifdef OURO_TOUR
+    ex_rec_finish(h);
+#endif
     int bad = ouro_heap_check(h) != 0;
     size_t left = ex_live(h);
     int leaked = ouro_heap_free(h);

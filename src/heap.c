@@ -355,11 +355,11 @@ void *ouro_raw_alloc_at(ouro_heap *h, size_t size, const char *file, int line, c
     if (!h)
         return NULL;
     h->allocs++;
-    if (ouro__inject_alloc(h)) {
+    if (OURO__UNLIKELY(h->cfg.fail_alloc_at != 0) && ouro__inject_alloc(h)) {
         h->last_error = OURO_ENOMEM;
         return NULL;
     }
-    void *p = ouro__block_alloc(h, size ? size : 1, 1);
+    void *p = ouro__block_alloc_fast(h, size ? size : 1, 1);
     if (!p)
         h->last_error = OURO_ENOMEM;
     else if (OURO__UNLIKELY(h->tracer != NULL))
@@ -392,7 +392,7 @@ void ouro_raw_free(ouro_heap *h, void *p)
     }
     if (OURO__UNLIKELY(h->tracer != NULL))
         ouro__trace_free(h, p, 1);
-    ouro__block_free(h, p);
+    ouro__block_free_fast(h, p);
 }
 
 void *ouro_raw_realloc_at(ouro_heap *h, void *p, size_t size, const char *file, int line,

@@ -30,7 +30,9 @@
  *            blocks in it; free blocks are on pool->freeblock or above
  *            pool->nextoffset.  A pool with 0 < ref < capacity is on its
  *            class's usedpools list; a full pool is on no list; an empty
- *            pool is on its arena's free-pool list.
+ *            pool is on its arena's free-pool list, except the last pool
+ *            of a class, which stays (empty) on its class's list: at most
+ *            one empty pool per class.
  *   arenas:  arena->nfreepools counts free pools; an arena with free pools
  *            and at least one used pool is on usable_arenas, which is sorted
  *            by nfreepools ascending (fullest first) so that allocation
@@ -332,12 +334,12 @@ OURO__HIDDEN void ouro__pages_free(ouro_heap *h, void *p, size_t size);
 #define OURO__FAST_POOLS 1
 #endif
 
-static inline void *ouro__block_alloc_fast(ouro_heap *h, size_t size)
+static inline void *ouro__block_alloc_fast(ouro_heap *h, size_t size, int raw)
 {
 #if OURO__FAST_POOLS
     if (OURO__LIKELY(size <= OURO__SMALL_MAX && size)) {
         unsigned c = (unsigned)((size - 1) >> 4);
-        ouro__pool *pool = h->usedpools[0][c];
+        ouro__pool *pool = h->usedpools[raw][c];
         if (OURO__LIKELY(pool != NULL)) {
             uint8_t *bp = pool->freeblock, *next;
             memcpy(&next, bp + 8, sizeof next);
@@ -359,7 +361,7 @@ static inline void *ouro__block_alloc_fast(ouro_heap *h, size_t size)
         }
     }
 #endif
-    return ouro__block_alloc(h, size, 0);
+    return ouro__block_alloc(h, size, raw);
 }
 
 static inline void ouro__block_free_fast(ouro_heap *h, void *p)
@@ -368,6 +370,7 @@ static inline void ouro__block_free_fast(ouro_heap *h, void *p)
     ouro__pool *pool = (ouro__pool *)ouro__pool_of(p);
     if (OURO__LIKELY(pool->c.kind == OURO__CHUNK_POOL && pool->freeblock != NULL &&
                      pool->ref > 1)) {
+        /* the common case: the pool stays partly used */
         memcpy((uint8_t *)p + 8, &pool->freeblock, sizeof(void *));
         pool->freeblock = p;
         pool->ref--;

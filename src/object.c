@@ -119,7 +119,7 @@ ouro_object *ouro_new_sized_at(ouro_heap *h, ouro_type *type, size_t size, const
         return NULL;
     }
     h->allocs++;
-    if (ouro__inject_alloc(h)) {
+    if (OURO__UNLIKELY(h->cfg.fail_alloc_at != 0) && ouro__inject_alloc(h)) {
         h->last_error = OURO_ENOMEM;
         return NULL;
     }
@@ -137,7 +137,7 @@ ouro_object *ouro_new_sized_at(ouro_heap *h, ouro_type *type, size_t size, const
     if (OURO__UNLIKELY(type->flags & OURO__TYPE_FREELIST) && ouro__types_take)
         o = ouro__types_take(h, type, size);
     if (!o)
-        o = ouro__block_alloc_fast(h, size);
+        o = ouro__block_alloc_fast(h, size, 0);
     if (!o) {
         if (gc && h->gen[0].count > 0)
             h->gen[0].count--;

@@ -461,8 +461,16 @@ void ouro__block_free(ouro_heap *h, void *p)
         h->usedpools[pool->raw][pool->szidx] = pool;
         return;
     }
-    if (OURO__UNLIKELY(pool->ref == 0))
+    if (OURO__UNLIKELY(pool->ref == 0)) {
+        /* The last pool of its class stays, empty, on the used list: a
+         * program that allocates and frees one block at a time would
+         * otherwise give the pool back and set it up again every time.
+         * At most one such pool per class (80 pools in all). */
+        if (pool->prevpool == NULL && pool->nextpool == NULL &&
+            h->usedpools[pool->raw][pool->szidx] == pool)
+            return;
         pool_release(h, pool);
+    }
 }
 
 /* Debug builds: is this pool block on its pool's free list?  O(capacity). */
@@ -647,6 +655,7 @@ int ouro__pool_check(ouro_heap *h)
     uint8_t bits[OURO__POOL_SIZE / 16 / 8];
     size_t blocks[OURO_NUM_CLASSES] = {0};
     size_t pools[OURO_NUM_CLASSES] = {0};
+    uint8_t empty_kept[2][OURO_NUM_CLASSES] = {{0}};
     size_t arenas = 0, bytes = 0;
 #define FAIL(...) do { ouro__report(h, __VA_ARGS__); return OURO_EINVAL; } while (0)
     for (uint32_t i = 1; i < h->slot_top; i++) {
@@ -675,8 +684,12 @@ int ouro__pool_check(ouro_heap *h)
             if (pool->ref + (uint32_t)nf != pool->capacity)
                 FAIL("ouro_heap_check: pool %p: ref %u + free %d != capacity %u\n",
                      (void *)pool, pool->ref, nf, pool->capacity);
-            if (pool->ref == 0)
-                FAIL("ouro_heap_check: pool %p: empty pool still in use\n", (void *)pool);
+            if (pool->ref == 0) {
+                /* only a class's kept last pool may be empty, one per class */
+                if (empty_kept[pool->raw][pool->szidx]++)
+                    FAIL("ouro_heap_check: pool %p: a second empty pool in class %u\n",
+                         (void *)pool, pool->szidx);
+            }
             bool on_list = false;
             for (ouro__pool *u = h->usedpools[pool->raw][pool->szidx]; u; u = u->nextpool)
                 if (u == pool)

@@ -27,7 +27,9 @@
 #include "../examples/11_with_scope.c"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct tour_stop {
     const char *name;
@@ -56,9 +58,26 @@ static void usage_list(void)
     printf("\n");
 }
 
+int ouro_report_main(int argc, char **argv);
+
 int ouro_demo_main(int argc, char **argv)
 {
-    /* `ouro demo NAME...` runs some of the stops (a prefix is enough). */
+    /* `ouro demo [--report FILE.html] [NAME...]` runs the stops (or those
+     * whose names start with a NAME) and, with --report, renders what the
+     * heaps did into an HTML report. */
+    const char *report = NULL;
+    char tmpdir[] = "/tmp/ouro_tour_XXXXXX";
+    if (argc > 2 && strcmp(argv[1], "--report") == 0) {
+        report = argv[2];
+        argv[2] = argv[0];
+        argv += 2;
+        argc -= 2;
+        ex_rec.dir = mkdtemp(tmpdir);
+        if (!ex_rec.dir) {
+            fprintf(stderr, "ouro demo: cannot make a directory for the snapshots\n");
+            return 1;
+        }
+    }
     int only = argc > 1;
     if (only && strcmp(argv[1], "--list") == 0) {
         usage_list();
@@ -79,6 +98,7 @@ int ouro_demo_main(int argc, char **argv)
         if (!wanted)
             continue;
         ran++;
+        ex_rec.name = tour[i].name;
         failed += tour[i].run() != 0;
     }
     if (ran == 0) {
@@ -88,5 +108,33 @@ int ouro_demo_main(int argc, char **argv)
     }
     printf("\n%d example%s, %s\n", ran, ran == 1 ? "" : "s",
            failed ? "SOME HEAPS NOT EMPTY" : "every heap ended empty");
+    if (report) {
+        /* One snapshot per example, in tour order, rendered as one page. */
+        char *rargv[sizeof tour / sizeof tour[0] + 4];
+        char paths[sizeof tour / sizeof tour[0]][4200];
+        int n = 0;
+        rargv[n++] = "report";
+        for (size_t i = 0; i < sizeof tour / sizeof tour[0]; i++) {
+            snprintf(paths[i], sizeof paths[i], "%s/%s.json", ex_rec.dir, tour[i].name);
+            FILE *f = fopen(paths[i], "r");
+            if (f) {
+                fclose(f);
+                rargv[n++] = paths[i];
+            }
+        }
+        rargv[n++] = "-o";
+        rargv[n++] = (char *)report;
+        if (n == 3) {
+            fprintf(stderr, "ouro demo: no snapshot was written\n");
+            return 1;
+        }
+        int rc = ouro_report_main(n, rargv);
+        for (size_t i = 0; i < sizeof tour / sizeof tour[0]; i++)
+            remove(paths[i]);
+        rmdir(ex_rec.dir);
+        if (rc != 0)
+            return rc;
+        printf("the tour's report: %s\n", report);
+    }
     return failed ? 1 : 0;
 }
