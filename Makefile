@@ -59,11 +59,13 @@ test-reliability: build
 	@$(PY) tests/fault_sweep.py --ouro $(BUILD)/ouro -j $(JOBS)
 
 # libFuzzer over heaptrace scripts, then over snapshot files, for FUZZ_TIME
-# seconds each (default 60).  The snapshot corpus is seeded from the files
-# the report demo writes.
+# seconds each (default 60).  New inputs go to build-fuzz/new-corpus (merge
+# the interesting ones into tests/fuzz/corpus with -merge=1); the snapshot
+# corpus is seeded from the files the report demo writes.
 fuzz: build
 	@./tests/fuzz_build.sh
-	@./build-fuzz/fuzz_replay -max_total_time=$${FUZZ_TIME:-60} tests/fuzz/corpus
+	@mkdir -p build-fuzz/new-corpus
+	@./build-fuzz/fuzz_replay -max_total_time=$${FUZZ_TIME:-60} build-fuzz/new-corpus tests/fuzz/corpus
 	@mkdir -p build-fuzz/snapshot-corpus
 	@./$(BUILD)/ouro report --demo build-fuzz/seed.html --keep build-fuzz/snapshot-corpus >/dev/null
 	@./build-fuzz/fuzz_snapshot -max_total_time=$${FUZZ_TIME:-60} build-fuzz/snapshot-corpus
