@@ -33,7 +33,7 @@ def check_one(ouro, check, label, script, fresh=False):
     want = run([sys.executable, ORACLE, "-"], stdin=script)
     if want.returncode < 0 and fresh:
         # CPython 3.11 itself dies on rare scripts (docs/design.md, section
-        # 6).  For a seed drawn this run that is reported, never hidden, and
+        # 7).  For a seed drawn this run that is reported, never hidden, and
         # ouro must still run the script cleanly with heap checks.
         got = run([ouro, "replay", "--check", "-"], stdin=script)
         if got.returncode != 0:
