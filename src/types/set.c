@@ -158,7 +158,9 @@ int ouro_set_add(ouro_object *o, ouro_object *key)
     return 1;
 }
 
-int ouro_set_contains(ouro_object *o, ouro_object *key)
+/* The live entry for `key`: 1 and *out set, 0 when absent, or a negative
+ * error (not a set, key not hashable). */
+static int lookup(ouro_object *o, ouro_object *key, ouro__sentry **out)
 {
     if (!IS_SET(o))
         return OURO_ETYPE;
@@ -170,25 +172,23 @@ int ouro_set_contains(ouro_object *o, ouro_object *key)
     if (!s->table)
         return 0;
     bool found;
-    find(s, key, hash, &found);
+    *out = find(s, key, hash, &found);
     return found;
+}
+
+int ouro_set_contains(ouro_object *o, ouro_object *key)
+{
+    ouro__sentry *e;
+    return lookup(o, key, &e);
 }
 
 int ouro_set_discard(ouro_object *o, ouro_object *key)
 {
-    if (!IS_SET(o))
-        return OURO_ETYPE;
-    int64_t hash;
-    int rc = hash_key(key, &hash);
-    if (rc < 0)
+    ouro__sentry *e;
+    int rc = lookup(o, key, &e);
+    if (rc <= 0)
         return rc;
     o_set *s = (o_set *)o;
-    if (!s->table)
-        return 0;
-    bool found;
-    ouro__sentry *e = find(s, key, hash, &found);
-    if (!found)
-        return 0;
     ouro_object *k = e->key;
     e->key = DUMMY;
     s->used--;
