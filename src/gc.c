@@ -238,10 +238,11 @@ static int visit_decref_init(ouro_object *c, void *arg)
     return 0;
 }
 
-static void sweep_refs(ouro_object *o, void *arg)
+static int sweep_refs(void *block, void *arg)
 {
+    ouro_object *o = block;
     if (!o->gc_next || !(o->flags & OURO__F_OBJECT))
-        return;
+        return 0;
     if (!(o->flags & OURO__F_COLLECTING)) {
         sweep_ctx *sc = arg;
         o->gc_prev = o->refcnt;
@@ -251,6 +252,7 @@ static void sweep_refs(ouro_object *o, void *arg)
     ouro_type *t = ouro__type(o);
     if (t->traverse)
         t->traverse(o, visit_decref_init, arg);
+    return 0;
 }
 
 typedef struct reach_ctx {
@@ -576,7 +578,7 @@ static long gc_collect_main(ouro_heap *h, int generation, long *uncollectable_ou
     uint16_t set = generation == OURO_GC_GENERATIONS - 2 ? OURO__F_PENDING : 0;
     if (generation == OURO_GC_GENERATIONS - 1 && ouro__list_empty(h, LIST(PERMANENT))) {
         sweep_ctx sc = {0, clear};
-        ouro__sweep_objects(h, sweep_refs, &sc);
+        ouro__pool_walk(h, false, sweep_refs, &sc);
         if (h->cfg.debug >= OURO_DEBUG_CHECKS && sc.n != ouro__list_size(h, young))
             ouro__fatal(young, "collector sweep and generation lists disagree");
         ouro__list_init(h, unreachable);

@@ -247,7 +247,7 @@ int ouro_heap_walk(ouro_heap *h, ouro_visit_fn visit, void *arg)
     if (!h || !visit)
         return OURO_EINVAL;
     walk_state ws = {visit, arg};
-    return ouro__pool_walk(h, walk_visit, &ws);
+    return ouro__pool_walk(h, false, walk_visit, &ws);
 }
 
 typedef struct check_state {

@@ -299,13 +299,21 @@ static inline ouro_heap *ouro__heap_of(const ouro_object *o)
 {
     return ((ouro__chunk *)ouro__pool_of(o))->heap;
 }
+/* The compressed reference of an object in an arena or large block (not a
+ * list head): the chunk header gives the slot. */
+static inline uint32_t ouro__obj_ref(ouro_heap *h, const ouro_object *o)
+{
+    uint32_t index = ((ouro__chunk *)ouro__pool_of(o))->index;
+    return (index << 16) | (uint32_t)((size_t)((const uint8_t *)o - h->slot_base[index]) >> 4);
+}
+/* The same for anything on a collector list, list heads included (those
+ * live in the heap structure, slot 0). */
 static inline uint32_t ouro__ref_of(ouro_heap *h, const ouro_object *o)
 {
     const uint8_t *p = (const uint8_t *)o;
-    uint32_t index = 0;
-    if (!(p >= (const uint8_t *)h && p < (const uint8_t *)(h->lists + OURO__NUM_LISTS)))
-        index = ((ouro__chunk *)ouro__pool_of(o))->index;
-    return (index << 16) | (uint32_t)((size_t)(p - h->slot_base[index]) >> 4);
+    if (p >= (const uint8_t *)h && p < (const uint8_t *)(h->lists + OURO__NUM_LISTS))
+        return (uint32_t)((size_t)(p - h->slot_base[0]) >> 4);
+    return ouro__obj_ref(h, o);
 }
 
 /* ----- pools (pool.c) */
@@ -316,10 +324,10 @@ OURO__HIDDEN void *ouro__block_alloc(ouro_heap *h, size_t size, int raw);
 OURO__HIDDEN void ouro__block_free(ouro_heap *h, void *p);
 OURO__HIDDEN size_t ouro__block_size(const void *p);
 OURO__HIDDEN int ouro__pool_check(ouro_heap *h);
-/* Visit every allocated block (objects and raw blocks alike). */
-OURO__HIDDEN int ouro__pool_walk(ouro_heap *h, int (*fn)(void *block, void *arg), void *arg);
-OURO__HIDDEN void ouro__sweep_objects(ouro_heap *h, void (*fn)(ouro_object *o, void *arg),
-                                      void *arg);
+/* Visit every allocated block in address order (raw blocks too when
+ * `raw`); stops at the first non-zero return, which it returns. */
+OURO__HIDDEN int ouro__pool_walk(ouro_heap *h, bool raw, int (*fn)(void *block, void *arg),
+                                 void *arg);
 OURO__HIDDEN void *ouro__pages_alloc(ouro_heap *h, size_t size);
 OURO__HIDDEN void ouro__pages_free(ouro_heap *h, void *p, size_t size);
 
@@ -420,7 +428,7 @@ static inline void ouro__gc_track(ouro_heap *h, ouro_object *o)
 {
     ouro_object *head = &h->lists[0];
     uint32_t hr = (uint32_t)((size_t)((uint8_t *)head - (uint8_t *)h) >> 4);
-    uint32_t r = ouro__ref_of(h, o);
+    uint32_t r = ouro__obj_ref(h, o);
     ouro_object *last = ouro__obj_of(h, head->gc_prev);
     last->gc_next = r;
     o->gc_prev = head->gc_prev;

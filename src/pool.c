@@ -497,8 +497,15 @@ int ouro__pool_init(ouro_heap *h)
     return 0;
 }
 
-static int pool_free_bitmap(ouro__pool *pool, uint8_t *bits);
-static ouro__pool *arena_pool(ouro__arena *a, uint32_t k);
+#ifdef OURO_VALGRIND
+static int vg_free_block(void *block, void *arg)
+{
+    (void)arg;
+    (void)block;
+    OURO__VG_FREE(block);
+    return 0;
+}
+#endif
 
 void ouro__pool_fini(ouro_heap *h)
 {
@@ -506,22 +513,7 @@ void ouro__pool_fini(ouro_heap *h)
     /* Blocks still allocated (leaks under IGNORE/WARN) are announced as
      * freed, or memcheck sees them overlap the blocks of a later heap that
      * gets the same addresses. */
-    uint8_t bits[OURO__POOL_SIZE / 16 / 8];
-    for (uint32_t i = 1; i < h->slot_top; i++) {
-        ouro__arena *a = &h->arenas[i];
-        if (!a->live)
-            continue;
-        for (uint32_t k = 0; k < a->npools_carved; k++) {
-            ouro__pool *pool = arena_pool(a, k);
-            if (!pool || pool->ref == 0 || pool_free_bitmap(pool, bits) < 0)
-                continue;
-            for (uint32_t j = 0; j < pool->capacity; j++)
-                if (!(bits[j / 8] & (1u << (j % 8))))
-                    OURO__VG_FREE((uint8_t *)pool + OURO__POOL_HEADER + (size_t)j * pool->block_size);
-        }
-    }
-    for (ouro__large *L = h->large_blocks; L; L = L->next)
-        OURO__VG_FREE(L + 1);
+    ouro__pool_walk(h, true, vg_free_block, NULL);
 #endif
     while (h->large_blocks)
         large_free(h, h->large_blocks);
@@ -542,42 +534,7 @@ void ouro__pool_fini(ouro_heap *h)
 
 /* ------------------------------------------------------------ walk, check */
 
-/* Visit every allocated object block in address order: arenas, then pools
- * in each arena, then large blocks.  Free pools are recognised by their
- * header (kind is cleared when a pool is released), free blocks by the
- * pool's free list, so no free memory is read (ASan and Valgrind keep it
- * poisoned).  This is the collector's sequential sweep: it streams through
- * memory instead of chasing list links. */
 static int pool_free_bitmap(ouro__pool *pool, uint8_t *bits);
-
-void ouro__sweep_objects(ouro_heap *h, void (*fn)(ouro_object *o, void *arg), void *arg)
-{
-    uint8_t bits[OURO__POOL_SIZE / 16 / 8];
-    for (uint32_t i = 1; i < h->slot_top; i++) {
-        ouro__arena *a = &h->arenas[i];
-        if (!a->live)
-            continue;
-        for (uint32_t k = 0; k < a->npools_carved; k++) {
-            ouro__pool *pool = (ouro__pool *)(a->base + (size_t)k * OURO__POOL_SIZE);
-            if (pool->c.kind != OURO__CHUNK_POOL || pool->raw || pool->ref == 0)
-                continue;
-            uint8_t *b = (uint8_t *)pool + OURO__POOL_HEADER;
-            uint32_t size = pool->block_size;
-            if (pool->ref == pool->capacity) {
-                for (uint32_t j = 0; j < pool->capacity; j++, b += size)
-                    fn((ouro_object *)b, arg);
-                continue;
-            }
-            pool_free_bitmap(pool, bits);
-            for (uint32_t j = 0; j < pool->capacity; j++, b += size)
-                if (!(bits[j / 8] & (1u << (j % 8))))
-                    fn((ouro_object *)b, arg);
-        }
-    }
-    for (ouro__large *L = h->large_blocks; L; L = L->next)
-        if (!L->raw)
-            fn((ouro_object *)(L + 1), arg);
-}
 
 /* Marks the free blocks of a pool in `bits`; returns how many, or -1 if the
  * free list is corrupt. */
@@ -613,7 +570,14 @@ static ouro__pool *arena_pool(ouro__arena *a, uint32_t k)
     return pool->c.kind == OURO__CHUNK_POOL ? pool : NULL;
 }
 
-int ouro__pool_walk(ouro_heap *h, int (*fn)(void *block, void *arg), void *arg)
+/* Visit every allocated block in address order: arenas, then pools in each
+ * arena, then large blocks; raw blocks only when `raw` is set.  Free pools
+ * are recognised by their header (kind is cleared when a pool is released),
+ * free blocks by the pool's free list, so no free memory is read (ASan and
+ * Valgrind keep it poisoned).  The collector's full-collection sweep runs
+ * on this: it streams through memory instead of chasing list links, and a
+ * full pool needs no free-list walk at all. */
+int ouro__pool_walk(ouro_heap *h, bool raw, int (*fn)(void *block, void *arg), void *arg)
 {
     uint8_t bits[OURO__POOL_SIZE / 16 / 8];
     for (uint32_t i = 1; i < h->slot_top; i++) {
@@ -622,17 +586,15 @@ int ouro__pool_walk(ouro_heap *h, int (*fn)(void *block, void *arg), void *arg)
             continue;
         for (uint32_t k = 0; k < a->npools_carved; k++) {
             ouro__pool *pool = arena_pool(a, k);
-            if (!pool || pool->ref == 0)
+            if (!pool || pool->ref == 0 || (pool->raw && !raw))
                 continue;
-            if (pool_free_bitmap(pool, bits) < 0)
+            bool full = pool->ref == pool->capacity;
+            if (!full && pool_free_bitmap(pool, bits) < 0)
                 return OURO_EINVAL;
-            uint32_t cap = pool->capacity;
-            for (uint32_t j = 0; j < cap; j++) {
-                if (bits[j / 8] & (1u << (j % 8)))
+            uint8_t *b = (uint8_t *)pool + OURO__POOL_HEADER;
+            for (uint32_t j = 0; j < pool->capacity; j++, b += pool->block_size) {
+                if (!full && (bits[j / 8] & (1u << (j % 8))))
                     continue;
-                uint8_t *b = (uint8_t *)pool + OURO__POOL_HEADER + (size_t)j * pool->block_size;
-                if (pool->raw)
-                    continue; /* raw blocks are not visited */
                 int r = fn(b, arg);
                 if (r)
                     return r;
@@ -641,7 +603,7 @@ int ouro__pool_walk(ouro_heap *h, int (*fn)(void *block, void *arg), void *arg)
     }
     for (ouro__large *L = h->large_blocks, *next; L; L = next) {
         next = L->next;
-        if (L->raw)
+        if (L->raw && !raw)
             continue;
         int r = fn(L + 1, arg);
         if (r)
