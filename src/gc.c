@@ -238,7 +238,7 @@ static int visit_decref_init(ouro_object *c, void *arg)
     return 0;
 }
 
-static int sweep_refs(void *block, void *arg)
+static inline int sweep_refs(void *block, void *arg)
 {
     ouro_object *o = block;
     if (!o->gc_next || !(o->flags & OURO__F_OBJECT))
@@ -290,7 +290,7 @@ static int visit_reachable(ouro_object *o, void *arg)
  * get the `set` flags (PENDING, when they are about to join the oldest
  * generation). */
 static size_t move_unreachable(ouro_heap *h, ouro_object *young, ouro_object *unreachable,
-                               uint16_t set)
+                               uint16_t set, bool *special)
 {
     size_t reachable = 0;
     ouro_object *prev = young;
@@ -301,6 +301,9 @@ static size_t move_unreachable(ouro_heap *h, ouro_object *young, ouro_object *un
     uint32_t r = young->gc_next;
     while (r != hr) {
         ouro_object *o = ouro__obj_of(h, r);
+        /* The walk is a chain of dependent loads: start the next one
+         * while this object's referents are visited. */
+        __builtin_prefetch(ouro__obj_of(h, o->gc_next));
         if (o->gc_prev) {
             traverse(o, visit_reachable, &rc);
             o->gc_prev = prev == young ? hr : prev_ref;
@@ -316,6 +319,10 @@ static size_t move_unreachable(ouro_heap *h, ouro_object *young, ouro_object *un
             o->gc_next = ur;
             unreachable->gc_prev = r;
             o->flags |= OURO__F_UNREACHABLE;
+            if (special && !*special &&
+                ((o->flags & OURO__F_HASWEAK) || ouro__type(o)->finalize ||
+                 o->type_id == ouro__weakref_type.id))
+                *special = true;
         }
         r = prev->gc_next;
     }
@@ -327,12 +334,12 @@ static size_t move_unreachable(ouro_heap *h, ouro_object *young, ouro_object *un
  * the rest (moved to `unreachable`).  Returns the sizes. */
 static void deduce_unreachable(ouro_heap *h, ouro_object *base, ouro_object *unreachable,
                                size_t *n_reachable, size_t *n_unreachable, uint16_t clear,
-                               uint16_t set)
+                               uint16_t set, bool *special)
 {
     size_t total = update_refs(h, base, clear);
     subtract_refs(h, base);
     ouro__list_init(h, unreachable);
-    size_t reachable = move_unreachable(h, base, unreachable, set);
+    size_t reachable = move_unreachable(h, base, unreachable, set, special);
     *n_reachable = reachable;
     *n_unreachable = total - reachable;
 }
@@ -484,7 +491,7 @@ static size_t handle_resurrected_objects(ouro_heap *h, ouro_object *unreachable,
         o->flags &= (uint16_t)~OURO__F_COLLECTING;
     }
     size_t resurrected, still;
-    deduce_unreachable(h, unreachable, still_unreachable, &resurrected, &still, 0, 0);
+    deduce_unreachable(h, unreachable, still_unreachable, &resurrected, &still, 0, 0, NULL);
     uint32_t sr = head_ref(h, still_unreachable);
     for (uint32_t r = still_unreachable->gc_next; r != sr;) {
         ouro_object *o = ouro__obj_of(h, r);
@@ -514,7 +521,7 @@ static void delete_garbage(ouro_heap *h, ouro_object *collectable, ouro_object *
         }
         if (collectable->gc_next == r) {
             /* still alive: it may die later */
-            o->flags &= (uint16_t)~OURO__F_COLLECTING;
+            o->flags &= (uint16_t)~(OURO__F_COLLECTING | OURO__F_UNREACHABLE);
             ouro__list_move(h, o, old);
         }
     }
@@ -572,20 +579,21 @@ static long gc_collect_main(ouro_heap *h, int generation, long *uncollectable_ou
 
     ouro_object *unreachable = LIST(UNREACHABLE);
     size_t n_young, n_unreachable;
+    bool special = false;
     /* Survivors of a collection of the middle generation join the oldest
      * and become "pending"; a full collection clears that. */
     uint16_t clear = generation == OURO_GC_GENERATIONS - 1 ? OURO__F_PENDING : 0;
     uint16_t set = generation == OURO_GC_GENERATIONS - 2 ? OURO__F_PENDING : 0;
     if (generation == OURO_GC_GENERATIONS - 1 && ouro__list_empty(h, LIST(PERMANENT))) {
         sweep_ctx sc = {0, clear};
-        ouro__pool_walk(h, false, sweep_refs, &sc);
+        ouro__pool_walk_inline(h, false, sweep_refs, &sc);
         if (h->cfg.debug >= OURO_DEBUG_CHECKS && sc.n != ouro__list_size(h, young))
             ouro__fatal(young, "collector sweep and generation lists disagree");
         ouro__list_init(h, unreachable);
-        n_young = move_unreachable(h, young, unreachable, set);
+        n_young = move_unreachable(h, young, unreachable, set, &special);
         n_unreachable = sc.n - n_young;
     } else {
-        deduce_unreachable(h, young, unreachable, &n_young, &n_unreachable, clear, set);
+        deduce_unreachable(h, young, unreachable, &n_young, &n_unreachable, clear, set, &special);
     }
     if (ouro__types_untrack_survivors)
         n_young -= ouro__types_untrack_survivors(h, young, young == old);
@@ -602,7 +610,12 @@ static long gc_collect_main(ouro_heap *h, int generation, long *uncollectable_ou
     ouro_object *finalizers = LIST(FINALIZERS);
     ouro__list_init(h, finalizers);
     trash_info ti = {false, false, false};
-    move_legacy_finalizers(h, unreachable, finalizers, &ti);
+    /* When no object that was ever tentatively unreachable has a finalizer
+     * or weak references (`special`, learnt in move_unreachable), the
+     * trash_info is all false and the pass is skipped: no code runs before
+     * delete_garbage, which clears the UNREACHABLE flags itself. */
+    if (special)
+        move_legacy_finalizers(h, unreachable, finalizers, &ti);
     if (ti.legacy) {
         move_legacy_finalizer_reachable(h, finalizers);
         n_unreachable = ouro__list_size(h, unreachable);

@@ -328,6 +328,67 @@ OURO__HIDDEN int ouro__pool_check(ouro_heap *h);
  * `raw`); stops at the first non-zero return, which it returns. */
 OURO__HIDDEN int ouro__pool_walk(ouro_heap *h, bool raw, int (*fn)(void *block, void *arg),
                                  void *arg);
+OURO__HIDDEN int ouro__pool_free_bitmap(ouro__pool *pool, uint8_t *bits);
+
+/* The pool pointer for used pool number `k` of arena `a`, or NULL if free. */
+static inline ouro__pool *ouro__arena_pool(ouro__arena *a, uint32_t k)
+{
+    ouro__pool *pool = (ouro__pool *)(a->base + (size_t)k * OURO__POOL_SIZE);
+    return pool->c.kind == OURO__CHUNK_POOL ? pool : NULL;
+}
+
+/* The one block walker, inline so that a caller passing a constant `fn`
+ * (the collector's full-collection sweep) gets it inlined into the loop;
+ * ouro__pool_walk is the out-of-line copy.  Visits every allocated block in
+ * address order: arenas, then pools in each arena, then large blocks; raw
+ * blocks only when `raw` is set.  Free pools are recognised by their header
+ * (kind is cleared when a pool is released), free blocks by the pool's free
+ * list, so no free memory is read (ASan and Valgrind keep it poisoned).  It
+ * streams through memory instead of chasing list links, and a full pool
+ * needs no free-list walk at all. */
+static inline __attribute__((always_inline)) int
+ouro__pool_walk_inline(ouro_heap *h, bool raw, int (*fn)(void *block, void *arg), void *arg)
+{
+    uint8_t bits[OURO__POOL_SIZE / 16 / 8];
+    for (uint32_t i = 1; i < h->slot_top; i++) {
+        ouro__arena *a = &h->arenas[i];
+        if (!a->live)
+            continue;
+        for (uint32_t k = 0; k < a->npools_carved; k++) {
+            ouro__pool *pool = ouro__arena_pool(a, k);
+            if (!pool || pool->ref == 0 || (pool->raw && !raw))
+                continue;
+            uint8_t *b = (uint8_t *)pool + OURO__POOL_HEADER;
+            uint32_t cap = pool->capacity, bs = pool->block_size;
+            if (pool->ref == cap) {
+                for (uint32_t j = 0; j < cap; j++, b += bs) {
+                    int r = fn(b, arg);
+                    if (r)
+                        return r;
+                }
+                continue;
+            }
+            if (ouro__pool_free_bitmap(pool, bits) < 0)
+                return OURO_EINVAL;
+            for (uint32_t j = 0; j < cap; j++, b += bs) {
+                if (bits[j / 8] & (1u << (j % 8)))
+                    continue;
+                int r = fn(b, arg);
+                if (r)
+                    return r;
+            }
+        }
+    }
+    for (ouro__large *L = h->large_blocks, *next; L; L = next) {
+        next = L->next;
+        if (L->raw && !raw)
+            continue;
+        int r = fn(L + 1, arg);
+        if (r)
+            return r;
+    }
+    return 0;
+}
 OURO__HIDDEN void *ouro__pages_alloc(ouro_heap *h, size_t size);
 OURO__HIDDEN void ouro__pages_free(ouro_heap *h, void *p, size_t size);
 

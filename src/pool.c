@@ -534,11 +534,9 @@ void ouro__pool_fini(ouro_heap *h)
 
 /* ------------------------------------------------------------ walk, check */
 
-static int pool_free_bitmap(ouro__pool *pool, uint8_t *bits);
-
 /* Marks the free blocks of a pool in `bits`; returns how many, or -1 if the
  * free list is corrupt. */
-static int pool_free_bitmap(ouro__pool *pool, uint8_t *bits)
+int ouro__pool_free_bitmap(ouro__pool *pool, uint8_t *bits)
 {
     int n = 0;
     uint32_t cap = pool->capacity;
@@ -563,53 +561,10 @@ static int pool_free_bitmap(ouro__pool *pool, uint8_t *bits)
     return n;
 }
 
-/* The pool pointer for used pool number `k` of arena `a`, or NULL if free. */
-static ouro__pool *arena_pool(ouro__arena *a, uint32_t k)
-{
-    ouro__pool *pool = (ouro__pool *)(a->base + (size_t)k * OURO__POOL_SIZE);
-    return pool->c.kind == OURO__CHUNK_POOL ? pool : NULL;
-}
 
-/* Visit every allocated block in address order: arenas, then pools in each
- * arena, then large blocks; raw blocks only when `raw` is set.  Free pools
- * are recognised by their header (kind is cleared when a pool is released),
- * free blocks by the pool's free list, so no free memory is read (ASan and
- * Valgrind keep it poisoned).  The collector's full-collection sweep runs
- * on this: it streams through memory instead of chasing list links, and a
- * full pool needs no free-list walk at all. */
 int ouro__pool_walk(ouro_heap *h, bool raw, int (*fn)(void *block, void *arg), void *arg)
 {
-    uint8_t bits[OURO__POOL_SIZE / 16 / 8];
-    for (uint32_t i = 1; i < h->slot_top; i++) {
-        ouro__arena *a = &h->arenas[i];
-        if (!a->live)
-            continue;
-        for (uint32_t k = 0; k < a->npools_carved; k++) {
-            ouro__pool *pool = arena_pool(a, k);
-            if (!pool || pool->ref == 0 || (pool->raw && !raw))
-                continue;
-            bool full = pool->ref == pool->capacity;
-            if (!full && pool_free_bitmap(pool, bits) < 0)
-                return OURO_EINVAL;
-            uint8_t *b = (uint8_t *)pool + OURO__POOL_HEADER;
-            for (uint32_t j = 0; j < pool->capacity; j++, b += pool->block_size) {
-                if (!full && (bits[j / 8] & (1u << (j % 8))))
-                    continue;
-                int r = fn(b, arg);
-                if (r)
-                    return r;
-            }
-        }
-    }
-    for (ouro__large *L = h->large_blocks, *next; L; L = next) {
-        next = L->next;
-        if (L->raw && !raw)
-            continue;
-        int r = fn(L + 1, arg);
-        if (r)
-            return r;
-    }
-    return 0;
+    return ouro__pool_walk_inline(h, raw, fn, arg);
 }
 
 int ouro__pool_check(ouro_heap *h)
@@ -635,12 +590,12 @@ int ouro__pool_check(ouro_heap *h)
         if (a->nfreepools == OURO__POOLS_PER_ARENA && a != h->empty_arena)
             FAIL("ouro_heap_check: arena %u: empty arena not released\n", i);
         for (uint32_t k = 0; k < a->npools_carved; k++) {
-            ouro__pool *pool = arena_pool(a, k);
+            ouro__pool *pool = ouro__arena_pool(a, k);
             if (!pool)
                 continue;
             if (pool->c.kind != OURO__CHUNK_POOL || pool->c.heap != h || pool->c.index != i)
                 FAIL("ouro_heap_check: pool %p: bad header\n", (void *)pool);
-            int nf = pool_free_bitmap(pool, bits);
+            int nf = ouro__pool_free_bitmap(pool, bits);
             if (nf < 0)
                 FAIL("ouro_heap_check: pool %p: corrupt free list\n", (void *)pool);
             if (pool->ref + (uint32_t)nf != pool->capacity)
