@@ -286,6 +286,13 @@ static int visit_reachable(ouro_object *o, void *arg)
     return 0;
 }
 
+/* It holds weak references to it, or it is a weak reference: clearing it
+ * as trash may run callbacks (handle_weakrefs). */
+static inline bool weak_involved(const ouro_object *o)
+{
+    return (o->flags & OURO__F_HASWEAK) || o->type_id == ouro__weakref_type.id;
+}
+
 /* Returns the number of objects left in young (the reachable ones), which
  * get the `set` flags (PENDING, when they are about to join the oldest
  * generation). */
@@ -319,9 +326,7 @@ static size_t move_unreachable(ouro_heap *h, ouro_object *young, ouro_object *un
             o->gc_next = ur;
             unreachable->gc_prev = r;
             o->flags |= OURO__F_UNREACHABLE;
-            if (special && !*special &&
-                ((o->flags & OURO__F_HASWEAK) || ouro__type(o)->finalize ||
-                 o->type_id == ouro__weakref_type.id))
+            if (special && !*special && (weak_involved(o) || ouro__type(o)->finalize))
                 *special = true;
         }
         r = prev->gc_next;
@@ -368,7 +373,7 @@ static void move_legacy_finalizers(ouro_heap *h, ouro_object *unreachable, ouro_
         r = o->gc_next;
         o->flags &= (uint16_t)~OURO__F_UNREACHABLE;
         ouro_type *t = ouro__type(o);
-        if (o->flags & OURO__F_HASWEAK || ouro_is_weakref(o))
+        if (weak_involved(o))
             ti->weak = true;
         if (t->finalize) {
             if (t->flags & OURO_TYPE_LEGACY_DEL) {

@@ -561,7 +561,6 @@ int ouro__pool_free_bitmap(ouro__pool *pool, uint8_t *bits)
     return n;
 }
 
-
 int ouro__pool_walk(ouro_heap *h, bool raw, int (*fn)(void *block, void *arg), void *arg)
 {
     return ouro__pool_walk_inline(h, raw, fn, arg);

@@ -720,6 +720,34 @@ int ouro_leak_report_print(const ouro_leak_report *r, size_t max_groups, FILE *o
 
 /* ------------------------------------------------------------ snapshot leaks */
 
+int ouro__ins_copy_leak_group(ins_strpool *p, ouro_leak_group *dst, const ouro_leak_group *src)
+{
+    *dst = *src;
+    dst->type = ouro__ins_intern(p, src->type);
+    dst->site.file = ouro__ins_intern(p, src->site.file);
+    dst->site.func = ouro__ins_intern(p, src->site.func);
+    if (src->nchain) {
+        dst->chain = ouro__ins_pool_alloc(p, src->nchain * sizeof *dst->chain);
+        if (!dst->chain)
+            return OURO_ENOMEM;
+        for (size_t k = 0; k < src->nchain; k++) {
+            dst->chain[k] = src->chain[k];
+            dst->chain[k].type = ouro__ins_intern(p, src->chain[k].type);
+        }
+    }
+    return 0;
+}
+
+void ouro__ins_copy_graph(ins_strpool *p, ouro_graph *dst, const ouro_graph *src)
+{
+    for (size_t i = 0; i < src->nnodes; i++) {
+        dst->nodes[i] = src->nodes[i];
+        dst->nodes[i].type = ouro__ins_intern(p, src->nodes[i].type);
+    }
+    if (src->nedges)
+        memcpy(dst->edges, src->edges, src->nedges * sizeof *src->edges);
+}
+
 int ouro__ins_snap_leaks(ouro_heap *h, ouro_snapshot *s, int with_graph)
 {
     ouro_graph *graph = NULL;
@@ -735,22 +763,9 @@ int ouro__ins_snap_leaks(ouro_heap *h, ouro_snapshot *s, int with_graph)
         goto out;
     }
     for (size_t i = 0; i < keep; i++) {
-        ouro_leak_group *g = &s->leaks[i];
-        *g = r->groups[i];
-        g->type = ouro__ins_intern(pool, g->type);
-        g->site.file = ouro__ins_intern(pool, g->site.file);
-        g->site.func = ouro__ins_intern(pool, g->site.func);
-        if (g->nchain) {
-            g->chain = ouro__ins_pool_alloc(pool, g->nchain * sizeof *g->chain);
-            if (!g->chain) {
-                rc = OURO_ENOMEM;
-                goto out;
-            }
-            for (size_t k = 0; k < g->nchain; k++) {
-                g->chain[k] = r->groups[i].chain[k];
-                g->chain[k].type = ouro__ins_intern(pool, g->chain[k].type);
-            }
-        }
+        rc = ouro__ins_copy_leak_group(pool, &s->leaks[i], &r->groups[i]);
+        if (rc < 0)
+            goto out;
     }
     s->nleaks = keep;
     if (graph) {
@@ -762,12 +777,7 @@ int ouro__ins_snap_leaks(ouro_heap *h, ouro_snapshot *s, int with_graph)
             rc = OURO_ENOMEM;
             goto out;
         }
-        for (size_t i = 0; i < graph->nnodes; i++) {
-            s->graph.nodes[i] = graph->nodes[i];
-            s->graph.nodes[i].type = ouro__ins_intern(pool, graph->nodes[i].type);
-        }
-        if (graph->nedges)
-            memcpy(s->graph.edges, graph->edges, graph->nedges * sizeof *graph->edges);
+        ouro__ins_copy_graph(pool, &s->graph, graph);
         s->graph.nnodes = graph->nnodes;
         s->graph.nedges = graph->nedges;
         s->graph.truncated = graph->truncated;

@@ -70,6 +70,12 @@ OURO__HIDDEN const char *ouro__ins_intern_n(ins_strpool *p, const char *s, size_
  * snapshot owns; freed with the pool. */
 OURO__HIDDEN void *ouro__ins_pool_alloc(ins_strpool *p, size_t size);
 OURO__HIDDEN void ouro__ins_strpool_fini(ins_strpool *p);
+/* Copies into storage owned by `p`, strings interned there: a leak group
+ * with its chain (OURO_ENOMEM when the chain's array cannot be had), and a
+ * graph's nodes and edges into `dst`'s arrays, already sized for `src`. */
+OURO__HIDDEN int ouro__ins_copy_leak_group(ins_strpool *p, ouro_leak_group *dst,
+                                           const ouro_leak_group *src);
+OURO__HIDDEN void ouro__ins_copy_graph(ins_strpool *p, ouro_graph *dst, const ouro_graph *src);
 
 /* ----- text buffer */
 typedef struct ins_buf {

@@ -1230,28 +1230,11 @@ ouro_snapshot *ouro_snapshot_filter_traces(const ouro_snapshot *s,
         c->marks[i] = s->marks[i];
         c->marks[i].name = ouro__ins_intern(pool, s->marks[i].name);
     }
-    for (size_t i = 0; i < s->graph.nnodes; i++) {
-        c->graph.nodes[i] = s->graph.nodes[i];
-        c->graph.nodes[i].type = ouro__ins_intern(pool, s->graph.nodes[i].type);
-    }
-    if (s->graph.nedges)
-        memcpy(c->graph.edges, s->graph.edges, s->graph.nedges * sizeof *c->graph.edges);
+    ouro__ins_copy_graph(pool, &c->graph, &s->graph);
     for (size_t i = 0; i < s->nleaks; i++) {
-        ouro_leak_group *g = &c->leaks[i];
-        *g = s->leaks[i];
-        g->type = ouro__ins_intern(pool, g->type);
-        g->site.file = ouro__ins_intern(pool, g->site.file);
-        g->site.func = ouro__ins_intern(pool, g->site.func);
-        if (g->nchain) {
-            g->chain = ouro__ins_pool_alloc(pool, g->nchain * sizeof *g->chain);
-            if (!g->chain) {
-                ouro_snapshot_free(c);
-                return NULL;
-            }
-            for (size_t k = 0; k < g->nchain; k++) {
-                g->chain[k] = s->leaks[i].chain[k];
-                g->chain[k].type = ouro__ins_intern(pool, g->chain[k].type);
-            }
+        if (ouro__ins_copy_leak_group(pool, &c->leaks[i], &s->leaks[i]) < 0) {
+            ouro_snapshot_free(c);
+            return NULL;
         }
     }
     return c;

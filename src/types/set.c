@@ -122,17 +122,19 @@ static int set_resize(ouro_heap *h, o_set *s, size_t minused)
     return 0;
 }
 
-static int hash_key(ouro_object *key, int64_t *hash)
+/* The checks every keyed operation starts with: `o` is a set and `key`
+ * is hashable (0 and *hash set, or the negative error). */
+static int check_and_hash(ouro_object *o, ouro_object *key, int64_t *hash)
 {
+    if (!IS_SET(o))
+        return OURO_ETYPE;
     return key ? ouro_hash(key, hash) : OURO_EINVAL;
 }
 
 int ouro_set_add(ouro_object *o, ouro_object *key)
 {
-    if (!IS_SET(o))
-        return OURO_ETYPE;
     int64_t hash;
-    int rc = hash_key(key, &hash);
+    int rc = check_and_hash(o, key, &hash);
     if (rc < 0)
         return rc;
     o_set *s = (o_set *)o;
@@ -162,10 +164,8 @@ int ouro_set_add(ouro_object *o, ouro_object *key)
  * error (not a set, key not hashable). */
 static int lookup(ouro_object *o, ouro_object *key, ouro__sentry **out)
 {
-    if (!IS_SET(o))
-        return OURO_ETYPE;
     int64_t hash;
-    int rc = hash_key(key, &hash);
+    int rc = check_and_hash(o, key, &hash);
     if (rc < 0)
         return rc;
     o_set *s = (o_set *)o;
