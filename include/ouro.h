@@ -317,6 +317,12 @@ typedef struct ouro_heap_stats {
     size_t class_pools[OURO_NUM_CLASSES];  /* pools in use per class */
 } ouro_heap_stats;
 
+/* Every figure but class_blocks is kept as the heap runs and costs O(1) to
+ * read.  class_blocks is counted from the pool headers when asked for
+ * (O(pools), as CPython's sys._debugmallocstats walks its arenas), so that
+ * allocation and free do not pay for it; a caller that wants only the
+ * totals (a sampler) sets struct_size to offsetof(ouro_heap_stats,
+ * class_size) and skips that count. */
 OURO_API int ouro_heap_get_stats(ouro_heap *h, ouro_heap_stats *out);
 /* Human-readable statistics into buf (truncated, NUL-terminated); returns
  * the length the full text needs. */

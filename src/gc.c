@@ -949,7 +949,7 @@ int ouro__gc_check(ouro_heap *h)
             }
             prev = r;
             r = o->gc_next;
-            if (++n > h->st.objects + 1) {
+            if (++n > ouro__live_objects(h) + 1) {
                 ouro__report(h, "ouro_heap_check: list %d: cycle in the list\n", i);
                 return OURO_EINVAL;
             }

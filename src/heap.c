@@ -185,6 +185,7 @@ int ouro_heap_get_stats(ouro_heap *h, ouro_heap_stats *out)
 {
     if (!h || !out || out->struct_size == 0)
         return OURO_EINVAL;
+    ouro__stats_sync(h, out->struct_size > offsetof(ouro_heap_stats, class_blocks));
     ouro_heap_stats s = h->st;
     s.num_classes = OURO_NUM_CLASSES;
     OURO__HIDDEN size_t ouro__class_size(int c);
@@ -322,9 +323,9 @@ int ouro_heap_check(ouro_heap *h)
     ouro_heap_walk(h, check_visit, &cs);
     if (cs.bad)
         return OURO_EINVAL;
-    if (cs.objects != h->st.objects) {
+    if (cs.objects != ouro__live_objects(h)) {
         ouro__report(h, "ouro_heap_check: %zu objects found, stats say %zu\n", cs.objects,
-                     h->st.objects);
+                     ouro__live_objects(h));
         return OURO_EINVAL;
     }
     if (cs.weak_flagged != ouro__weak_table_count(h)) {
@@ -350,14 +351,18 @@ int ouro_heap_check(ouro_heap *h)
 
 OURO__HIDDEN bool ouro__inject_alloc(ouro_heap *h);
 
-void *ouro_raw_alloc_at(ouro_heap *h, size_t size, const char *file, int line, const char *func)
+/* Everything but the common case: fault injection, tracing, large blocks,
+ * a class without a free block.  Out of line, so that the common case is a
+ * leaf function that saves no registers. */
+static __attribute__((noinline)) void *raw_alloc_slow(ouro_heap *h, size_t size, const char *file,
+                                                      int line, const char *func)
 {
-    if (!h)
-        return NULL;
-    h->allocs++;
-    if (OURO__UNLIKELY(h->cfg.fail_alloc_at != 0) && ouro__inject_alloc(h)) {
-        h->last_error = OURO_ENOMEM;
-        return NULL;
+    if (OURO__UNLIKELY(h->cfg.fail_alloc_at != 0)) {
+        h->allocs++;
+        if (ouro__inject_alloc(h)) {
+            h->last_error = OURO_ENOMEM;
+            return NULL;
+        }
     }
     void *p = ouro__block_alloc_fast(h, size ? size : 1, 1);
     if (!p)
@@ -367,16 +372,26 @@ void *ouro_raw_alloc_at(ouro_heap *h, size_t size, const char *file, int line, c
     return p;
 }
 
+void *ouro_raw_alloc_at(ouro_heap *h, size_t size, const char *file, int line, const char *func)
+{
+    if (!h)
+        return NULL;
+    if (OURO__LIKELY(h->cfg.fail_alloc_at == 0 && h->tracer == NULL)) {
+        void *p = ouro__block_alloc_try(h, size, 1);
+        if (OURO__LIKELY(p != NULL))
+            return p;
+    }
+    return raw_alloc_slow(h, size, file, line, func);
+}
+
 #undef ouro_raw_alloc
 void *ouro_raw_alloc(ouro_heap *h, size_t size)
 {
     return ouro_raw_alloc_at(h, size, NULL, 0, NULL);
 }
 
-void ouro_raw_free(ouro_heap *h, void *p)
+static __attribute__((noinline)) void raw_free_slow(ouro_heap *h, void *p)
 {
-    if (!p)
-        return;
     ouro__chunk *ch = (ouro__chunk *)ouro__pool_of(p);
     if (h->cfg.debug >= OURO_DEBUG_CHECKS) {
         OURO__HIDDEN bool ouro__block_is_free(void *p);
@@ -393,6 +408,16 @@ void ouro_raw_free(ouro_heap *h, void *p)
     if (OURO__UNLIKELY(h->tracer != NULL))
         ouro__trace_free(h, p, 1);
     ouro__block_free_fast(h, p);
+}
+
+void ouro_raw_free(ouro_heap *h, void *p)
+{
+    if (!p)
+        return;
+    if (OURO__LIKELY(h->cfg.debug < OURO_DEBUG_CHECKS && h->tracer == NULL))
+        ouro__block_free_fast(h, p);
+    else
+        raw_free_slow(h, p);
 }
 
 void *ouro_raw_realloc_at(ouro_heap *h, void *p, size_t size, const char *file, int line,

@@ -26,9 +26,9 @@
  *
  * INVARIANTS (checked by ouro_heap_check)
  *
- *   pools:   pool->ref (blocks handed out) equals the number of allocated
- *            blocks in it; free blocks are on pool->freeblock or above
- *            pool->nextoffset.  A pool with 0 < ref < capacity is on its
+ *   pools:   ref = nalloc - nfree (blocks handed out, ouro__pool_ref) equals
+ *            the number of allocated blocks in it; free blocks are on
+ *            pool->freeblock or above pool->nextoffset.  A pool with 0 < ref < capacity is on its
  *            class's usedpools list; a full pool is on no list; an empty
  *            pool is on its arena's free-pool list, except the last pool
  *            of a class, which stays (empty) on its class's list: at most
@@ -145,15 +145,23 @@ struct ouro__pool {
     uint8_t *freeblock;   /* free blocks, linked through their word at +8 */
     ouro__pool *nextpool; /* usedpools list or arena free-pool list */
     ouro__pool *prevpool;
-    uint32_t ref;         /* allocated blocks */
-    uint16_t szidx;       /* size class */
-    uint16_t raw;         /* 1: raw blocks, 0: objects (kept apart so a
+    /* Blocks handed out and taken back, modulo 2^32: the pool's `ref`
+     * (allocated blocks) is nalloc - nfree (ouro__pool_ref).  Two counters,
+     * each written by one side only, instead of one that both sides
+     * increment and decrement: an allocate-free pair then carries no
+     * read-modify-write chain through one memory word from one call to the
+     * next, which cost a loop of pairs half its time. */
+    uint32_t nalloc;
+    uint32_t nfree;
+    uint8_t szidx;        /* size class */
+    uint8_t raw;          /* 1: raw blocks, 0: objects (kept apart so a
                              walk can read object headers) */
+    uint16_t capacity;    /* blocks in the pool (at most 1020) */
     uint32_t nextoffset;  /* first never-used block */
     uint32_t maxnextoffset;
-    uint32_t capacity;
     uint32_t block_size;
 };
+static inline uint32_t ouro__pool_ref(const ouro__pool *p) { return p->nalloc - p->nfree; }
 #define OURO__POOL_HEADER 64
 
 /* Large block: this header at the start of its own POOL_SIZE-aligned
@@ -245,10 +253,16 @@ struct ouro_heap {
     uint32_t slot_top;              /* indices >= slot_top never used */
     size_t map_size;                /* bytes of the heap's own mapping */
 
-    /* statistics */
+    /* statistics.  `st` holds the figures that change when pools, arenas
+     * and large blocks come and go, and the peak; bytes in use and live
+     * objects are kept as pairs of counters, one written by allocation and
+     * one by free, for the same reason as a pool's nalloc/nfree; blocks per
+     * class are counted from the pools when asked for (ouro__stats_sync). */
     ouro_heap_stats st;
+    size_t bytes_alloc, bytes_freed;
+    size_t objects_new, objects_freed;
     uint64_t page_requests;
-    uint64_t allocs;
+    uint64_t allocs;                /* allocations counted for fault injection */
 
     /* objects */
     unsigned dealloc_depth;         /* current recursion depth */
@@ -356,11 +370,11 @@ ouro__pool_walk_inline(ouro_heap *h, bool raw, int (*fn)(void *block, void *arg)
             continue;
         for (uint32_t k = 0; k < a->npools_carved; k++) {
             ouro__pool *pool = ouro__arena_pool(a, k);
-            if (!pool || pool->ref == 0 || (pool->raw && !raw))
+            if (!pool || ouro__pool_ref(pool) == 0 || (pool->raw && !raw))
                 continue;
             uint8_t *b = (uint8_t *)pool + OURO__POOL_HEADER;
             uint32_t cap = pool->capacity, bs = pool->block_size;
-            if (pool->ref == cap) {
+            if (ouro__pool_ref(pool) == cap) {
                 for (uint32_t j = 0; j < cap; j++, b += bs) {
                     int r = fn(b, arg);
                     if (r)
@@ -403,10 +417,29 @@ OURO__HIDDEN void ouro__pages_free(ouro_heap *h, void *p, size_t size);
 #define OURO__FAST_POOLS 1
 #endif
 
-static inline void *ouro__block_alloc_fast(ouro_heap *h, size_t size, int raw)
+/* Block accounting, shared by the fast paths and pool.c: two stores. */
+static inline void ouro__count_alloc(ouro_heap *h, size_t bytes)
+{
+    h->bytes_alloc += bytes;
+    size_t in_use = h->bytes_alloc - h->bytes_freed;
+    if (OURO__UNLIKELY(in_use > h->st.peak_bytes_in_use))
+        h->st.peak_bytes_in_use = in_use;
+}
+static inline void ouro__count_free(ouro_heap *h, size_t bytes) { h->bytes_freed += bytes; }
+/* Bring h->st up to date: the split counters always, class_blocks (a walk
+ * over every pool header) only when `classes`. */
+OURO__HIDDEN void ouro__stats_sync(ouro_heap *h, bool classes);
+static inline size_t ouro__live_objects(const ouro_heap *h)
+{
+    return h->objects_new - h->objects_freed;
+}
+
+/* The pool fast path alone: NULL when it does not apply (or in sanitizer
+ * builds), and the caller goes to ouro__block_alloc. */
+static inline void *ouro__block_alloc_try(ouro_heap *h, size_t size, int raw)
 {
 #if OURO__FAST_POOLS
-    if (OURO__LIKELY(size <= OURO__SMALL_MAX && size)) {
+    if (OURO__LIKELY(size - 1 < OURO__SMALL_MAX)) {
         unsigned c = (unsigned)((size - 1) >> 4);
         ouro__pool *pool = h->usedpools[raw][c];
         if (OURO__LIKELY(pool != NULL)) {
@@ -420,31 +453,37 @@ static inline void *ouro__block_alloc_fast(ouro_heap *h, size_t size, int raw)
             }
             if (OURO__LIKELY(next != NULL)) {
                 pool->freeblock = next;
-                pool->ref++;
-                h->st.class_blocks[c]++;
-                h->st.bytes_in_use += pool->block_size;
-                if (h->st.bytes_in_use > h->st.peak_bytes_in_use)
-                    h->st.peak_bytes_in_use = h->st.bytes_in_use;
+                pool->nalloc++;
+                ouro__count_alloc(h, pool->block_size);
                 return bp;
             }
         }
     }
+#else
+    (void)h, (void)size, (void)raw;
 #endif
-    return ouro__block_alloc(h, size, raw);
+    return NULL;
+}
+
+static inline void *ouro__block_alloc_fast(ouro_heap *h, size_t size, int raw)
+{
+    void *p = ouro__block_alloc_try(h, size, raw);
+    return OURO__LIKELY(p != NULL) ? p : ouro__block_alloc(h, size, raw);
 }
 
 static inline void ouro__block_free_fast(ouro_heap *h, void *p)
 {
 #if OURO__FAST_POOLS
     ouro__pool *pool = (ouro__pool *)ouro__pool_of(p);
+    /* The common cases: the pool stays partly used, or it is its class's
+     * only pool and stays, empty, on the used list (pool.c keeps it). */
     if (OURO__LIKELY(pool->c.kind == OURO__CHUNK_POOL && pool->freeblock != NULL &&
-                     pool->ref > 1)) {
-        /* the common case: the pool stays partly used */
+                     (ouro__pool_ref(pool) > 1 ||
+                      (pool->prevpool == NULL && pool->nextpool == NULL)))) {
         memcpy((uint8_t *)p + 8, &pool->freeblock, sizeof(void *));
         pool->freeblock = p;
-        pool->ref--;
-        h->st.class_blocks[pool->szidx]--;
-        h->st.bytes_in_use -= pool->block_size;
+        pool->nfree++;
+        ouro__count_free(h, pool->block_size);
         return;
     }
 #endif

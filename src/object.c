@@ -118,10 +118,12 @@ ouro_object *ouro_new_sized_at(ouro_heap *h, ouro_type *type, size_t size, const
         h->last_error = rc;
         return NULL;
     }
-    h->allocs++;
-    if (OURO__UNLIKELY(h->cfg.fail_alloc_at != 0) && ouro__inject_alloc(h)) {
-        h->last_error = OURO_ENOMEM;
-        return NULL;
+    if (OURO__UNLIKELY(h->cfg.fail_alloc_at != 0)) {
+        h->allocs++; /* counted only for fault injection (fixed at ouro_heap_new) */
+        if (ouro__inject_alloc(h)) {
+            h->last_error = OURO_ENOMEM;
+            return NULL;
+        }
     }
     bool gc = (type->flags & OURO_TYPE_GC) != 0;
     if (gc) {
@@ -172,7 +174,7 @@ ouro_object *ouro_new_sized_at(ouro_heap *h, ouro_type *type, size_t size, const
     o->type_id = (uint16_t)type->id;
     o->flags = OURO__F_OBJECT;
     o->gc_next = o->gc_prev = 0;
-    h->st.objects++;
+    h->objects_new++;
     if (OURO__UNLIKELY(h->tracer != NULL))
         ouro__trace_alloc(h, o, 0, file, line, func);
     if (gc)
@@ -249,7 +251,7 @@ void ouro__free_object(ouro_heap *h, ouro_object *o)
         if (h->gen[0].count > 0)
             h->gen[0].count--;
     }
-    h->st.objects--;
+    h->objects_freed++;
     if (OURO__UNLIKELY(h->tracer != NULL))
         ouro__trace_free(h, o, 0);
     if (OURO__UNLIKELY(t->flags & OURO__TYPE_FREELIST) && ouro__types_keep && ouro__types_keep(h, o))

@@ -267,11 +267,11 @@ static ouro__pool *pool_new(ouro_heap *h, int c, int raw)
     pool->c.heap = h;
     pool->c.kind = OURO__CHUNK_POOL;
     pool->c.index = a->index;
-    pool->ref = 0;
-    pool->szidx = (uint16_t)c;
-    pool->raw = (uint16_t)raw;
+    pool->nalloc = pool->nfree = 0;
+    pool->szidx = (uint8_t)c;
+    pool->raw = (uint8_t)raw;
     pool->block_size = size;
-    pool->capacity = (uint32_t)((OURO__POOL_SIZE - OURO__POOL_HEADER) / size);
+    pool->capacity = (uint16_t)((OURO__POOL_SIZE - OURO__POOL_HEADER) / size);
     pool->nextoffset = OURO__POOL_HEADER + size;
     pool->maxnextoffset = OURO__POOL_HEADER + (pool->capacity - 1) * size;
     pool->freeblock = (uint8_t *)pool + OURO__POOL_HEADER;
@@ -399,7 +399,7 @@ void *ouro__block_alloc(ouro_heap *h, size_t size, int raw)
         }
         /* Invariant: a pool on usedpools has a free block. */
         bp = pool->freeblock;
-        pool->ref++;
+        pool->nalloc++;
         uint8_t *next = link_get(bp);
         if (next) {
             pool->freeblock = next;
@@ -413,13 +413,10 @@ void *ouro__block_alloc(ouro_heap *h, size_t size, int raw)
             pool_unlink_used(h, pool);
         }
         bsize = pool->block_size;
-        h->st.class_blocks[c]++;
     }
     OURO__UNPOISON(bp, bsize);
     OURO__VG_ALLOC(bp, bsize);
-    h->st.bytes_in_use += bsize;
-    if (h->st.bytes_in_use > h->st.peak_bytes_in_use)
-        h->st.peak_bytes_in_use = h->st.bytes_in_use;
+    ouro__count_alloc(h, bsize);
     return bp;
 }
 
@@ -436,21 +433,20 @@ void ouro__block_free(ouro_heap *h, void *p)
     ouro__chunk *ch = (ouro__chunk *)ouro__pool_of(p);
     if (ch->kind == OURO__CHUNK_LARGE) {
         ouro__large *L = (ouro__large *)ch;
-        h->st.bytes_in_use -= L->size;
+        ouro__count_free(h, L->size);
         OURO__VG_FREE(p);
         large_free(h, L);
         return;
     }
     ouro__pool *pool = (ouro__pool *)ch;
     uint8_t *bp = p;
-    h->st.bytes_in_use -= pool->block_size;
-    h->st.class_blocks[pool->szidx]--;
+    ouro__count_free(h, pool->block_size);
     OURO__VG_FREE(bp);
     OURO__POISON(bp, pool->block_size);
     uint8_t *old = pool->freeblock;
     link_set(bp, old);
     pool->freeblock = bp;
-    pool->ref--;
+    pool->nfree++;
     if (OURO__UNLIKELY(old == NULL)) {
         /* was full: back on its class's used list (front: it is the
          * fullest, so allocation fills it again first) */
@@ -461,7 +457,7 @@ void ouro__block_free(ouro_heap *h, void *p)
         h->usedpools[pool->raw][pool->szidx] = pool;
         return;
     }
-    if (OURO__UNLIKELY(pool->ref == 0)) {
+    if (OURO__UNLIKELY(ouro__pool_ref(pool) == 0)) {
         /* The last pool of its class stays, empty, on the used list: a
          * program that allocates and frees one block at a time would
          * otherwise give the pool back and set it up again every time.
@@ -566,14 +562,33 @@ int ouro__pool_walk(ouro_heap *h, bool raw, int (*fn)(void *block, void *arg), v
     return ouro__pool_walk_inline(h, raw, fn, arg);
 }
 
+void ouro__stats_sync(ouro_heap *h, bool classes)
+{
+    h->st.bytes_in_use = h->bytes_alloc - h->bytes_freed;
+    h->st.objects = h->objects_new - h->objects_freed;
+    if (!classes)
+        return;
+    memset(h->st.class_blocks, 0, sizeof h->st.class_blocks);
+    for (uint32_t i = 1; i < h->slot_top; i++) {
+        ouro__arena *a = &h->arenas[i];
+        if (!a->live)
+            continue;
+        for (uint32_t k = 0; k < a->npools_carved; k++) {
+            ouro__pool *pool = ouro__arena_pool(a, k);
+            if (pool)
+                h->st.class_blocks[pool->szidx] += ouro__pool_ref(pool);
+        }
+    }
+}
+
 int ouro__pool_check(ouro_heap *h)
 {
     uint8_t bits[OURO__POOL_SIZE / 16 / 8];
-    size_t blocks[OURO_NUM_CLASSES] = {0};
     size_t pools[OURO_NUM_CLASSES] = {0};
     uint8_t empty_kept[2][OURO_NUM_CLASSES] = {{0}};
     size_t arenas = 0, bytes = 0;
 #define FAIL(...) do { ouro__report(h, __VA_ARGS__); return OURO_EINVAL; } while (0)
+    ouro__stats_sync(h, false);
     for (uint32_t i = 1; i < h->slot_top; i++) {
         ouro__arena *a = &h->arenas[i];
         if (!a->live)
@@ -597,10 +612,11 @@ int ouro__pool_check(ouro_heap *h)
             int nf = ouro__pool_free_bitmap(pool, bits);
             if (nf < 0)
                 FAIL("ouro_heap_check: pool %p: corrupt free list\n", (void *)pool);
-            if (pool->ref + (uint32_t)nf != pool->capacity)
+            uint32_t ref = ouro__pool_ref(pool);
+            if (ref + (uint32_t)nf != pool->capacity)
                 FAIL("ouro_heap_check: pool %p: ref %u + free %d != capacity %u\n",
-                     (void *)pool, pool->ref, nf, pool->capacity);
-            if (pool->ref == 0) {
+                     (void *)pool, ref, nf, (unsigned)pool->capacity);
+            if (ref == 0) {
                 /* only a class's kept last pool may be empty, one per class */
                 if (empty_kept[pool->raw][pool->szidx]++)
                     FAIL("ouro_heap_check: pool %p: a second empty pool in class %u\n",
@@ -612,9 +628,8 @@ int ouro__pool_check(ouro_heap *h)
                     on_list = true;
             if (on_list != (pool->freeblock != NULL))
                 FAIL("ouro_heap_check: pool %p: used-list membership wrong\n", (void *)pool);
-            blocks[pool->szidx] += pool->ref;
             pools[pool->szidx]++;
-            bytes += (size_t)pool->ref * pool->block_size;
+            bytes += (size_t)ref * pool->block_size;
         }
     }
     /* usable_arenas sorted and holding exactly the arenas with free pools */
@@ -635,9 +650,9 @@ int ouro__pool_check(ouro_heap *h)
     if (arenas != h->st.arenas)
         FAIL("ouro_heap_check: %zu arenas live, stats say %zu\n", arenas, h->st.arenas);
     for (int c = 0; c < OURO_NUM_CLASSES; c++) {
-        if (blocks[c] != h->st.class_blocks[c] || pools[c] != h->st.class_pools[c])
-            FAIL("ouro_heap_check: class %d: %zu blocks/%zu pools, stats %zu/%zu\n", c,
-                 blocks[c], pools[c], h->st.class_blocks[c], h->st.class_pools[c]);
+        if (pools[c] != h->st.class_pools[c])
+            FAIL("ouro_heap_check: class %d: %zu pools, stats %zu\n", c, pools[c],
+                 h->st.class_pools[c]);
     }
     size_t nlarge = 0;
     for (ouro__large *L = h->large_blocks; L; L = L->next) {

@@ -75,7 +75,7 @@ void ouro_sampler_free(ouro_sampler *s)
 static int sample_at(ouro_sampler *s, double now)
 {
     ouro_heap_stats st;
-    st.struct_size = sizeof st;
+    st.struct_size = offsetof(ouro_heap_stats, class_size); /* totals only: O(1) */
     ouro_heap_get_stats(s->heap, &st);
     ouro_series_point *p = ouro__ins_arr_push(&s->points);
     if (!p)
