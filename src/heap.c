@@ -89,6 +89,8 @@ ouro_heap *ouro_heap_new(const ouro_config *cfg)
     ouro_heap *h = (ouro_heap *)mem;
     memset(h, 0, sizeof *h);
     h->cfg = c;
+    h->trace_at = SIZE_MAX;
+    h->slow_free = c.debug >= OURO_DEBUG_CHECKS;
     h->page_requests = requests;
     h->map_size = total;
     h->slot_base = (uint8_t **)(mem + off_base);
@@ -376,10 +378,14 @@ void *ouro_raw_alloc_at(ouro_heap *h, size_t size, const char *file, int line, c
 {
     if (!h)
         return NULL;
-    if (OURO__LIKELY(h->cfg.fail_alloc_at == 0 && h->tracer == NULL)) {
+    if (OURO__LIKELY(h->cfg.fail_alloc_at == 0)) {
         void *p = ouro__block_alloc_try(h, size, 1);
-        if (OURO__LIKELY(p != NULL))
-            return p;
+        if (OURO__LIKELY(p != NULL)) {
+            /* untraced, or sampled and no sample due (see trace_at) */
+            if (OURO__LIKELY(h->bytes_alloc < h->trace_at))
+                return p;
+            return h->tracer->on_alloc(h, p, 1, file, line, func);
+        }
     }
     return raw_alloc_slow(h, size, file, line, func);
 }
@@ -414,10 +420,11 @@ void ouro_raw_free(ouro_heap *h, void *p)
 {
     if (!p)
         return;
-    if (OURO__LIKELY(h->cfg.debug < OURO_DEBUG_CHECKS && h->tracer == NULL))
-        ouro__block_free_fast(h, p);
-    else
-        raw_free_slow(h, p);
+    /* No debug checks, not every block traced, and the block's pool holds
+     * no sample (see slow_free): the pool fast path. */
+    if (OURO__LIKELY(!h->slow_free) && OURO__LIKELY(ouro__block_free_try(h, p)))
+        return;
+    raw_free_slow(h, p);
 }
 
 void *ouro_raw_realloc_at(ouro_heap *h, void *p, size_t size, const char *file, int line,

@@ -157,8 +157,12 @@ struct ouro__pool {
     uint8_t raw;          /* 1: raw blocks, 0: objects (kept apart so a
                              walk can read object headers) */
     uint16_t capacity;    /* blocks in the pool (at most 1020) */
-    uint32_t nextoffset;  /* first never-used block */
-    uint32_t maxnextoffset;
+    uint16_t nextoffset;  /* first never-used block */
+    uint16_t maxnextoffset;
+    uint16_t nsampled;    /* live blocks held by the sampling tracer: a
+                             free into a pool with any takes the slow path,
+                             which tells the tracer */
+    uint16_t pad;
     uint32_t block_size;
 };
 static inline uint32_t ouro__pool_ref(const ouro__pool *p) { return p->nalloc - p->nfree; }
@@ -289,8 +293,15 @@ struct ouro_heap {
     struct fin_obj *fin_head, *fin_tail;
     uint64_t fin_index;
 
-    /* allocation tracing (src/inspect): NULL when off */
+    /* allocation tracing (src/inspect): NULL when off.  The fast paths
+     * test two fields instead: an allocation goes to the tracer when
+     * bytes_alloc >= trace_at (SIZE_MAX: not tracing; 0: every allocation;
+     * otherwise the next sampling point), a raw free takes the slow path
+     * when slow_free is set (debug checks, or every block traced) or its
+     * pool holds a sample (nsampled). */
     struct ouro__tracer *tracer;
+    size_t trace_at;
+    bool slow_free;
     struct ouro__types_state *types; /* built-in types (src/types): NULL until first used */
 
     /* scopes */
@@ -448,7 +459,7 @@ static inline void *ouro__block_alloc_try(ouro_heap *h, size_t size, int raw)
             if (next == NULL && pool->nextoffset <= pool->maxnextoffset) {
                 /* carve the next never-used block */
                 next = (uint8_t *)pool + pool->nextoffset;
-                pool->nextoffset += pool->block_size;
+                pool->nextoffset = (uint16_t)(pool->nextoffset + pool->block_size);
                 memset(next + 8, 0, sizeof(void *));
             }
             if (OURO__LIKELY(next != NULL)) {
@@ -471,23 +482,34 @@ static inline void *ouro__block_alloc_fast(ouro_heap *h, size_t size, int raw)
     return OURO__LIKELY(p != NULL) ? p : ouro__block_alloc(h, size, raw);
 }
 
-static inline void ouro__block_free_fast(ouro_heap *h, void *p)
+/* The pool fast path of a free alone: false when it does not apply (or in
+ * sanitizer builds), and the caller goes to ouro__block_free. */
+static inline bool ouro__block_free_try(ouro_heap *h, void *p)
 {
 #if OURO__FAST_POOLS
     ouro__pool *pool = (ouro__pool *)ouro__pool_of(p);
     /* The common cases: the pool stays partly used, or it is its class's
      * only pool and stays, empty, on the used list (pool.c keeps it). */
     if (OURO__LIKELY(pool->c.kind == OURO__CHUNK_POOL && pool->freeblock != NULL &&
+                     pool->nsampled == 0 &&
                      (ouro__pool_ref(pool) > 1 ||
                       (pool->prevpool == NULL && pool->nextpool == NULL)))) {
         memcpy((uint8_t *)p + 8, &pool->freeblock, sizeof(void *));
         pool->freeblock = p;
         pool->nfree++;
         ouro__count_free(h, pool->block_size);
-        return;
+        return true;
     }
+#else
+    (void)h, (void)p;
 #endif
-    ouro__block_free(h, p);
+    return false;
+}
+
+static inline void ouro__block_free_fast(ouro_heap *h, void *p)
+{
+    if (OURO__UNLIKELY(!ouro__block_free_try(h, p)))
+        ouro__block_free(h, p);
 }
 
 /* ----- objects (object.c) */
@@ -568,20 +590,23 @@ OURO__HIDDEN void ouro__weakref_call(ouro_heap *h, ouro_object *wr);
  * tracer's own memory must not come from the heap (measuring must not
  * change what is measured). */
 typedef struct ouro__tracer {
-    void (*on_alloc)(ouro_heap *h, void *block, size_t size, int raw, const char *file,
-                     int line, const char *func);
-    void (*on_free)(ouro_heap *h, void *block, size_t size, int raw);
+    /* Both find the block's size from its chunk header; on_alloc returns
+     * `block`, so that the core can tail-call it. */
+    void *(*on_alloc)(ouro_heap *h, void *block, int raw, const char *file, int line,
+                      const char *func);
+    void (*on_free)(ouro_heap *h, void *block, int raw);
     /* Called first thing in ouro_heap_free, with every object still alive:
      * the tracer reports leaks by allocation site and frees itself. */
     void (*on_heap_free)(ouro_heap *h);
     void *state;
     /* Sampling, tested inline by the core so that an allocation that is
-     * not sampled costs a subtraction and a branch: with `sampling` set,
-     * on_alloc runs only when `sample_left` (bytes to the next sample)
-     * drops to zero or below, and on_free only for blocks whose hash byte
-     * in `sample_filter` is non-zero (some sampled block has that hash). */
+     * not sampled costs a compare and a branch: with `sampling` set,
+     * on_alloc runs only when the heap's bytes_alloc (bytes handed out
+     * ever, the sampling clock) has reached h->trace_at, and on_free only
+     * for blocks whose hash byte in `sample_filter` is non-zero (some
+     * sampled block has that hash).  An allocation the pools did not see
+     * (a free-list reuse) moves trace_at instead (ouro__trace_unpooled). */
     int sampling;
-    long long sample_left;
     const uint8_t *sample_filter;
 } ouro__tracer;
 
@@ -603,14 +628,17 @@ static inline size_t ouro__block_size_inline(const void *p)
 static inline void ouro__trace_alloc(ouro_heap *h, void *block, int raw, const char *file,
                                      int line, const char *func)
 {
-    ouro__tracer *t = h->tracer;
-    size_t size = ouro__block_size_inline(block);
-    if (t->sampling) {
-        t->sample_left -= (long long)size;
-        if (OURO__LIKELY(t->sample_left > 0))
-            return;
-    }
-    t->on_alloc(h, block, size, raw, file, line, func);
+    if (OURO__LIKELY(h->bytes_alloc < h->trace_at))
+        return; /* sampling, and no sample due */
+    h->tracer->on_alloc(h, block, raw, file, line, func);
+}
+
+/* A traced allocation of `size` bytes that bytes_alloc did not count (the
+ * block came from a free list): the sampling clock advances all the same. */
+static inline void ouro__trace_unpooled(ouro_heap *h, size_t size)
+{
+    if (h->tracer->sampling)
+        h->trace_at = h->trace_at - h->bytes_alloc > size ? h->trace_at - size : h->bytes_alloc;
 }
 
 static inline void ouro__trace_free(ouro_heap *h, void *block, int raw)
@@ -618,7 +646,7 @@ static inline void ouro__trace_free(ouro_heap *h, void *block, int raw)
     ouro__tracer *t = h->tracer;
     if (t->sampling && OURO__LIKELY(!t->sample_filter[ouro__trace_filter_bit((uintptr_t)block)]))
         return;
-    t->on_free(h, block, ouro__block_size_inline(block), raw);
+    t->on_free(h, block, raw);
 }
 
 /* ----- built-in types (src/types), optional: called after every full

@@ -136,8 +136,11 @@ ouro_object *ouro_new_sized_at(ouro_heap *h, ouro_type *type, size_t size, const
             ouro__gc_maybe_collect(h);
     }
     ouro_object *o = NULL;
-    if (OURO__UNLIKELY(type->flags & OURO__TYPE_FREELIST) && ouro__types_take)
+    if (OURO__UNLIKELY(type->flags & OURO__TYPE_FREELIST) && ouro__types_take) {
         o = ouro__types_take(h, type, size);
+        if (o && h->tracer)
+            ouro__trace_unpooled(h, ouro__block_size_inline(o));
+    }
     if (!o)
         o = ouro__block_alloc_fast(h, size, 0);
     if (!o) {

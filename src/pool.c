@@ -272,8 +272,10 @@ static ouro__pool *pool_new(ouro_heap *h, int c, int raw)
     pool->raw = (uint8_t)raw;
     pool->block_size = size;
     pool->capacity = (uint16_t)((OURO__POOL_SIZE - OURO__POOL_HEADER) / size);
-    pool->nextoffset = OURO__POOL_HEADER + size;
-    pool->maxnextoffset = OURO__POOL_HEADER + (pool->capacity - 1) * size;
+    pool->nextoffset = (uint16_t)(OURO__POOL_HEADER + size);
+    pool->maxnextoffset = (uint16_t)(OURO__POOL_HEADER + (pool->capacity - 1) * size);
+    pool->nsampled = 0;
+    pool->pad = 0;
     pool->freeblock = (uint8_t *)pool + OURO__POOL_HEADER;
     link_set(pool->freeblock, NULL);
     /* becomes the class's first used pool */
@@ -405,7 +407,7 @@ void *ouro__block_alloc(ouro_heap *h, size_t size, int raw)
             pool->freeblock = next;
         } else if (pool->nextoffset <= pool->maxnextoffset) {
             next = (uint8_t *)pool + pool->nextoffset;
-            pool->nextoffset += pool->block_size;
+            pool->nextoffset = (uint16_t)(pool->nextoffset + pool->block_size);
             link_set(next, NULL);
             pool->freeblock = next;
         } else {
@@ -612,6 +614,10 @@ int ouro__pool_check(ouro_heap *h)
             int nf = ouro__pool_free_bitmap(pool, bits);
             if (nf < 0)
                 FAIL("ouro_heap_check: pool %p: corrupt free list\n", (void *)pool);
+            if (pool->nsampled > ouro__pool_ref(pool) || (pool->nsampled && !h->tracer))
+                FAIL("ouro_heap_check: pool %p: %u sampled blocks, %u allocated%s\n",
+                     (void *)pool, (unsigned)pool->nsampled, ouro__pool_ref(pool),
+                     h->tracer ? "" : ", not tracing");
             uint32_t ref = ouro__pool_ref(pool);
             if (ref + (uint32_t)nf != pool->capacity)
                 FAIL("ouro_heap_check: pool %p: ref %u + free %d != capacity %u\n",

@@ -346,6 +346,54 @@ TEST(sampled_tracing_estimates_without_bias)
     tl_heap_done(h);
 }
 
+/* Raw blocks under sampling: the free of a sampled block must reach the
+ * tracer although raw frees skip it on their fast path, and stopping with
+ * samples still live must leave the heap consistent. */
+TEST(sampled_raw_blocks_free_and_stop)
+{
+    ouro_heap *h = tl_heap();
+    CHECK_EQ(ouro_trace_start_sampled(h, 1, 256), 0);
+    enum { N = 20000 };
+    static void *b[N];
+    for (int i = 0; i < N; i++)
+        b[i] = ouro_raw_alloc(h, 64);
+    size_t samples = ouro_trace_get_count(h);
+    /* 64-byte blocks sampled with probability 1 - exp(-64/256) = 0.221:
+     * about 4424, standard deviation about 59. */
+    CHECK(samples > 4000 && samples < 4850);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    /* Free in an order that empties pools on the way (slow path) and that
+     * leaves them partly used (fast path). */
+    for (int i = 0; i < N; i += 2)
+        ouro_raw_free(h, b[i]);
+    for (int i = N - 1; i >= N / 2; i -= 2)
+        ouro_raw_free(h, b[i]);
+    size_t cur, peak;
+    ouro_trace_get_traced_memory(h, &cur, &peak);
+    size_t left = ouro_trace_get_count(h);
+    CHECK(left > 0 && left < samples);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    /* Stop with samples live, then free the rest untraced. */
+    ouro_trace_stop(h);
+    CHECK_EQ(ouro_heap_check(h), 0); /* checks no pool still counts samples */
+    for (int i = 1; i < N / 2; i += 2)
+        ouro_raw_free(h, b[i]);
+    CHECK_EQ(stats(h).bytes_in_use, 0);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    /* And everything freed while sampling: nothing is left traced. */
+    CHECK_EQ(ouro_trace_start_sampled(h, 1, 256), 0);
+    for (int i = 0; i < N; i++)
+        b[i] = ouro_raw_alloc(h, 32);
+    for (int i = 0; i < N; i++)
+        ouro_raw_free(h, b[i]);
+    CHECK_EQ(ouro_trace_get_count(h), 0);
+    ouro_trace_get_traced_memory(h, &cur, &peak);
+    CHECK_EQ(cur, 0);
+    CHECK(peak > 0);
+    ouro_trace_stop(h);
+    tl_heap_done(h);
+}
+
 static int gc_calls;
 static void count_gc(ouro_heap *h, const char *phase, const ouro_gc_info *info, void *arg)
 {

@@ -22,8 +22,9 @@
  *             table (block -> traceback, bytes it stands for), scrambled
  *             by a multiplicative hash; deletion shifts later entries of
  *             the probe chain back, so no tombstones slow the probes.
- *             Invariant: `current` is the sum of the bytes of every traced
- *             block; `count` the number of traced blocks.  A block is
+ *             Invariant: current (b_in - b_out) is the sum of the bytes of
+ *             every traced block; count (n_in - n_out) the number of traced
+ *             blocks.  A block is
  *             traced iff it was traced when allocated and has not been
  *             freed since.
  *   tracebacks
@@ -36,16 +37,17 @@
  *             traceback number, for one-frame tracing: the macros pass
  *             string literals, so pointer equality is enough and the
  *             common case is one compare instead of hashing.
- *   sampler   hooks.sample_left (tested inline by the core) counts down the
- *             bytes to the next sample; when it
- *             drops to zero or below, that allocation is sampled and the
- *             next distance drawn from an exponential distribution with
- *             mean sample_bytes (xorshift generator, fixed seed, so runs
- *             repeat).  A counting filter of 2^15 bytes, indexed by an
- *             address hash, counts the live samples per hash (saturating at
- *             255, then sticky), so the free of an unsampled block (nearly
- *             all of them) costs one byte test, not a probe, and stays that
- *             cheap as samples come and go.
+ *   sampler   h->trace_at (tested inline by the core) is the value of
+ *             the heap's bytes_alloc at which the next sample falls; the
+ *             allocation that reaches it is sampled and the next distance
+ *             drawn from an exponential distribution with mean
+ *             sample_bytes (xorshift generator, fixed seed, so runs
+ *             repeat).  Each pool counts its live samples (nsampled), so
+ *             the core sends only frees into such pools here; a counting
+ *             filter of 2^15 bytes, indexed by an address hash, counts the
+ *             live samples per hash (saturating at 255, then sticky), so
+ *             the free of an unsampled block costs one byte test, not a
+ *             probe, and stays that cheap as samples come and go.
  *
  * The tracer's memory is all malloc: tracing never allocates from the
  * heap, so it never triggers a collection and never shows in the heap's
@@ -74,7 +76,6 @@
 #define PAGE_SLOTS (OURO__POOL_SIZE / 16)
 typedef struct page_rec {
     uintptr_t pool;             /* the pool's (or large block's) chunk address */
-    uint32_t live;              /* non-zero slots */
     uint32_t slot[PAGE_SLOTS];  /* traceback + 1, TB_RAW for raw; 0: untraced */
 } page_rec;
 
@@ -111,8 +112,13 @@ typedef struct tracer {
     /* traces: sample table */
     trace_entry *tab;
     size_t cap;
-    size_t count;
-    size_t current, peak;
+    /* Traced blocks and bytes as pairs of counters, one added to when a
+     * trace is made and one when it goes (count = n_in - n_out, current =
+     * b_in - b_out), so that traced allocate-free pairs carry no
+     * read-modify-write chain through one word (see the pool's
+     * nalloc/nfree). */
+    size_t n_in, n_out;
+    size_t b_in, b_out, peak;
     size_t lost;
     /* tracebacks */
     tb_rec *tbs;
@@ -170,6 +176,11 @@ static int tbtab_grow(tracer *t)
     return 0;
 }
 
+static inline size_t site_hash(const char *file, int line, const char *func)
+{
+    return ((uintptr_t)file >> 3 ^ (uintptr_t)func >> 5 ^ (size_t)line * 31) & (SITE_CACHE - 1);
+}
+
 /* The number of this traceback, interning it if new; UINT32_MAX on OOM. */
 static uint32_t tb_intern(tracer *t, const char *file, int line, const char *func,
                           const uintptr_t *ips, uint32_t nips)
@@ -208,17 +219,15 @@ static uint32_t tb_intern(tracer *t, const char *file, int line, const char *fun
     return (uint32_t)t->ntbs++;
 }
 
-static uint32_t tb_current(tracer *t, const char *file, int line, const char *func)
+/* The traceback of the allocation being made, slow cases: a site not in
+ * the cache, or native frames to capture. */
+__attribute__((noinline)) static uint32_t tb_current_slow(tracer *t, const char *file, int line,
+                                                         const char *func)
 {
     if (t->nframes <= 1) {
-        size_t k = ((uintptr_t)file >> 3 ^ (uintptr_t)func >> 5 ^ (size_t)line * 31) &
-                   (SITE_CACHE - 1);
-        site_slot *c = &t->cache[k];
-        if (c->tb != UINT32_MAX && c->file == file && c->line == line && c->func == func)
-            return c->tb;
         uint32_t tb = tb_intern(t, file, line, func, NULL, 0);
         if (tb != UINT32_MAX)
-            *c = (site_slot){file, func, line, tb};
+            t->cache[site_hash(file, line, func)] = (site_slot){file, func, line, tb};
         return tb;
     }
     void *ips[OURO_TRACE_MAX_FRAMES + SKIP_SLACK];
@@ -231,6 +240,18 @@ static uint32_t tb_current(tracer *t, const char *file, int line, const char *fu
     if (got < 0)
         got = 0;
     return tb_intern(t, file, line, func, (uintptr_t *)ips, (uint32_t)got);
+}
+
+/* The common case inline: one frame, the site in the cache. */
+static inline uint32_t tb_current(tracer *t, const char *file, int line, const char *func)
+{
+    if (OURO__LIKELY(t->nframes <= 1)) {
+        site_slot *c = &t->cache[site_hash(file, line, func)];
+        if (OURO__LIKELY(c->file == file && c->line == line && c->func == func &&
+                         c->tb != UINT32_MAX))
+            return c->tb;
+    }
+    return tb_current_slow(t, file, line, func);
 }
 
 /* ------------------------------------------------------------ page map */
@@ -298,6 +319,31 @@ static inline size_t page_index(uintptr_t block)
 }
 
 /* ------------------------------------------------------------ sample table */
+
+static inline size_t tr_count(const tracer *t) { return t->n_in - t->n_out; }
+static inline size_t tr_current(const tracer *t) { return t->b_in - t->b_out; }
+static inline void tr_add(tracer *t, size_t bytes)
+{
+    t->n_in++;
+    t->b_in += bytes;
+    size_t cur = t->b_in - t->b_out;
+    if (cur > t->peak)
+        t->peak = cur;
+}
+static inline void tr_remove(tracer *t, size_t bytes)
+{
+    t->n_out++;
+    t->b_out += bytes;
+}
+
+/* A sampled block's pool counts it, so that the core's free fast path
+ * sends frees into that pool to the tracer (large blocks always go). */
+static void pool_mark(uintptr_t block, int delta)
+{
+    ouro__pool *pool = ouro__pool_of((void *)block);
+    if (pool->c.kind == OURO__CHUNK_POOL)
+        pool->nsampled = (uint16_t)(pool->nsampled + delta);
+}
 
 static inline size_t slot_of(uintptr_t block, size_t mask)
 {
@@ -397,7 +443,7 @@ static void trace_each(tracer *t, void (*fn)(void *arg, uintptr_t block, uint32_
     }
     for (size_t i = 0; i < t->pcap; i++) {
         page_rec *r = t->pages[i];
-        if (!r || !r->live)
+        if (!r)
             continue;
         for (size_t k = 0; k < PAGE_SLOTS; k++) {
             uint32_t v = r->slot[k];
@@ -440,35 +486,53 @@ static size_t sample_weight(const tracer *t, size_t size)
 
 /* ------------------------------------------------------------ the hooks */
 
-/* Every allocation: about 15 instructions when the site is cached and the
- * block's pool is the last one seen. */
-static void on_alloc(ouro_heap *h, void *block, size_t size, int raw, const char *file,
-                     int line, const char *func)
+/* Every allocation, the cases that need calls: a site not in the cache,
+ * native frames, a pool not seen last, a stale trace. */
+__attribute__((noinline)) static void *on_alloc_slow(tracer *t, void *block, int raw,
+                                                     const char *file, int line,
+                                                     const char *func)
 {
-    tracer *t = (tracer *)h->tracer;
+    size_t size = ouro__block_size_inline(block);
     uint32_t tb = tb_current(t, file, line, func);
     page_rec *r = tb == UINT32_MAX ? NULL : page_of(t, (uintptr_t)block, 1);
     if (OURO__UNLIKELY(!r)) {
         t->lost++;
-        return;
+        return block;
     }
     uint32_t *slot = &r->slot[page_index((uintptr_t)block)];
-    if (OURO__UNLIKELY(*slot)) {
-        /* A block whose free the tracer never saw: forget the stale trace. */
-        t->current -= size;
-        t->count--;
-        r->live--;
-    }
+    if (OURO__UNLIKELY(*slot)) /* a block whose free the tracer never saw */
+        tr_remove(t, size);
     *slot = (tb + 1) | (raw ? TB_RAW : 0);
-    r->live++;
-    t->count++;
-    t->current += size;
-    if (t->current > t->peak)
-        t->peak = t->current;
+    tr_add(t, size);
+    return block;
 }
 
-static void on_free(ouro_heap *h, void *block, size_t size, int raw)
+/* Every allocation: a leaf of about 25 instructions when the site is in
+ * the cache (one frame) and the block's pool is the last one seen. */
+static void *on_alloc(ouro_heap *h, void *block, int raw, const char *file, int line,
+                      const char *func)
 {
+    tracer *t = (tracer *)h->tracer;
+    if (OURO__LIKELY(t->nframes <= 1)) {
+        site_slot *c = &t->cache[site_hash(file, line, func)];
+        page_rec *r = t->last;
+        uintptr_t pool = (uintptr_t)block & ~(uintptr_t)(OURO__POOL_SIZE - 1);
+        if (OURO__LIKELY(c->file == file && c->line == line && c->func == func &&
+                         c->tb != UINT32_MAX && r && r->pool == pool)) {
+            uint32_t *slot = &r->slot[page_index((uintptr_t)block)];
+            if (OURO__LIKELY(*slot == 0)) {
+                *slot = (c->tb + 1) | (raw ? TB_RAW : 0);
+                tr_add(t, ouro__block_size_inline(block));
+                return block;
+            }
+        }
+    }
+    return on_alloc_slow(t, block, raw, file, line, func);
+}
+
+static void on_free(ouro_heap *h, void *block, int raw)
+{
+    (void)raw;
     tracer *t = (tracer *)h->tracer;
     page_rec *r = page_of(t, (uintptr_t)block, 0);
     if (!r)
@@ -476,16 +540,14 @@ static void on_free(ouro_heap *h, void *block, size_t size, int raw)
     uint32_t *slot = &r->slot[page_index((uintptr_t)block)];
     if (*slot) {
         *slot = 0;
-        r->live--;
-        t->count--;
-        t->current -= size;
+        tr_remove(t, ouro__block_size_inline(block));
     }
 }
 
 static void record_sample(tracer *t, void *block, size_t bytes, int raw, const char *file,
                           int line, const char *func)
 {
-    if ((t->count + 1) * 2 > t->cap && tab_grow(t) < 0) {
+    if ((tr_count(t) + 1) * 2 > t->cap && tab_grow(t) < 0) {
         t->lost++;
         return;
     }
@@ -498,20 +560,17 @@ static void record_sample(tracer *t, void *block, size_t bytes, int raw, const c
     while (t->tab[i].block && t->tab[i].block != (uintptr_t)block)
         i = (i + 1) & mask;
     if (t->tab[i].block) {
-        t->current -= t->tab[i].bytes;
-        t->count--;
+        tr_remove(t, t->tab[i].bytes);
     } else {
         uint8_t *f = &t->filter[filter_bit((uintptr_t)block)];
         if (*f < 255)
             ++*f;
+        pool_mark((uintptr_t)block, 1);
     }
     t->tab[i].block = (uintptr_t)block;
     t->tab[i].tb = tb | (raw ? TB_RAW : 0);
     t->tab[i].bytes = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
-    t->count++;
-    t->current += t->tab[i].bytes;
-    if (t->current > t->peak)
-        t->peak = t->current;
+    tr_add(t, t->tab[i].bytes);
 }
 
 /* The slow paths of sampling, kept out of line so that the fast paths
@@ -522,9 +581,10 @@ __attribute__((noinline)) static void take_sample(tracer *t, void *block, size_t
 {
     /* Several sampling points may fall inside one large block; it is
      * sampled once and its weight accounts for them. */
+    ouro_heap *h = t->heap;
     do
-        t->hooks.sample_left += next_distance(t);
-    while (t->hooks.sample_left <= 0);
+        h->trace_at += (size_t)next_distance(t);
+    while (h->trace_at <= h->bytes_alloc);
     record_sample(t, block, sample_weight(t, size), raw, file, line, func);
 }
 
@@ -534,25 +594,25 @@ __attribute__((noinline)) static void drop_sample(tracer *t, void *block, uint8_
     if (e) {
         if (*f < 255)
             --*f;
-        t->current -= e->bytes;
-        t->count--;
+        tr_remove(t, e->bytes);
+        pool_mark((uintptr_t)block, -1);
         tab_delete(t, (size_t)(e - t->tab));
     }
 }
 
 /* Sampled: the core counts the bytes down inline (ouro__trace_alloc) and
  * calls this only when a sampling point falls in this block. */
-static void on_alloc_sampled(ouro_heap *h, void *block, size_t size, int raw,
-                             const char *file, int line, const char *func)
+static void *on_alloc_sampled(ouro_heap *h, void *block, int raw, const char *file, int line,
+                              const char *func)
 {
     tracer *t = (tracer *)h->tracer;
-    take_sample(t, block, size, raw, file, line, func);
+    take_sample(t, block, ouro__block_size_inline(block), raw, file, line, func);
+    return block;
 }
 
 /* Sampled: one byte test per free of a block that was not sampled. */
-static void on_free_sampled(ouro_heap *h, void *block, size_t size, int raw)
+static void on_free_sampled(ouro_heap *h, void *block, int raw)
 {
-    (void)size;
     (void)raw;
     tracer *t = (tracer *)h->tracer;
     uint8_t *f = &t->filter[filter_bit((uintptr_t)block)];
@@ -618,13 +678,15 @@ int ouro_trace_start_sampled(ouro_heap *h, int nframes, size_t sample_bytes)
     }
     if (sample_bytes) {
         t->hooks.sampling = 1;
-        t->hooks.sample_left = next_distance(t);
+        h->trace_at = h->bytes_alloc + (size_t)next_distance(t);
         t->hooks.sample_filter = t->filter;
         t->hooks.on_alloc = on_alloc_sampled;
         t->hooks.on_free = on_free_sampled;
     } else {
         t->hooks.on_alloc = on_alloc;
         t->hooks.on_free = on_free;
+        h->trace_at = 0;      /* every allocation */
+        h->slow_free = true;  /* every raw free */
     }
     t->hooks.on_heap_free = trace_heap_free;
     t->hooks.state = t;
@@ -643,6 +705,11 @@ int ouro_trace_stop(ouro_heap *h)
     if (!t)
         return h ? 0 : OURO_EINVAL;
     h->tracer = NULL;
+    h->trace_at = SIZE_MAX;
+    h->slow_free = h->cfg.debug >= OURO_DEBUG_CHECKS;
+    for (size_t i = 0; i < t->cap; i++) /* live samples: their pools go fast again */
+        if (t->tab[i].block)
+            pool_mark(t->tab[i].block, -1);
     for (size_t i = 0; i < t->ntbs; i++)
         free(t->tbs[i].ips);
     free(t->tbs);
@@ -674,7 +741,7 @@ void ouro_trace_get_traced_memory(ouro_heap *h, size_t *current, size_t *peak)
 {
     tracer *t = tracer_of(h);
     if (current)
-        *current = t ? t->current : 0;
+        *current = t ? tr_current(t) : 0;
     if (peak)
         *peak = t ? t->peak : 0;
 }
@@ -683,7 +750,7 @@ void ouro_trace_reset_peak(ouro_heap *h)
 {
     tracer *t = tracer_of(h);
     if (t)
-        t->peak = t->current;
+        t->peak = tr_current(t);
 }
 
 size_t ouro_trace_get_tracer_memory(ouro_heap *h)
@@ -699,7 +766,7 @@ size_t ouro_trace_get_tracer_memory(ouro_heap *h)
 size_t ouro_trace_get_count(ouro_heap *h)
 {
     tracer *t = tracer_of(h);
-    return t ? t->count : 0;
+    return t ? tr_count(t) : 0;
 }
 
 size_t ouro_trace_get_lost(ouro_heap *h)
@@ -713,7 +780,8 @@ size_t ouro_trace_get_lost(ouro_heap *h)
 static int is_ouro_internal(const char *func)
 {
     return func && (strncmp(func, "ouro_", 5) == 0 || strncmp(func, "on_alloc", 8) == 0 ||
-                    strcmp(func, "record") == 0 || strcmp(func, "tb_current") == 0);
+                    strcmp(func, "record") == 0 || strncmp(func, "tb_current", 10) == 0 ||
+                    strcmp(func, "raw_alloc_slow") == 0);
 }
 
 /* Expand traceback `tb` into frames: the allocation site, then the native
@@ -817,12 +885,12 @@ int ouro__ins_snap_traces(ouro_heap *h, ouro_snapshot *s)
     s->tracing = 1;
     s->nframes = t->nframes;
     s->sample_bytes = t->sample_bytes;
-    s->traced_current = t->current;
+    s->traced_current = tr_current(t);
     s->traced_peak = t->peak;
-    agg_key *keys = malloc((t->count ? t->count : 1) * sizeof *keys);
+    agg_key *keys = malloc((tr_count(t) ? tr_count(t) : 1) * sizeof *keys);
     if (!keys)
         return OURO_ENOMEM;
-    agg_fill fill = {keys, 0, t->count};
+    agg_fill fill = {keys, 0, tr_count(t)};
     trace_each(t, agg_add, &fill);
     size_t n = fill.n;
     qsort(keys, n, sizeof *keys, cmp_agg);
