@@ -362,6 +362,15 @@ static inline ouro__pool *ouro__arena_pool(ouro__arena *a, uint32_t k)
     return pool->c.kind == OURO__CHUNK_POOL ? pool : NULL;
 }
 
+/* Every pool in use (carved and not free), arena by arena in address
+ * order; `a` and `pool` are the caller's variables.  `continue` in the body
+ * goes on to the next pool. */
+#define OURO__FOR_EACH_POOL(h, a, pool)                                              \
+    for (uint32_t ouro__i = 1; ouro__i < (h)->slot_top; ouro__i++)                   \
+        if (((a) = &(h)->arenas[ouro__i])->live)                                     \
+            for (uint32_t ouro__k = 0; ouro__k < (a)->npools_carved; ouro__k++)      \
+                if (((pool) = ouro__arena_pool((a), ouro__k)) != NULL)
+
 /* The one block walker, inline so that a caller passing a constant `fn`
  * (the collector's full-collection sweep) gets it inlined into the loop;
  * ouro__pool_walk is the out-of-line copy.  Visits every allocated block in
@@ -375,33 +384,29 @@ static inline __attribute__((always_inline)) int
 ouro__pool_walk_inline(ouro_heap *h, bool raw, int (*fn)(void *block, void *arg), void *arg)
 {
     uint8_t bits[OURO__POOL_SIZE / 16 / 8];
-    for (uint32_t i = 1; i < h->slot_top; i++) {
-        ouro__arena *a = &h->arenas[i];
-        if (!a->live)
+    ouro__arena *a;
+    ouro__pool *pool;
+    OURO__FOR_EACH_POOL(h, a, pool) {
+        if (ouro__pool_ref(pool) == 0 || (pool->raw && !raw))
             continue;
-        for (uint32_t k = 0; k < a->npools_carved; k++) {
-            ouro__pool *pool = ouro__arena_pool(a, k);
-            if (!pool || ouro__pool_ref(pool) == 0 || (pool->raw && !raw))
-                continue;
-            uint8_t *b = (uint8_t *)pool + OURO__POOL_HEADER;
-            uint32_t cap = pool->capacity, bs = pool->block_size;
-            if (ouro__pool_ref(pool) == cap) {
-                for (uint32_t j = 0; j < cap; j++, b += bs) {
-                    int r = fn(b, arg);
-                    if (r)
-                        return r;
-                }
-                continue;
-            }
-            if (ouro__pool_free_bitmap(pool, bits) < 0)
-                return OURO_EINVAL;
+        uint8_t *b = (uint8_t *)pool + OURO__POOL_HEADER;
+        uint32_t cap = pool->capacity, bs = pool->block_size;
+        if (ouro__pool_ref(pool) == cap) {
             for (uint32_t j = 0; j < cap; j++, b += bs) {
-                if (bits[j / 8] & (1u << (j % 8)))
-                    continue;
                 int r = fn(b, arg);
                 if (r)
                     return r;
             }
+            continue;
+        }
+        if (ouro__pool_free_bitmap(pool, bits) < 0)
+            return OURO_EINVAL;
+        for (uint32_t j = 0; j < cap; j++, b += bs) {
+            if (bits[j / 8] & (1u << (j % 8)))
+                continue;
+            int r = fn(b, arg);
+            if (r)
+                return r;
         }
     }
     for (ouro__large *L = h->large_blocks, *next; L; L = next) {

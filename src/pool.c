@@ -571,16 +571,10 @@ void ouro__stats_sync(ouro_heap *h, bool classes)
     if (!classes)
         return;
     memset(h->st.class_blocks, 0, sizeof h->st.class_blocks);
-    for (uint32_t i = 1; i < h->slot_top; i++) {
-        ouro__arena *a = &h->arenas[i];
-        if (!a->live)
-            continue;
-        for (uint32_t k = 0; k < a->npools_carved; k++) {
-            ouro__pool *pool = ouro__arena_pool(a, k);
-            if (pool)
-                h->st.class_blocks[pool->szidx] += ouro__pool_ref(pool);
-        }
-    }
+    ouro__arena *a;
+    ouro__pool *pool;
+    OURO__FOR_EACH_POOL(h, a, pool)
+        h->st.class_blocks[pool->szidx] += ouro__pool_ref(pool);
 }
 
 int ouro__pool_check(ouro_heap *h)
