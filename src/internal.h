@@ -28,8 +28,8 @@
  *
  *   pools:   ref = nalloc - nfree (blocks handed out, ouro__pool_ref) equals
  *            the number of allocated blocks in it; free blocks are on
- *            pool->freeblock or above pool->nextoffset.  A pool with 0 < ref < capacity is on its
- *            class's usedpools list; a full pool is on no list; an empty
+ *            pool->freeblock or above pool->nextoffset.  A pool with
+ *            0 < ref < capacity is on its class's usedpools list; a full pool is on no list; an empty
  *            pool is on its arena's free-pool list, except the last pool
  *            of a class, which stays (empty) on its class's list: at most
  *            one empty pool per class.
@@ -166,6 +166,13 @@ struct ouro__pool {
     uint32_t block_size;
 };
 static inline uint32_t ouro__pool_ref(const ouro__pool *p) { return p->nalloc - p->nfree; }
+/* A pool with a free block is on its class's used list; with no neighbour
+ * there it is the class's only pool, which stays (empty) when its last
+ * block is freed. */
+static inline bool ouro__pool_alone(const ouro__pool *p)
+{
+    return ((uintptr_t)p->prevpool | (uintptr_t)p->nextpool) == 0; /* one branch */
+}
 #define OURO__POOL_HEADER 64
 
 /* Large block: this header at the start of its own POOL_SIZE-aligned
@@ -497,8 +504,7 @@ static inline bool ouro__block_free_try(ouro_heap *h, void *p)
      * only pool and stays, empty, on the used list (pool.c keeps it). */
     if (OURO__LIKELY(pool->c.kind == OURO__CHUNK_POOL && pool->freeblock != NULL &&
                      pool->nsampled == 0 &&
-                     (ouro__pool_ref(pool) > 1 ||
-                      (pool->prevpool == NULL && pool->nextpool == NULL)))) {
+                     (ouro__pool_ref(pool) > 1 || ouro__pool_alone(pool)))) {
         memcpy((uint8_t *)p + 8, &pool->freeblock, sizeof(void *));
         pool->freeblock = p;
         pool->nfree++;

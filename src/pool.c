@@ -464,8 +464,7 @@ void ouro__block_free(ouro_heap *h, void *p)
          * program that allocates and frees one block at a time would
          * otherwise give the pool back and set it up again every time.
          * At most one such pool per class (80 pools in all). */
-        if (pool->prevpool == NULL && pool->nextpool == NULL &&
-            h->usedpools[pool->raw][pool->szidx] == pool)
+        if (ouro__pool_alone(pool))
             return;
         pool_release(h, pool);
     }

@@ -24,9 +24,8 @@
  *             the probe chain back, so no tombstones slow the probes.
  *             Invariant: current (b_in - b_out) is the sum of the bytes of
  *             every traced block; count (n_in - n_out) the number of traced
- *             blocks.  A block is
- *             traced iff it was traced when allocated and has not been
- *             freed since.
+ *             blocks.  A block is traced iff it was traced when allocated
+ *             and has not been freed since.
  *   tracebacks
  *             interned: tbs[] holds each distinct (site, native frames)
  *             once; tbtab maps a hash to its number.  A trace stores only
@@ -242,16 +241,21 @@ __attribute__((noinline)) static uint32_t tb_current_slow(tracer *t, const char 
     return tb_intern(t, file, line, func, (uintptr_t *)ips, (uint32_t)got);
 }
 
+/* One-frame tracing: the site's cached traceback number, or UINT32_MAX. */
+static inline uint32_t site_cached(const tracer *t, const char *file, int line,
+                                   const char *func)
+{
+    if (OURO__UNLIKELY(t->nframes > 1))
+        return UINT32_MAX;
+    const site_slot *c = &t->cache[site_hash(file, line, func)];
+    return c->file == file && c->line == line && c->func == func ? c->tb : UINT32_MAX;
+}
+
 /* The common case inline: one frame, the site in the cache. */
 static inline uint32_t tb_current(tracer *t, const char *file, int line, const char *func)
 {
-    if (OURO__LIKELY(t->nframes <= 1)) {
-        site_slot *c = &t->cache[site_hash(file, line, func)];
-        if (OURO__LIKELY(c->file == file && c->line == line && c->func == func &&
-                         c->tb != UINT32_MAX))
-            return c->tb;
-    }
-    return tb_current_slow(t, file, line, func);
+    uint32_t tb = site_cached(t, file, line, func);
+    return OURO__LIKELY(tb != UINT32_MAX) ? tb : tb_current_slow(t, file, line, func);
 }
 
 /* ------------------------------------------------------------ page map */
@@ -513,18 +517,15 @@ static void *on_alloc(ouro_heap *h, void *block, int raw, const char *file, int 
                       const char *func)
 {
     tracer *t = (tracer *)h->tracer;
-    if (OURO__LIKELY(t->nframes <= 1)) {
-        site_slot *c = &t->cache[site_hash(file, line, func)];
-        page_rec *r = t->last;
-        uintptr_t pool = (uintptr_t)block & ~(uintptr_t)(OURO__POOL_SIZE - 1);
-        if (OURO__LIKELY(c->file == file && c->line == line && c->func == func &&
-                         c->tb != UINT32_MAX && r && r->pool == pool)) {
-            uint32_t *slot = &r->slot[page_index((uintptr_t)block)];
-            if (OURO__LIKELY(*slot == 0)) {
-                *slot = (c->tb + 1) | (raw ? TB_RAW : 0);
-                tr_add(t, ouro__block_size_inline(block));
-                return block;
-            }
+    uint32_t tb = site_cached(t, file, line, func);
+    page_rec *r = t->last;
+    uintptr_t pool = (uintptr_t)block & ~(uintptr_t)(OURO__POOL_SIZE - 1);
+    if (OURO__LIKELY(tb != UINT32_MAX && r && r->pool == pool)) {
+        uint32_t *slot = &r->slot[page_index((uintptr_t)block)];
+        if (OURO__LIKELY(*slot == 0)) {
+            *slot = (tb + 1) | (raw ? TB_RAW : 0);
+            tr_add(t, ouro__block_size_inline(block));
+            return block;
         }
     }
     return on_alloc_slow(t, block, raw, file, line, func);
@@ -600,8 +601,9 @@ __attribute__((noinline)) static void drop_sample(tracer *t, void *block, uint8_
     }
 }
 
-/* Sampled: the core counts the bytes down inline (ouro__trace_alloc) and
- * calls this only when a sampling point falls in this block. */
+/* Sampled: the core compares its byte clock with trace_at inline
+ * (ouro__trace_alloc) and calls this only when a sampling point falls in
+ * this block. */
 static void *on_alloc_sampled(ouro_heap *h, void *block, int raw, const char *file, int line,
                               const char *func)
 {
@@ -610,7 +612,8 @@ static void *on_alloc_sampled(ouro_heap *h, void *block, int raw, const char *fi
     return block;
 }
 
-/* Sampled: one byte test per free of a block that was not sampled. */
+/* Sampled: raw frees come here only from pools holding a sample, object
+ * frees always; one byte test for a block that was not sampled. */
 static void on_free_sampled(ouro_heap *h, void *block, int raw)
 {
     (void)raw;
