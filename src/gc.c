@@ -57,6 +57,24 @@ static inline uint32_t head_ref(ouro_heap *h, ouro_object *head)
     return (uint32_t)((size_t)((uint8_t *)head - (uint8_t *)h) >> 4);
 }
 
+/* A list walk's decoder: remembers the last slot base, so that the common
+ * step to a neighbour in the same arena is a compare the branch predictor
+ * answers instead of a dependent load of slot_base[] in the walk's chain
+ * of loads. */
+typedef struct walk_base {
+    uint32_t index;
+    uint8_t *base;
+} walk_base;
+
+static inline ouro_object *walk_obj(ouro_heap *h, walk_base *w, uint32_t r)
+{
+    if (OURO__UNLIKELY(r >> 16 != w->index)) {
+        w->index = r >> 16;
+        w->base = h->slot_base[w->index];
+    }
+    return (ouro_object *)(w->base + ((size_t)(r & 0xffff) << 4));
+}
+
 #define REF(o) ouro__ref_of(h, (o))
 #define NEXT(o) ouro__obj_of(h, (o)->gc_next)
 #define PREV(o) ouro__obj_of(h, (o)->gc_prev)
@@ -180,10 +198,10 @@ static int traverse(ouro_object *o, ouro_visit_fn fn, void *arg)
 static size_t update_refs(ouro_heap *h, ouro_object *young, uint16_t clear)
 {
     uint32_t hr = head_ref(h, young);
-    uint8_t *const *sb = h->slot_base;
+    walk_base w = {0, h->slot_base[0]};
     size_t n = 0;
     for (uint32_t r = young->gc_next; r != hr;) {
-        ouro_object *o = (ouro_object *)(sb[r >> 16] + ((size_t)(r & 0xffff) << 4));
+        ouro_object *o = walk_obj(h, &w, r);
         r = o->gc_next;
         o->gc_prev = o->refcnt;
         o->flags = (uint16_t)((o->flags & ~clear) | OURO__F_COLLECTING);
@@ -203,9 +221,9 @@ static int visit_decref(ouro_object *o, void *arg)
 static void subtract_refs(ouro_heap *h, ouro_object *young)
 {
     uint32_t hr = head_ref(h, young);
-    uint8_t *const *sb = h->slot_base;
+    walk_base w = {0, h->slot_base[0]};
     for (uint32_t r = young->gc_next; r != hr;) {
-        ouro_object *o = (ouro_object *)(sb[r >> 16] + ((size_t)(r & 0xffff) << 4));
+        ouro_object *o = walk_obj(h, &w, r);
         r = o->gc_next;
         ouro_type *t = ouro__type(o);
         if (t->traverse)
@@ -270,12 +288,12 @@ static int visit_reachable(ouro_object *o, void *arg)
         /* Tentatively unreachable, but reachable after all: back to the
          * end of young, where the scan will reach it again. */
         ouro_object *prev = PREV(o), *next = NEXT(o);
+        uint32_t r = prev->gc_next; /* o's own reference */
         prev->gc_next = o->gc_next;
         next->gc_prev = o->gc_prev;
         o->flags &= (uint16_t)~OURO__F_UNREACHABLE;
         ouro_object *young = rc->young;
         ouro_object *last = PREV(young);
-        uint32_t r = REF(o);
         last->gc_next = r;
         o->gc_next = head_ref(h, young);
         young->gc_prev = r;
@@ -306,11 +324,12 @@ static size_t move_unreachable(ouro_heap *h, ouro_object *young, ouro_object *un
     reach_ctx rc = {h, young};
     uint32_t prev_ref = hr;
     uint32_t r = young->gc_next;
+    walk_base w = {0, h->slot_base[0]};
     while (r != hr) {
-        ouro_object *o = ouro__obj_of(h, r);
+        ouro_object *o = walk_obj(h, &w, r);
         /* The walk is a chain of dependent loads: start the next one
          * while this object's referents are visited. */
-        __builtin_prefetch(ouro__obj_of(h, o->gc_next));
+        __builtin_prefetch(walk_obj(h, &w, o->gc_next));
         if (o->gc_prev) {
             traverse(o, visit_reachable, &rc);
             o->gc_prev = prev == young ? hr : prev_ref;
@@ -334,10 +353,10 @@ static size_t move_unreachable(ouro_heap *h, ouro_object *young, ouro_object *un
                 uint32_t nr = o->gc_next;
                 if (nr == hr)
                     break;
-                ouro_object *n = ouro__obj_of(h, nr);
+                ouro_object *n = walk_obj(h, &w, nr);
                 if (n->gc_prev)
                     break;
-                __builtin_prefetch(ouro__obj_of(h, n->gc_next));
+                __builtin_prefetch(walk_obj(h, &w, n->gc_next));
                 pr = cur;
                 cur = nr;
                 o = n;
