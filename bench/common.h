@@ -22,7 +22,9 @@
 #ifndef BENCH_COMMON_H
 #define BENCH_COMMON_H
 
+#ifndef _GNU_SOURCE /* Python.h, included first by the CPython peers, defines it */
 #define _GNU_SOURCE
+#endif
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>

@@ -97,6 +97,19 @@ def gcbench_expected(stretch, long_depth, array, dmin, dmax):
     return "\n".join(lines) + "\n"
 
 
+def binarytrees_sum(n):
+    """The sum of every check value binary-trees N prints (W9's check)."""
+    min_depth = 4
+    max_depth = max(min_depth + 2, n)
+    total = 2 ** (max_depth + 2) - 1 + 2 ** (max_depth + 1) - 1
+    for d in range(min_depth, max_depth + 1, 2):
+        total += (1 << (max_depth - d + min_depth)) * (2 ** (d + 1) - 1)
+    return total
+
+
+assert binarytrees_sum(10) == 4095 + 31744 + 32512 + 32704 + 32752 + 2047
+
+
 # ---------------------------------------------------------------- cases
 
 class Case:
@@ -243,6 +256,27 @@ def build_cases(quick):
     cases.append(Case("W8", "bytes per 2-reference node, %s live" % fmt_count(n),
                       "bytes_per_obj", "B", cmds, expect="live %d" % n,
                       extras=("heap_bytes_per_obj", "getsizeof")))
+    # W9 tracing overhead: each program times its workload untraced and
+    # traced, alternating, and reports the slowdown; the ratio is ouro's
+    # slowdown over CPython's with tracemalloc.start(1).
+    n = 8 if q else 14
+    cases.append(Case("W9", "binary-trees N=%d, every allocation traced" % n, "slowdown", "×",
+                      {"ouro": prog("w9_tracing", "ouro", "trees", n, "traced"),
+                       "cpython": pyscript("w9_tracing.py", "trees", n)},
+                      expect="trees %d %d" % (n, binarytrees_sum(n)), extras=("off_s", "on_s")))
+    cases.append(Case("W9", "binary-trees N=%d, sampled (512 KiB)" % n, "slowdown", "×",
+                      {"ouro": prog("w9_tracing", "ouro", "trees", n, "sampled")},
+                      expect="trees %d %d" % (n, binarytrees_sum(n)), extras=("off_s", "on_s")))
+    n = 20000 if q else 10000000
+    cases.append(Case("W9", "%s alloc+free pairs of 64 B, every allocation traced"
+                      % fmt_count(n), "slowdown", "×",
+                      {"ouro": prog("w9_tracing", "ouro", "pairs", 64, n, "traced"),
+                       "cpython": prog("w9_tracing", "cpython", "pairs", 64, n)},
+                      expect="pairs 64 %d" % n, extras=("off_s", "on_s")))
+    cases.append(Case("W9", "%s alloc+free pairs of 64 B, sampled (512 KiB)" % fmt_count(n),
+                      "slowdown", "×",
+                      {"ouro": prog("w9_tracing", "ouro", "pairs", 64, n, "sampled")},
+                      expect="pairs 64 %d" % n, extras=("off_s", "on_s")))
     return cases
 
 
@@ -263,8 +297,9 @@ WORKLOAD_TITLES = {
     "W6": "W6 allocator",
     "W7": "W7 weak references",
     "W8": "W8 memory per object",
+    "W9": "W9 profiling overhead (slowdown with allocation-site tracing on)",
 }
-WORKLOAD_ORDER = ["W6", "W1", "W3", "W4", "W2", "W5", "W7", "W8"]
+WORKLOAD_ORDER = ["W6", "W1", "W3", "W4", "W2", "W5", "W7", "W8", "W9"]
 
 
 # ---------------------------------------------------------------- running
@@ -675,6 +710,19 @@ def extra_notes(wid, wc, results):
                 if v is not None:
                     out.append("- %s: loop with weak references %.0f ms, without %.0f ms."
                                % (LABEL[p], v * 1e3, (ex(c, p, "base_s") or 0) * 1e3))
+    elif wid == "W9":
+        out.append("Each figure is time traced ÷ time untraced, medians of 3 alternating "
+                   "rounds inside each run. ouro traces with one frame "
+                   "(`ouro_trace_start(h, 1)`) or samples one block per 512 KiB on average "
+                   "(`ouro_trace_start_sampled`); CPython runs `tracemalloc.start(1)`: the "
+                   "Python binary-trees program, and `PyObject_Malloc`/`PyObject_Free` "
+                   "pairs from C. Targets: ≤ 2× traced, ≤ 1.1× sampled.")
+        for c in wc:
+            for p in ("ouro", "cpython"):
+                off, on = ex(c, p, "off_s"), ex(c, p, "on_s")
+                if off is not None and on is not None:
+                    out.append("- %s, %s: %.3f s untraced, %.3f s traced." % (c.name, LABEL[p],
+                                                                               off, on))
     elif wid == "W8":
         for c in wc:
             v = ex(c, "ouro", "heap_bytes_per_obj")

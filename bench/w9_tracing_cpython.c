@@ -1,0 +1,92 @@
+/*
+ * w9_tracing_cpython.c — workload 9's allocator half for CPython 3.11: the
+ * slowdown of PyObject_Malloc/PyObject_Free pairs (workload 6's peer) with
+ * tracemalloc.start(1) against without, in one embedded interpreter.  The
+ * tracer hooks the object domain, so every pair goes through it, as every
+ * Python object's allocation does; calls from C have no Python frame, so
+ * the traceback is tracemalloc's empty one and the cost measured is the
+ * tracer's own bookkeeping.
+ *
+ *   pairs SIZE N     same output as w9_tracing_ouro (@slowdown, @off_s,
+ *                    @on_s, @check pairs SIZE N)
+ *
+ * usage: w9_tracing_cpython pairs SIZE N
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "common.h"
+
+enum { ROUNDS = 3 };
+
+static long pairs(size_t size, long n)
+{
+    for (long i = 0; i < n; i++) {
+        unsigned char *p = PyObject_Malloc(size);
+        if (!p)
+            bench_die("PyObject_Malloc: out of memory");
+        p[0] = 1;
+        bench_escape(p);
+        PyObject_Free(p);
+    }
+    return n;
+}
+
+/* The number of blocks tracemalloc traces now (-1 on error). */
+static long traced_blocks(void)
+{
+    PyObject *m = PyImport_ImportModule("tracemalloc");
+    if (!m)
+        return -1;
+    PyObject *r = PyObject_CallMethod(m, "get_traced_memory", NULL);
+    Py_DECREF(m);
+    if (!r)
+        return -1;
+    long peak = PyLong_AsLong(PyTuple_GetItem(r, 1));
+    Py_DECREF(r);
+    return peak;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 4 || strcmp(argv[1], "pairs"))
+        bench_die("usage: w9_tracing_cpython pairs SIZE N");
+    long size = bench_arg_long(argc, argv, 2, 0), n = bench_arg_long(argc, argv, 3, 0);
+    if (size < 1 || size > 2048 || n < 1)
+        bench_die("size out of range");
+    Py_InitializeEx(0);
+    printf("@peer cpython %s\n", PY_VERSION);
+    if (PyRun_SimpleString("import tracemalloc") != 0)
+        bench_die("no tracemalloc");
+
+    double t[2][ROUNDS];
+    for (int round = 0; round < ROUNDS; round++) {
+        for (int on = 0; on <= 1; on++) {
+            if (on && PyRun_SimpleString("tracemalloc.start(1)") != 0)
+                bench_die("tracemalloc.start failed");
+            double t0 = bench_now();
+            pairs((size_t)size, n);
+            t[on][round] = bench_now() - t0;
+            if (on) {
+                /* The pairs were traced: the peak covers one block. */
+                if (traced_blocks() < size)
+                    bench_die("tracemalloc did not see the allocations");
+                if (PyRun_SimpleString("tracemalloc.stop()") != 0)
+                    bench_die("tracemalloc.stop failed");
+            }
+        }
+    }
+    qsort(t[0], ROUNDS, sizeof(double), cmp_double);
+    qsort(t[1], ROUNDS, sizeof(double), cmp_double);
+    bench_result("slowdown", t[1][ROUNDS / 2] / t[0][ROUNDS / 2]);
+    bench_result("off_s", t[0][ROUNDS / 2]);
+    bench_result("on_s", t[1][ROUNDS / 2]);
+    bench_check("pairs %ld %ld", size, n);
+    return 0;
+}
