@@ -534,7 +534,6 @@ static inline ouro_type *ouro__type(const ouro_object *o)
 {
     return ouro__type_by_id(o->type_id);
 }
-OURO__HIDDEN void ouro__free_object(ouro_heap *h, ouro_object *o);
 OURO__HIDDEN int ouro__vec_push(ouro__vec *v, ouro_object *o);
 
 /* ----- collector (gc.c) */

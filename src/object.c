@@ -245,9 +245,10 @@ void ouro__debug_decref(ouro_object *o)
 
 /* ------------------------------------------------------------ deallocation */
 
-void ouro__free_object(ouro_heap *h, ouro_object *o)
+/* The last step of every deallocation (inline there: `t` is the object's
+ * type, already looked up). */
+static inline void free_object(ouro_heap *h, ouro_object *o, ouro_type *t)
 {
-    ouro_type *t = ouro__type(o);
     if (o->flags & OURO__F_HASWEAK)
         ouro__weak_clear_silently(h, o);
     if (t->flags & OURO_TYPE_GC) {
@@ -294,8 +295,7 @@ static void dealloc_object(ouro_heap *h, ouro_object *o)
     if (gc && o->gc_next)
         ouro__gc_untrack_fast(h, o);
     o->flags |= OURO__F_DEALLOC;
-    unsigned limit = h->cfg.dealloc_depth ? h->cfg.dealloc_depth : 50;
-    if (h->dealloc_depth >= limit) {
+    if (h->dealloc_depth >= h->cfg.dealloc_depth) { /* never 0: ouro_heap_new */
         /* Trashcan: destroy later, from the outermost level.  The deferred
          * stack is linked through gc_prev (the object is untracked). */
         o->gc_prev = h->deferred ? ouro__ref_of(h, h->deferred) : 0;
@@ -344,7 +344,7 @@ static void dealloc_object(ouro_heap *h, ouro_object *o)
         t->clear(h, o);
     if (t->dealloc)
         t->dealloc(h, o);
-    ouro__free_object(h, o);
+    free_object(h, o, t);
 done:
     h->dealloc_depth--;
     if (h->deferred && h->dealloc_depth == 0)
