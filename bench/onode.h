@@ -77,4 +77,13 @@ static inline ouro_heap *bench_ouro_heap(void)
     return h;
 }
 
+/* The opt-in throughput mode (ouro_gc_set_young_growth) when a program's
+ * optional GROWTH argument asks for it; 0 or 1 keeps CPython's schedule. */
+static inline void bench_young_growth(ouro_heap *h, long growth)
+{
+    if (growth > 1 && ouro_gc_set_young_growth(h, (int)growth) != 0)
+        bench_die("bad GROWTH");
+    bench_result("young_growth", (double)ouro_gc_get_young_growth(h));
+}
+
 #endif

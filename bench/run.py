@@ -153,6 +153,9 @@ def c_peers(name, peers, *args):
 
 
 MALLOCS = ["glibc", "mimalloc", "jemalloc", "boehm"]
+# ouro's opt-in throughput mode in the extra W1/W2 cases: generation 0's
+# threshold may grow to 64 x 700 while young collections find nothing.
+YOUNG_GROWTH = 64
 
 
 def build_cases(quick):
@@ -180,6 +183,13 @@ def build_cases(quick):
     n = 10 if q else 20
     cases.append(Case("W1", "binary-trees N=%d" % n, "time_s", "s",
                       c_peers("w1_binarytrees", ["ouro"] + MALLOCS, n),
+                      text=binarytrees_expected(n), extras=("collections",)))
+    # The same with ouro's opt-in throughput mode (ouro_gc_set_young_growth:
+    # not CPython's schedule, so a case of its own beside the target peers).
+    cases.append(Case("W1", "binary-trees N=%d, ouro young growth 64 (opt-in)" % n, "time_s",
+                      "s", {"ouro": prog("w1_binarytrees", "ouro", n, YOUNG_GROWTH),
+                            "mimalloc": prog("w1_binarytrees", "mimalloc", n),
+                            "jemalloc": prog("w1_binarytrees", "jemalloc", n)},
                       text=binarytrees_expected(n), extras=("collections",)))
 
     # W3 cycle reclaim
@@ -223,6 +233,12 @@ def build_cases(quick):
     args = (14, 12, 20000, 4, 12) if q else (18, 16, 500000, 4, 16)
     cases.append(Case("W2", "GCBench" + (" (small)" if q else ""), "time_s", "ms",
                       c_peers("w2_gcbench", ["ouro"] + MALLOCS, *args),
+                      text=gcbench_expected(*args), scale=1e3, extras=("collections",)))
+    cases.append(Case("W2", "GCBench%s, ouro young growth 64 (opt-in)" % (" (small)" if q else ""),
+                      "time_s", "ms",
+                      {"ouro": prog("w2_gcbench", "ouro", *(args + (YOUNG_GROWTH,))),
+                       "mimalloc": prog("w2_gcbench", "mimalloc", *args),
+                       "boehm": prog("w2_gcbench", "boehm", *args)},
                       text=gcbench_expected(*args), scale=1e3, extras=("collections",)))
 
     # W5 pauses

@@ -7,7 +7,10 @@
  * collection is on with the default thresholds; trees die by reference
  * counting when dropped.
  *
- * usage: w2_gcbench_ouro [STRETCH LONG ARRAY MIN MAX]   (18 16 500000 4 16)
+ * GROWTH > 1 turns on the opt-in young-threshold growth
+ * (ouro_gc_set_young_growth), reported by bench/run.py as a separate case.
+ *
+ * usage: w2_gcbench_ouro [STRETCH LONG ARRAY MIN MAX [GROWTH]]   (18 16 500000 4 16 1)
  */
 #include "onode.h"
 
@@ -80,6 +83,7 @@ int main(int argc, char **argv)
     int min_depth = (int)bench_arg_long(argc, argv, 4, 4);
     int max_depth = (int)bench_arg_long(argc, argv, 5, 16);
     heap = bench_ouro_heap();
+    bench_young_growth(heap, bench_arg_long(argc, argv, 6, 1));
     double t0 = bench_now();
 
     ouro_decref(&make_tree(stretch)->ob_base);

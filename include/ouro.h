@@ -382,6 +382,18 @@ OURO_API long ouro_gc_collect(ouro_heap *h, int generation);
 OURO_API void ouro_gc_get_threshold(ouro_heap *h, int out[3]);
 OURO_API int ouro_gc_set_threshold(ouro_heap *h, int t0, int t1, int t2);
 OURO_API void ouro_gc_get_count(ouro_heap *h, int out[3]);
+/* Throughput mode, not in CPython and off by default (the default keeps
+ * CPython's collection schedule exactly).  With max_factor > 1, an
+ * automatic collection that finds nothing to free doubles the allocation
+ * count at which generation 0 is next collected, up to max_factor times
+ * threshold0; an automatic collection that finds anything (or
+ * ouro_gc_set_threshold) brings it back to threshold0.  A program that
+ * builds structures that live (trees, documents, caches) then stops paying
+ * a young collection every 700 allocations for survivors; garbage cycles
+ * wait at most max_factor times longer to be found.  0 or 1 turns it off;
+ * OURO_EINVAL above 1024.  ouro_gc_get_threshold still reports threshold0. */
+OURO_API int ouro_gc_set_young_growth(ouro_heap *h, int max_factor);
+OURO_API int ouro_gc_get_young_growth(ouro_heap *h);
 
 typedef struct ouro_gc_gen_stats {
     size_t collections;

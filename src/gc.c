@@ -161,6 +161,9 @@ void ouro__gc_init(ouro_heap *h)
     for (int i = 0; i < OURO__NUM_LISTS; i++)
         ouro__list_init(h, &h->lists[i]);
     h->gen[0].threshold = 700;
+    h->young_threshold = 700;
+    h->young_factor = 1;
+    h->young_growth = 1;
     h->gen[1].threshold = 10;
     h->gen[2].threshold = 10;
     h->enabled = true;
@@ -742,7 +745,7 @@ void ouro__gc_maybe_collect(ouro_heap *h)
         return;
     h->collecting = true;
     for (int i = OURO_GC_GENERATIONS - 1; i >= 0; i--) {
-        if (h->gen[i].count > h->gen[i].threshold) {
+        if (i == 0 ? h->gen[0].count > h->young_threshold : h->gen[i].count > h->gen[i].threshold) {
             /* A full collection only when the objects that survived young
              * collections since the last full one are over 25% of the
              * long-lived total: this keeps full collections linear in
@@ -753,7 +756,12 @@ void ouro__gc_maybe_collect(ouro_heap *h)
              * nothing among them. */
             if (i == OURO_GC_GENERATIONS - 1 && h->long_lived_pending < h->long_lived_total / 4)
                 continue;
-            collect_with_callback(h, i);
+            long found = collect_with_callback(h, i);
+            if (h->young_growth > 1) {
+                int f = found ? 1 : h->young_factor * 2;
+                h->young_factor = f < h->young_growth ? f : h->young_growth;
+                h->young_threshold = (long)h->gen[0].threshold * h->young_factor;
+            }
             break;
         }
     }
@@ -791,8 +799,22 @@ int ouro_gc_set_threshold(ouro_heap *h, int t0, int t1, int t2)
     h->gen[0].threshold = t0;
     h->gen[1].threshold = t1;
     h->gen[2].threshold = t2;
+    h->young_factor = 1;
+    h->young_threshold = t0;
     return 0;
 }
+
+int ouro_gc_set_young_growth(ouro_heap *h, int max_factor)
+{
+    if (!h || max_factor < 0 || max_factor > OURO__YOUNG_GROWTH_MAX)
+        return OURO_EINVAL;
+    h->young_growth = max_factor > 1 ? max_factor : 1;
+    h->young_factor = 1;
+    h->young_threshold = h->gen[0].threshold;
+    return 0;
+}
+
+int ouro_gc_get_young_growth(ouro_heap *h) { return h ? h->young_growth : 0; }
 
 void ouro_gc_get_count(ouro_heap *h, int out[3])
 {

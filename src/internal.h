@@ -221,6 +221,9 @@ typedef struct ouro__gen {
     int count;
 } ouro__gen;
 
+/* The most ouro_gc_set_young_growth accepts. */
+#define OURO__YOUNG_GROWTH_MAX 1024
+
 typedef struct ouro__callback {
     ouro_gc_callback fn;
     void *arg;
@@ -282,6 +285,15 @@ struct ouro_heap {
 
     /* collector */
     ouro__gen gen[OURO_GC_GENERATIONS];
+    /* Generation 0 is collected when its count exceeds young_threshold:
+     * gen[0].threshold (CPython's threshold0, what get_threshold reports)
+     * times young_factor, which stays 1 unless ouro_gc_set_young_growth
+     * allowed growth (young_growth > 1): then an automatic collection that
+     * finds nothing doubles it, up to young_growth, and one that finds
+     * anything resets it to 1. */
+    long young_threshold;
+    int young_factor;
+    int young_growth;
     ouro_gc_gen_stats gstats[OURO_GC_GENERATIONS];
     size_t long_lived_total;
     size_t long_lived_pending;

@@ -131,7 +131,7 @@ ouro_object *ouro_new_sized_at(ouro_heap *h, ouro_type *type, size_t size, const
          * object is tracked, so the new object is never part of that
          * collection. */
         h->gen[0].count++;
-        if (h->enabled && h->gen[0].threshold && h->gen[0].count > h->gen[0].threshold &&
+        if (h->enabled && h->gen[0].threshold && h->gen[0].count > h->young_threshold &&
             !h->collecting && !h->freeing)
             ouro__gc_maybe_collect(h);
     }

@@ -281,6 +281,94 @@ TEST(callbacks_start_stop)
     tl_heap_done(h);
 }
 
+/* Allocation numbers at which young collections started. */
+typedef struct young_log {
+    long allocs;
+    long at[64];
+    int n;
+} young_log;
+
+static void on_young(ouro_heap *h, const char *phase, const ouro_gc_info *info, void *arg)
+{
+    (void)h;
+    young_log *y = arg;
+    if (!strcmp(phase, "start") && info->generation == 0 && y->n < 64)
+        y->at[y->n++] = y->allocs;
+}
+
+/* Allocate `n` tracked objects that survive (kept in `keep`). */
+static void alloc_survivors(ouro_heap *h, young_log *y, ouro_object **keep, int n)
+{
+    for (int i = 0; i < n; i++) {
+        y->allocs++;
+        keep[i] = tn_plain(h);
+    }
+}
+
+TEST(young_growth_spaces_out_fruitless_collections)
+{
+    enum { N = 400 };
+    static ouro_object *keep[N + 8];
+    ouro_heap *h = tl_heap();
+    CHECK_EQ(ouro_gc_get_young_growth(h), 1); /* off: CPython's schedule */
+    CHECK_EQ(ouro_gc_set_young_growth(h, -1), OURO_EINVAL);
+    CHECK_EQ(ouro_gc_set_young_growth(h, 1025), OURO_EINVAL);
+    CHECK_EQ(ouro_gc_set_threshold(h, 10, 1000, 1000), 0);
+    young_log y = {0};
+    CHECK_EQ(ouro_gc_callback_add(h, on_young, &y), 0);
+
+    /* Off: the count passes 10 on every 11th allocation. */
+    alloc_survivors(h, &y, keep, 40);
+    CHECK_EQ(y.n, 3);
+    CHECK_EQ(y.at[0], 11);
+    CHECK_EQ(y.at[1], 22);
+    CHECK_EQ(y.at[2], 33);
+
+    /* Growth up to 8x: each collection that finds nothing doubles the
+     * next threshold (20, 40, 80, then 80 stays): collections after 11,
+     * 21, 41, 81, 81 more allocations (counted from a fresh count). */
+    CHECK_EQ(ouro_gc_set_young_growth(h, 8), 0);
+    CHECK_EQ(ouro_gc_get_young_growth(h), 8);
+    int c[3];
+    ouro_gc_get_count(h, c);
+    CHECK_EQ(c[0], 40 - 33); /* the count is not reset by the setting */
+    y.n = 0;
+    y.allocs = 0;
+    alloc_survivors(h, &y, keep + 40, 4); /* count 11 > 10: collect */
+    CHECK_EQ(y.n, 1);
+    CHECK_EQ(y.at[0], 4);
+    alloc_survivors(h, &y, keep + 44, 300);
+    CHECK_EQ(y.n, 5);
+    CHECK_EQ(y.at[1], 4 + 21);
+    CHECK_EQ(y.at[2], 4 + 21 + 41);
+    CHECK_EQ(y.at[3], 4 + 21 + 41 + 81);
+    CHECK_EQ(y.at[4], 4 + 21 + 41 + 81 + 81);
+    int t[3];
+    ouro_gc_get_threshold(h, t);
+    CHECK_EQ(t[0], 10); /* threshold0 as set */
+
+    /* A collection that finds garbage brings the threshold back to 10. */
+    ouro_gc_get_count(h, c);
+    long since = c[0]; /* allocations since the last collection */
+    make_pair(h, &tplain_type);  /* garbage, found by the next collection */
+    y.allocs += 2;
+    alloc_survivors(h, &y, keep + 344, (int)(81 - since - 2)); /* count reaches 81 */
+    CHECK_EQ(y.n, 6);
+    y.n = 0;
+    y.allocs = 0;
+    alloc_survivors(h, &y, keep + 344 + 81 - since - 2, 11);
+    CHECK_EQ(y.n, 1);
+    CHECK_EQ(y.at[0], 11);
+
+    /* set_threshold also resets it; 0 turns growth off. */
+    CHECK_EQ(ouro_gc_set_young_growth(h, 0), 0);
+    CHECK_EQ(ouro_gc_get_young_growth(h), 1);
+    ouro_gc_callback_remove(h, on_young, &y);
+    for (int i = 0; i < N + 8; i++)
+        ouro_xdecref(keep[i]);
+    tl_heap_done(h);
+}
+
 TEST(saveall_keeps_garbage)
 {
     tn_reset();
