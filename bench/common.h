@@ -87,6 +87,23 @@ static inline uint64_t bench_rand(bench_rng *r)
     return x * 0x2545F4914F6CDD1DULL;
 }
 
+static inline int bench_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Workload 9's figures from `n` untraced and `n` traced times (both
+ * sorted here): @slowdown (ratio of the medians), @off_s, @on_s. */
+static inline void bench_slowdown(double *off, double *on, int n)
+{
+    qsort(off, (size_t)n, sizeof *off, bench_cmp_double);
+    qsort(on, (size_t)n, sizeof *on, bench_cmp_double);
+    bench_result("slowdown", on[n / 2] / off[n / 2]);
+    bench_result("off_s", off[n / 2]);
+    bench_result("on_s", on[n / 2]);
+}
+
 /* Resident set size now, in bytes (from /proc/self/statm). */
 static inline size_t bench_rss_now(void)
 {

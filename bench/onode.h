@@ -68,6 +68,29 @@ static inline onode *onode_new(ouro_heap *h, ouro_object *left, ouro_object *rig
     return n;
 }
 
+/* binary-trees' tree of `depth` levels below the root, built bottom-up:
+ * the children are built first and handed to the parent, so no reference
+ * count is touched twice (workloads 1 and 9). */
+__attribute__((unused)) static ouro_object *onode_bottom_up(ouro_heap *h, int depth)
+{
+    if (depth > 0) {
+        ouro_object *l = onode_bottom_up(h, depth - 1);
+        ouro_object *r = onode_bottom_up(h, depth - 1);
+        return &onode_new(h, l, r)->ob_base;
+    }
+    return &onode_new(h, NULL, NULL)->ob_base;
+}
+
+/* binary-trees' check: the number of nodes. */
+__attribute__((unused)) static long onode_check(const ouro_object *o)
+{
+    const onode *n = (const onode *)o;
+    long c = 1;
+    if (n->left)
+        c += onode_check(n->left) + onode_check(n->right);
+    return c;
+}
+
 static inline ouro_heap *bench_ouro_heap(void)
 {
     ouro_heap *h = ouro_heap_new(NULL);

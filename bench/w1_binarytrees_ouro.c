@@ -18,27 +18,6 @@
  */
 #include "onode.h"
 
-static ouro_object *bottom_up(ouro_heap *h, int depth)
-{
-    if (depth > 0) {
-        /* The children are built first and handed to the parent, so no
-         * reference count is touched twice. */
-        ouro_object *l = bottom_up(h, depth - 1);
-        ouro_object *r = bottom_up(h, depth - 1);
-        return &onode_new(h, l, r)->ob_base;
-    }
-    return &onode_new(h, NULL, NULL)->ob_base;
-}
-
-static long check(const ouro_object *o)
-{
-    const onode *n = (const onode *)o;
-    long c = 1;
-    if (n->left)
-        c += check(n->left) + check(n->right);
-    return c;
-}
-
 static void count_collections(ouro_heap *h, const char *phase, const ouro_gc_info *info, void *arg)
 {
     if (phase[1] == 't' && phase[2] == 'a') /* "start" */
@@ -59,22 +38,22 @@ int main(int argc, char **argv)
     double t0 = bench_now();
 
     int stretch = max_depth + 1;
-    ouro_object *t = bottom_up(h, stretch);
-    printf("stretch tree of depth %d\t check: %ld\n", stretch, check(t));
+    ouro_object *t = onode_bottom_up(h, stretch);
+    printf("stretch tree of depth %d\t check: %ld\n", stretch, onode_check(t));
     ouro_decref(t);
 
-    ouro_object *long_lived = bottom_up(h, max_depth);
+    ouro_object *long_lived = onode_bottom_up(h, max_depth);
     for (int d = min_depth; d <= max_depth; d += 2) {
         long iterations = 1L << (max_depth - d + min_depth);
         long sum = 0;
         for (long i = 0; i < iterations; i++) {
-            t = bottom_up(h, d);
-            sum += check(t);
+            t = onode_bottom_up(h, d);
+            sum += onode_check(t);
             ouro_decref(t);
         }
         printf("%ld\t trees of depth %d\t check: %ld\n", iterations, d, sum);
     }
-    printf("long lived tree of depth %d\t check: %ld\n", max_depth, check(long_lived));
+    printf("long lived tree of depth %d\t check: %ld\n", max_depth, onode_check(long_lived));
     ouro_decref(long_lived);
 
     bench_result("time_s", bench_now() - t0);

@@ -47,12 +47,6 @@ static long traced_blocks(void)
     return peak;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv)
 {
     if (argc != 4 || strcmp(argv[1], "pairs"))
@@ -82,11 +76,7 @@ int main(int argc, char **argv)
             }
         }
     }
-    qsort(t[0], ROUNDS, sizeof(double), cmp_double);
-    qsort(t[1], ROUNDS, sizeof(double), cmp_double);
-    bench_result("slowdown", t[1][ROUNDS / 2] / t[0][ROUNDS / 2]);
-    bench_result("off_s", t[0][ROUNDS / 2]);
-    bench_result("on_s", t[1][ROUNDS / 2]);
+    bench_slowdown(t[0], t[1], ROUNDS);
     bench_check("pairs %ld %ld", size, n);
     return 0;
 }

@@ -25,43 +25,24 @@
 
 enum { ROUNDS = 3 };
 
-static ouro_object *bottom_up(ouro_heap *h, int depth)
-{
-    if (depth > 0) {
-        ouro_object *l = bottom_up(h, depth - 1);
-        ouro_object *r = bottom_up(h, depth - 1);
-        return &onode_new(h, l, r)->ob_base;
-    }
-    return &onode_new(h, NULL, NULL)->ob_base;
-}
-
-static long check(const ouro_object *o)
-{
-    const onode *n = (const onode *)o;
-    long c = 1;
-    if (n->left)
-        c += check(n->left) + check(n->right);
-    return c;
-}
-
 /* Workload 1 without its printing: the sum of every check value. */
 static long trees(ouro_heap *h, int n)
 {
     int min_depth = 4, max_depth = n < min_depth + 2 ? min_depth + 2 : n;
     long sum = 0;
-    ouro_object *t = bottom_up(h, max_depth + 1);
-    sum += check(t);
+    ouro_object *t = onode_bottom_up(h, max_depth + 1);
+    sum += onode_check(t);
     ouro_decref(t);
-    ouro_object *long_lived = bottom_up(h, max_depth);
+    ouro_object *long_lived = onode_bottom_up(h, max_depth);
     for (int d = min_depth; d <= max_depth; d += 2) {
         long iterations = 1L << (max_depth - d + min_depth);
         for (long i = 0; i < iterations; i++) {
-            t = bottom_up(h, d);
-            sum += check(t);
+            t = onode_bottom_up(h, d);
+            sum += onode_check(t);
             ouro_decref(t);
         }
     }
-    sum += check(long_lived);
+    sum += onode_check(long_lived);
     ouro_decref(long_lived);
     return sum;
 }
@@ -77,12 +58,6 @@ static long pairs(ouro_heap *h, size_t size, long n)
         ouro_raw_free(h, p);
     }
     return n;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv)
@@ -135,11 +110,7 @@ int main(int argc, char **argv)
     }
     if (result[0] != result[1])
         bench_die("tracing changed the workload's result");
-    qsort(t[0], ROUNDS, sizeof(double), cmp_double);
-    qsort(t[1], ROUNDS, sizeof(double), cmp_double);
-    bench_result("slowdown", t[1][ROUNDS / 2] / t[0][ROUNDS / 2]);
-    bench_result("off_s", t[0][ROUNDS / 2]);
-    bench_result("on_s", t[1][ROUNDS / 2]);
+    bench_slowdown(t[0], t[1], ROUNDS);
     if (is_trees)
         bench_check("trees %ld %ld", a, result[0]);
     else
