@@ -32,19 +32,17 @@ static long pairs(size_t size, long n)
     return n;
 }
 
-/* The number of blocks tracemalloc traces now (-1 on error). */
-static long traced_blocks(void)
+/* The bytes tracemalloc traces now (-1 on error); get_traced_memory reads
+ * its counters before it builds the result, so the call itself is not in
+ * the figure. */
+static long traced_now(PyObject *tracemalloc)
 {
-    PyObject *m = PyImport_ImportModule("tracemalloc");
-    if (!m)
-        return -1;
-    PyObject *r = PyObject_CallMethod(m, "get_traced_memory", NULL);
-    Py_DECREF(m);
+    PyObject *r = PyObject_CallMethod(tracemalloc, "get_traced_memory", NULL);
     if (!r)
         return -1;
-    long peak = PyLong_AsLong(PyTuple_GetItem(r, 1));
+    long cur = PyLong_AsLong(PyTuple_GetItem(r, 0));
     Py_DECREF(r);
-    return peak;
+    return cur;
 }
 
 int main(int argc, char **argv)
@@ -58,19 +56,29 @@ int main(int argc, char **argv)
     printf("@peer cpython %s\n", PY_VERSION);
     if (PyRun_SimpleString("import tracemalloc") != 0)
         bench_die("no tracemalloc");
+    PyObject *tm = PyImport_ImportModule("tracemalloc");
+    if (!tm)
+        bench_die("no tracemalloc");
 
     double t[2][ROUNDS];
     for (int round = 0; round < ROUNDS; round++) {
-        for (int on = 0; on <= 1; on++) {
+        /* Untraced first in even rounds, traced first in odd ones. */
+        for (int k = 0; k <= 1; k++) {
+            int on = k ^ (round & 1);
             if (on && PyRun_SimpleString("tracemalloc.start(1)") != 0)
                 bench_die("tracemalloc.start failed");
             double t0 = bench_now();
             pairs((size_t)size, n);
             t[on][round] = bench_now() - t0;
             if (on) {
-                /* The pairs were traced: the peak covers one block. */
-                if (traced_blocks() < size)
-                    bench_die("tracemalloc did not see the allocations");
+                /* tracemalloc is hooked into PyObject_Malloc: one more
+                 * block of the size, allocated now, is traced. */
+                long before = traced_now(tm);
+                void *probe = PyObject_Malloc((size_t)size);
+                long with = traced_now(tm);
+                PyObject_Free(probe);
+                if (before < 0 || with - before < size)
+                    bench_die("tracemalloc does not see PyObject_Malloc");
                 if (PyRun_SimpleString("tracemalloc.stop()") != 0)
                     bench_die("tracemalloc.stop failed");
             }

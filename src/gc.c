@@ -47,6 +47,7 @@
  */
 #include "internal.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -760,7 +761,9 @@ void ouro__gc_maybe_collect(ouro_heap *h)
             if (h->young_growth > 1) {
                 int f = found ? 1 : h->young_factor * 2;
                 h->young_factor = f < h->young_growth ? f : h->young_growth;
-                h->young_threshold = (long)h->gen[0].threshold * h->young_factor;
+                long t = (long)h->gen[0].threshold * h->young_factor;
+                /* gen[0].count is an int: a trigger it can reach */
+                h->young_threshold = t < INT_MAX ? t : INT_MAX - 1;
             }
             break;
         }

@@ -307,8 +307,8 @@ static void alloc_survivors(ouro_heap *h, young_log *y, ouro_object **keep, int 
 
 TEST(young_growth_spaces_out_fruitless_collections)
 {
-    enum { N = 400 };
-    static ouro_object *keep[N + 8];
+    enum { N = 420 };
+    static ouro_object *keep[N];
     ouro_heap *h = tl_heap();
     CHECK_EQ(ouro_gc_get_young_growth(h), 1); /* off: CPython's schedule */
     CHECK_EQ(ouro_gc_set_young_growth(h, -1), OURO_EINVAL);
@@ -360,11 +360,30 @@ TEST(young_growth_spaces_out_fruitless_collections)
     CHECK_EQ(y.n, 1);
     CHECK_EQ(y.at[0], 11);
 
-    /* set_threshold also resets it; 0 turns growth off. */
+    /* set_threshold also brings it back.  That collection found nothing,
+     * so the next is due after 21; then set the threshold, and the next
+     * is due after 11 again. */
+    alloc_survivors(h, &y, keep + 358, 21);
+    CHECK_EQ(y.n, 2);
+    CHECK_EQ(y.at[1], 11 + 21);
+    CHECK_EQ(ouro_gc_set_threshold(h, 10, 1000, 1000), 0);
+    y.n = 0;
+    y.allocs = 0;
+    alloc_survivors(h, &y, keep + 379, 11);
+    CHECK_EQ(y.n, 1);
+    CHECK_EQ(y.at[0], 11);
+
+    /* 0 turns growth off: fruitless collections every 11 allocations. */
     CHECK_EQ(ouro_gc_set_young_growth(h, 0), 0);
     CHECK_EQ(ouro_gc_get_young_growth(h), 1);
+    y.n = 0;
+    y.allocs = 0;
+    alloc_survivors(h, &y, keep + 390, 22);
+    CHECK_EQ(y.n, 2);
+    CHECK_EQ(y.at[0], 11);
+    CHECK_EQ(y.at[1], 22);
     ouro_gc_callback_remove(h, on_young, &y);
-    for (int i = 0; i < N + 8; i++)
+    for (int i = 0; i < N; i++)
         ouro_xdecref(keep[i]);
     tl_heap_done(h);
 }

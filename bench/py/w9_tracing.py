@@ -3,7 +3,8 @@ slowdown of workload 1's program with tracemalloc.start(1) against without.
 
     trees N     binary-trees of maximum depth N (CLBG rules, __slots__
                 nodes, the collector on with its default thresholds), run
-                3 times untraced and 3 times traced, alternating; prints
+                3 times untraced and 3 times traced, alternating (which goes
+                first swaps from round to round); prints
                 @slowdown (median traced / median untraced), @off_s, @on_s
                 and @check trees N <sum of every check value>
 
@@ -57,8 +58,9 @@ def main():
     clock = time.perf_counter
     times = ([], [])
     results = set()
-    for _ in range(3):
-        for on in (0, 1):
+    for r in range(3):
+        # untraced first in even rounds, traced first in odd ones
+        for on in ((0, 1) if r % 2 == 0 else (1, 0)):
             if on:
                 tracemalloc.start(1)
             t0 = clock()
