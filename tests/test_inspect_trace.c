@@ -35,6 +35,11 @@ TEST(trace_start_stop)
     CHECK(ouro_trace_is_tracing(h));
     CHECK_EQ(ouro_trace_get_traceback_limit(h), 5);
     CHECK_EQ(ouro_trace_start(h, 5), 0); /* again: nothing changes */
+    /* Nor with another limit: CPython 3.11 keeps the first one
+     * (tracemalloc.start(1); tracemalloc.start(5);
+     * tracemalloc.get_traceback_limit() is 1). */
+    CHECK_EQ(ouro_trace_start(h, 1), 0);
+    CHECK_EQ(ouro_trace_get_traceback_limit(h), 5);
     CHECK(ouro_trace_get_tracer_memory(h) > 0);
     CHECK_EQ(ouro_trace_stop(h), 0);
     CHECK(!ouro_trace_is_tracing(h));

@@ -656,9 +656,9 @@ int ouro_trace_start_sampled(ouro_heap *h, int nframes, size_t sample_bytes)
     if (!h || nframes < 1 || nframes > OURO_TRACE_MAX_FRAMES)
         return OURO_EINVAL;
     if (h->tracer) {
-        /* tracemalloc.start() while tracing: nothing changes (CPython
-         * would change the frame limit for new traces; keeping the table
-         * consistent matters more to us than that). */
+        /* tracemalloc.start() while tracing: nothing changes, the frame
+         * limit included, as in CPython 3.11 (its tracemalloc_start
+         * returns early when already tracing). */
         return h->tracer->on_alloc == on_alloc || h->tracer->on_alloc == on_alloc_sampled
                    ? 0
                    : OURO_EBUSY;
