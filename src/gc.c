@@ -157,16 +157,25 @@ void ouro__gc_untrack(ouro_heap *h, ouro_object *o)
     o->flags &= (uint16_t)~(OURO__F_COLLECTING | OURO__F_UNREACHABLE | OURO__F_PENDING);
 }
 
+/* Generation 0's trigger for growth factor `factor`: threshold0 times it,
+ * kept within what the int count can reach once grown (the invariant at
+ * young_threshold in internal.h). */
+static void young_retune(ouro_heap *h, int factor)
+{
+    long t = (long)h->gen[0].threshold * factor;
+    h->young_factor = factor;
+    h->young_threshold = factor > 1 && t > INT_MAX - 1 ? INT_MAX - 1 : t;
+}
+
 void ouro__gc_init(ouro_heap *h)
 {
     for (int i = 0; i < OURO__NUM_LISTS; i++)
         ouro__list_init(h, &h->lists[i]);
     h->gen[0].threshold = 700;
-    h->young_threshold = 700;
-    h->young_factor = 1;
-    h->young_growth = 1;
     h->gen[1].threshold = 10;
     h->gen[2].threshold = 10;
+    h->young_growth = 1;
+    young_retune(h, 1);
     h->enabled = true;
 }
 
@@ -760,10 +769,7 @@ void ouro__gc_maybe_collect(ouro_heap *h)
             long found = collect_with_callback(h, i);
             if (h->young_growth > 1) {
                 int f = found ? 1 : h->young_factor * 2;
-                h->young_factor = f < h->young_growth ? f : h->young_growth;
-                long t = (long)h->gen[0].threshold * h->young_factor;
-                /* gen[0].count is an int: a trigger it can reach */
-                h->young_threshold = t < INT_MAX ? t : INT_MAX - 1;
+                young_retune(h, f < h->young_growth ? f : h->young_growth);
             }
             break;
         }
@@ -802,8 +808,7 @@ int ouro_gc_set_threshold(ouro_heap *h, int t0, int t1, int t2)
     h->gen[0].threshold = t0;
     h->gen[1].threshold = t1;
     h->gen[2].threshold = t2;
-    h->young_factor = 1;
-    h->young_threshold = t0;
+    young_retune(h, 1);
     return 0;
 }
 
@@ -812,8 +817,7 @@ int ouro_gc_set_young_growth(ouro_heap *h, int max_factor)
     if (!h || max_factor < 0 || max_factor > OURO__YOUNG_GROWTH_MAX)
         return OURO_EINVAL;
     h->young_growth = max_factor > 1 ? max_factor : 1;
-    h->young_factor = 1;
-    h->young_threshold = h->gen[0].threshold;
+    young_retune(h, 1);
     return 0;
 }
 

@@ -89,8 +89,7 @@ ouro_heap *ouro_heap_new(const ouro_config *cfg)
     ouro_heap *h = (ouro_heap *)mem;
     memset(h, 0, sizeof *h);
     h->cfg = c;
-    h->trace_at = SIZE_MAX;
-    h->slow_free = c.debug >= OURO_DEBUG_CHECKS;
+    ouro__trace_fields_off(h);
     h->page_requests = requests;
     h->map_size = total;
     h->slot_base = (uint8_t **)(mem + off_base);
@@ -351,7 +350,6 @@ int ouro_heap_check(ouro_heap *h)
 
 /* ------------------------------------------------------------ raw memory */
 
-OURO__HIDDEN bool ouro__inject_alloc(ouro_heap *h);
 
 /* Everything but the common case: fault injection, tracing, large blocks,
  * a class without a free block.  Out of line, so that the common case is a
@@ -359,18 +357,13 @@ OURO__HIDDEN bool ouro__inject_alloc(ouro_heap *h);
 static __attribute__((noinline)) void *raw_alloc_slow(ouro_heap *h, size_t size, const char *file,
                                                       int line, const char *func)
 {
-    if (OURO__UNLIKELY(h->cfg.fail_alloc_at != 0)) {
-        h->allocs++;
-        if (ouro__inject_alloc(h)) {
-            h->last_error = OURO_ENOMEM;
-            return NULL;
-        }
-    }
+    if (ouro__alloc_fails(h))
+        return NULL;
     void *p = ouro__block_alloc_fast(h, size ? size : 1, 1);
     if (!p)
         h->last_error = OURO_ENOMEM;
     else if (OURO__UNLIKELY(h->tracer != NULL))
-        ouro__trace_alloc(h, p, 1, file, line, func);
+        return ouro__trace_alloc(h, p, 1, file, line, func);
     return p;
 }
 
@@ -381,10 +374,7 @@ void *ouro_raw_alloc_at(ouro_heap *h, size_t size, const char *file, int line, c
     if (OURO__LIKELY(h->cfg.fail_alloc_at == 0)) {
         void *p = ouro__block_alloc_try(h, size, 1);
         if (OURO__LIKELY(p != NULL)) {
-            /* untraced, or sampled and no sample due (see trace_at) */
-            if (OURO__LIKELY(h->bytes_alloc < h->trace_at))
-                return p;
-            return h->tracer->on_alloc(h, p, 1, file, line, func);
+            return ouro__trace_alloc(h, p, 1, file, line, func);
         }
     }
     return raw_alloc_slow(h, size, file, line, func);

@@ -29,10 +29,10 @@
  *   pools:   ref = nalloc - nfree (blocks handed out, ouro__pool_ref) equals
  *            the number of allocated blocks in it; free blocks are on
  *            pool->freeblock or above pool->nextoffset.  A pool with
- *            0 < ref < capacity is on its class's usedpools list; a full pool is on no list; an empty
- *            pool is on its arena's free-pool list, except the last pool
- *            of a class, which stays (empty) on its class's list: at most
- *            one empty pool per class.
+ *            0 < ref < capacity is on its class's usedpools list; a full
+ *            pool is on no list; an empty pool is on its arena's free-pool
+ *            list, except the last pool of a class, which stays (empty) on
+ *            its class's list: at most one empty pool per class.
  *   arenas:  arena->nfreepools counts free pools; an arena with free pools
  *            and at least one used pool is on usable_arenas, which is sorted
  *            by nfreepools ascending (fullest first) so that allocation
@@ -290,7 +290,8 @@ struct ouro_heap {
      * times young_factor, which stays 1 unless ouro_gc_set_young_growth
      * allowed growth (young_growth > 1): then an automatic collection that
      * finds nothing doubles it, up to young_growth, and one that finds
-     * anything resets it to 1. */
+     * anything resets it to 1.  Once grown, young_threshold stays below
+     * INT_MAX, so that the int count can pass it (young_retune). */
     long young_threshold;
     int young_factor;
     int young_growth;
@@ -366,6 +367,15 @@ OURO__HIDDEN void ouro__pool_fini(ouro_heap *h);
 /* Allocate a block of at least `size` bytes, 16-aligned; NULL on OOM. */
 OURO__HIDDEN void *ouro__block_alloc(ouro_heap *h, size_t size, int raw);
 OURO__HIDDEN void ouro__block_free(ouro_heap *h, void *p);
+/* A block's usable size, from its chunk header (inline for the fast paths;
+ * ouro__block_size is the out-of-line copy). */
+static inline size_t ouro__block_size_inline(const void *p)
+{
+    const ouro__chunk *ch = (const ouro__chunk *)ouro__pool_of(p);
+    if (ch->kind == OURO__CHUNK_LARGE)
+        return ((const ouro__large *)ch)->size;
+    return ((const ouro__pool *)ch)->block_size;
+}
 OURO__HIDDEN size_t ouro__block_size(const void *p);
 OURO__HIDDEN int ouro__pool_check(ouro_heap *h);
 /* Visit every allocated block in address order (raw blocks too when
@@ -547,6 +557,21 @@ static inline ouro_type *ouro__type(const ouro_object *o)
     return ouro__type_by_id(o->type_id);
 }
 OURO__HIDDEN int ouro__vec_push(ouro__vec *v, ouro_object *o);
+/* Fault injection (cfg.fail_alloc_at, fixed at ouro_heap_new): whether the
+ * allocation counted now is to fail. */
+OURO__HIDDEN bool ouro__inject_alloc(ouro_heap *h);
+/* Every allocation entry point starts with this: with fault injection on,
+ * count the allocation and, when it is to fail, set OURO_ENOMEM. */
+static inline bool ouro__alloc_fails(ouro_heap *h)
+{
+    if (OURO__LIKELY(h->cfg.fail_alloc_at == 0))
+        return false;
+    h->allocs++;
+    if (!ouro__inject_alloc(h))
+        return false;
+    h->last_error = OURO_ENOMEM;
+    return true;
+}
 
 /* ----- collector (gc.c) */
 OURO__HIDDEN void ouro__gc_init(ouro_heap *h);
@@ -639,20 +664,24 @@ static inline size_t ouro__trace_filter_bit(uintptr_t block)
            ((1u << OURO__TRACE_FILTER_BITS) - 1);
 }
 
-static inline size_t ouro__block_size_inline(const void *p)
+/* The core's tracing fields with no tracer (ouro_heap_new, and
+ * ouro_trace_stop): no allocation is traced, and raw frees take the slow
+ * path only for debug checks. */
+static inline void ouro__trace_fields_off(ouro_heap *h)
 {
-    const ouro__chunk *ch = (const ouro__chunk *)ouro__pool_of(p);
-    if (ch->kind == OURO__CHUNK_LARGE)
-        return ((const ouro__large *)ch)->size;
-    return ((const ouro__pool *)ch)->block_size;
+    h->trace_at = SIZE_MAX;
+    h->slow_free = h->cfg.debug >= OURO_DEBUG_CHECKS;
 }
 
-static inline void ouro__trace_alloc(ouro_heap *h, void *block, int raw, const char *file,
-                                     int line, const char *func)
+/* After an allocation the pools counted: untraced, or sampling with no
+ * sample due, costs one compare (see trace_at).  Returns `block`, so that
+ * the caller can tail-call it. */
+static inline void *ouro__trace_alloc(ouro_heap *h, void *block, int raw, const char *file,
+                                      int line, const char *func)
 {
     if (OURO__LIKELY(h->bytes_alloc < h->trace_at))
-        return; /* sampling, and no sample due */
-    h->tracer->on_alloc(h, block, raw, file, line, func);
+        return block;
+    return h->tracer->on_alloc(h, block, raw, file, line, func);
 }
 
 /* A traced allocation of `size` bytes that bytes_alloc did not count (the

@@ -27,7 +27,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 
-OURO__HIDDEN bool ouro__inject_alloc(ouro_heap *h);
 
 /* ------------------------------------------------------------ type table */
 
@@ -118,13 +117,8 @@ ouro_object *ouro_new_sized_at(ouro_heap *h, ouro_type *type, size_t size, const
         h->last_error = rc;
         return NULL;
     }
-    if (OURO__UNLIKELY(h->cfg.fail_alloc_at != 0)) {
-        h->allocs++; /* counted only for fault injection (fixed at ouro_heap_new) */
-        if (ouro__inject_alloc(h)) {
-            h->last_error = OURO_ENOMEM;
-            return NULL;
-        }
-    }
+    if (ouro__alloc_fails(h))
+        return NULL;
     bool gc = (type->flags & OURO_TYPE_GC) != 0;
     if (gc) {
         /* CPython counts the allocation and may collect before the new

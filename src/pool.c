@@ -424,10 +424,7 @@ void *ouro__block_alloc(ouro_heap *h, size_t size, int raw)
 
 size_t ouro__block_size(const void *p)
 {
-    ouro__chunk *ch = (ouro__chunk *)ouro__pool_of(p);
-    if (ch->kind == OURO__CHUNK_LARGE)
-        return ((ouro__large *)ch)->size;
-    return ((ouro__pool *)ch)->block_size;
+    return ouro__block_size_inline(p);
 }
 
 void ouro__block_free(ouro_heap *h, void *p)
@@ -607,11 +604,11 @@ int ouro__pool_check(ouro_heap *h)
             int nf = ouro__pool_free_bitmap(pool, bits);
             if (nf < 0)
                 FAIL("ouro_heap_check: pool %p: corrupt free list\n", (void *)pool);
-            if (pool->nsampled > ouro__pool_ref(pool) || (pool->nsampled && !h->tracer))
-                FAIL("ouro_heap_check: pool %p: %u sampled blocks, %u allocated%s\n",
-                     (void *)pool, (unsigned)pool->nsampled, ouro__pool_ref(pool),
-                     h->tracer ? "" : ", not tracing");
             uint32_t ref = ouro__pool_ref(pool);
+            if (pool->nsampled > ref || (pool->nsampled && !h->tracer))
+                FAIL("ouro_heap_check: pool %p: %u sampled blocks, %u allocated%s\n",
+                     (void *)pool, (unsigned)pool->nsampled, ref,
+                     h->tracer ? "" : ", not tracing");
             if (ref + (uint32_t)nf != pool->capacity)
                 FAIL("ouro_heap_check: pool %p: ref %u + free %d != capacity %u\n",
                      (void *)pool, ref, nf, (unsigned)pool->capacity);

@@ -322,6 +322,17 @@ static inline size_t page_index(uintptr_t block)
     return (block & (OURO__POOL_SIZE - 1)) >> 4;
 }
 
+/* What a page slot holds for a trace (see page_rec). */
+static inline uint32_t slot_value(uint32_t tb, int raw)
+{
+    return (tb + 1) | (raw ? TB_RAW : 0);
+}
+/* The traceback (with TB_RAW) a non-zero slot holds. */
+static inline uint32_t slot_tb(uint32_t v)
+{
+    return ((v & ~TB_RAW) - 1) | (v & TB_RAW);
+}
+
 /* ------------------------------------------------------------ sample table */
 
 static inline size_t tr_count(const tracer *t) { return t->n_in - t->n_out; }
@@ -429,7 +440,7 @@ static int trace_of(tracer *t, uintptr_t block, uint32_t *tb, size_t *bytes)
     uint32_t v = r ? r->slot[page_index(block)] : 0;
     if (!v)
         return 0;
-    *tb = ((v & ~TB_RAW) - 1) | (v & TB_RAW);
+    *tb = slot_tb(v);
     *bytes = ouro__block_size((void *)block);
     return 1;
 }
@@ -454,7 +465,7 @@ static void trace_each(tracer *t, void (*fn)(void *arg, uintptr_t block, uint32_
             if (!v)
                 continue;
             uintptr_t block = r->pool + (k << 4);
-            fn(arg, block, ((v & ~TB_RAW) - 1) | (v & TB_RAW), ouro__block_size((void *)block));
+            fn(arg, block, slot_tb(v), ouro__block_size((void *)block));
         }
     }
 }
@@ -506,7 +517,7 @@ __attribute__((noinline)) static void *on_alloc_slow(tracer *t, void *block, int
     uint32_t *slot = &r->slot[page_index((uintptr_t)block)];
     if (OURO__UNLIKELY(*slot)) /* a block whose free the tracer never saw */
         tr_remove(t, size);
-    *slot = (tb + 1) | (raw ? TB_RAW : 0);
+    *slot = slot_value(tb, raw);
     tr_add(t, size);
     return block;
 }
@@ -523,7 +534,7 @@ static void *on_alloc(ouro_heap *h, void *block, int raw, const char *file, int 
     if (OURO__LIKELY(tb != UINT32_MAX && r && r->pool == pool)) {
         uint32_t *slot = &r->slot[page_index((uintptr_t)block)];
         if (OURO__LIKELY(*slot == 0)) {
-            *slot = (tb + 1) | (raw ? TB_RAW : 0);
+            *slot = slot_value(tb, raw);
             tr_add(t, ouro__block_size_inline(block));
             return block;
         }
@@ -708,8 +719,7 @@ int ouro_trace_stop(ouro_heap *h)
     if (!t)
         return h ? 0 : OURO_EINVAL;
     h->tracer = NULL;
-    h->trace_at = SIZE_MAX;
-    h->slow_free = h->cfg.debug >= OURO_DEBUG_CHECKS;
+    ouro__trace_fields_off(h);
     for (size_t i = 0; i < t->cap; i++) /* live samples: their pools go fast again */
         if (t->tab[i].block)
             pool_mark(t->tab[i].block, -1);

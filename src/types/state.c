@@ -173,11 +173,8 @@ void *ouro__dkeys_take(ouro_heap *h, size_t bytes)
     if (ts && ts->fl[OURO__FL_DKEYS].head) {
         /* Counted like a fresh allocation, so fault injection sees the
          * same sequence whether or not the list had a block. */
-        h->allocs++;
-        if (ouro__inject_alloc(h)) {
-            h->last_error = OURO_ENOMEM;
+        if (ouro__alloc_fails(h))
             return NULL;
-        }
         void *b = ouro__fl_pop(&ts->fl[OURO__FL_DKEYS]);
         park_unpoison(b);
         return b;

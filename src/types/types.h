@@ -263,7 +263,6 @@ OURO__HIDDEN void ouro__float_repr(double v, char *out, size_t size);
  * go back to their own list (raw memory, no core hook needed). */
 OURO__HIDDEN void *ouro__dkeys_take(ouro_heap *h, size_t bytes);
 OURO__HIDDEN void ouro__dkeys_keep(ouro_heap *h, void *b);
-OURO__HIDDEN bool ouro__inject_alloc(ouro_heap *h);
 OURO__HIDDEN int ouro__fl_index(const ouro_type *t, size_t size);
 OURO__HIDDEN void *ouro__fl_pop(ouro__freelist *fl);
 OURO__HIDDEN bool ouro__fl_push(ouro__freelist *fl, void *block);
