@@ -21,6 +21,7 @@
  *
  * usage: w9_tracing_ouro trees N MODE | pairs SIZE N MODE
  */
+#include "ouro_inspect.h"
 #include "onode.h"
 
 enum { ROUNDS = 3 };

@@ -22,7 +22,7 @@
 #ifndef OURO_EXAMPLE_H
 #define OURO_EXAMPLE_H
 
-#include "ouro.h"
+#include "ouro_inspect.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -7,7 +7,7 @@
  *   death_debug MODE     MODE: uaf, double-decref, underflow, wrong-heap,
  *                              raw-double-free, raw-wrong-heap, pool-uaf
  */
-#include "ouro.h"
+#include "ouro_inspect.h"
 
 #include <stdio.h>
 #include <string.h>

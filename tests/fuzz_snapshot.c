@@ -6,7 +6,7 @@
  * tests/fuzz/fuzz_replay.c (clang -fsanitize=fuzzer,address,undefined with
  * every src/ object and -ljansson -lm, plus -lunwind -ldw when present);
  * seed it with files from `ouro report --demo r.html --keep DIR`. */
-#include "ouro.h"
+#include "ouro_inspect.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -13,7 +13,7 @@
 #ifndef OURO_TESTLIB_H
 #define OURO_TESTLIB_H
 
-#include "ouro.h"
+#include "ouro_inspect.h"
 #include <inttypes.h>
 #include <stdio.h>
 

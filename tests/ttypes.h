@@ -2,7 +2,7 @@
 #ifndef OURO_TTYPES_H
 #define OURO_TTYPES_H
 
-#include "ouro.h"
+#include "ouro_inspect.h"
 
 /* A collector-tracked node with four reference slots.  Its finalizer counts
  * calls, and resurrects the node into `tn_saved` when `resurrect` is set. */

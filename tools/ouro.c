@@ -6,7 +6,7 @@
  *   ouro report SNAPSHOT... -o REPORT.html            an HTML memory report (report.c)
  *   ouro version
  */
-#include "ouro.h"
+#include "ouro_inspect.h"
 #include "replay.h"
 
 #include <stdlib.h>

@@ -2,7 +2,7 @@
 #ifndef OURO_REPLAY_H
 #define OURO_REPLAY_H
 
-#include "ouro.h"
+#include "ouro_inspect.h"
 #include <stdbool.h>
 #include <stdio.h>
 

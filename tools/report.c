@@ -19,7 +19,7 @@
  * After drawing, the page's script sets data-drawn="1" on each chart's
  * canvas and data-charts-drawn on <body>: tests/report_check.py reads them.
  */
-#include "ouro.h"
+#include "ouro_inspect.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -16,10 +16,11 @@
  * Names: `ouro__ins_*` are internal (hidden) functions shared by the files
  * of this directory; everything else is static.
  */
-#ifndef OURO_INSPECT_H
-#define OURO_INSPECT_H
+#ifndef OURO_INSPECT_INSPECT_H
+#define OURO_INSPECT_INSPECT_H
 
-#include "../internal.h"
+#include "ouro_inspect.h"
+#include "../types/types.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

@@ -35,6 +35,21 @@ static const size_t fl_max[OURO__FL_COUNT] = {
     [OURO__FL_DKEYS] = 80,
 };
 
+static ouro_object *types_take(ouro_heap *h, ouro_type *t, size_t size);
+static bool types_keep(ouro_heap *h, ouro_object *o);
+static void types_clear_freelists(ouro_heap *h);
+static size_t types_untrack_survivors(ouro_heap *h, ouro_object *young, bool full);
+
+/* What the core calls upward (see ouro__types_hooks in the core's
+ * internal.h). */
+static const ouro__types_hooks hooks = {
+    .take = types_take,
+    .keep = types_keep,
+    .clear_freelists = types_clear_freelists,
+    .untrack_survivors = types_untrack_survivors,
+    .heap_free = ouro__finalize_at_exit,
+};
+
 ouro__types_state *ouro__ts(ouro_heap *h)
 {
     if (OURO__LIKELY(h->types != NULL))
@@ -47,7 +62,7 @@ ouro__types_state *ouro__ts(ouro_heap *h)
     memset(ts, 0, sizeof *ts);
     for (int i = 0; i < OURO__FL_COUNT; i++)
         ts->fl[i].max = i >= OURO__FL_TUPLE1 ? 2000 : fl_max[i];
-    h->types = ts;
+    ouro__heap_set_types(h, &hooks, ts);
     return ts;
 }
 
@@ -122,8 +137,7 @@ static void park_unpoison(void *b)
 
 /* Hook: called by ouro_new_sized for types flagged OURO__TYPE_FREELIST,
  * after the allocation is counted; the core initialises the block. */
-OURO__HIDDEN ouro_object *ouro__types_take(ouro_heap *h, ouro_type *t, size_t size);
-ouro_object *ouro__types_take(ouro_heap *h, ouro_type *t, size_t size)
+static ouro_object *types_take(ouro_heap *h, ouro_type *t, size_t size)
 {
     ouro__types_state *ts = h->types;
     if (!ts)
@@ -147,8 +161,7 @@ static size_t object_size(ouro_object *o)
 /* Hook: called by the core's free path (after the type's clear and
  * dealloc, statistics and tracing) for types flagged OURO__TYPE_FREELIST.
  * true: the block is kept and must not be freed. */
-OURO__HIDDEN bool ouro__types_keep(ouro_heap *h, ouro_object *o);
-bool ouro__types_keep(ouro_heap *h, ouro_object *o)
+static bool types_keep(ouro_heap *h, ouro_object *o)
 {
     ouro__types_state *ts = h->types;
     if (!ts || h->freeing)
@@ -218,7 +231,7 @@ static size_t clear_lists(ouro_heap *h)
 }
 
 /* Hook: the core calls it at the end of every full collection. */
-void ouro__types_clear_freelists(ouro_heap *h)
+static void types_clear_freelists(ouro_heap *h)
 {
     clear_lists(h);
 }
@@ -236,7 +249,7 @@ size_t ouro_types_freelist_stats(ouro_heap *h, ouro_freelist_stats *out, size_t 
         "tuple[8]", "tuple[9]", "tuple[10]", "tuple[11]", "tuple[12]", "tuple[13]",
         "tuple[14]", "tuple[15]", "tuple[16]", "tuple[17]", "tuple[18]", "tuple[19]",
     };
-    ouro__types_state *ts = h ? h->types : NULL;
+    ouro__types_state *ts = h ? ouro__ts_peek(h) : NULL;
     for (size_t i = 0; i < n && i < OURO__FL_COUNT; i++) {
         ouro__freelist z = {0};
         const ouro__freelist *fl = ts ? &ts->fl[i] : &z;
@@ -278,8 +291,7 @@ static size_t untrack_if(ouro_heap *h, ouro_object *o, bool (*maybe)(ouro_heap *
     return 0;
 }
 
-OURO__HIDDEN size_t ouro__types_untrack_survivors(ouro_heap *h, ouro_object *young, bool full);
-size_t ouro__types_untrack_survivors(ouro_heap *h, ouro_object *young, bool full)
+static size_t types_untrack_survivors(ouro_heap *h, ouro_object *young, bool full)
 {
     uint32_t hr = ouro__ref_of(h, young);
     uint32_t tid = ouro__tuple_type.id, did = ouro__dict_type.id;

@@ -332,7 +332,7 @@ int ouro_str_is_interned(const ouro_object *o)
 
 size_t ouro_str_interned_count(ouro_heap *h)
 {
-    return h && h->types ? h->types->intern_used : 0;
+    return h && ouro__ts_peek(h) ? ouro__ts_peek(h)->intern_used : 0;
 }
 
 /* ------------------------------------------------------------ bytes */

@@ -41,7 +41,8 @@
 #ifndef OURO_TYPES_TYPES_H
 #define OURO_TYPES_TYPES_H
 
-#include "../internal.h"
+#include "ouro_types.h"
+#include "../core/internal.h"
 
 #include <stdarg.h>
 
@@ -173,11 +174,22 @@ typedef struct ouro__types_state {
     /* the interned strs: open addressing on the str hash, no references */
     o_str **intern;
     size_t intern_cap, intern_used, intern_fill;
+    /* weakref.finalize's registry, creation order (weakcont.c) */
+    struct fin_obj *fin_head, *fin_tail;
+    uint64_t fin_index;
 } ouro__types_state;
 
-/* The heap's state, made on first use; NULL (and last_error ENOMEM) when
- * out of memory. */
+/* The heap's state, made on first use (which also installs the types'
+ * hooks in the heap); NULL (and last_error ENOMEM) when out of memory. */
 OURO__HIDDEN ouro__types_state *ouro__ts(ouro_heap *h);
+/* The state if the heap has one yet, or NULL. */
+static inline ouro__types_state *ouro__ts_peek(const ouro_heap *h)
+{
+    return (ouro__types_state *)h->types;
+}
+/* weakcont.c: run weakref.finalize's atexit finalizers (a hook at heap
+ * free). */
+OURO__HIDDEN void ouro__finalize_at_exit(ouro_heap *h);
 
 /* ------------------------------------------------------------ the types */
 

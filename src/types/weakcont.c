@@ -22,7 +22,7 @@
  *   weakly held object is found only while its weak reference still points
  *   at it, so an address reused after death never matches a stale entry.
  */
-#include "internal.h"
+#include "types.h"
 
 #include <stdlib.h>
 
@@ -74,14 +74,15 @@ static bool is_fin(const ouro_object *o)
  * the caller. */
 static void fin_unregister(ouro_heap *h, fin_obj *f)
 {
+    ouro__types_state *ts = ouro__ts_peek(h);
     if (f->prev)
         f->prev->next = f->next;
     else
-        h->fin_head = f->next;
+        ts->fin_head = f->next;
     if (f->next)
         f->next->prev = f->prev;
     else
-        h->fin_tail = f->prev;
+        ts->fin_tail = f->prev;
     f->prev = f->next = NULL;
 }
 
@@ -120,6 +121,10 @@ ouro_object *ouro_finalize_new(ouro_heap *h, ouro_object *target, ouro_finalize_
             h->last_error = OURO_EINVAL;
         return NULL;
     }
+    /* The registry lives in the types' state, made here if need be. */
+    ouro__types_state *ts = ouro__ts(h);
+    if (!ts)
+        return NULL;
     fin_obj *f = (fin_obj *)ouro_new(h, &fin_type);
     if (!f)
         return NULL;
@@ -133,13 +138,13 @@ ouro_object *ouro_finalize_new(ouro_heap *h, ouro_object *target, ouro_finalize_
     f->arg = arg;
     ouro_xincref(arg);
     f->atexit = 1;
-    f->index = ++h->fin_index;
-    f->prev = h->fin_tail;
-    if (h->fin_tail)
-        h->fin_tail->next = f;
+    f->index = ++ts->fin_index;
+    f->prev = ts->fin_tail;
+    if (ts->fin_tail)
+        ts->fin_tail->next = f;
     else
-        h->fin_head = f;
-    h->fin_tail = f;
+        ts->fin_head = f;
+    ts->fin_tail = f;
     ouro_incref(OURO_OBJ(f)); /* the registry's reference */
     return OURO_OBJ(f);
 }
@@ -196,8 +201,9 @@ void ouro_finalize_set_atexit(ouro_object *o, int atexit)
  * others without running them. */
 void ouro__finalize_at_exit(ouro_heap *h)
 {
+    ouro__types_state *ts = ouro__ts_peek(h);
     for (;;) {
-        fin_obj *f = h->fin_tail;
+        fin_obj *f = ts->fin_tail;
         while (f && !f->atexit)
             f = f->prev;
         if (!f)
@@ -206,8 +212,8 @@ void ouro__finalize_at_exit(ouro_heap *h)
         fin_finish(h, f, true, NULL);
         ouro_decref(OURO_OBJ(f));
     }
-    while (h->fin_head)
-        fin_finish(h, h->fin_head, false, NULL);
+    while (ts->fin_head)
+        fin_finish(h, ts->fin_head, false, NULL);
 }
 
 /* ------------------------------------------------------------ weak tables */

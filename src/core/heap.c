@@ -145,8 +145,10 @@ int ouro_heap_free(ouro_heap *h)
     /* Allocation tracing reports leaks by site, then stops. */
     if (h->tracer && h->tracer->on_heap_free)
         h->tracer->on_heap_free(h);
-    /* weakref.finalize(atexit=True) objects run first, newest first. */
-    ouro__finalize_at_exit(h);
+    /* The layer above next: weakref.finalize(atexit=True) objects run,
+     * newest first. */
+    if (h->types_hooks)
+        h->types_hooks->heap_free(h);
     h->freeing = true;
     /* Drop what the heap itself holds: scopes and the garbage list. */
     while (h->scope.len)

@@ -130,8 +130,8 @@ ouro_object *ouro_new_sized_at(ouro_heap *h, ouro_type *type, size_t size, const
             ouro__gc_maybe_collect(h);
     }
     ouro_object *o = NULL;
-    if (OURO__UNLIKELY(type->flags & OURO__TYPE_FREELIST) && ouro__types_take) {
-        o = ouro__types_take(h, type, size);
+    if (OURO__UNLIKELY(type->flags & OURO__TYPE_FREELIST) && h->types_hooks) {
+        o = h->types_hooks->take(h, type, size);
         if (o && h->tracer)
             ouro__trace_unpooled(h, ouro__block_size_inline(o));
     }
@@ -252,7 +252,8 @@ static inline void free_object(ouro_heap *h, ouro_object *o, ouro_type *t)
     h->objects_freed++;
     if (OURO__UNLIKELY(h->tracer != NULL))
         ouro__trace_free(h, o, 0);
-    if (OURO__UNLIKELY(t->flags & OURO__TYPE_FREELIST) && ouro__types_keep && ouro__types_keep(h, o))
+    if (OURO__UNLIKELY(t->flags & OURO__TYPE_FREELIST) && h->types_hooks &&
+        h->types_hooks->keep(h, o))
         return; /* kept on a free list (src/types/state.c) */
     if (h->cfg.debug >= OURO_DEBUG_CHECKS) {
         size_t n = ouro__block_size(o);

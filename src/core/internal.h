@@ -60,8 +60,14 @@
 #define OURO__HIDDEN __attribute__((visibility("hidden")))
 #define OURO__LIKELY(x) __builtin_expect(!!(x), 1)
 #define OURO__UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* The few core internals the layers above use (their inline helpers reach
+ * into the core): exported from libouro.so so that libouro-types.so and
+ * libouro-inspect.so link, but declared only here, with no promise of
+ * stability, like CPython's private _Py symbols. */
+#define OURO__LAYER_API __attribute__((visibility("default")))
 #else
 #define OURO__HIDDEN
+#define OURO__LAYER_API
 #define OURO__LIKELY(x) (x)
 #define OURO__UNLIKELY(x) (x)
 #endif
@@ -309,10 +315,6 @@ struct ouro_heap {
     ouro__wentry *wtab;
     size_t wcap, wcount, wtomb;
 
-    /* weakref.finalize registry, creation order (weakcont.c) */
-    struct fin_obj *fin_head, *fin_tail;
-    uint64_t fin_index;
-
     /* allocation tracing (src/inspect): NULL when off.  The fast paths
      * test two fields instead: an allocation goes to the tracer when
      * bytes_alloc >= trace_at (SIZE_MAX: not tracing; 0: every allocation;
@@ -322,7 +324,9 @@ struct ouro_heap {
     struct ouro__tracer *tracer;
     size_t trace_at;
     bool slow_free;
-    struct ouro__types_state *types; /* built-in types (src/types): NULL until first used */
+    /* the layer above (src/types): NULL until it first uses the heap */
+    const struct ouro__types_hooks *types_hooks;
+    void *types;
 
     /* scopes */
     ouro__vec scope;
@@ -366,7 +370,7 @@ OURO__HIDDEN int ouro__pool_init(ouro_heap *h);
 OURO__HIDDEN void ouro__pool_fini(ouro_heap *h);
 /* Allocate a block of at least `size` bytes, 16-aligned; NULL on OOM. */
 OURO__HIDDEN void *ouro__block_alloc(ouro_heap *h, size_t size, int raw);
-OURO__HIDDEN void ouro__block_free(ouro_heap *h, void *p);
+OURO__LAYER_API void ouro__block_free(ouro_heap *h, void *p);
 /* A block's usable size, from its chunk header (inline for the fast paths;
  * ouro__block_size is the out-of-line copy). */
 static inline size_t ouro__block_size_inline(const void *p)
@@ -376,7 +380,7 @@ static inline size_t ouro__block_size_inline(const void *p)
         return ((const ouro__large *)ch)->size;
     return ((const ouro__pool *)ch)->block_size;
 }
-OURO__HIDDEN size_t ouro__block_size(const void *p);
+OURO__LAYER_API size_t ouro__block_size(const void *p);
 OURO__HIDDEN int ouro__pool_check(ouro_heap *h);
 /* Visit every allocated block in address order (raw blocks too when
  * `raw`); stops at the first non-zero return, which it returns. */
@@ -546,7 +550,7 @@ static inline void ouro__block_free_fast(ouro_heap *h, void *p)
 }
 
 /* ----- objects (object.c) */
-OURO__HIDDEN extern ouro_type *ouro__type_table[OURO__MAX_TYPES];
+OURO__LAYER_API extern ouro_type *ouro__type_table[OURO__MAX_TYPES];
 static inline ouro_type *ouro__type_by_id(uint32_t id) { return ouro__type_table[id]; }
 OURO__HIDDEN void ouro__report(ouro_heap *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -559,7 +563,7 @@ static inline ouro_type *ouro__type(const ouro_object *o)
 OURO__HIDDEN int ouro__vec_push(ouro__vec *v, ouro_object *o);
 /* Fault injection (cfg.fail_alloc_at, fixed at ouro_heap_new): whether the
  * allocation counted now is to fail. */
-OURO__HIDDEN bool ouro__inject_alloc(ouro_heap *h);
+OURO__LAYER_API bool ouro__inject_alloc(ouro_heap *h);
 /* Every allocation entry point starts with this: with fault injection on,
  * count the allocation and, when it is to fail, set OURO_ENOMEM. */
 static inline bool ouro__alloc_fails(ouro_heap *h)
@@ -576,7 +580,7 @@ static inline bool ouro__alloc_fails(ouro_heap *h)
 /* ----- collector (gc.c) */
 OURO__HIDDEN void ouro__gc_init(ouro_heap *h);
 OURO__HIDDEN void ouro__gc_fini(ouro_heap *h);
-OURO__HIDDEN void ouro__gc_untrack(ouro_heap *h, ouro_object *o);
+OURO__LAYER_API void ouro__gc_untrack(ouro_heap *h, ouro_object *o);
 
 /* Unlink from its list (inline: every tracked deallocation does it). */
 static inline void ouro__gc_untrack_fast(ouro_heap *h, ouro_object *o)
@@ -604,7 +608,7 @@ static inline void ouro__gc_track(ouro_heap *h, ouro_object *o)
     o->gc_next = hr;
     head->gc_prev = r;
 }
-OURO__HIDDEN void ouro__gc_untrack(ouro_heap *h, ouro_object *o);
+OURO__LAYER_API void ouro__gc_untrack(ouro_heap *h, ouro_object *o);
 OURO__HIDDEN void ouro__gc_maybe_collect(ouro_heap *h);
 OURO__HIDDEN int ouro__gc_check(ouro_heap *h);
 OURO__HIDDEN void ouro__list_init(ouro_heap *h, ouro_object *head);
@@ -700,21 +704,38 @@ static inline void ouro__trace_free(ouro_heap *h, void *block, int raw)
     t->on_free(h, block, raw);
 }
 
-/* ----- built-in types (src/types), optional: called after every full
- * collection, as CPython clears its free lists then. */
-OURO__HIDDEN void ouro__types_clear_freelists(ouro_heap *h) __attribute__((weak));
-/* Free lists (src/types/state.c): types flagged OURO__TYPE_FREELIST offer
- * each dying block to ouro__types_keep (true: kept, not freed) and take
- * blocks back through ouro__types_take (NULL: none kept). */
+/* ----- hooks of the layer above (src/types)
+ *
+ * The core calls upward only through this table, which the built-in types
+ * install in a heap (ouro__heap_set_types) the first time they use it; a
+ * heap that never made a built-in object has none, and the core then skips
+ * each call.  Like h->tracer, it is a run-time setting of one heap: no
+ * link-time tricks, and two heaps never see each other's.
+ *
+ * Free lists: types flagged OURO__TYPE_FREELIST offer each dying block to
+ * `keep` (true: kept, not freed) and take blocks back through `take` (NULL:
+ * none kept). */
 #define OURO__TYPE_FREELIST (1u << 30)
-OURO__HIDDEN ouro_object *ouro__types_take(ouro_heap *h, ouro_type *t, size_t size) __attribute__((weak));
-OURO__HIDDEN bool ouro__types_keep(ouro_heap *h, ouro_object *o) __attribute__((weak));
-/* Untrack tuples (and, in full collections, dicts) among the survivors
- * that hold only atomic objects, as CPython 3.11 does; returns how many. */
-OURO__HIDDEN size_t ouro__types_untrack_survivors(ouro_heap *h, ouro_object *young, bool full) __attribute__((weak));
+typedef struct ouro__types_hooks {
+    ouro_object *(*take)(ouro_heap *h, ouro_type *t, size_t size);
+    bool (*keep)(ouro_heap *h, ouro_object *o);
+    /* After every full collection, as CPython clears its free lists then. */
+    void (*clear_freelists)(ouro_heap *h);
+    /* Untrack the tuples (and, in full collections, dicts) among the
+     * survivors on `young` that hold only atomic objects, as CPython 3.11
+     * does; returns how many. */
+    size_t (*untrack_survivors)(ouro_heap *h, ouro_object *young, bool full);
+    /* First thing in ouro_heap_free, after the tracer's report, with every
+     * object still alive (weakref.finalize's atexit calls). */
+    void (*heap_free)(ouro_heap *h);
+} ouro__types_hooks;
 
-/* ----- weakref.finalize (weakcont.c) */
-OURO__HIDDEN void ouro__finalize_at_exit(ouro_heap *h);
-
+/* Install the types' table and state in h (both stay until the heap is
+ * freed; the state's memory is the types' own, from the heap's pools). */
+static inline void ouro__heap_set_types(ouro_heap *h, const ouro__types_hooks *hooks, void *state)
+{
+    h->types_hooks = hooks;
+    h->types = state;
+}
 
 #endif

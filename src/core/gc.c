@@ -652,8 +652,8 @@ static long gc_collect_main(ouro_heap *h, int generation, long *uncollectable_ou
     } else {
         deduce_unreachable(h, young, unreachable, &n_young, &n_unreachable, clear, set, &special);
     }
-    if (ouro__types_untrack_survivors)
-        n_young -= ouro__types_untrack_survivors(h, young, young == old);
+    if (h->types_hooks)
+        n_young -= h->types_hooks->untrack_survivors(h, young, young == old);
 
     if (young != old) {
         if (generation == OURO_GC_GENERATIONS - 2)
@@ -720,8 +720,8 @@ static long gc_collect_main(ouro_heap *h, int generation, long *uncollectable_ou
         h->cfg.sink(h->cfg.sink_ctx, buf);
     }
     handle_legacy_finalizers(h, finalizers, old);
-    if (generation == OURO_GC_GENERATIONS - 1 && ouro__types_clear_freelists)
-        ouro__types_clear_freelists(h);
+    if (generation == OURO_GC_GENERATIONS - 1 && h->types_hooks)
+        h->types_hooks->clear_freelists(h);
 
     h->gstats[generation].collections++;
     h->gstats[generation].collected += (size_t)m;

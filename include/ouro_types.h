@@ -1,0 +1,424 @@
+/*
+ * ouro_types.h — the built-in object types, on top of the core (ouro.h).
+ *
+ * Python's everyday objects (int, float, str, bytes, tuple, list, dict, set,
+ * array, records, an LRU cache, iterators), weakref.finalize and the weak
+ * containers (WeakValueDictionary, WeakKeyDictionary, WeakSet).  Everything
+ * here is written against the core's public API and a hook table the types
+ * install in a heap when they first use it; a program that only wants heaps,
+ * objects and the collector includes ouro.h and links libouro alone.
+ *
+ * Link with libouro-types (pkg-config ouro-types), which needs libouro.
+ */
+#ifndef OURO_TYPES_H
+#define OURO_TYPES_H
+
+#include "ouro.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* ------------------------------------------------------ weakref.finalize */
+
+/*
+ * finalize(obj, fn, ...): fn(h, ctx, arg) runs once, when `target` dies (by
+ * reference counting or in cyclic trash), when the finalizer is called, or
+ * at ouro_heap_free if it is still alive and `atexit` is set (the default;
+ * newest first, as Python does at exit).  The heap keeps the finalizer
+ * alive until it has run or is detached, so the returned new reference may
+ * be dropped at once.  `arg` (may be NULL) is held strongly until then.
+ */
+typedef void (*ouro_finalize_fn)(ouro_heap *h, void *ctx, ouro_object *arg);
+OURO_API ouro_object *ouro_finalize_new(ouro_heap *h, ouro_object *target,
+                                        ouro_finalize_fn fn, void *ctx, ouro_object *arg);
+/* f(): run it now if alive; 1 if it ran, 0 if it was dead already. */
+OURO_API int ouro_finalize_call(ouro_object *f);
+/* f.detach(): 1 and the target as a new reference in *target (may be NULL)
+ * if it was alive, 0 otherwise.  It will not run any more. */
+OURO_API int ouro_finalize_detach(ouro_object *f, ouro_object **target);
+/* f.peek(): 1 and the target (borrowed) if alive, 0 otherwise. */
+OURO_API int ouro_finalize_peek(ouro_object *f, ouro_object **target);
+OURO_API int ouro_finalize_alive(ouro_object *f);
+OURO_API int ouro_finalize_get_atexit(ouro_object *f);
+OURO_API void ouro_finalize_set_atexit(ouro_object *f, int atexit);
+
+/* ------------------------------------------------------ weak containers */
+
+/*
+ * WeakValueDictionary (keys: byte strings, copied), WeakKeyDictionary (keys
+ * weakly held, compared by identity; values strong) and WeakSet (items
+ * weakly held, by identity).  All three are managed objects: create them
+ * with ouro_*_new (new reference), drop them with ouro_decref.  An entry
+ * disappears as soon as its weakly held object dies; during an items() walk
+ * removals are deferred until the walk ends, as Python's _IterationGuard
+ * does.  Values and keys must be of types that allow weak references.
+ * Functions returning int give 0 / 1 or a negative OURO_E* code.
+ */
+typedef int (*ouro_wv_item_fn)(const void *key, size_t klen, ouro_object *value, void *arg);
+typedef int (*ouro_wk_item_fn)(ouro_object *key, ouro_object *value, void *arg);
+
+OURO_API ouro_object *ouro_wvdict_new(ouro_heap *h);
+OURO_API int ouro_wvdict_set(ouro_object *d, const void *key, size_t klen, ouro_object *value);
+OURO_API ouro_object *ouro_wvdict_get(ouro_object *d, const void *key, size_t klen); /* new ref */
+OURO_API int ouro_wvdict_del(ouro_object *d, const void *key, size_t klen);
+OURO_API size_t ouro_wvdict_len(ouro_object *d);
+OURO_API int ouro_wvdict_items(ouro_object *d, ouro_wv_item_fn fn, void *arg);
+
+OURO_API ouro_object *ouro_wkdict_new(ouro_heap *h);
+OURO_API int ouro_wkdict_set(ouro_object *d, ouro_object *key, ouro_object *value);
+OURO_API ouro_object *ouro_wkdict_get(ouro_object *d, ouro_object *key); /* new ref */
+OURO_API int ouro_wkdict_del(ouro_object *d, ouro_object *key);
+OURO_API size_t ouro_wkdict_len(ouro_object *d);
+OURO_API int ouro_wkdict_items(ouro_object *d, ouro_wk_item_fn fn, void *arg);
+
+OURO_API ouro_object *ouro_wset_new(ouro_heap *h);
+OURO_API int ouro_wset_add(ouro_object *s, ouro_object *item);
+OURO_API int ouro_wset_contains(ouro_object *s, ouro_object *item);
+OURO_API int ouro_wset_discard(ouro_object *s, ouro_object *item);
+OURO_API size_t ouro_wset_len(ouro_object *s);
+OURO_API int ouro_wset_items(ouro_object *s, ouro_wk_item_fn fn, void *arg); /* value NULL */
+
+/* ------------------------------------------------------ built-in types */
+
+/*
+ * The built-in object types.
+ *
+ * Python's everyday objects as ouro types: int, float, str, bytes, tuple,
+ * list, dict, set, array, record types (namedtuple / __slots__), an LRU
+ * cache (functools.lru_cache), iterators and a lazy range, with CPython's
+ * memory-saving machinery: a cache of small ints, free lists, interning,
+ * untracking of containers that hold only atomic objects.
+ *
+ * Conventions, as for the rest of the API:
+ *   - Constructors return a new reference, or NULL with the reason in
+ *     ouro_heap_last_error(): OURO_ENOMEM, OURO_EINVAL, OURO_ETYPE...
+ *   - Getters that return an object return a *borrowed* reference unless
+ *     they say "new reference"; on failure they return NULL and set the
+ *     heap's last error (OURO_ERANGE for an index out of range,
+ *     OURO_ENOTFOUND for a missing key, OURO_ETYPE for a wrong type).
+ *   - Functions returning int give 0 (or 0/1 for predicates, a count...)
+ *     or a negative OURO_E* code.  Passing an object of the wrong type is
+ *     OURO_ETYPE, never a crash.
+ *   - Storing an object into a container takes a new reference to it
+ *     (the caller keeps its own).
+ *   - Indices are Python's: negative ones count from the end.
+ *   - Out of memory leaves every object as it was before the call.
+ */
+
+
+/* ------------------------------------------------------------- generic */
+
+/* hash(o): 0 and *out, or OURO_ETYPE for an unhashable object (list,
+ * dict, set, array, or a tuple holding one).  Numbers hash as Python's do
+ * (hash(1) == hash(1.0) == 1); objects of other types hash by identity. */
+OURO_API int ouro_hash(ouro_object *o, int64_t *out);
+/* a == b: 1 or 0 (or a negative code).  Numbers compare by value across
+ * int and float; str, bytes, tuple, list, dict, set, array and records by
+ * content; other objects by identity. */
+OURO_API int ouro_equal(ouro_object *a, ouro_object *b);
+/* len(o), or OURO_ETYPE. */
+OURO_API ptrdiff_t ouro_len(ouro_object *o);
+/* repr(o) into buf (truncated, NUL-terminated); returns the length the
+ * whole text needs, like snprintf.  NULL prints as None. */
+OURO_API size_t ouro_repr(ouro_object *o, char *buf, size_t size);
+/* Whether o is an object of one of the types below (never of user
+ * types), and the short Python name of its type ("int", "list", ...). */
+OURO_API int ouro_is_builtin(const ouro_object *o);
+
+/* ----------------------------------------------------------- int, float */
+
+/* Ints are 64-bit.  -5..256 come from a per-heap cache of immortal
+ * objects, as in CPython: ouro_int_new(h, 7) == ouro_int_new(h, 7). */
+OURO_API ouro_object *ouro_int_new(ouro_heap *h, int64_t v);
+OURO_API int ouro_int_check(const ouro_object *o);
+/* 0 and *out, or OURO_ETYPE (a float is not converted). */
+OURO_API int ouro_int_get(const ouro_object *o, int64_t *out);
+/* The value, 0 for a non-int. */
+OURO_API int64_t ouro_int_value(const ouro_object *o);
+
+OURO_API ouro_object *ouro_float_new(ouro_heap *h, double v);
+OURO_API int ouro_float_check(const ouro_object *o);
+/* 0 and *out for a float or an int, OURO_ETYPE otherwise. */
+OURO_API int ouro_float_get(const ouro_object *o, double *out);
+OURO_API double ouro_float_value(const ouro_object *o);
+
+/* ----------------------------------------------------------- str, bytes */
+
+/* str: immutable UTF-8 text.  OURO_EINVAL for bytes that are not valid
+ * UTF-8.  The data is NUL-terminated; ouro_str_len counts code points. */
+OURO_API ouro_object *ouro_str_new(ouro_heap *h, const char *utf8, size_t nbytes);
+OURO_API ouro_object *ouro_str_from(ouro_heap *h, const char *cstring);
+OURO_API int ouro_str_check(const ouro_object *o);
+OURO_API const char *ouro_str_data(const ouro_object *o);   /* NULL if not a str */
+OURO_API size_t ouro_str_nbytes(const ouro_object *o);
+OURO_API size_t ouro_str_len(const ouro_object *o);
+OURO_API ouro_object *ouro_str_concat(ouro_heap *h, ouro_object *a, ouro_object *b);
+/* sys.intern: the heap's one str with this text (new reference), made and
+ * entered in the interned table if there is none.  Interned strings are
+ * not kept alive by the table: one dies, and leaves it, when its last
+ * reference goes (CPython 3.11's mortal interned strings). */
+OURO_API ouro_object *ouro_str_intern(ouro_heap *h, const char *utf8, size_t nbytes);
+/* sys.intern(*p): replace *p (a str, owned) by the interned equal str. */
+OURO_API int ouro_intern(ouro_object **p);
+OURO_API int ouro_str_is_interned(const ouro_object *o);
+OURO_API size_t ouro_str_interned_count(ouro_heap *h);
+
+OURO_API ouro_object *ouro_bytes_new(ouro_heap *h, const void *data, size_t len);
+OURO_API int ouro_bytes_check(const ouro_object *o);
+OURO_API const uint8_t *ouro_bytes_data(const ouro_object *o); /* NULL if not bytes */
+OURO_API size_t ouro_bytes_len(const ouro_object *o);
+
+/* ---------------------------------------------------------------- tuple */
+
+/* A tuple of n empty slots, to be filled with ouro_tuple_set while the
+ * caller holds the only reference (as PyTuple_New/PyTuple_SET_ITEM).  The
+ * empty tuple is a per-heap immortal singleton. */
+OURO_API ouro_object *ouro_tuple_new(ouro_heap *h, size_t n);
+OURO_API ouro_object *ouro_tuple_from(ouro_heap *h, ouro_object *const *items, size_t n);
+OURO_API ouro_object *ouro_tuple_pack(ouro_heap *h, size_t n, ...);
+OURO_API int ouro_tuple_check(const ouro_object *o);
+OURO_API size_t ouro_tuple_len(const ouro_object *o);
+OURO_API ouro_object *ouro_tuple_get(ouro_object *t, ptrdiff_t i);
+/* OURO_ETYPE once the tuple is shared (refcount > 1): tuples are
+ * immutable once published, so their hash cannot change. */
+OURO_API int ouro_tuple_set(ouro_object *t, ptrdiff_t i, ouro_object *v);
+
+/* ----------------------------------------------------------------- list */
+
+/* Growth is amortised as CPython's list_resize: about 1/8 more room
+ * than asked, so n appends cost O(n) and sizeof follows CPython's steps. */
+OURO_API ouro_object *ouro_list_new(ouro_heap *h);
+OURO_API ouro_object *ouro_list_from(ouro_heap *h, ouro_object *const *items, size_t n);
+OURO_API int ouro_list_check(const ouro_object *o);
+OURO_API size_t ouro_list_len(const ouro_object *o);
+OURO_API size_t ouro_list_allocated(const ouro_object *o); /* slots with room */
+OURO_API ouro_object *ouro_list_get(ouro_object *l, ptrdiff_t i);
+OURO_API int ouro_list_set(ouro_object *l, ptrdiff_t i, ouro_object *v);
+OURO_API int ouro_list_append(ouro_object *l, ouro_object *v);
+/* Python's insert: an index past either end clamps. */
+OURO_API int ouro_list_insert(ouro_object *l, ptrdiff_t i, ouro_object *v);
+/* l.pop(i): new reference, or NULL and OURO_ERANGE. */
+OURO_API ouro_object *ouro_list_pop(ouro_object *l, ptrdiff_t i);
+OURO_API int ouro_list_del(ouro_object *l, ptrdiff_t i);
+OURO_API int ouro_list_clear(ouro_object *l);
+/* l.extend(iterable): any object ouro_iter accepts. */
+OURO_API int ouro_list_extend(ouro_object *l, ouro_object *iterable);
+/* l.index(v): the first index, or OURO_ENOTFOUND. */
+OURO_API ptrdiff_t ouro_list_index(ouro_object *l, ouro_object *v);
+OURO_API int ouro_list_contains(ouro_object *l, ouro_object *v);
+OURO_API int ouro_list_reverse(ouro_object *l);
+/* l.sort(): ints and floats, or strs, or bytes (stable); OURO_ETYPE for
+ * anything else, leaving the list as it was. */
+OURO_API int ouro_list_sort(ouro_object *l);
+
+/* ----------------------------------------------------------------- dict */
+
+/*
+ * An insertion-ordered dict, compact as CPython's: a sparse table of
+ * 1-, 2-, 4- or 8-byte indices into a dense array of (hash, key, value)
+ * entries, filled to 2/3.  A new dict has no table at all.  It is not
+ * tracked by the collector until a key or value that can be part of a
+ * cycle is stored, and a full collection untracks it again when none is.
+ */
+OURO_API ouro_object *ouro_dict_new(ouro_heap *h);
+OURO_API int ouro_dict_check(const ouro_object *o);
+OURO_API size_t ouro_dict_len(const ouro_object *o);
+/* d[k] = v.  OURO_ETYPE for an unhashable key. */
+OURO_API int ouro_dict_set(ouro_object *d, ouro_object *key, ouro_object *value);
+/* d[k], borrowed; NULL and OURO_ENOTFOUND / OURO_ETYPE. */
+OURO_API ouro_object *ouro_dict_get(ouro_object *d, ouro_object *key);
+OURO_API int ouro_dict_contains(ouro_object *d, ouro_object *key);
+/* del d[k]: 0 or OURO_ENOTFOUND. */
+OURO_API int ouro_dict_del(ouro_object *d, ouro_object *key);
+/* d.pop(k): new reference, or NULL and OURO_ENOTFOUND. */
+OURO_API ouro_object *ouro_dict_pop(ouro_object *d, ouro_object *key);
+/* d.popitem(): the last pair inserted, as new references. */
+OURO_API int ouro_dict_popitem(ouro_object *d, ouro_object **key, ouro_object **value);
+OURO_API int ouro_dict_clear(ouro_object *d);
+OURO_API ouro_object *ouro_dict_copy(ouro_object *d);
+/* Walk in insertion order: start with *pos = 0; returns 1 and borrowed
+ * key/value (either pointer may be NULL), 0 at the end.  The dict must
+ * not change size during the walk (use an iterator to be told when). */
+OURO_API int ouro_dict_next(ouro_object *d, size_t *pos, ouro_object **key, ouro_object **value);
+/* The same with C-string keys (a str is made for the lookup). */
+OURO_API int ouro_dict_set_str(ouro_object *d, const char *key, ouro_object *value);
+OURO_API ouro_object *ouro_dict_get_str(ouro_object *d, const char *key);
+
+/* ------------------------------------------------------------------ set */
+
+OURO_API ouro_object *ouro_set_new(ouro_heap *h);
+OURO_API int ouro_set_check(const ouro_object *o);
+OURO_API size_t ouro_set_len(const ouro_object *o);
+/* 1 if added, 0 if it was there. */
+OURO_API int ouro_set_add(ouro_object *s, ouro_object *key);
+OURO_API int ouro_set_contains(ouro_object *s, ouro_object *key);
+/* 1 if removed, 0 if it was not there. */
+OURO_API int ouro_set_discard(ouro_object *s, ouro_object *key);
+/* s.pop(): new reference, or NULL and OURO_ENOTFOUND when empty. */
+OURO_API ouro_object *ouro_set_pop(ouro_object *s);
+OURO_API int ouro_set_clear(ouro_object *s);
+OURO_API int ouro_set_next(ouro_object *s, size_t *pos, ouro_object **key);
+
+/* ---------------------------------------------------------------- array */
+
+/* array.array(typecode): typed numbers stored unboxed, typecodes
+ * b B h H i I l L q Q f d (C sizes of this platform).  Storing a value
+ * that does not fit the type is OURO_ERANGE; a float into an integer
+ * array is OURO_ETYPE, as in Python. */
+OURO_API ouro_object *ouro_array_new(ouro_heap *h, char typecode);
+OURO_API int ouro_array_check(const ouro_object *o);
+OURO_API char ouro_array_typecode(const ouro_object *o);
+OURO_API size_t ouro_array_itemsize(const ouro_object *o);
+OURO_API size_t ouro_array_len(const ouro_object *o);
+OURO_API int ouro_array_append_int(ouro_object *a, int64_t v);
+OURO_API int ouro_array_append_double(ouro_object *a, double v);
+/* a.append(x) for an int or float object. */
+OURO_API int ouro_array_append(ouro_object *a, ouro_object *v);
+OURO_API int ouro_array_get_int(ouro_object *a, ptrdiff_t i, int64_t *out);
+OURO_API int ouro_array_get_double(ouro_object *a, ptrdiff_t i, double *out);
+OURO_API int ouro_array_set_int(ouro_object *a, ptrdiff_t i, int64_t v);
+OURO_API int ouro_array_set_double(ouro_object *a, ptrdiff_t i, double v);
+/* a[i] as a new int or float object. */
+OURO_API ouro_object *ouro_array_get(ouro_object *a, ptrdiff_t i);
+OURO_API int ouro_array_pop(ouro_object *a, ptrdiff_t i);
+OURO_API const void *ouro_array_data(const ouro_object *a);
+
+/* --------------------------------------------------------- record types */
+
+/*
+ * Fixed-field objects described from C: the counterpart of
+ * collections.namedtuple and of classes with __slots__.  No per-instance
+ * dict: an instance is the 16-byte header and one pointer per field.
+ *
+ *     static const char *const point_fields[] = {"x", "y"};
+ *     static ouro_record_type Point = OURO_RECORD_TYPE("Point", point_fields, 2);
+ *     ouro_object *p = ouro_record_new(h, &Point);       // fields None
+ *     ouro_record_set(p, 0, x);
+ *
+ * Records are tracked by the collector and weakly referenceable.
+ */
+typedef struct ouro_record_type {
+    ouro_type base;
+    const char *const *fields;
+    size_t nfields;
+} ouro_record_type;
+
+OURO_API int ouro_record_traverse(ouro_object *self, ouro_visit_fn visit, void *arg);
+OURO_API void ouro_record_clear(ouro_heap *h, ouro_object *self);
+
+#define OURO_RECORD_TYPE(NAME, FIELDS, N)                                      \
+    {                                                                          \
+        .base = {.name = (NAME),                                               \
+                 .basic_size = sizeof(ouro_object) + (N) * sizeof(ouro_object *), \
+                 .flags = OURO_TYPE_GC | OURO_TYPE_WEAKREFABLE,                \
+                 .traverse = ouro_record_traverse,                             \
+                 .clear = ouro_record_clear},                                  \
+        .fields = (FIELDS), .nfields = (N)                                     \
+    }
+
+OURO_API ouro_object *ouro_record_new(ouro_heap *h, ouro_record_type *rt);
+/* All fields at once (values[nfields], NULLs allowed). */
+OURO_API ouro_object *ouro_record_make(ouro_heap *h, ouro_record_type *rt,
+                                       ouro_object *const *values);
+OURO_API int ouro_record_check(const ouro_object *o);
+OURO_API ouro_object *ouro_record_get(ouro_object *r, size_t i);  /* borrowed, may be NULL */
+OURO_API int ouro_record_set(ouro_object *r, size_t i, ouro_object *v);
+/* The field's index, or OURO_ENOTFOUND. */
+OURO_API int ouro_record_index(const ouro_record_type *rt, const char *field);
+OURO_API ouro_object *ouro_record_getattr(ouro_object *r, const char *field);
+OURO_API int ouro_record_setattr(ouro_object *r, const char *field, ouro_object *v);
+
+/* ------------------------------------------------------------ LRU cache */
+
+/*
+ * functools.lru_cache(maxsize)(fn): ouro_lru_call(c, key) returns the
+ * cached result for an equal key, or calls fn, caches its result and
+ * evicts the least recently used entry past maxsize.  maxsize < 0 means
+ * unbounded (maxsize=None), 0 means no caching (every call a miss).
+ * fn returns a new reference, or NULL to fail (nothing is cached).
+ */
+typedef ouro_object *(*ouro_lru_fn)(ouro_heap *h, ouro_object *key, void *ctx);
+typedef struct ouro_lru_info {
+    size_t hits, misses;
+    ptrdiff_t maxsize; /* -1: unbounded */
+    size_t currsize;
+} ouro_lru_info;
+
+OURO_API ouro_object *ouro_lru_new(ouro_heap *h, ptrdiff_t maxsize, ouro_lru_fn fn, void *ctx);
+OURO_API int ouro_lru_check(const ouro_object *o);
+/* New reference, or NULL with the error (OURO_ETYPE: unhashable key). */
+OURO_API ouro_object *ouro_lru_call(ouro_object *cache, ouro_object *key);
+OURO_API int ouro_lru_cache_info(ouro_object *cache, ouro_lru_info *out);
+OURO_API int ouro_lru_cache_clear(ouro_object *cache);
+
+/* ------------------------------------------------- iterators and ranges */
+
+/*
+ * iter(o) for list, tuple, str (code points, as 1-char strs), bytes
+ * (ints), dict (keys), set, array, range, record (fields), and
+ * iterators themselves (returned as they are).  ouro_iter_next returns a
+ * new reference, or NULL: at the end with the heap's last error 0, or
+ * with OURO_EINVAL when a dict or set changed size during the iteration
+ * (Python's RuntimeError).  An exhausted iterator stays exhausted.
+ */
+OURO_API ouro_object *ouro_iter(ouro_heap *h, ouro_object *iterable);
+OURO_API ouro_object *ouro_iter_next(ouro_object *it);
+OURO_API int ouro_iter_check(const ouro_object *o);
+
+enum { OURO_DICT_KEYS = 0, OURO_DICT_VALUES = 1, OURO_DICT_ITEMS = 2 };
+/* iter(d.keys()), iter(d.values()), iter(d.items()) (items as tuples). */
+OURO_API ouro_object *ouro_dict_iter(ouro_heap *h, ouro_object *d, int kind);
+
+/* range(start, stop, step): 48 bytes whatever its length; OURO_EINVAL for
+ * step 0. */
+OURO_API ouro_object *ouro_range_new(ouro_heap *h, int64_t start, int64_t stop, int64_t step);
+OURO_API int ouro_range_check(const ouro_object *o);
+OURO_API size_t ouro_range_len(const ouro_object *o);
+
+/* A generator expression `(fn(x) for x in iterable)`: lazy, holds the
+ * source iterator and nothing else.  fn returns a new reference, or NULL
+ * to stop with an error (the heap's last error); with fn NULL the items
+ * pass through. */
+typedef ouro_object *(*ouro_map_fn)(ouro_heap *h, ouro_object *item, void *ctx);
+OURO_API ouro_object *ouro_map_new(ouro_heap *h, ouro_map_fn fn, void *ctx, ouro_object *iterable);
+/* list(iterable). */
+OURO_API ouro_object *ouro_list_from_iter(ouro_heap *h, ouro_object *iterable);
+
+/* ------------------------------------------------ memory-saving machinery */
+
+/*
+ * Free lists keep the blocks of recently freed floats, small tuples
+ * (1..19 items), lists, dicts and dict tables for reuse, as CPython's do.
+ * A full collection (generation 2) empties them, as in CPython, and so
+ * does ouro_types_clear_freelists.
+ */
+typedef struct ouro_freelist_stats {
+    const char *name;   /* "float", "tuple[3]", "list", "dict", "dict keys" */
+    size_t count;       /* blocks kept now */
+    size_t max;         /* at most this many are kept */
+    size_t reused;      /* allocations served from the list */
+    size_t kept;        /* frees that kept the block */
+    size_t released;    /* frees that found the list full */
+} ouro_freelist_stats;
+
+/* Fills up to n entries; returns the number of free lists. */
+OURO_API size_t ouro_types_freelist_stats(ouro_heap *h, ouro_freelist_stats *out, size_t n);
+/* Frees every kept block; returns how many. */
+OURO_API size_t ouro_types_clear_freelists(ouro_heap *h);
+
+/* ------------------------------------------------------------ deep size */
+
+/*
+ * Pympler's asizeof: the sizes (ouro_sizeof) of `o` and of everything
+ * reachable from it through traverse, each object counted once however
+ * often it is shared.  limit < 0 means no limit; otherwise objects more
+ * than `limit` references away from `o` are not counted (limit 0 counts
+ * `o` alone).  Measuring allocates nothing from the heap.  Returns 0 if
+ * the walk runs out of (malloc) memory.
+ */
+OURO_API size_t ouro_deep_sizeof(ouro_heap *h, ouro_object *o, int limit);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* OURO_TYPES_H */
