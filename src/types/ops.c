@@ -113,9 +113,12 @@ static int hash_depth(ouro_object *o, int64_t *out, int depth)
         /* hash((len, start, step)) in spirit: equal ranges hash equally. */
         int64_t lanes[3] = {(int64_t)r->len, r->len ? r->start : 0, r->len > 1 ? r->step : 0};
         *out = ouro__hash_bytes(lanes, sizeof lanes);
-    } else if (IS_LIST(o) || IS_DICT(o) || IS_SET(o) || IS_ARRAY(o) || IS_LRU(o)) {
+    } else if (IS_LIST(o) || IS_DICT(o) || IS_SET(o) || IS_ARRAY(o)) {
         return OURO_ETYPE; /* mutable: unhashable, as in Python */
     } else {
+        /* Everything else by identity: None, records, iterators, and an
+         * LRU cache, which is a function to Python (hashable, its cache
+         * changing does not make it another key). */
         *out = hash_pointer(o);
     }
     return 0;
