@@ -478,6 +478,11 @@ OURO_API int ouro_is_weakref(const ouro_object *o);
 OURO_API void *ouro_weakref_arg(const ouro_object *wr);
 /* weakref.getweakrefcount(o). */
 OURO_API size_t ouro_weakref_count(ouro_object *o);
+/* weakref.getweakrefs(o) as an array: the weak references to o (borrowed),
+ * in CPython's order (the shared callback-less one first, then the others
+ * newest first), the first `max` of them stored in out (which may be NULL
+ * when max is 0).  Returns how many there are. */
+OURO_API size_t ouro_weakref_list(ouro_object *o, ouro_object **out, size_t max);
 
 /* ------------------------------------------------------ weakref.finalize */
 
@@ -506,14 +511,23 @@ OURO_API void ouro_finalize_set_atexit(ouro_object *f, int atexit);
 /* ------------------------------------------------------ weak containers */
 
 /*
- * WeakValueDictionary (keys: byte strings, copied), WeakKeyDictionary (keys
- * weakly held, compared by identity; values strong) and WeakSet (items
- * weakly held, by identity).  All three are managed objects: create them
- * with ouro_*_new (new reference), drop them with ouro_decref.  An entry
- * disappears as soon as its weakly held object dies; during an items() walk
- * removals are deferred until the walk ends, as Python's _IterationGuard
- * does.  Values and keys must be of types that allow weak references.
- * Functions returning int give 0 / 1 or a negative OURO_E* code.
+ * WeakValueDictionary (keys: any hashable object, held strongly; values
+ * weakly held), WeakKeyDictionary (keys weakly held; values strong) and
+ * WeakSet (items weakly held).  Keys and items are found by hash and
+ * equality (ouro_hash, ouro_equal), as in Python: an unhashable key is
+ * OURO_ETYPE, and d[1] finds the key 1.0 or True.  All three are managed
+ * objects: create them with ouro_*_new (new reference), drop them with
+ * ouro_decref.  An entry disappears as soon as its weakly held object
+ * dies; during an items() walk removals are deferred until the walk ends,
+ * as Python's _IterationGuard does.  Weakly held objects must be of types
+ * that allow weak references (OURO_ETYPE otherwise: None, True, ints...
+ * cannot be, as in Python).  Functions returning int give 0 / 1 or a
+ * negative OURO_E* code.
+ *
+ * The WeakValueDictionary's byte-string calls (ouro_wvdict_set/get/del/
+ * items) are shorthands for keys that are bytes objects: _set stores
+ * bytes(key), _get and _del look raw bytes up without allocating, and
+ * _items walks only the entries whose key is bytes.
  */
 typedef int (*ouro_wv_item_fn)(const void *key, size_t klen, ouro_object *value, void *arg);
 typedef int (*ouro_wk_item_fn)(ouro_object *key, ouro_object *value, void *arg);
@@ -524,6 +538,18 @@ OURO_API ouro_object *ouro_wvdict_get(ouro_object *d, const void *key, size_t kl
 OURO_API int ouro_wvdict_del(ouro_object *d, const void *key, size_t klen);
 OURO_API size_t ouro_wvdict_len(ouro_object *d);
 OURO_API int ouro_wvdict_items(ouro_object *d, ouro_wv_item_fn fn, void *arg);
+/* d[key] = value: 0, OURO_ETYPE (unhashable key, or a value that allows
+ * no weak references), OURO_ENOMEM. */
+OURO_API int ouro_wvdict_setitem(ouro_object *d, ouro_object *key, ouro_object *value);
+/* d.get(key): a new reference to the value, or NULL (absent, dead, or an
+ * unhashable key). */
+OURO_API ouro_object *ouro_wvdict_getitem(ouro_object *d, ouro_object *key);
+/* del d[key]: 1 if it was there, 0 if not, or OURO_ETYPE. */
+OURO_API int ouro_wvdict_delitem(ouro_object *d, ouro_object *key);
+/* key in d: 1 or 0 (a key whose value has died is not in d). */
+OURO_API int ouro_wvdict_contains(ouro_object *d, ouro_object *key);
+/* d.items() with object keys: fn(key, value, arg), both borrowed. */
+OURO_API int ouro_wvdict_items_obj(ouro_object *d, ouro_wk_item_fn fn, void *arg);
 
 OURO_API ouro_object *ouro_wkdict_new(ouro_heap *h);
 OURO_API int ouro_wkdict_set(ouro_object *d, ouro_object *key, ouro_object *value);
@@ -538,6 +564,10 @@ OURO_API int ouro_wset_contains(ouro_object *s, ouro_object *item);
 OURO_API int ouro_wset_discard(ouro_object *s, ouro_object *item);
 OURO_API size_t ouro_wset_len(ouro_object *s);
 OURO_API int ouro_wset_items(ouro_object *s, ouro_wk_item_fn fn, void *arg); /* value NULL */
+
+/* weakref.getweakrefs(o): a new reference to a new list of the weak
+ * references to o, in ouro_weakref_list's order; NULL and OURO_ENOMEM. */
+OURO_API ouro_object *ouro_weakref_getweakrefs(ouro_object *o);
 
 /* ------------------------------------------------------ built-in types */
 

@@ -305,3 +305,216 @@ TEST(singletons_survive_running_out_of_memory)
     }
     CHECK(made);
 }
+
+/* ------------------------------------------- weak containers, getweakrefs */
+
+static int collect_keys(ouro_object *key, ouro_object *value, void *arg)
+{
+    (void)value;
+    return ouro_list_append((ouro_object *)arg, key);
+}
+
+TEST(weak_value_dictionary_keyed_by_any_hashable_object)
+{
+    /* class C: pass
+     * d = weakref.WeakValueDictionary(); a, b = C(), C()
+     * d[None] = a; d[1] = b; d[(1, 'x')] = a; d['s'] = b; d[b'k'] = a
+     * len(d), d[True] is b, d[1.0] is b, d[(1, 'x')] is a, None in d
+     *   -> 5 True True True True
+     * del a; len(d), None in d, sorted(map(repr, d.keys()))
+     *   -> 2 False ["'s'", '1']
+     * d[[1]] = b   -> TypeError: unhashable type: 'list'
+     * d['n'] = None -> TypeError: cannot create weak reference to 'NoneType' */
+    ouro_heap *h = tl_heap();
+    ouro_gc_disable(h);
+    ouro_object *d = ouro_wvdict_new(h);
+    ouro_object *a = tn_new(h), *b = tn_new(h);
+    ouro_object *one = ouro_int_new(h, 1), *x = S(h, "x"), *s = S(h, "s");
+    ouro_object *tk = ouro_tuple_pack(h, 2, one, x), *tk2 = ouro_tuple_pack(h, 2, one, x);
+    CHECK_EQ(ouro_wvdict_setitem(d, ouro_none(h), a), 0);
+    CHECK_EQ(ouro_wvdict_setitem(d, one, b), 0);
+    CHECK_EQ(ouro_wvdict_setitem(d, tk, a), 0);
+    CHECK_EQ(ouro_wvdict_setitem(d, s, b), 0);
+    CHECK_EQ(ouro_wvdict_set(d, "k", 1, a), 0); /* the byte-string shorthand */
+    CHECK_EQ(ouro_wvdict_len(d), 5);
+    CHECK_EQ(ouro_refcount(a), 1); /* values weakly held */
+    ouro_object *g = ouro_wvdict_getitem(d, ouro_true(h));
+    CHECK(g == b);
+    ouro_decref(g);
+    ouro_object *onef = ouro_float_new(h, 1.0);
+    g = ouro_wvdict_getitem(d, onef);
+    CHECK(g == b);
+    ouro_decref(g);
+    g = ouro_wvdict_getitem(d, tk2); /* an equal tuple, not the same one */
+    CHECK(g == a);
+    ouro_decref(g);
+    ouro_object *kb = ouro_bytes_new(h, "k", 1);
+    g = ouro_wvdict_getitem(d, kb); /* bytes object finds the shorthand's key */
+    CHECK(g == a);
+    ouro_decref(g);
+    CHECK_EQ(ouro_wvdict_contains(d, ouro_none(h)), 1);
+    ouro_decref(a); /* three entries go with it */
+    CHECK_EQ(ouro_wvdict_len(d), 2);
+    CHECK_EQ(ouro_wvdict_contains(d, ouro_none(h)), 0);
+    CHECK(ouro_wvdict_getitem(d, tk2) == NULL);
+    ouro_object *keys = ouro_list_new(h);
+    CHECK_EQ(ouro_wvdict_items_obj(d, collect_keys, keys), 0);
+    CHECK_EQ(ouro_list_len(keys), 2);
+    CHECK_EQ(ouro_list_contains(keys, s), 1);
+    CHECK_EQ(ouro_list_contains(keys, one), 1);
+    ouro_object *lk = ouro_list_new(h);
+    CHECK_EQ(ouro_wvdict_setitem(d, lk, b), OURO_ETYPE);
+    CHECK_EQ(ouro_wvdict_setitem(d, x, ouro_none(h)), OURO_ETYPE);
+    CHECK_EQ(ouro_wvdict_len(d), 2);
+    /* del d[True] removes the key 1 -> len(d) 1 */
+    CHECK_EQ(ouro_wvdict_delitem(d, ouro_true(h)), 1);
+    CHECK_EQ(ouro_wvdict_delitem(d, ouro_true(h)), 0);
+    CHECK_EQ(ouro_wvdict_len(d), 1);
+    /* The dictionary holds its keys: s outlives our reference. */
+    uint32_t before = ouro_refcount(s);
+    ouro_decref(d);
+    CHECK_EQ(ouro_refcount(s), before - 1);
+    ouro_decref(lk);
+    ouro_decref(keys);
+    ouro_decref(kb);
+    ouro_decref(onef);
+    ouro_decref(tk2);
+    ouro_decref(tk);
+    ouro_decref(s);
+    ouro_decref(x);
+    ouro_decref(b);
+    tl_heap_done(h);
+}
+
+TEST(weak_value_dictionary_key_cycle_is_collected)
+{
+    /* A key that refers back to the dictionary: d[(d,)] = v; del d;
+     * gc.collect() frees the dictionary and the tuple (the keys are
+     * strong references the collector must see). */
+    ouro_heap *h = tl_heap();
+    ouro_gc_disable(h);
+    ouro_object *d = ouro_wvdict_new(h), *v = tn_new(h);
+    ouro_object *k = ouro_tuple_pack(h, 1, d);
+    CHECK_EQ(ouro_wvdict_setitem(d, k, v), 0);
+    ouro_decref(k);
+    ouro_decref(d);
+    CHECK(ouro_gc_collect(h, 2) >= 2);
+    ouro_decref(v);
+    tl_heap_done(h);
+}
+
+static void no_cb(ouro_heap *h, ouro_object *wr, void *arg) { (void)h, (void)wr, (void)arg; }
+
+TEST(getweakrefs_and_getweakrefcount)
+{
+    /* c = C(); r1 = ref(c, cb1); r2 = ref(c, cb2); r0 = ref(c)
+     * [name of r for r in getweakrefs(c)] -> ['r0', 'r2', 'r1']
+     * del r1; getweakrefcount(c) -> 2;  getweakrefs(object_without_refs)
+     * -> [] */
+    ouro_heap *h = tl_heap();
+    ouro_object *c = tn_new(h);
+    ouro_object *r1 = ouro_weakref_new(h, c, no_cb, NULL);
+    ouro_object *r2 = ouro_weakref_new(h, c, no_cb, NULL);
+    ouro_object *r0 = ouro_weakref_basic(h, c);
+    ouro_object *l = ouro_weakref_getweakrefs(c);
+    CHECK_EQ(ouro_list_len(l), 3);
+    CHECK(ouro_list_get(l, 0) == r0);
+    CHECK(ouro_list_get(l, 1) == r2);
+    CHECK(ouro_list_get(l, 2) == r1);
+    CHECK_EQ(ouro_refcount(r1), 2); /* the list holds them */
+    ouro_object *arr[2];
+    CHECK_EQ(ouro_weakref_list(c, arr, 2), 3); /* all counted, 2 stored */
+    CHECK(arr[0] == r0 && arr[1] == r2);
+    ouro_decref(l);
+    ouro_decref(r1);
+    CHECK_EQ(ouro_weakref_count(c), 2);
+    ouro_object *other = tn_new(h);
+    l = ouro_weakref_getweakrefs(other);
+    CHECK_STR(repr(l), "[]");
+    ouro_decref(l);
+    ouro_decref(other);
+    ouro_decref(r0);
+    ouro_decref(r2);
+    ouro_decref(c);
+    tl_heap_done(h);
+}
+
+TEST(weak_set_and_key_dictionary_hash_their_items)
+{
+    /* f = lru_cache(maxsize=2)(g); s = weakref.WeakSet([f]); len(s), f in s
+     * -> 1 True (a cached function is hashable);
+     * k = WeakKeyDictionary(); x, y = C(), C(); k[x] = None; k[y] = True
+     * len(k), k[x]; del x; len(k) -> 2 None 1 */
+    ouro_heap *h = tl_heap();
+    int calls = 0;
+    ouro_object *f = ouro_lru_new(h, 2, key_is_none, &calls);
+    int64_t hv;
+    CHECK_EQ(ouro_hash(f, &hv), 0);
+    ouro_object *s = ouro_wset_new(h);
+    CHECK_EQ(ouro_wset_add(s, f), 0);
+    CHECK_EQ(ouro_wset_len(s), 1);
+    CHECK_EQ(ouro_wset_contains(s, f), 1);
+    ouro_object *lk = ouro_list_new(h);
+    CHECK_EQ(ouro_wset_contains(s, lk), OURO_ETYPE); /* [] in s: TypeError */
+    ouro_decref(f);
+    CHECK_EQ(ouro_wset_len(s), 0);
+    ouro_object *k = ouro_wkdict_new(h), *x = tn_new(h), *y = tn_new(h);
+    CHECK_EQ(ouro_wkdict_set(k, x, ouro_none(h)), 0);
+    CHECK_EQ(ouro_wkdict_set(k, y, ouro_true(h)), 0);
+    CHECK_EQ(ouro_wkdict_len(k), 2);
+    ouro_object *g = ouro_wkdict_get(k, x);
+    CHECK(g == ouro_none(h));
+    ouro_decref(g);
+    ouro_decref(x);
+    CHECK_EQ(ouro_wkdict_len(k), 1);
+    ouro_decref(y);
+    ouro_decref(k);
+    ouro_decref(lk);
+    ouro_decref(s);
+    tl_heap_done(h);
+}
+
+/* Every allocation of these operations failed in turn: each failure leaves
+ * the heap consistent and nothing leaked (tl_heap_done checks). */
+static int op_interp(ouro_heap *h)
+{
+    ouro_object *d = ouro_wvdict_new(h), *v = d ? tn_new(h) : NULL;
+    ouro_object *k = v ? ouro_tuple_pack(h, 1, ouro_int_new(h, 5)) : NULL;
+    int rc = k && ouro_none(h) ? 0 : -1;
+    if (rc == 0)
+        rc = ouro_wvdict_setitem(d, k, v);
+    if (rc == 0)
+        rc = ouro_wvdict_setitem(d, ouro_none(h), v);
+    if (rc == 0)
+        rc = ouro_wvdict_set(d, "abc", 3, v);
+    ouro_object *l = rc == 0 ? ouro_weakref_getweakrefs(v) : NULL;
+    if (rc == 0 && (!l || ouro_list_len(l) != 3))
+        rc = -1;
+    ouro_object *p = rc == 0 ? ouro_record_new(h, &Point) : NULL;
+    if (rc == 0 && (!p || ouro_record_get(p, 0) != ouro_none(h)))
+        rc = -1;
+    ouro_xdecref(p);
+    ouro_xdecref(l);
+    ouro_xdecref(k);
+    ouro_xdecref(v);
+    ouro_xdecref(d);
+    return rc;
+}
+
+TEST(interp_operations_survive_running_out_of_memory)
+{
+    int ok = 0;
+    for (uint64_t n = 1; n < 200 && !ok; n++) {
+        ouro_config cfg;
+        ouro_config_init(&cfg);
+        cfg.debug = OURO_DEBUG_CHECKS;
+        cfg.leak_policy = OURO_LEAKS_FAIL;
+        cfg.fail_alloc_at = n;
+        ouro_heap *h = tl_heap_cfg(&cfg);
+        ouro_gc_disable(h);
+        ok = op_interp(h) == 0;
+        CHECK_EQ(ouro_heap_check(h), 0);
+        tl_heap_done(h);
+    }
+    CHECK(ok);
+}
