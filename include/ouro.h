@@ -574,9 +574,10 @@ OURO_API ouro_object *ouro_weakref_getweakrefs(ouro_object *o);
 /*
  * The built-in object types.
  *
- * Python's everyday objects as ouro types: int, float, str, bytes, tuple,
- * list, dict, set, array, record types (namedtuple / __slots__), an LRU
- * cache (functools.lru_cache), iterators and a lazy range, with CPython's
+ * Python's everyday objects as ouro types: None, bool, int, float, str,
+ * bytes, tuple, list, dict, set, array, record types (namedtuple /
+ * __slots__), an LRU cache (functools.lru_cache), iterators and a lazy
+ * range, with CPython's
  * memory-saving machinery: a cache of small ints, free lists, interning,
  * untracking of containers that hold only atomic objects.
  *
