@@ -736,8 +736,8 @@ OURO_API int ouro_list_extend(ouro_object *l, ouro_object *iterable);
 OURO_API ptrdiff_t ouro_list_index(ouro_object *l, ouro_object *v);
 OURO_API int ouro_list_contains(ouro_object *l, ouro_object *v);
 OURO_API int ouro_list_reverse(ouro_object *l);
-/* l.sort(): numbers (bools, ints, floats), or strs, or bytes (stable); OURO_ETYPE for
- * anything else, leaving the list as it was. */
+/* l.sort(): numbers (bools, ints, floats), or strs, or bytes (stable);
+ * OURO_ETYPE for anything else, leaving the list as it was. */
 OURO_API int ouro_list_sort(ouro_object *l);
 
 /* ----------------------------------------------------------------- dict */
