@@ -478,7 +478,11 @@ OURO_API int ouro_is_weakref(const ouro_object *o);
 OURO_API void *ouro_weakref_arg(const ouro_object *wr);
 /* weakref.getweakrefcount(o). */
 OURO_API size_t ouro_weakref_count(ouro_object *o);
-
+/* weakref.getweakrefs(o) as an array: the weak references to o (borrowed),
+ * in CPython's order (the shared callback-less one first, then the others
+ * newest first), the first `max` of them stored in out (which may be NULL
+ * when max is 0).  Returns how many there are. */
+OURO_API size_t ouro_weakref_list(ouro_object *o, ouro_object **out, size_t max);
 
 #ifdef __cplusplus
 }

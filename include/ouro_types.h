@@ -45,14 +45,23 @@ OURO_API void ouro_finalize_set_atexit(ouro_object *f, int atexit);
 /* ------------------------------------------------------ weak containers */
 
 /*
- * WeakValueDictionary (keys: byte strings, copied), WeakKeyDictionary (keys
- * weakly held, compared by identity; values strong) and WeakSet (items
- * weakly held, by identity).  All three are managed objects: create them
- * with ouro_*_new (new reference), drop them with ouro_decref.  An entry
- * disappears as soon as its weakly held object dies; during an items() walk
- * removals are deferred until the walk ends, as Python's _IterationGuard
- * does.  Values and keys must be of types that allow weak references.
- * Functions returning int give 0 / 1 or a negative OURO_E* code.
+ * WeakValueDictionary (keys: any hashable object, held strongly; values
+ * weakly held), WeakKeyDictionary (keys weakly held; values strong) and
+ * WeakSet (items weakly held).  Keys and items are found by hash and
+ * equality (ouro_hash, ouro_equal), as in Python: an unhashable key is
+ * OURO_ETYPE, and d[1] finds the key 1.0 or True.  All three are managed
+ * objects: create them with ouro_*_new (new reference), drop them with
+ * ouro_decref.  An entry disappears as soon as its weakly held object
+ * dies; during an items() walk removals are deferred until the walk ends,
+ * as Python's _IterationGuard does.  Weakly held objects must be of types
+ * that allow weak references (OURO_ETYPE otherwise: None, True, ints...
+ * cannot be, as in Python).  Functions returning int give 0 / 1 or a
+ * negative OURO_E* code.
+ *
+ * The WeakValueDictionary's byte-string calls (ouro_wvdict_set/get/del/
+ * items) are shorthands for keys that are bytes objects: _set stores
+ * bytes(key), _get and _del look raw bytes up without allocating, and
+ * _items walks only the entries whose key is bytes.
  */
 typedef int (*ouro_wv_item_fn)(const void *key, size_t klen, ouro_object *value, void *arg);
 typedef int (*ouro_wk_item_fn)(ouro_object *key, ouro_object *value, void *arg);
@@ -63,6 +72,18 @@ OURO_API ouro_object *ouro_wvdict_get(ouro_object *d, const void *key, size_t kl
 OURO_API int ouro_wvdict_del(ouro_object *d, const void *key, size_t klen);
 OURO_API size_t ouro_wvdict_len(ouro_object *d);
 OURO_API int ouro_wvdict_items(ouro_object *d, ouro_wv_item_fn fn, void *arg);
+/* d[key] = value: 0, OURO_ETYPE (unhashable key, or a value that allows
+ * no weak references), OURO_ENOMEM. */
+OURO_API int ouro_wvdict_setitem(ouro_object *d, ouro_object *key, ouro_object *value);
+/* d.get(key): a new reference to the value, or NULL (absent, dead, or an
+ * unhashable key). */
+OURO_API ouro_object *ouro_wvdict_getitem(ouro_object *d, ouro_object *key);
+/* del d[key]: 1 if it was there, 0 if not, or OURO_ETYPE. */
+OURO_API int ouro_wvdict_delitem(ouro_object *d, ouro_object *key);
+/* key in d: 1 or 0 (a key whose value has died is not in d). */
+OURO_API int ouro_wvdict_contains(ouro_object *d, ouro_object *key);
+/* d.items() with object keys: fn(key, value, arg), both borrowed. */
+OURO_API int ouro_wvdict_items_obj(ouro_object *d, ouro_wk_item_fn fn, void *arg);
 
 OURO_API ouro_object *ouro_wkdict_new(ouro_heap *h);
 OURO_API int ouro_wkdict_set(ouro_object *d, ouro_object *key, ouro_object *value);
@@ -78,14 +99,19 @@ OURO_API int ouro_wset_discard(ouro_object *s, ouro_object *item);
 OURO_API size_t ouro_wset_len(ouro_object *s);
 OURO_API int ouro_wset_items(ouro_object *s, ouro_wk_item_fn fn, void *arg); /* value NULL */
 
+/* weakref.getweakrefs(o): a new reference to a new list of the weak
+ * references to o, in ouro_weakref_list's order; NULL and OURO_ENOMEM. */
+OURO_API ouro_object *ouro_weakref_getweakrefs(ouro_object *o);
+
 /* ------------------------------------------------------ built-in types */
 
 /*
  * The built-in object types.
  *
- * Python's everyday objects as ouro types: int, float, str, bytes, tuple,
- * list, dict, set, array, record types (namedtuple / __slots__), an LRU
- * cache (functools.lru_cache), iterators and a lazy range, with CPython's
+ * Python's everyday objects as ouro types: None, bool, int, float, str,
+ * bytes, tuple, list, dict, set, array, record types (namedtuple /
+ * __slots__), an LRU cache (functools.lru_cache), iterators and a lazy
+ * range, with CPython's
  * memory-saving machinery: a cache of small ints, free lists, interning,
  * untracking of containers that hold only atomic objects.
  *
@@ -101,6 +127,10 @@ OURO_API int ouro_wset_items(ouro_object *s, ouro_wk_item_fn fn, void *arg); /* 
  *     OURO_ETYPE, never a crash.
  *   - Storing an object into a container takes a new reference to it
  *     (the caller keeps its own).
+ *   - NULL is C's "no object", not Python's None: containers refuse it
+ *     (OURO_EINVAL).  Store ouro_none(h), which every container, record,
+ *     dict key and LRU key accepts as Python does.  (Record fields and
+ *     ouro_repr read NULL as None, for compatibility.)
  *   - Indices are Python's: negative ones count from the end.
  *   - Out of memory leaves every object as it was before the call.
  */
@@ -110,25 +140,58 @@ OURO_API int ouro_wset_items(ouro_object *s, ouro_wk_item_fn fn, void *arg); /* 
 
 /* hash(o): 0 and *out, or OURO_ETYPE for an unhashable object (list,
  * dict, set, array, or a tuple holding one).  Numbers hash as Python's do
- * (hash(1) == hash(1.0) == 1); objects of other types hash by identity. */
+ * (hash(1) == hash(1.0) == hash(True) == 1); objects of other types, None
+ * included, hash by identity. */
 OURO_API int ouro_hash(ouro_object *o, int64_t *out);
 /* a == b: 1 or 0 (or a negative code).  Numbers compare by value across
- * int and float; str, bytes, tuple, list, dict, set, array and records by
+ * bool, int and float (True == 1 == 1.0); str, bytes, tuple, list, dict, set, array and records by
  * content; other objects by identity. */
 OURO_API int ouro_equal(ouro_object *a, ouro_object *b);
 /* len(o), or OURO_ETYPE. */
 OURO_API ptrdiff_t ouro_len(ouro_object *o);
 /* repr(o) into buf (truncated, NUL-terminated); returns the length the
- * whole text needs, like snprintf.  NULL prints as None. */
+ * whole text needs, like snprintf.  None and NULL print as None. */
 OURO_API size_t ouro_repr(ouro_object *o, char *buf, size_t size);
 /* Whether o is an object of one of the types below (never of user
  * types), and the short Python name of its type ("int", "list", ...). */
 OURO_API int ouro_is_builtin(const ouro_object *o);
+/* bool(o), Python's truth test: 0 for None, False, zero numbers and empty
+ * containers (str, bytes, tuple, list, dict, set, array, range, a record
+ * of no fields), 1 for everything else; OURO_EINVAL for NULL. */
+OURO_API int ouro_truth(ouro_object *o);
+
+/* ------------------------------------------------------ None, True, False */
+
+/*
+ * One immortal None, True and False per heap (CPython has one per
+ * process; ouro keeps heaps independent), made together the first time
+ * any of them is asked for: NULL with OURO_ENOMEM only if that first call
+ * runs out of memory, never afterwards.  The reference returned is
+ * borrowed; since the objects are immortal, treating it as a new one (and
+ * releasing it) is harmless too, so code that owns every value it handles
+ * needs no special case.  `o == ouro_none(h)` is `o is None` for objects
+ * of heap h; ouro_is_none(o) works for any heap.
+ *
+ * None is 16 bytes (the header; CPython: 16).  bool is a subclass of int
+ * as in Python: True == 1, hash(True) == 1, ouro_int_get(True) gives 1,
+ * ouro_int_check(True) is 1; a bool is 24 bytes (CPython: 28, as for 1).
+ * repr gives "None", "True", "False".
+ */
+OURO_API ouro_object *ouro_none(ouro_heap *h);
+OURO_API ouro_object *ouro_true(ouro_heap *h);
+OURO_API ouro_object *ouro_false(ouro_heap *h);
+/* True for v != 0, else False (Python's bool(v) for a C int). */
+OURO_API ouro_object *ouro_bool(ouro_heap *h, int v);
+OURO_API int ouro_is_none(const ouro_object *o);
+/* Whether o is True or False (exactly a bool). */
+OURO_API int ouro_bool_check(const ouro_object *o);
 
 /* ----------------------------------------------------------- int, float */
 
 /* Ints are 64-bit.  -5..256 come from a per-heap cache of immortal
- * objects, as in CPython: ouro_int_new(h, 7) == ouro_int_new(h, 7). */
+ * objects, as in CPython: ouro_int_new(h, 7) == ouro_int_new(h, 7).
+ * ouro_int_check, _get and _value accept bools too (isinstance(True, int)
+ * holds in Python), as does ouro_float_get. */
 OURO_API ouro_object *ouro_int_new(ouro_heap *h, int64_t v);
 OURO_API int ouro_int_check(const ouro_object *o);
 /* 0 and *out, or OURO_ETYPE (a float is not converted). */
@@ -207,8 +270,8 @@ OURO_API int ouro_list_extend(ouro_object *l, ouro_object *iterable);
 OURO_API ptrdiff_t ouro_list_index(ouro_object *l, ouro_object *v);
 OURO_API int ouro_list_contains(ouro_object *l, ouro_object *v);
 OURO_API int ouro_list_reverse(ouro_object *l);
-/* l.sort(): ints and floats, or strs, or bytes (stable); OURO_ETYPE for
- * anything else, leaving the list as it was. */
+/* l.sort(): numbers (bools, ints, floats), or strs, or bytes (stable);
+ * OURO_ETYPE for anything else, leaving the list as it was. */
 OURO_API int ouro_list_sort(ouro_object *l);
 
 /* ----------------------------------------------------------------- dict */
@@ -295,7 +358,10 @@ OURO_API const void *ouro_array_data(const ouro_object *a);
  *     ouro_object *p = ouro_record_new(h, &Point);       // fields None
  *     ouro_record_set(p, 0, x);
  *
- * Records are tracked by the collector and weakly referenceable.
+ * Records are tracked by the collector and weakly referenceable.  Every
+ * field holds an object: the heap's None until set (storing NULL stores
+ * None), so the getters return None for an unset field, never NULL
+ * except on error (a borrowed reference, like every getter's).
  */
 typedef struct ouro_record_type {
     ouro_type base;
@@ -317,11 +383,11 @@ OURO_API void ouro_record_clear(ouro_heap *h, ouro_object *self);
     }
 
 OURO_API ouro_object *ouro_record_new(ouro_heap *h, ouro_record_type *rt);
-/* All fields at once (values[nfields], NULLs allowed). */
+/* All fields at once (values[nfields]; values or an entry NULL: None). */
 OURO_API ouro_object *ouro_record_make(ouro_heap *h, ouro_record_type *rt,
                                        ouro_object *const *values);
 OURO_API int ouro_record_check(const ouro_object *o);
-OURO_API ouro_object *ouro_record_get(ouro_object *r, size_t i);  /* borrowed, may be NULL */
+OURO_API ouro_object *ouro_record_get(ouro_object *r, size_t i);  /* borrowed; None if unset */
 OURO_API int ouro_record_set(ouro_object *r, size_t i, ouro_object *v);
 /* The field's index, or OURO_ENOTFOUND. */
 OURO_API int ouro_record_index(const ouro_record_type *rt, const char *field);

@@ -368,3 +368,15 @@ size_t ouro_weakref_count(ouro_object *o)
         n++;
     return n;
 }
+
+size_t ouro_weakref_list(ouro_object *o, ouro_object **out, size_t max)
+{
+    ouro_heap *h = ouro__heap_of(o);
+    size_t n = 0;
+    for (ouro_object *w = ouro__weak_head(h, o); w; w = (ouro_object *)WR(w)->wr_next) {
+        if (n < max)
+            out[n] = w;
+        n++;
+    }
+    return n;
+}

@@ -188,7 +188,7 @@ int ouro_array_append_double(ouro_object *o, double v)
 
 int ouro_array_append(ouro_object *a, ouro_object *v)
 {
-    if (IS_INT(v))
+    if (IS_LONG(v)) /* array('i').append(True) appends 1, as in Python */
         return ouro_array_append_int(a, ((o_int *)v)->v);
     if (IS_FLOAT(v))
         return ouro_array_append_double(a, ((o_float *)v)->v);

@@ -287,7 +287,9 @@ static ouro_object *seqiter_next(ouro_heap *h, o_iter *it, int kind)
         if (it->index >= n)
             return finish(h, it);
         v = ((ouro_object **)(s + 1))[it->index++];
-        ouro_xincref(v);
+        if (!v) /* a field the collector cleared reads as None */
+            return ouro__none(h);
+        ouro_incref(v);
         return v;
     }
     case IT_STR: {

@@ -361,14 +361,14 @@ static int cmp_items(ouro_object *a, ouro_object *b)
         int c = memcmp(x->data, y->data, n);
         return c ? c : (x->len < y->len ? -1 : x->len > y->len);
     }
-    if (IS_INT(a) && IS_INT(b)) {
+    if (IS_LONG(a) && IS_LONG(b)) {
         int64_t x = ((o_int *)a)->v, y = ((o_int *)b)->v;
         return x < y ? -1 : x > y;
     }
     /* long double holds every int64 exactly on the platforms ouro targets
      * (x86-64, AArch64 Linux), so mixed comparisons are exact. */
-    long double x = IS_INT(a) ? (long double)((o_int *)a)->v : ((o_float *)a)->v;
-    long double y = IS_INT(b) ? (long double)((o_int *)b)->v : ((o_float *)b)->v;
+    long double x = IS_LONG(a) ? (long double)((o_int *)a)->v : ((o_float *)a)->v;
+    long double y = IS_LONG(b) ? (long double)((o_int *)b)->v : ((o_float *)b)->v;
     return x < y ? -1 : x > y;
 }
 
@@ -411,12 +411,12 @@ int ouro_list_sort(ouro_object *o)
         return 0;
     /* The items must be mutually comparable: check before moving any. */
     ouro_object *first = l->items[0];
-    int kind = IS_STR(first) ? 1 : IS_BYTES(first) ? 2 : (IS_INT(first) || IS_FLOAT(first)) ? 3 : 0;
+    int kind = IS_STR(first) ? 1 : IS_BYTES(first) ? 2 : (IS_LONG(first) || IS_FLOAT(first)) ? 3 : 0;
     if (!kind)
         return OURO_ETYPE;
     for (size_t i = 1; i < l->n; i++) {
         ouro_object *x = l->items[i];
-        int k = IS_STR(x) ? 1 : IS_BYTES(x) ? 2 : (IS_INT(x) || IS_FLOAT(x)) ? 3 : 0;
+        int k = IS_STR(x) ? 1 : IS_BYTES(x) ? 2 : (IS_LONG(x) || IS_FLOAT(x)) ? 3 : 0;
         if (k != kind)
             return OURO_ETYPE;
     }

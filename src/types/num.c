@@ -1,5 +1,17 @@
 /*
- * num.c — int and float.
+ * num.c — None, bool, int and float.
+ *
+ * None, True and False are what an interpreter stores most: every
+ * function without a return value, every missing field, every comparison.
+ * Each heap has one immortal object of each (CPython has one per process;
+ * ouro has no process-wide objects, so `x is None` is a comparison with
+ * the heap's None, or ouro_is_none(x) for an object of any heap).  They
+ * are made together on first use, so once any of them has been handed
+ * out none of the three can fail, and being immortal they cost no
+ * reference-count traffic wherever they are stored.  bool is an int, as
+ * in Python: True == 1, hash(True) == hash(1), {1: 'a', True: 'b'} has
+ * one key; it keeps its value in the same layout as an int, so the
+ * numeric code treats both alike (IS_LONG).
  *
  * Ints are 64-bit (no arbitrary precision: a value that does not fit is
  * the caller's OURO_ERANGE to report).  The values -5..256 are so common
@@ -13,6 +25,18 @@
  * (state.c): arithmetic-heavy code frees and makes floats constantly.
  */
 #include "types.h"
+
+ouro_type ouro__none_type = {
+    .name = "NoneType",
+    .basic_size = sizeof(ouro_object),
+    .flags = OURO_TYPE_IMMUTABLE_ATOMIC,
+};
+
+ouro_type ouro__bool_type = {
+    .name = "bool",
+    .basic_size = sizeof(o_int),
+    .flags = OURO_TYPE_IMMUTABLE_ATOMIC,
+};
 
 ouro_type ouro__int_type = {
     .name = "int",
@@ -63,11 +87,11 @@ ouro_object *ouro_int_new(ouro_heap *h, int64_t v)
     return int_alloc(h, v);
 }
 
-int ouro_int_check(const ouro_object *o) { return IS_INT(o); }
+int ouro_int_check(const ouro_object *o) { return IS_LONG(o); }
 
 int ouro_int_get(const ouro_object *o, int64_t *out)
 {
-    if (!IS_INT(o))
+    if (!IS_LONG(o))
         return OURO_ETYPE;
     *out = ((const o_int *)o)->v;
     return 0;
@@ -75,8 +99,57 @@ int ouro_int_get(const ouro_object *o, int64_t *out)
 
 int64_t ouro_int_value(const ouro_object *o)
 {
-    return IS_INT(o) ? ((const o_int *)o)->v : 0;
+    return IS_LONG(o) ? ((const o_int *)o)->v : 0;
 }
+
+/* ------------------------------------------------------------ None, bool */
+
+ouro_object *ouro__none(ouro_heap *h)
+{
+    ouro__types_state *ts = ouro__ts(h);
+    if (!ts)
+        return NULL;
+    if (OURO__LIKELY(ts->none != NULL))
+        return ts->none;
+    /* All three or none: each allocation may fail, and a half-made set
+     * would make ouro_true fail after ouro_none succeeded.  (They are not
+     * collector objects, so allocating them never runs a collection and
+     * no other code can make them meanwhile.) */
+    ouro_object *n = ouro__tnew(h, &ouro__none_type, sizeof(ouro_object));
+    ouro_object *f = n ? ouro__tnew(h, &ouro__bool_type, sizeof(o_int)) : NULL;
+    ouro_object *t = f ? ouro__tnew(h, &ouro__bool_type, sizeof(o_int)) : NULL;
+    if (!t) {
+        ouro_xdecref(f);
+        ouro_xdecref(n);
+        return ouro__fail(h, OURO_ENOMEM);
+    }
+    ((o_int *)f)->v = 0;
+    ((o_int *)t)->v = 1;
+    ouro_make_immortal(n);
+    ouro_make_immortal(f);
+    ouro_make_immortal(t);
+    ts->bools[0] = f;
+    ts->bools[1] = t;
+    ts->none = n;
+    return n;
+}
+
+ouro_object *ouro_none(ouro_heap *h)
+{
+    return h ? ouro__none(h) : NULL;
+}
+
+ouro_object *ouro_bool(ouro_heap *h, int v)
+{
+    if (!h || !ouro__none(h))
+        return NULL;
+    return ouro__ts_peek(h)->bools[v != 0];
+}
+
+ouro_object *ouro_true(ouro_heap *h) { return ouro_bool(h, 1); }
+ouro_object *ouro_false(ouro_heap *h) { return ouro_bool(h, 0); }
+int ouro_is_none(const ouro_object *o) { return IS_NONE(o); }
+int ouro_bool_check(const ouro_object *o) { return IS_BOOL(o); }
 
 ouro_object *ouro_float_new(ouro_heap *h, double v)
 {
@@ -94,7 +167,7 @@ int ouro_float_get(const ouro_object *o, double *out)
 {
     if (IS_FLOAT(o))
         *out = ((const o_float *)o)->v;
-    else if (IS_INT(o))
+    else if (IS_LONG(o))
         *out = (double)((const o_int *)o)->v;
     else
         return OURO_ETYPE;

@@ -9,7 +9,9 @@
  * CPython's randomised SipHash: ouro has no untrusted input to defend
  * against, and reproducible hashes make dict order in tests stable —
  * which insertion order makes irrelevant anyway).  Tuples combine their
- * items' hashes xxHash-style.  Other objects hash by identity.
+ * items' hashes xxHash-style.  Other objects hash by identity, None
+ * included (CPython 3.11 hashes None by its address too); bools hash as
+ * the ints 0 and 1, as they must for True == 1 to find the same dict key.
  */
 #include "types.h"
 
@@ -76,7 +78,7 @@ static int hash_depth(ouro_object *o, int64_t *out, int depth)
 {
     if (depth > DEPTH_MAX)
         return OURO_ELIMIT;
-    if (IS_INT(o)) {
+    if (IS_LONG(o)) {
         *out = hash_int(((o_int *)o)->v);
     } else if (IS_FLOAT(o)) {
         *out = hash_double(((o_float *)o)->v, o);
@@ -111,9 +113,12 @@ static int hash_depth(ouro_object *o, int64_t *out, int depth)
         /* hash((len, start, step)) in spirit: equal ranges hash equally. */
         int64_t lanes[3] = {(int64_t)r->len, r->len ? r->start : 0, r->len > 1 ? r->step : 0};
         *out = ouro__hash_bytes(lanes, sizeof lanes);
-    } else if (IS_LIST(o) || IS_DICT(o) || IS_SET(o) || IS_ARRAY(o) || IS_LRU(o)) {
+    } else if (IS_LIST(o) || IS_DICT(o) || IS_SET(o) || IS_ARRAY(o)) {
         return OURO_ETYPE; /* mutable: unhashable, as in Python */
     } else {
+        /* Everything else by identity: None, records, iterators, and an
+         * LRU cache, which is a function to Python (hashable, its cache
+         * changing does not make it another key). */
         *out = hash_pointer(o);
     }
     return 0;
@@ -158,12 +163,12 @@ static int equal_depth(ouro_object *a, ouro_object *b, int depth)
         return 0;
     if (depth > DEPTH_MAX)
         return OURO_ELIMIT;
-    if ((IS_INT(a) || IS_FLOAT(a)) && (IS_INT(b) || IS_FLOAT(b))) {
-        if (IS_INT(a) && IS_INT(b))
+    if ((IS_LONG(a) || IS_FLOAT(a)) && (IS_LONG(b) || IS_FLOAT(b))) {
+        if (IS_LONG(a) && IS_LONG(b))
             return ((o_int *)a)->v == ((o_int *)b)->v;
         if (IS_FLOAT(a) && IS_FLOAT(b))
             return ((o_float *)a)->v == ((o_float *)b)->v;
-        if (IS_INT(a))
+        if (IS_LONG(a))
             return int_float_equal(((o_int *)a)->v, ((o_float *)b)->v);
         return int_float_equal(((o_int *)b)->v, ((o_float *)a)->v);
     }
@@ -288,9 +293,28 @@ ptrdiff_t ouro_len(ouro_object *o)
 
 int ouro_is_builtin(const ouro_object *o)
 {
-    return o && (IS_INT(o) || IS_FLOAT(o) || IS_STR(o) || IS_BYTES(o) || IS_TUPLE(o) ||
+    return o && (IS_NONE(o) || IS_BOOL(o) || IS_INT(o) || IS_FLOAT(o) || IS_STR(o) || IS_BYTES(o) || IS_TUPLE(o) ||
                  IS_LIST(o) || IS_DICT(o) || IS_SET(o) || IS_ARRAY(o) || IS_RANGE(o) ||
                  IS_LRU(o) || ouro__is_iter(o) || IS_RECORD(o));
+}
+
+/* bool(o), Python's truth test: None and False are false, numbers when
+ * zero, containers when empty (a record like the namedtuple it stands
+ * for: when it has no fields); every other object is true. */
+int ouro_truth(ouro_object *o)
+{
+    if (!o)
+        return OURO_EINVAL;
+    if (IS_NONE(o))
+        return 0;
+    if (IS_LONG(o))
+        return ((o_int *)o)->v != 0;
+    if (IS_FLOAT(o))
+        return ((o_float *)o)->v != 0.0;
+    if (IS_LRU(o))
+        return 1; /* a function: ouro_len counts its cache */
+    ptrdiff_t n = ouro_len(o);
+    return n == OURO_ETYPE ? 1 : n != 0;
 }
 
 /* ------------------------------------------------------------ repr */
@@ -431,8 +455,15 @@ static void repr_obj(repr_ctx *rc, ouro_object *o)
 {
     ouro__buf *b = rc->b;
     char tmp[64];
-    if (!o) {
+    if (!o || IS_NONE(o)) {
         ouro__buf_put(b, "None", 4);
+        return;
+    }
+    if (IS_BOOL(o)) {
+        if (((o_int *)o)->v)
+            ouro__buf_put(b, "True", 4);
+        else
+            ouro__buf_put(b, "False", 5);
         return;
     }
     if (IS_INT(o)) {

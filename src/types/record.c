@@ -8,8 +8,14 @@
  * more) on top of the object; a namedtuple of two fields is 56 bytes in
  * CPython, a record of two fields 32 here.
  *
+ * A field holds None (the heap's singleton) until it is set, so a new
+ * record compares, prints and iterates as Python's namedtuple of Nones;
+ * NULL stored through the API means None too.  Only the collector's clear
+ * leaves NULL behind, and the getters read that as None as well.
+ *
  * Invariants: an instance of rt has exactly rt->nfields pointer slots
- * after its header, each NULL (None) or a reference.
+ * after its header, each a reference (None when unset) or, after
+ * ouro_record_clear, NULL.
  */
 #include "types.h"
 
@@ -43,7 +49,33 @@ ouro_object *ouro_record_new(ouro_heap *h, ouro_record_type *rt)
     if (!rt || rt->base.traverse != ouro_record_traverse ||
         rt->base.basic_size != sizeof(ouro_object) + rt->nfields * sizeof(ouro_object *))
         return ouro__fail(h, OURO_EINVAL);
-    return ouro__tnew(h, &rt->base, rt->base.basic_size);
+    ouro_object *none = ouro__none(h);
+    if (!none)
+        return NULL;
+    ouro_object *r = ouro__tnew(h, &rt->base, rt->base.basic_size);
+    if (r) {
+        /* None is immortal: storing it needs no reference counting. */
+        ouro_object **f = fields_of(r);
+        for (size_t i = 0; i < rt->nfields; i++)
+            f[i] = none;
+    }
+    return r;
+}
+
+/* What a getter returns for a slot: NULL (cleared) reads as None. */
+static ouro_object *field_value(ouro_object *r, size_t i)
+{
+    ouro_object *v = fields_of(r)[i];
+    return v ? v : ouro__none(HEAP(r));
+}
+
+/* Store v (NULL: None) in slot i. */
+static int field_store(ouro_object *r, size_t i, ouro_object *v)
+{
+    if (!v && !(v = ouro__none(HEAP(r))))
+        return OURO_ENOMEM;
+    ouro_setref(&fields_of(r)[i], v);
+    return 0;
 }
 
 ouro_object *ouro_record_make(ouro_heap *h, ouro_record_type *rt, ouro_object *const *values)
@@ -53,8 +85,10 @@ ouro_object *ouro_record_make(ouro_heap *h, ouro_record_type *rt, ouro_object *c
         return NULL;
     ouro_object **f = fields_of(r);
     for (size_t i = 0; values && i < rt->nfields; i++) {
-        ouro_xincref(values[i]);
-        f[i] = values[i];
+        if (values[i]) { /* the None already there stands for NULL */
+            ouro_incref(values[i]);
+            f[i] = values[i];
+        }
     }
     return r;
 }
@@ -67,7 +101,7 @@ ouro_object *ouro_record_get(ouro_object *r, size_t i)
         return r ? ouro__fail(HEAP(r), OURO_ETYPE) : NULL;
     if (i >= nfields_of(r))
         return ouro__fail(HEAP(r), OURO_ERANGE);
-    return fields_of(r)[i];
+    return field_value(r, i);
 }
 
 int ouro_record_set(ouro_object *r, size_t i, ouro_object *v)
@@ -76,8 +110,7 @@ int ouro_record_set(ouro_object *r, size_t i, ouro_object *v)
         return OURO_ETYPE;
     if (i >= nfields_of(r))
         return OURO_ERANGE;
-    ouro_setref(&fields_of(r)[i], v);
-    return 0;
+    return field_store(r, i, v);
 }
 
 int ouro_record_index(const ouro_record_type *rt, const char *field)
@@ -97,7 +130,7 @@ ouro_object *ouro_record_getattr(ouro_object *r, const char *field)
     int i = ouro_record_index((const ouro_record_type *)ouro_type_of(r), field);
     if (i < 0)
         return ouro__fail(HEAP(r), i);
-    return fields_of(r)[i];
+    return field_value(r, (size_t)i);
 }
 
 int ouro_record_setattr(ouro_object *r, const char *field, ouro_object *v)
@@ -107,6 +140,5 @@ int ouro_record_setattr(ouro_object *r, const char *field, ouro_object *v)
     int i = ouro_record_index((const ouro_record_type *)ouro_type_of(r), field);
     if (i < 0)
         return i;
-    ouro_setref(&fields_of(r)[i], v);
-    return 0;
+    return field_store(r, (size_t)i, v);
 }

@@ -6,6 +6,8 @@
  * ouro_sizeof reports, which like sys.getsizeof counts the object's own
  * bytes and the item storage it alone owns, not the pool's rounding)
  *
+ *   None    header                                                 16
+ *   bool    header, int64 value (0 or 1): an int, as in Python     24
  *   int     header, int64 value                                    24
  *   float   header, double                                         24
  *   str     header, hash, nbytes, nchars, state byte, UTF-8 + NUL  41 + n + 1
@@ -22,6 +24,10 @@
  *   - An int in OURO__SMALLINT_MIN..OURO__SMALLINT_MAX is always the heap's cached
  *     immortal object for that value: ouro_int_new never makes another.
  *   - The empty tuple, str and bytes are per-heap immortal singletons.
+ *   - None, True and False are per-heap immortal singletons, made together
+ *     on first use: no other object of NoneType or bool ever exists, so
+ *     `o == ts->none` is `o is None`.  A record field holds None, never
+ *     NULL, except after the collector's clear.
  *   - A tuple, str and bytes never change after they are shared (refcount
  *     > 1): their cached hash stays right.
  *   - list: 0 <= len <= allocated; items[0..len) are non-NULL references;
@@ -170,6 +176,7 @@ enum {
 typedef struct ouro__types_state {
     ouro_object **small_ints[(OURO__NSMALLINT + OURO__SMALLINT_CHUNK - 1) / OURO__SMALLINT_CHUNK];
     ouro_object *empty_tuple, *empty_str, *empty_bytes;
+    ouro_object *none, *bools[2]; /* bools[0] is False, bools[1] True */
     ouro__freelist fl[OURO__FL_COUNT];
     /* the interned strs: open addressing on the str hash, no references */
     o_str **intern;
@@ -193,6 +200,7 @@ OURO__HIDDEN void ouro__finalize_at_exit(ouro_heap *h);
 
 /* ------------------------------------------------------------ the types */
 
+OURO__HIDDEN extern ouro_type ouro__none_type, ouro__bool_type;
 OURO__HIDDEN extern ouro_type ouro__int_type, ouro__float_type, ouro__str_type,
     ouro__bytes_type, ouro__tuple_type, ouro__list_type, ouro__dict_type, ouro__set_type,
     ouro__array_type, ouro__range_type, ouro__lru_type, ouro__map_type;
@@ -204,7 +212,12 @@ static inline bool ouro__is(const ouro_object *o, const ouro_type *t)
     /* An unregistered type has id 0, which no object carries. */
     return o && o->type_id == t->id;
 }
+#define IS_NONE(o) ouro__is((o), &ouro__none_type)
+#define IS_BOOL(o) ouro__is((o), &ouro__bool_type)
 #define IS_INT(o) ouro__is((o), &ouro__int_type)
+/* An int or a bool (Python's PyLong_Check: bool is a subclass of int, and
+ * both keep their value in an o_int). */
+#define IS_LONG(o) (IS_INT(o) || IS_BOOL(o))
 #define IS_FLOAT(o) ouro__is((o), &ouro__float_type)
 #define IS_STR(o) ouro__is((o), &ouro__str_type)
 #define IS_BYTES(o) ouro__is((o), &ouro__bytes_type)
@@ -225,6 +238,10 @@ static inline ouro_object *ouro__fail(ouro_heap *h, int code)
     h->last_error = code;
     return NULL;
 }
+
+/* The heap's None and bools, made on first use (NULL and ENOMEM when
+ * that fails); after one success they are never NULL. */
+OURO__HIDDEN ouro_object *ouro__none(ouro_heap *h);
 
 /* Allocate an object of a built-in type (ouro_new_sized without the
  * allocation-site macros, so tracing names the caller's caller). */

@@ -16,6 +16,13 @@
  *   weak reference's callback removes the entry.  Its callback argument is
  *   a small "link" record {table, hash}, so the callback finds its entry in
  *   O(1) without knowing the (already dead) key.
+ *   Keys are found by hash and equality (ouro_hash, ouro_equal), as
+ *   Python's weak containers find them: a WeakValueDictionary holds its
+ *   keys strongly and any hashable object is one; a WeakKeyDictionary or
+ *   WeakSet compares a probe with each candidate's referent while it is
+ *   alive.  The byte-string calls of the WeakValueDictionary store a bytes
+ *   object and look up raw bytes without making one (the hash of raw bytes
+ *   is the hash of the bytes object holding them).
  *   Invariants: `live` counts entries whose object has not been reported
  *   dead; an entry is DEAD only while an items() walk runs (removal is
  *   deferred until the walk ends, like Python's _IterationGuard); a
@@ -223,8 +230,7 @@ enum { E_EMPTY = 0, E_LIVE, E_DEAD, E_TOMB };
 
 typedef struct wt_entry {
     uint64_t hash;
-    uint8_t *key;         /* WT_VALUE: copied key bytes */
-    size_t klen;
+    ouro_object *key;     /* WT_VALUE: the key, strong */
     ouro_object *wr;      /* weak reference to the weakly held object */
     ouro_object *value;   /* WT_KEY: strong value */
     struct wt_link *link; /* the callback's argument */
@@ -244,6 +250,15 @@ typedef struct wtable {
     size_t cap, used, live, pending; /* used: LIVE + DEAD + TOMB slots */
 } wtable;
 
+/* What a lookup looks for: an object, or (obj NULL) raw bytes that match
+ * a bytes key. */
+typedef struct wt_probe {
+    uint64_t hash;
+    ouro_object *obj;
+    const void *bytes;
+    size_t len;
+} wt_probe;
+
 static int wt_traverse(ouro_object *self, ouro_visit_fn visit, void *a)
 {
     wtable *t = (wtable *)self;
@@ -251,6 +266,8 @@ static int wt_traverse(ouro_object *self, ouro_visit_fn visit, void *a)
         wt_entry *e = &t->e[i];
         if (e->state != E_LIVE && e->state != E_DEAD)
             continue;
+        if (e->key && visit(e->key, a))
+            return 1;
         if (e->wr && visit(e->wr, a))
             return 1;
         if (e->value && visit(e->value, a))
@@ -263,18 +280,16 @@ static void entry_release(ouro_heap *h, wt_entry *e)
 {
     /* Detach everything first: releasing may run code that looks at the
      * table. */
-    ouro_object *wr = e->wr, *value = e->value;
-    uint8_t *key = e->key;
+    ouro_object *wr = e->wr, *value = e->value, *key = e->key;
     wt_link *link = e->link;
-    e->wr = e->value = NULL;
-    e->key = NULL;
+    e->wr = e->value = e->key = NULL;
     e->link = NULL;
     e->state = E_TOMB;
     if (link)
         link->t = NULL; /* a callback still in flight finds nothing */
     ouro_xdecref(wr);
     ouro_xdecref(value);
-    ouro_raw_free(h, key);
+    ouro_xdecref(key);
     ouro_raw_free(h, link);
 }
 
@@ -317,40 +332,58 @@ static wtable *as_table(ouro_object *o, int kind)
     return (wtable *)o;
 }
 
-static uint64_t hash_bytes(const void *p, size_t n)
+/* A probe for an object key: 0, or OURO_ETYPE for an unhashable one. */
+static int probe_obj(wt_probe *p, ouro_object *key)
 {
-    const uint8_t *b = p;
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 1099511628211ull;
-    return h ^ (h >> 29);
+    int64_t hash;
+    int rc = ouro_hash(key, &hash);
+    if (rc < 0)
+        return rc;
+    p->hash = (uint64_t)hash;
+    p->obj = key;
+    p->bytes = NULL;
+    p->len = 0;
+    return 0;
 }
 
-static uint64_t hash_ident(const ouro_object *o)
+static void probe_bytes(wt_probe *p, const void *key, size_t klen)
 {
-    uint64_t x = (uint64_t)(uintptr_t)o >> 4;
-    x *= 0x9E3779B97F4A7C15ull;
-    return x ^ (x >> 31);
+    p->hash = (uint64_t)ouro__hash_bytes(key, klen);
+    p->obj = NULL;
+    p->bytes = key;
+    p->len = klen;
+}
+
+/* Whether a live entry's key is what p looks for.  Equality is Python's
+ * (1 == 1.0 == True); an error from ouro_equal (nesting too deep) counts
+ * as no match.  A weak key is compared only while it is alive, so an
+ * address reused after its death never matches. */
+static bool entry_matches(const wtable *t, const wt_entry *e, const wt_probe *p)
+{
+    ouro_object *k = t->kind == WT_VALUE ? e->key : ouro_weakref_peek(e->wr);
+    if (!k)
+        return false;
+    if (!p->obj) {
+        if (!IS_BYTES(k))
+            return false;
+        const o_bytes *b = (const o_bytes *)k;
+        return b->len == p->len && memcmp(b->data, p->bytes, p->len) == 0;
+    }
+    return k == p->obj || ouro_equal(k, p->obj) == 1;
 }
 
 /* The live entry for a key, or NULL. */
-static wt_entry *wt_find(wtable *t, uint64_t hash, const void *key, size_t klen, ouro_object *ident)
+static wt_entry *wt_find(wtable *t, const wt_probe *p)
 {
     if (!t->cap)
         return NULL;
     size_t mask = t->cap - 1;
-    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    for (size_t i = p->hash & mask;; i = (i + 1) & mask) {
         wt_entry *e = &t->e[i];
         if (e->state == E_EMPTY)
             return NULL;
-        if (e->state != E_LIVE || e->hash != hash)
-            continue;
-        if (t->kind == WT_VALUE) {
-            if (e->klen == klen && memcmp(e->key, key, klen) == 0)
-                return e;
-        } else if (ouro_weakref_peek(e->wr) == ident) {
+        if (e->state == E_LIVE && e->hash == p->hash && entry_matches(t, e, p))
             return e;
-        }
     }
 }
 
@@ -413,12 +446,17 @@ static void wt_purge(ouro_heap *h, wtable *t)
     }
 }
 
-/* Insert or replace.  `obj` is weakly held; `value` (WT_KEY) strongly. */
-static int wt_set(wtable *t, const void *key, size_t klen, ouro_object *obj, ouro_object *value)
+/* Insert or replace.  `obj` is weakly held; `key` (WT_VALUE) and `value`
+ * (WT_KEY) strongly.  An existing equal key stays, as in Python: d[k2] = v
+ * with k2 == k1 keeps k1. */
+static int wt_set(wtable *t, ouro_object *key, ouro_object *obj, ouro_object *value)
 {
     ouro_heap *h = ouro__heap_of(OURO_OBJ(t));
-    uint64_t hash = t->kind == WT_VALUE ? hash_bytes(key, klen) : hash_ident(obj);
-    wt_entry *e = wt_find(t, hash, key, klen, obj);
+    wt_probe p;
+    int rc = probe_obj(&p, t->kind == WT_VALUE ? key : obj);
+    if (rc < 0)
+        return rc;
+    wt_entry *e = wt_find(t, &p);
     if (e && t->kind != WT_VALUE) {
         if (t->kind == WT_KEY)
             ouro_setref(&e->value, value);
@@ -429,7 +467,7 @@ static int wt_set(wtable *t, const void *key, size_t klen, ouro_object *obj, our
     if (!link)
         return OURO_ENOMEM;
     link->t = t;
-    link->hash = hash;
+    link->hash = p.hash;
     ouro_object *wr = ouro_weakref_new(h, obj, wt_callback, link);
     if (!wr) {
         int err = ouro_heap_last_error(h);
@@ -447,24 +485,21 @@ static int wt_set(wtable *t, const void *key, size_t klen, ouro_object *obj, our
         ouro_raw_free(h, oldlink);
         return 0;
     }
-    uint8_t *kcopy = NULL;
-    if (t->kind == WT_VALUE) {
-        kcopy = ouro_raw_alloc(h, klen ? klen : 1);
-        if (!kcopy)
-            goto oom;
-        memcpy(kcopy, key, klen);
+    if ((t->used + 1) * 3 > t->cap * 2 && wt_grow(h, t) < 0) {
+        link->t = NULL;
+        ouro_decref(wr);
+        ouro_raw_free(h, link);
+        return OURO_ENOMEM;
     }
-    if ((t->used + 1) * 3 > t->cap * 2 && wt_grow(h, t) < 0)
-        goto oom;
-    size_t mask = t->cap - 1, i = hash & mask;
+    size_t mask = t->cap - 1, i = p.hash & mask;
     while (t->e[i].state == E_LIVE || t->e[i].state == E_DEAD)
         i = (i + 1) & mask;
     if (t->e[i].state == E_EMPTY)
         t->used++;
     e = &t->e[i];
-    e->hash = hash;
-    e->key = kcopy;
-    e->klen = klen;
+    e->hash = p.hash;
+    e->key = t->kind == WT_VALUE ? key : NULL;
+    ouro_xincref(e->key);
     e->wr = wr;
     e->value = value;
     ouro_xincref(value);
@@ -472,18 +507,11 @@ static int wt_set(wtable *t, const void *key, size_t klen, ouro_object *obj, our
     e->state = E_LIVE;
     t->live++;
     return 0;
-oom:
-    ouro_raw_free(h, kcopy);
-    link->t = NULL;
-    ouro_decref(wr);
-    ouro_raw_free(h, link);
-    return OURO_ENOMEM;
 }
 
-static int wt_del(wtable *t, const void *key, size_t klen, ouro_object *obj)
+static int wt_del(wtable *t, const wt_probe *p)
 {
-    uint64_t hash = t->kind == WT_VALUE ? hash_bytes(key, klen) : hash_ident(obj);
-    wt_entry *e = wt_find(t, hash, key, klen, obj);
+    wt_entry *e = wt_find(t, p);
     if (!e)
         return 0;
     t->live--;
@@ -505,7 +533,9 @@ static ouro_object *wt_new(ouro_heap *h, ouro_type *type, int kind)
     return OURO_OBJ(t);
 }
 
-/* Walk live entries; removals during the walk are deferred. */
+/* Walk live entries; removals during the walk are deferred.  With vfn
+ * (the byte-string view of a WeakValueDictionary) only bytes keys are
+ * reported. */
 static int wt_items(wtable *t, ouro_wv_item_fn vfn, ouro_wk_item_fn kfn, void *arg)
 {
     ouro_heap *h = ouro__heap_of(OURO_OBJ(t));
@@ -514,15 +544,21 @@ static int wt_items(wtable *t, ouro_wv_item_fn vfn, ouro_wk_item_fn kfn, void *a
     int r = 0;
     for (size_t i = 0; i < t->cap && !r; i++) {
         wt_entry *e = &t->e[i];
-        if (e->state != E_LIVE)
+        if (e->state != E_LIVE || (vfn && !IS_BYTES(e->key)))
             continue;
         ouro_object *obj = ouro_weakref_get(e->wr);
         if (!obj)
             continue; /* cleared, callback not delivered yet */
-        if (t->kind == WT_VALUE)
-            r = vfn(e->key, e->klen, obj, arg);
+        /* The walk holds the key too: the callback may delete the entry. */
+        ouro_object *key = e->key;
+        ouro_xincref(key);
+        if (vfn)
+            r = vfn(((o_bytes *)key)->data, ((o_bytes *)key)->len, obj, arg);
+        else if (t->kind == WT_VALUE)
+            r = kfn(key, obj, arg);
         else
             r = kfn(obj, t->kind == WT_KEY ? e->value : NULL, arg);
+        ouro_xdecref(key);
         ouro_decref(obj);
     }
     if (--t->iterating == 0)
@@ -535,27 +571,85 @@ ouro_object *ouro_wvdict_new(ouro_heap *h) { return wt_new(h, &wvdict_type, WT_V
 ouro_object *ouro_wkdict_new(ouro_heap *h) { return wt_new(h, &wkdict_type, WT_KEY); }
 ouro_object *ouro_wset_new(ouro_heap *h) { return wt_new(h, &wset_type, WT_SET); }
 
+int ouro_wvdict_setitem(ouro_object *d, ouro_object *key, ouro_object *value)
+{
+    wtable *t = as_table(d, WT_VALUE);
+    if (!t || !key || !value)
+        return OURO_EINVAL;
+    return wt_set(t, key, value, NULL);
+}
+
+ouro_object *ouro_wvdict_getitem(ouro_object *d, ouro_object *key)
+{
+    wtable *t = as_table(d, WT_VALUE);
+    wt_probe p;
+    if (!t || !key || probe_obj(&p, key) < 0)
+        return NULL;
+    wt_entry *e = wt_find(t, &p);
+    return e ? ouro_weakref_get(e->wr) : NULL;
+}
+
+int ouro_wvdict_delitem(ouro_object *d, ouro_object *key)
+{
+    wtable *t = as_table(d, WT_VALUE);
+    wt_probe p;
+    if (!t || !key)
+        return OURO_EINVAL;
+    int rc = probe_obj(&p, key);
+    return rc < 0 ? rc : wt_del(t, &p);
+}
+
+int ouro_wvdict_contains(ouro_object *d, ouro_object *key)
+{
+    wtable *t = as_table(d, WT_VALUE);
+    wt_probe p;
+    if (!t || !key)
+        return OURO_EINVAL;
+    int rc = probe_obj(&p, key);
+    if (rc < 0)
+        return rc;
+    wt_entry *e = wt_find(t, &p);
+    return e && ouro_weakref_peek(e->wr) != NULL;
+}
+
+int ouro_wvdict_items_obj(ouro_object *d, ouro_wk_item_fn fn, void *arg)
+{
+    wtable *t = as_table(d, WT_VALUE);
+    return t && fn ? wt_items(t, NULL, fn, arg) : OURO_EINVAL;
+}
+
 int ouro_wvdict_set(ouro_object *d, const void *key, size_t klen, ouro_object *value)
 {
     wtable *t = as_table(d, WT_VALUE);
     if (!t || !value || (!key && klen))
         return OURO_EINVAL;
-    return wt_set(t, key, klen, value, NULL);
+    ouro_object *k = ouro_bytes_new(ouro__heap_of(d), key, klen);
+    if (!k)
+        return OURO_ENOMEM;
+    int rc = wt_set(t, k, value, NULL);
+    ouro_decref(k);
+    return rc;
 }
 
 ouro_object *ouro_wvdict_get(ouro_object *d, const void *key, size_t klen)
 {
     wtable *t = as_table(d, WT_VALUE);
-    if (!t)
+    if (!t || (!key && klen))
         return NULL;
-    wt_entry *e = wt_find(t, hash_bytes(key, klen), key, klen, NULL);
+    wt_probe p;
+    probe_bytes(&p, key, klen);
+    wt_entry *e = wt_find(t, &p);
     return e ? ouro_weakref_get(e->wr) : NULL;
 }
 
 int ouro_wvdict_del(ouro_object *d, const void *key, size_t klen)
 {
     wtable *t = as_table(d, WT_VALUE);
-    return t ? wt_del(t, key, klen, NULL) : OURO_EINVAL;
+    if (!t || (!key && klen))
+        return OURO_EINVAL;
+    wt_probe p;
+    probe_bytes(&p, key, klen);
+    return wt_del(t, &p);
 }
 
 size_t ouro_wvdict_len(ouro_object *d)
@@ -575,15 +669,16 @@ int ouro_wkdict_set(ouro_object *d, ouro_object *key, ouro_object *value)
     wtable *t = as_table(d, WT_KEY);
     if (!t || !key)
         return OURO_EINVAL;
-    return wt_set(t, NULL, 0, key, value);
+    return wt_set(t, NULL, key, value);
 }
 
 ouro_object *ouro_wkdict_get(ouro_object *d, ouro_object *key)
 {
     wtable *t = as_table(d, WT_KEY);
-    if (!t || !key)
+    wt_probe p;
+    if (!t || !key || probe_obj(&p, key) < 0)
         return NULL;
-    wt_entry *e = wt_find(t, hash_ident(key), NULL, 0, key);
+    wt_entry *e = wt_find(t, &p);
     if (!e || !e->value)
         return NULL;
     ouro_incref(e->value);
@@ -593,7 +688,11 @@ ouro_object *ouro_wkdict_get(ouro_object *d, ouro_object *key)
 int ouro_wkdict_del(ouro_object *d, ouro_object *key)
 {
     wtable *t = as_table(d, WT_KEY);
-    return t && key ? wt_del(t, NULL, 0, key) : OURO_EINVAL;
+    wt_probe p;
+    if (!t || !key)
+        return OURO_EINVAL;
+    int rc = probe_obj(&p, key);
+    return rc < 0 ? rc : wt_del(t, &p);
 }
 
 size_t ouro_wkdict_len(ouro_object *d)
@@ -613,21 +712,27 @@ int ouro_wset_add(ouro_object *s, ouro_object *item)
     wtable *t = as_table(s, WT_SET);
     if (!t || !item)
         return OURO_EINVAL;
-    return wt_set(t, NULL, 0, item, NULL);
+    return wt_set(t, NULL, item, NULL);
 }
 
 int ouro_wset_contains(ouro_object *s, ouro_object *item)
 {
     wtable *t = as_table(s, WT_SET);
+    wt_probe p;
     if (!t || !item)
         return OURO_EINVAL;
-    return wt_find(t, hash_ident(item), NULL, 0, item) != NULL;
+    int rc = probe_obj(&p, item);
+    return rc < 0 ? rc : wt_find(t, &p) != NULL;
 }
 
 int ouro_wset_discard(ouro_object *s, ouro_object *item)
 {
     wtable *t = as_table(s, WT_SET);
-    return t && item ? wt_del(t, NULL, 0, item) : OURO_EINVAL;
+    wt_probe p;
+    if (!t || !item)
+        return OURO_EINVAL;
+    int rc = probe_obj(&p, item);
+    return rc < 0 ? rc : wt_del(t, &p);
 }
 
 size_t ouro_wset_len(ouro_object *s)
@@ -640,4 +745,34 @@ int ouro_wset_items(ouro_object *s, ouro_wk_item_fn fn, void *arg)
 {
     wtable *t = as_table(s, WT_SET);
     return t && fn ? wt_items(t, NULL, fn, arg) : OURO_EINVAL;
+}
+
+/* ------------------------------------------------------------ getweakrefs */
+
+ouro_object *ouro_weakref_getweakrefs(ouro_object *o)
+{
+    if (!o)
+        return NULL;
+    ouro_heap *h = ouro__heap_of(o);
+    ouro_object *none = ouro__none(h);
+    ouro_object *l = none ? ouro_list_new(h) : NULL;
+    if (!l)
+        return NULL;
+    /* Room first, filled with None: growing the list allocates raw memory
+     * only, which runs no code, so the weak references counted here are
+     * still the same ones when they are copied over the Nones (immortal:
+     * overwriting them needs no release). */
+    size_t n = ouro_weakref_list(o, NULL, 0);
+    for (size_t i = 0; i < n; i++) {
+        int rc = ouro_list_append(l, none);
+        if (rc < 0) {
+            ouro_decref(l);
+            return ouro__fail(h, rc);
+        }
+    }
+    o_list *lst = (o_list *)l;
+    ouro_weakref_list(o, lst->items, n);
+    for (size_t i = 0; i < n; i++)
+        ouro_incref(lst->items[i]);
+    return l;
 }
