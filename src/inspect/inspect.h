@@ -96,6 +96,12 @@ OURO__HIDDEN ins_sym *ouro__ins_sym_new(void);
 OURO__HIDDEN void ouro__ins_sym_free(ins_sym *s);
 OURO__HIDDEN void ouro__ins_sym_lookup(ins_sym *s, uintptr_t ip, ouro_frame *out);
 OURO__HIDDEN size_t ouro__ins_sym_memory(const ins_sym *s);
+/* Whether the code at return address `ip` is ouro's (1) or the program's
+ * (0); -1 when it cannot be told (util.c, "ouro's code", says how). */
+OURO__HIDDEN int ouro__ins_sym_is_lib(ins_sym *s, uintptr_t ip);
+/* Whether `file`, a __FILE__ the allocation macros captured, is one of
+ * ouro's own sources. */
+OURO__HIDDEN int ouro__ins_lib_file(const char *file);
 
 /* ----- the object graph of the whole heap, built once per query.
  *
