@@ -1022,6 +1022,17 @@ OURO_API int ouro_wset_add_at(ouro_object *s, ouro_object *item, OURO_SITE_PARAM
 /* Release an array returned by an inspect function. */
 OURO_API void ouro_inspect_free(void *p);
 
+/* The profiling tools' own memory, which the process's resident set
+ * includes but the program did not ask for: the tracer's tables
+ * (ouro_trace_get_tracer_memory) plus what naming native frames made
+ * resident in the whole process (libdw loading DWARF: ~18 MiB for a
+ * program with ouro's debug information), measured as the growth of the
+ * resident set while symbolizing.  About, not exact: memory the
+ * symbolizer freed may stay resident in malloc's arenas.  The sampler
+ * records it with every point, snapshots when taken, and the report
+ * draws it apart from the program's memory. */
+OURO_API size_t ouro_inspect_overhead(ouro_heap *h);
+
 /* ================================================ allocation tracing
  *
  * The C counterpart of tracemalloc.  While tracing is on, every block
@@ -1109,6 +1120,9 @@ typedef struct ouro_series_point {
     size_t rss_bytes;     /* the process's resident set (/proc/self/statm) */
     size_t objects;       /* live objects */
     size_t traced_bytes;  /* traced memory now, 0 when not tracing */
+    size_t tools_bytes;   /* the profiling tools' own memory inside rss_bytes
+                             (ouro_inspect_overhead): the program's resident
+                             set is rss_bytes - tools_bytes */
 } ouro_series_point;
 
 typedef struct ouro_mark {
@@ -1159,6 +1173,8 @@ typedef struct ouro_snapshot {
     int nframes;
     size_t sample_bytes;
     size_t traced_current, traced_peak;
+    size_t tools_bytes;    /* ouro_inspect_overhead() when taken, this
+                              snapshot's symbolization included */
     ouro_trace *traces;
     size_t ntraces;
     ouro_type_count *census;

@@ -266,7 +266,11 @@ static int graph_svg(FILE *o, const ouro_snapshot *s)
         /* Inline the <svg> element, without the XML prolog and doctype. */
         char line[4096];
         int in = 0;
-        fputs("<div id=\"graph\">\n", o);
+        fputs("<div class=\"zoombar\" id=\"graph-zoom\"><button type=\"button\" data-z=\"in\">"
+              "+</button><button type=\"button\" data-z=\"out\">&minus;</button><button "
+              "type=\"button\" data-z=\"fit\">fit</button> <span class=\"note\">wheel: zoom "
+              "at the pointer; drag: pan</span></div>\n<div id=\"graph\">\n",
+              o);
         while (fgets(line, sizeof line, f)) {
             if (!in && strstr(line, "<svg"))
                 in = 1;
@@ -315,8 +319,10 @@ static void write_js_data(FILE *o, ouro_snapshot **snaps, size_t nsnaps)
     fputs("{\"series\":[", o);
     for (size_t i = 0; ser && i < ser->nseries; i++) {
         const ouro_series_point *p = &ser->series[i];
-        fprintf(o, "%s[%.6f,%zu,%zu,%zu,%zu]", i ? "," : "", p->t, p->heap_bytes, p->rss_bytes,
-                p->traced_bytes, p->objects);
+        /* RSS is the program's: the tools' own memory is its own series. */
+        size_t tools = p->tools_bytes < p->rss_bytes ? p->tools_bytes : p->rss_bytes;
+        fprintf(o, "%s[%.6f,%zu,%zu,%zu,%zu,%zu]", i ? "," : "", p->t, p->heap_bytes,
+                p->rss_bytes - tools, p->traced_bytes, p->objects, tools);
     }
     fputs("],\"marks\":[", o);
     for (size_t i = 0; ser && i < ser->nmarks; i++) {
@@ -375,7 +381,8 @@ static void tables(FILE *o, ouro_snapshot **snaps, size_t nsnaps)
     const ouro_snapshot *last = snaps[nsnaps - 1], *first = snaps[0];
     char a[32], b[32], c[32], nb[64];
     fputs("<h2>Snapshots</h2>\n<table><tr><th>snapshot</th><th>heap bytes</th><th>objects"
-          "</th><th>mapped</th><th>traced (peak)</th><th>leak groups</th></tr>\n",
+          "</th><th>mapped</th><th>traced (peak)</th><th>leak groups</th>"
+          "<th>profiler overhead</th></tr>\n",
           o);
     for (size_t i = 0; i < nsnaps; i++) {
         const ouro_snapshot *s = snaps[i];
@@ -391,9 +398,15 @@ static void tables(FILE *o, ouro_snapshot **snaps, size_t nsnaps)
         } else {
             fputs("off", o);
         }
-        fprintf(o, "</td><td>%zu</td></tr>\n", s->nleaks);
+        human(a, sizeof a, (double)s->tools_bytes);
+        fprintf(o, "</td><td>%zu</td><td class=\"overhead\" data-bytes=\"%zu\">%s</td></tr>\n",
+                s->nleaks, s->tools_bytes, a);
     }
-    fputs("</table>\n", o);
+    fputs("</table>\n<p class=\"note\" id=\"overhead-note\">Profiler overhead: the tools' "
+          "own memory (the tracer's tables, and the DWARF debug information loaded to name "
+          "native frames), which the process's resident set holds but the program did not "
+          "ask for.  The memory chart draws it apart from the program's RSS.</p>\n",
+          o);
     if (nsnaps > 1) {
         size_t n;
         ouro_trace_stat *d = ouro_snapshot_compare(last, first, OURO_STAT_LINE, 0, &n);
@@ -461,7 +474,9 @@ static const char *page_css =
     "td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}th{background:#f4f4f4}"
     ".chart{position:relative;height:320px;width:1180px}.note{color:#666;font-size:13px}"
     "#flame text{pointer-events:none}#flame rect:hover{stroke:#000}"
-    "#graph svg{max-width:1180px;height:auto}pre{font-size:11px;background:#f8f8f8}";
+    "#graph{width:1180px;height:640px;border:1px solid #ddd;overflow:hidden;cursor:grab}"
+    "#graph svg{width:100%;height:100%;display:block}.zoombar button{min-width:32px}"
+    "pre{font-size:11px;background:#f8f8f8}";
 
 /* The page's script: draws the four charts from the embedded data and
  * marks each canvas once Chart.js has drawn it. */
@@ -488,8 +503,10 @@ static const char *page_js =
     "if(D.series.length){chart('mem',{type:'line',plugins:[marks],data:{datasets:["
     "{label:'heap MiB',data:D.series.map(function(p){return {x:p[0],y:MiB(p[1])};}),"
     "borderColor:'#d9480f',pointRadius:0,borderWidth:2},"
-    "{label:'RSS MiB',data:D.series.map(function(p){return {x:p[0],y:MiB(p[2])};}),"
+    "{label:'RSS MiB (program)',data:D.series.map(function(p){return {x:p[0],y:MiB(p[2])};}),"
     "borderColor:'#1c7ed6',pointRadius:0,borderWidth:2},"
+    "{label:'profiler overhead MiB',data:D.series.map(function(p){return {x:p[0],y:MiB(p[5])};}),"
+    "borderColor:'#868e96',pointRadius:0,borderWidth:1,borderDash:[2,2]},"
     "{label:'traced MiB',data:D.series.map(function(p){return {x:p[0],y:MiB(p[3])};}),"
     "borderColor:'#2b8a3e',pointRadius:0,borderWidth:1,borderDash:[4,3]}]},"
     "options:{parsing:false,scales:{x:{type:'linear',title:{display:true,text:'seconds'}},"
@@ -504,6 +521,60 @@ static const char *page_js =
     "D.growth.map(function(r){return r[1]>=0?'#e03131':'#2f9e44';}),"
     "function(r){return r[1]/1024;});\n"
     "document.body.dataset.chartsDrawn=String(drawn);\n"
+    "})();\n"
+    /* Zoom and pan of the object graph: the SVG keeps Graphviz's drawing
+     * and only its viewBox changes, so a graph of hundreds of nodes fits
+     * the page at first and any part of it can be read.  No library:
+     * wheel zooms about the pointer, a drag pans, the buttons zoom about
+     * the centre.  The page's test (tests/report_check.py) opens it with
+     * #graph-test, which drives the same handlers with synthetic events
+     * and writes what happened into data attributes. */
+    "(function(){\n"
+    "var box=document.getElementById('graph');if(!box)return;"
+    "var svg=box.querySelector('svg');if(!svg)return;\n"
+    "var v0=svg.viewBox.baseVal,w0=v0.width,h0=v0.height;"
+    "if(!w0||!h0){var b=svg.getBBox();w0=b.width;h0=b.height;"
+    "svg.setAttribute('viewBox',b.x+' '+b.y+' '+w0+' '+h0);}\n"
+    "svg.removeAttribute('width');svg.removeAttribute('height');"
+    "svg.setAttribute('preserveAspectRatio','xMidYMid meet');\n"
+    "var home=[svg.viewBox.baseVal.x,svg.viewBox.baseVal.y,w0,h0];\n"
+    "function vb(){var v=svg.viewBox.baseVal;return [v.x,v.y,v.width,v.height];}\n"
+    "function set(v){svg.setAttribute('viewBox',v.join(' '));"
+    "box.dataset.zoom=(home[2]/v[2]).toFixed(3);}\n"
+    /* The point of the drawing under client position (cx, cy). */
+    "function at(cx,cy){var r=svg.getBoundingClientRect(),v=vb();"
+    "var s=Math.max(v[2]/r.width,v[3]/r.height);"
+    "return [v[0]+v[2]/2+(cx-r.left-r.width/2)*s,v[1]+v[3]/2+(cy-r.top-r.height/2)*s];}\n"
+    "function zoom(f,cx,cy){var v=vb(),p=at(cx,cy);var w=v[2]/f,h=v[3]/f;"
+    "if(w<home[2]/64||w>home[2]*4)return;"
+    "set([p[0]-(p[0]-v[0])/f,p[1]-(p[1]-v[1])/f,w,h]);}\n"
+    "function centre(){var r=svg.getBoundingClientRect();"
+    "return [r.left+r.width/2,r.top+r.height/2];}\n"
+    "box.addEventListener('wheel',function(e){e.preventDefault();"
+    "zoom(e.deltaY<0?1.25:0.8,e.clientX,e.clientY);},{passive:false});\n"
+    "var drag=null;\n"
+    "box.addEventListener('mousedown',function(e){drag=[e.clientX,e.clientY];"
+    "box.style.cursor='grabbing';e.preventDefault();});\n"
+    "window.addEventListener('mousemove',function(e){if(!drag)return;"
+    "var r=svg.getBoundingClientRect(),v=vb(),s=Math.max(v[2]/r.width,v[3]/r.height);"
+    "set([v[0]-(e.clientX-drag[0])*s,v[1]-(e.clientY-drag[1])*s,v[2],v[3]]);"
+    "drag=[e.clientX,e.clientY];});\n"
+    "window.addEventListener('mouseup',function(){drag=null;box.style.cursor='';});\n"
+    "document.querySelectorAll('#graph-zoom button').forEach(function(b){"
+    "b.addEventListener('click',function(){var c=centre();"
+    "if(b.dataset.z==='in')zoom(1.25,c[0],c[1]);else if(b.dataset.z==='out')"
+    "zoom(0.8,c[0],c[1]);else set(home.slice());});});\n"
+    "set(home.slice());box.dataset.ready='1';\n"
+    "if(location.hash==='#graph-test'){var c=centre();"
+    "box.dispatchEvent(new WheelEvent('wheel',{deltaY:-100,clientX:c[0],clientY:c[1],"
+    "bubbles:true,cancelable:true}));box.dataset.wheelZoom=box.dataset.zoom;"
+    "var x0=vb()[0];"
+    "box.dispatchEvent(new MouseEvent('mousedown',{clientX:c[0],clientY:c[1],bubbles:true}));"
+    "window.dispatchEvent(new MouseEvent('mousemove',{clientX:c[0]-100,clientY:c[1],"
+    "bubbles:true}));window.dispatchEvent(new MouseEvent('mouseup',{bubbles:true}));"
+    "box.dataset.panDx=(vb()[0]-x0).toFixed(1);"
+    "document.querySelector('#graph-zoom button[data-z=\"fit\"]').click();"
+    "box.dataset.fitZoom=box.dataset.zoom;}\n"
     "})();\n";
 
 static int copy_file(FILE *o, const char *path)

@@ -816,6 +816,11 @@ size_t ouro_trace_get_tracer_memory(ouro_heap *h)
            t->tbcap * sizeof *t->tbtab + t->ips_bytes + ouro__ins_sym_memory(t->sym);
 }
 
+size_t ouro_inspect_overhead(ouro_heap *h)
+{
+    return ouro_trace_get_tracer_memory(h) + ouro__ins_tools_rss();
+}
+
 size_t ouro_trace_get_count(ouro_heap *h)
 {
     tracer *t = tracer_of(h);

@@ -290,6 +290,13 @@ int ouro__ins_lib_file(const char *file)
 
 /* ------------------------------------------------------------ symbolizer */
 
+/* The resident set that symbolizers made grow, process-wide because the
+ * resident set is: a sampler of one heap must leave out the DWARF another
+ * heap's tracer loaded. */
+static _Atomic size_t g_tools_rss;
+
+size_t ouro__ins_tools_rss(void) { return g_tools_rss; }
+
 typedef struct sym_ent {
     ouro_frame f;
     int lib; /* ouro__ins_sym_is_lib's answer */
@@ -302,6 +309,7 @@ struct ins_sym {
     /* libouro.so's executable segments, when ouro is a shared library */
     uintptr_t text_lo[4], text_hi[4];
     int ntext;
+    size_t rss; /* resident set growth while symbolizing (g_tools_rss) */
 #if defined(OURO_HAVE_LIBDW)
     Dwfl *dwfl;
     int dwfl_failed;
@@ -365,6 +373,7 @@ void ouro__ins_sym_free(ins_sym *s)
     if (s->dwfl)
         dwfl_end(s->dwfl);
 #endif
+    g_tools_rss -= s->rss;
     ouro__ins_map_fini(&s->cache);
     free(s->frames.p);
     ouro__ins_strpool_fini(&s->pool);
@@ -465,7 +474,16 @@ static int sym_get(ins_sym *s, uintptr_t ip, ouro_frame *out)
         return INS_AT(&s->frames, sym_ent, *v).lib;
     }
     int lib;
+    /* Naming a frame may load a module's DWARF (megabytes, once): the
+     * growth of the resident set meanwhile is the tools' memory, not the
+     * program's.  Two reads of /proc per distinct address. */
+    size_t before = ouro__ins_rss();
     resolve(s, ip, out, &lib);
+    size_t after = ouro__ins_rss();
+    if (after > before) {
+        s->rss += after - before;
+        g_tools_rss += after - before;
+    }
     sym_ent *slot = ouro__ins_arr_push(&s->frames);
     if (slot && ouro__ins_map_put(&s->cache, ip, s->frames.len - 1) == 0)
         *slot = (sym_ent){*out, lib};
