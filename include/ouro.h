@@ -281,6 +281,20 @@ typedef struct ouro_config {
 OURO_API void ouro_config_init(ouro_config *cfg);
 /* NULL config means defaults.  NULL result when out of memory. */
 OURO_API ouro_heap *ouro_heap_new(const ouro_config *cfg);
+/* The environment, read by ouro_heap_new: OURO_DEBUG=0|1|2 (or
+ * off|checks|full) raises the heap's debug level to at least that.  The
+ * profiling layer reads OURO_TRACEMALLOC and OURO_REPORT through the hook
+ * below (ouro_inspect_env_init). */
+
+/* Process-wide hooks run by ouro_heap_new on every heap it creates, after
+ * the heap is ready, in the order added: how an upper layer (profiling)
+ * applies settings to heaps the program creates without calling it.
+ * Adding the same (fn, arg) twice adds it once.  OURO_ELIMIT when 8 hooks
+ * are installed.  Safe to call from any thread; heaps created while a
+ * hook is being added may or may not see it. */
+typedef void (*ouro_heap_hook)(ouro_heap *h, void *arg);
+OURO_API int ouro_heap_hook_add(ouro_heap_hook fn, void *arg);
+OURO_API int ouro_heap_hook_remove(ouro_heap_hook fn, void *arg);
 /* Frees every object and arena.  Live objects are reported according to
  * the leak policy; returns 0, the number of leaked objects (WARN/IGNORE are
  * still 0-or-positive counts) or OURO_ELEAK under OURO_LEAKS_FAIL. */
@@ -1388,6 +1402,35 @@ OURO_API int ouro_snapshot_set_series(ouro_snapshot *snap, const ouro_sampler *s
 OURO_API int ouro_sampler_save(const ouro_sampler *s, const char *path);
 /* memory_profiler's mprof .dat format (MEM / FUNC lines), for `mprof plot`. */
 OURO_API int ouro_sampler_write_mprof(const ouro_sampler *s, FILE *out);
+
+/* ================================================ the HTML report
+ *
+ * One self-contained page from snapshots, oldest first (what `ouro report`
+ * writes; docs/inspect.md).  names[i] labels snapshot i (a file name).
+ * 0, OURO_EINVAL, or OURO_ENOTFOUND when the file cannot be written. */
+OURO_API int ouro_report_write(const char *path, ouro_snapshot *const *snaps, size_t n,
+                               const char *const *names);
+
+/* ================================================ zero-code-change tracing
+ *
+ * As `PYTHONTRACEMALLOC=25 python app.py`: with the variables below set,
+ * every heap the program creates is traced and reported with no change to
+ * the program.
+ *
+ *   OURO_TRACEMALLOC=N    ouro_trace_start(h, N) on every new heap (N
+ *                         frames, 1..OURO_TRACE_MAX_FRAMES; 0: off)
+ *   OURO_REPORT=path.html trace (N frames, or 1), sample memory over time,
+ *                         and write the HTML report when tracing ends (at
+ *                         ouro_heap_free, or ouro_trace_stop); with
+ *                         several heaps, the last to end writes the file
+ *
+ * ouro_inspect_env_init() installs the heap hook that reads them
+ * (ouro_heap_hook_add); it runs by itself when the profiling layer is
+ * loaded (a constructor), which is always the case with the shared
+ * library.  A program linked with the static library has the profiling
+ * code only if it uses it: call ouro_inspect_env_init() or link with
+ * -Wl,-u,ouro_inspect_env_init.  Returns 0 or ouro_heap_hook_add's error. */
+OURO_API int ouro_inspect_env_init(void);
 OURO_API void ouro_sampler_free(ouro_sampler *s);
 
 #ifdef __cplusplus

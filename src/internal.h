@@ -725,6 +725,9 @@ OURO__HIDDEN bool ouro__types_keep(ouro_heap *h, ouro_object *o) __attribute__((
  * that hold only atomic objects, as CPython 3.11 does; returns how many. */
 OURO__HIDDEN size_t ouro__types_untrack_survivors(ouro_heap *h, ouro_object *young, bool full) __attribute__((weak));
 
+/* ----- process-wide heap hooks (hooks.c): run at the end of ouro_heap_new. */
+OURO__HIDDEN void ouro__heap_hooks_run(ouro_heap *h);
+
 /* ----- weakref.finalize (weakcont.c) */
 OURO__HIDDEN void ouro__finalize_at_exit(ouro_heap *h);
 

@@ -145,6 +145,11 @@ OURO__HIDDEN void ouro__ins_node_of(const ins_graph *g, size_t i, ouro_graph_nod
 
 /* ----- tracing internals shared with snapshots and leak reports */
 OURO__HIDDEN int ouro__ins_trace_site(ouro_heap *h, const void *block, ouro_frame *site);
+/* fn(h, arg) runs first thing when tracing of h stops (ouro_trace_stop,
+ * or ouro_heap_free), with the tracer still on; OURO_ENOTFOUND when h is
+ * not traced. */
+OURO__HIDDEN int ouro__ins_trace_on_stop(ouro_heap *h, void (*fn)(ouro_heap *h, void *arg),
+                                         void *arg);
 
 /* ----- snapshots */
 typedef struct ins_snap_priv {

@@ -137,6 +137,9 @@ typedef struct tracer {
     uint8_t filter[1u << FILTER_BITS]; /* sampled blocks per address hash */
     size_t ips_bytes;
     ins_sym *sym;
+    /* Run first thing when tracing stops (env.c: the OURO_REPORT page). */
+    void (*on_stop)(ouro_heap *h, void *arg);
+    void *stop_arg;
 } tracer;
 
 /* The hooks are the tracer's first member, so the heap's tracer pointer is
@@ -753,11 +756,29 @@ int ouro_trace_start(ouro_heap *h, int nframes)
     return ouro_trace_start_sampled(h, nframes, 0);
 }
 
+int ouro__ins_trace_on_stop(ouro_heap *h, void (*fn)(ouro_heap *h, void *arg), void *arg)
+{
+    tracer *t = tracer_of(h);
+    if (!t)
+        return OURO_ENOTFOUND;
+    t->on_stop = fn;
+    t->stop_arg = arg;
+    return 0;
+}
+
 int ouro_trace_stop(ouro_heap *h)
 {
     tracer *t = tracer_of(h);
     if (!t)
         return h ? 0 : OURO_EINVAL;
+    if (t->on_stop) {
+        /* Cleared first: the callback may take snapshots, or stop. */
+        void (*fn)(ouro_heap *, void *) = t->on_stop;
+        t->on_stop = NULL;
+        fn(h, t->stop_arg);
+        if (tracer_of(h) != t)
+            return 0;
+    }
     h->tracer = NULL;
     ouro__trace_fields_off(h);
     for (size_t i = 0; i < t->cap; i++) /* live samples: their pools go fast again */
