@@ -63,8 +63,8 @@ static void env_heap_new(ouro_heap *h, void *arg)
         char *end;
         long n = strtol(tm, &end, 10);
         if (*end || n < 0 || n > OURO_TRACE_MAX_FRAMES)
-            say(h, "ouro: OURO_TRACEMALLOC=%s: expected a number of frames, 0..%s\n", tm,
-                "64");
+            say(h, "ouro: OURO_TRACEMALLOC=%s: %s\n", tm,
+                "expected a number of frames, 0 to OURO_TRACE_MAX_FRAMES; not tracing");
         else
             nframes = (int)n;
     }
