@@ -281,6 +281,20 @@ typedef struct ouro_config {
 OURO_API void ouro_config_init(ouro_config *cfg);
 /* NULL config means defaults.  NULL result when out of memory. */
 OURO_API ouro_heap *ouro_heap_new(const ouro_config *cfg);
+/* The environment, read by ouro_heap_new: OURO_DEBUG=0|1|2 (or
+ * off|checks|full) raises the heap's debug level to at least that.  The
+ * profiling layer reads OURO_TRACEMALLOC and OURO_REPORT through the hook
+ * below (ouro_inspect_env_init). */
+
+/* Process-wide hooks run by ouro_heap_new on every heap it creates, after
+ * the heap is ready, in the order added: how an upper layer (profiling)
+ * applies settings to heaps the program creates without calling it.
+ * Adding the same (fn, arg) twice adds it once.  OURO_ELIMIT when 8 hooks
+ * are installed.  Safe to call from any thread; heaps created while a
+ * hook is being added may or may not see it. */
+typedef void (*ouro_heap_hook)(ouro_heap *h, void *arg);
+OURO_API int ouro_heap_hook_add(ouro_heap_hook fn, void *arg);
+OURO_API int ouro_heap_hook_remove(ouro_heap_hook fn, void *arg);
 /* Frees every object and arena.  Live objects are reported according to
  * the leak policy; returns 0, the number of leaked objects (WARN/IGNORE are
  * still 0-or-positive counts) or OURO_ELEAK under OURO_LEAKS_FAIL. */

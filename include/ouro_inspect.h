@@ -37,6 +37,17 @@ extern "C" {
 /* Release an array returned by an inspect function. */
 OURO_API void ouro_inspect_free(void *p);
 
+/* The profiling tools' own memory, which the process's resident set
+ * includes but the program did not ask for: the tracer's tables
+ * (ouro_trace_get_tracer_memory) plus what naming native frames made
+ * resident in the whole process (libdw loading DWARF: ~18 MiB for a
+ * program with ouro's debug information), measured as the growth of the
+ * resident set while symbolizing.  About, not exact: memory the
+ * symbolizer freed may stay resident in malloc's arenas.  The sampler
+ * records it with every point, snapshots when taken, and the report
+ * draws it apart from the program's memory. */
+OURO_API size_t ouro_inspect_overhead(ouro_heap *h);
+
 /* ================================================ allocation tracing
  *
  * The C counterpart of tracemalloc.  While tracing is on, every block
@@ -124,6 +135,9 @@ typedef struct ouro_series_point {
     size_t rss_bytes;     /* the process's resident set (/proc/self/statm) */
     size_t objects;       /* live objects */
     size_t traced_bytes;  /* traced memory now, 0 when not tracing */
+    size_t tools_bytes;   /* the profiling tools' own memory inside rss_bytes
+                             (ouro_inspect_overhead): the program's resident
+                             set is rss_bytes - tools_bytes */
 } ouro_series_point;
 
 typedef struct ouro_mark {
@@ -174,6 +188,8 @@ typedef struct ouro_snapshot {
     int nframes;
     size_t sample_bytes;
     size_t traced_current, traced_peak;
+    size_t tools_bytes;    /* ouro_inspect_overhead() when taken, this
+                              snapshot's symbolization included */
     ouro_trace *traces;
     size_t ntraces;
     ouro_type_count *census;
@@ -387,6 +403,35 @@ OURO_API int ouro_snapshot_set_series(ouro_snapshot *snap, const ouro_sampler *s
 OURO_API int ouro_sampler_save(const ouro_sampler *s, const char *path);
 /* memory_profiler's mprof .dat format (MEM / FUNC lines), for `mprof plot`. */
 OURO_API int ouro_sampler_write_mprof(const ouro_sampler *s, FILE *out);
+
+/* ================================================ the HTML report
+ *
+ * One self-contained page from snapshots, oldest first (what `ouro report`
+ * writes; docs/inspect.md).  names[i] labels snapshot i (a file name).
+ * 0, OURO_EINVAL, or OURO_ENOTFOUND when the file cannot be written. */
+OURO_API int ouro_report_write(const char *path, ouro_snapshot *const *snaps, size_t n,
+                               const char *const *names);
+
+/* ================================================ zero-code-change tracing
+ *
+ * As `PYTHONTRACEMALLOC=25 python app.py`: with the variables below set,
+ * every heap the program creates is traced and reported with no change to
+ * the program.
+ *
+ *   OURO_TRACEMALLOC=N    ouro_trace_start(h, N) on every new heap (N
+ *                         frames, 1..OURO_TRACE_MAX_FRAMES; 0: off)
+ *   OURO_REPORT=path.html trace (N frames, or 1), sample memory over time,
+ *                         and write the HTML report when tracing ends (at
+ *                         ouro_heap_free, or ouro_trace_stop); with
+ *                         several heaps, the last to end writes the file
+ *
+ * ouro_inspect_env_init() installs the heap hook that reads them
+ * (ouro_heap_hook_add); it runs by itself when the profiling layer is
+ * loaded (a constructor), which is always the case with the shared
+ * library.  A program linked with the static library has the profiling
+ * code only if it uses it: call ouro_inspect_env_init() or link with
+ * -Wl,-u,ouro_inspect_env_init.  Returns 0 or ouro_heap_hook_add's error. */
+OURO_API int ouro_inspect_env_init(void);
 OURO_API void ouro_sampler_free(ouro_sampler *s);
 
 #ifdef __cplusplus

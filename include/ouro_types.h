@@ -484,6 +484,126 @@ OURO_API size_t ouro_types_clear_freelists(ouro_heap *h);
  */
 OURO_API size_t ouro_deep_sizeof(ouro_heap *h, ouro_object *o, int limit);
 
+/* ----------------------------------------------------------- call sites */
+
+/*
+ * Allocation tracing names the program's line, not ouro's: the macros
+ * below make every built-in type's function that can allocate (and the
+ * weak references and weak containers) pass its caller's file, line and
+ * function to an `_at` variant, which holds that site on the heap while
+ * the call runs, so every block the call allocates (the object, a dict's
+ * table when it grows, a list's items) is traced to the caller's line.
+ * The variants cost one test when the heap is not traced.  Define
+ * OURO_NO_SITE_MACROS to call the plain functions (their blocks are then
+ * traced to ouro's own lines, or, with native frames, to the first frame
+ * outside ouro).  ouro's own sources do not see these macros.  The
+ * macros take their arguments as `...`, so that compound literals with
+ * commas pass through.
+ */
+#define OURO_SITE_PARAMS const char *file, int line, const char *func
+OURO_API ouro_object *ouro_int_new_at(ouro_heap *h, int64_t v, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_float_new_at(ouro_heap *h, double v, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_str_new_at(ouro_heap *h, const char *utf8, size_t nbytes, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_str_from_at(ouro_heap *h, const char *cstring, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_str_concat_at(ouro_heap *h, ouro_object *a, ouro_object *b, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_str_intern_at(ouro_heap *h, const char *utf8, size_t nbytes, OURO_SITE_PARAMS);
+OURO_API int ouro_intern_at(ouro_object **p, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_bytes_new_at(ouro_heap *h, const void *data, size_t len, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_tuple_new_at(ouro_heap *h, size_t n, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_tuple_from_at(ouro_heap *h, ouro_object *const *items, size_t n, OURO_SITE_PARAMS);
+/* The site comes first here: the items follow n. */
+OURO_API ouro_object *ouro_tuple_pack_at(ouro_heap *h, OURO_SITE_PARAMS, size_t n, ...);
+OURO_API ouro_object *ouro_list_new_at(ouro_heap *h, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_list_from_at(ouro_heap *h, ouro_object *const *items, size_t n, OURO_SITE_PARAMS);
+OURO_API int ouro_list_append_at(ouro_object *l, ouro_object *v, OURO_SITE_PARAMS);
+OURO_API int ouro_list_insert_at(ouro_object *l, ptrdiff_t i, ouro_object *v, OURO_SITE_PARAMS);
+OURO_API int ouro_list_extend_at(ouro_object *l, ouro_object *iterable, OURO_SITE_PARAMS);
+OURO_API int ouro_list_sort_at(ouro_object *l, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_list_from_iter_at(ouro_heap *h, ouro_object *iterable, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_dict_new_at(ouro_heap *h, OURO_SITE_PARAMS);
+OURO_API int ouro_dict_set_at(ouro_object *d, ouro_object *key, ouro_object *value, OURO_SITE_PARAMS);
+OURO_API int ouro_dict_set_str_at(ouro_object *d, const char *key, ouro_object *value, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_dict_get_str_at(ouro_object *d, const char *key, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_dict_copy_at(ouro_object *d, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_dict_iter_at(ouro_heap *h, ouro_object *d, int kind, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_set_new_at(ouro_heap *h, OURO_SITE_PARAMS);
+OURO_API int ouro_set_add_at(ouro_object *s, ouro_object *key, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_array_new_at(ouro_heap *h, char typecode, OURO_SITE_PARAMS);
+OURO_API int ouro_array_append_int_at(ouro_object *a, int64_t v, OURO_SITE_PARAMS);
+OURO_API int ouro_array_append_double_at(ouro_object *a, double v, OURO_SITE_PARAMS);
+OURO_API int ouro_array_append_at(ouro_object *a, ouro_object *v, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_array_get_at(ouro_object *a, ptrdiff_t i, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_record_new_at(ouro_heap *h, ouro_record_type *rt, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_record_make_at(ouro_heap *h, ouro_record_type *rt,
+                                          ouro_object *const *values, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_lru_new_at(ouro_heap *h, ptrdiff_t maxsize, ouro_lru_fn fn, void *ctx, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_lru_call_at(ouro_object *cache, ouro_object *key, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_iter_at(ouro_heap *h, ouro_object *iterable, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_iter_next_at(ouro_object *it, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_range_new_at(ouro_heap *h, int64_t start, int64_t stop, int64_t step, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_map_new_at(ouro_heap *h, ouro_map_fn fn, void *ctx, ouro_object *iterable, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_weakref_new_at(ouro_heap *h, ouro_object *target, ouro_weakref_callback cb, void *arg, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_weakref_basic_at(ouro_heap *h, ouro_object *target, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_finalize_new_at(ouro_heap *h, ouro_object *target, ouro_finalize_fn fn, void *ctx, ouro_object *arg, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_wvdict_new_at(ouro_heap *h, OURO_SITE_PARAMS);
+OURO_API int ouro_wvdict_set_at(ouro_object *d, const void *key, size_t klen, ouro_object *value, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_wkdict_new_at(ouro_heap *h, OURO_SITE_PARAMS);
+OURO_API int ouro_wkdict_set_at(ouro_object *d, ouro_object *key, ouro_object *value, OURO_SITE_PARAMS);
+OURO_API ouro_object *ouro_wset_new_at(ouro_heap *h, OURO_SITE_PARAMS);
+OURO_API int ouro_wset_add_at(ouro_object *s, ouro_object *item, OURO_SITE_PARAMS);
+
+#if !defined(OURO_NO_SITE_MACROS) && !defined(OURO__LIBRARY)
+#define OURO__HERE __FILE__, __LINE__, __func__
+#define ouro_int_new(...) ouro_int_new_at(__VA_ARGS__, OURO__HERE)
+#define ouro_float_new(...) ouro_float_new_at(__VA_ARGS__, OURO__HERE)
+#define ouro_str_new(...) ouro_str_new_at(__VA_ARGS__, OURO__HERE)
+#define ouro_str_from(...) ouro_str_from_at(__VA_ARGS__, OURO__HERE)
+#define ouro_str_concat(...) ouro_str_concat_at(__VA_ARGS__, OURO__HERE)
+#define ouro_str_intern(...) ouro_str_intern_at(__VA_ARGS__, OURO__HERE)
+#define ouro_intern(...) ouro_intern_at(__VA_ARGS__, OURO__HERE)
+#define ouro_bytes_new(...) ouro_bytes_new_at(__VA_ARGS__, OURO__HERE)
+#define ouro_tuple_new(...) ouro_tuple_new_at(__VA_ARGS__, OURO__HERE)
+#define ouro_tuple_from(...) ouro_tuple_from_at(__VA_ARGS__, OURO__HERE)
+#define ouro_tuple_pack(h, ...) ouro_tuple_pack_at((h), OURO__HERE, __VA_ARGS__)
+#define ouro_list_new(...) ouro_list_new_at(__VA_ARGS__, OURO__HERE)
+#define ouro_list_from(...) ouro_list_from_at(__VA_ARGS__, OURO__HERE)
+#define ouro_list_append(...) ouro_list_append_at(__VA_ARGS__, OURO__HERE)
+#define ouro_list_insert(...) ouro_list_insert_at(__VA_ARGS__, OURO__HERE)
+#define ouro_list_extend(...) ouro_list_extend_at(__VA_ARGS__, OURO__HERE)
+#define ouro_list_sort(...) ouro_list_sort_at(__VA_ARGS__, OURO__HERE)
+#define ouro_list_from_iter(...) ouro_list_from_iter_at(__VA_ARGS__, OURO__HERE)
+#define ouro_dict_new(...) ouro_dict_new_at(__VA_ARGS__, OURO__HERE)
+#define ouro_dict_set(...) ouro_dict_set_at(__VA_ARGS__, OURO__HERE)
+#define ouro_dict_set_str(...) ouro_dict_set_str_at(__VA_ARGS__, OURO__HERE)
+#define ouro_dict_get_str(...) ouro_dict_get_str_at(__VA_ARGS__, OURO__HERE)
+#define ouro_dict_copy(...) ouro_dict_copy_at(__VA_ARGS__, OURO__HERE)
+#define ouro_dict_iter(...) ouro_dict_iter_at(__VA_ARGS__, OURO__HERE)
+#define ouro_set_new(...) ouro_set_new_at(__VA_ARGS__, OURO__HERE)
+#define ouro_set_add(...) ouro_set_add_at(__VA_ARGS__, OURO__HERE)
+#define ouro_array_new(...) ouro_array_new_at(__VA_ARGS__, OURO__HERE)
+#define ouro_array_append_int(...) ouro_array_append_int_at(__VA_ARGS__, OURO__HERE)
+#define ouro_array_append_double(...) ouro_array_append_double_at(__VA_ARGS__, OURO__HERE)
+#define ouro_array_append(...) ouro_array_append_at(__VA_ARGS__, OURO__HERE)
+#define ouro_array_get(...) ouro_array_get_at(__VA_ARGS__, OURO__HERE)
+#define ouro_record_new(...) ouro_record_new_at(__VA_ARGS__, OURO__HERE)
+#define ouro_record_make(...) ouro_record_make_at(__VA_ARGS__, OURO__HERE)
+#define ouro_lru_new(...) ouro_lru_new_at(__VA_ARGS__, OURO__HERE)
+#define ouro_lru_call(...) ouro_lru_call_at(__VA_ARGS__, OURO__HERE)
+#define ouro_iter(...) ouro_iter_at(__VA_ARGS__, OURO__HERE)
+#define ouro_iter_next(...) ouro_iter_next_at(__VA_ARGS__, OURO__HERE)
+#define ouro_range_new(...) ouro_range_new_at(__VA_ARGS__, OURO__HERE)
+#define ouro_map_new(...) ouro_map_new_at(__VA_ARGS__, OURO__HERE)
+#define ouro_weakref_new(...) ouro_weakref_new_at(__VA_ARGS__, OURO__HERE)
+#define ouro_weakref_basic(...) ouro_weakref_basic_at(__VA_ARGS__, OURO__HERE)
+#define ouro_finalize_new(...) ouro_finalize_new_at(__VA_ARGS__, OURO__HERE)
+#define ouro_wvdict_new(...) ouro_wvdict_new_at(__VA_ARGS__, OURO__HERE)
+#define ouro_wvdict_set(...) ouro_wvdict_set_at(__VA_ARGS__, OURO__HERE)
+#define ouro_wkdict_new(...) ouro_wkdict_new_at(__VA_ARGS__, OURO__HERE)
+#define ouro_wkdict_set(...) ouro_wkdict_set_at(__VA_ARGS__, OURO__HERE)
+#define ouro_wset_new(...) ouro_wset_new_at(__VA_ARGS__, OURO__HERE)
+#define ouro_wset_add(...) ouro_wset_add_at(__VA_ARGS__, OURO__HERE)
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -14,6 +14,7 @@ the command line, and a corrupt snapshot refused with a message.
 Installs chromium and graphviz with tools/deps_inspect.sh when missing.
 Ends with the line "N passed, N failed".
 """
+import json
 import os
 import re
 import shutil
@@ -160,12 +161,39 @@ def main():
         flame = re.search(r'<svg id="flame".*?</svg>', dom, re.S)
         nrect = len(re.findall(r"<rect", flame.group(0))) if flame else 0
         check("flame graph has frames", nrect >= 10, "%d rects" % nrect)
-        graph = re.search(r'<div id="graph">(.*?)</div>', dom, re.S)
+        graph = re.search(r'<div id="graph"[^>]*>(.*?)</div>', dom, re.S)
         nnodes = len(re.findall(r'class="node"', graph.group(1))) if graph else 0
         check("graph of the leak suspects drawn by Graphviz", nnodes >= 3,
               "%d nodes" % nnodes)
         check("leak table names the leaking type",
               re.search(r"<td>\d+</td><td>CacheEntry</td>", dom) is not None)
+
+        # The tools' own memory (the demo traces 8 frames, so naming them
+        # loads DWARF: megabytes) is a figure of its own, and the memory
+        # chart draws the program's RSS without it.
+        over = [int(b) for b in re.findall(r'<td class="overhead" data-bytes="(\d+)"', dom)]
+        check("profiler overhead reported per snapshot",
+              len(over) == 2 and over[-1] > 1 << 20, str(over))
+        check("memory chart separates the overhead",
+              "profiler overhead MiB" in html and "RSS MiB (program)" in html)
+        with open(b) as f:
+            snap = json.load(f)
+        pts = snap["series"]["points"]
+        check("series points carry the overhead", all(len(p) == 7 for p in pts) and
+              pts[-1][6] > 1 << 20 and pts[-1][3] > pts[-1][6], str(pts[-1]))
+
+        # The object graph zooms and pans: #graph-test drives the page's
+        # wheel, drag and fit handlers with synthetic events.
+        r = subprocess.run(browser_args(["--dump-dom", url + "#graph-test"]),
+                           capture_output=True, text=True, timeout=120)
+        tag = re.search(r'<div id="graph"[^>]*>', r.stdout)
+        tag = tag.group(0) if tag else ""
+        attr = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', tag))
+        check("graph zoom controls present", 'id="graph-zoom"' in r.stdout and
+              attr.get("ready") == "1", tag)
+        check("wheel zooms the graph in", attr.get("wheel-zoom") == "1.250", tag)
+        check("drag pans the graph", float(attr.get("pan-dx", "0")) > 10, tag)
+        check("fit returns to the whole graph", attr.get("fit-zoom") == "1.000", tag)
 
         shot = os.path.join(tmp, "shot.png")
         r = subprocess.run(browser_args(["--window-size=1280,2400", "--screenshot=" + shot,

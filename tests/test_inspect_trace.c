@@ -487,3 +487,183 @@ TEST(leaks_by_site_at_heap_free)
     CHECK(strstr(leak_text, "tnode") != NULL);
     CHECK(strstr(leak_text, "ttypes.c") != NULL); /* tn_new's allocation site */
 }
+
+/* ------------------------------------------------------------------------
+ * The tools name the program's lines (issue 13, item 7): the built-in
+ * types' blocks are traced to the line that called the type's function,
+ * and native frames inside ouro are told by address, not by name. */
+
+static int is_ouro_source(const char *file)
+{
+    return file && (strstr(file, "/src/") != NULL || strncmp(file, "src/", 4) == 0);
+}
+
+static int record_line;
+/* A program's function whose name an earlier version took for ouro's. */
+__attribute__((noinline)) static ouro_object *record(ouro_heap *h)
+{
+    record_line = __LINE__ + 1;
+    ouro_object *l = ouro_list_new(h);
+    __asm__ volatile("" ::: "memory"); /* keep this frame */
+    return l;
+}
+
+TEST(user_function_named_record)
+{
+    ouro_heap *h = tl_heap();
+    ouro_frame f[8];
+    CHECK_EQ(ouro_trace_start(h, 1), 0);
+    ouro_object *l = record(h);
+    CHECK_EQ(ouro_trace_get_traceback(h, l, f, 8), 1);
+    CHECK(strstr(f[0].file, "test_inspect_trace.c") != NULL);
+    CHECK_EQ(f[0].line, record_line);
+    CHECK_STR(f[0].func, "record");
+    ouro_decref(l);
+    ouro_trace_stop(h);
+
+    CHECK_EQ(ouro_trace_start(h, 4), 0);
+    int call_line = __LINE__ + 1;
+    l = record(h);
+    int n = ouro_trace_get_traceback(h, l, f, 8);
+    CHECK(n >= 2);
+    CHECK_EQ(f[0].line, record_line);
+    CHECK_STR(f[0].func, "record");
+    if (f[1].func) { /* libdw names it */
+        CHECK_STR(f[1].func, "test_user_function_named_record");
+        CHECK_EQ(f[1].line, call_line);
+    }
+    for (int i = 0; i < n; i++)
+        CHECK(!is_ouro_source(f[i].file));
+    ouro_decref(l);
+    ouro_trace_stop(h);
+    tl_heap_done(h);
+}
+
+TEST(dict_growth_traced_to_the_inserting_line)
+{
+    for (int nframes = 1; nframes <= 5; nframes += 4) {
+        ouro_heap *h = tl_heap();
+        CHECK_EQ(ouro_trace_start(h, nframes), 0);
+        int new_line = __LINE__ + 1;
+        ouro_object *d = ouro_dict_new(h);
+        ouro_object *keys = ouro_list_new(h);
+        int key_line = 0, set_line = 0;
+        for (int i = 0; i < 200; i++) {
+            key_line = __LINE__ + 1;
+            ouro_object *k = ouro_int_new(h, 1000 + i);
+            set_line = __LINE__ + 1;
+            CHECK_EQ(ouro_dict_set(d, k, k), 0); /* grows: dict_resize in ouro */
+            ouro_decref(k);
+        }
+        ouro_snapshot *s = ouro_trace_take_snapshot(h);
+        CHECK(s != NULL);
+        size_t raw_at_set = 0, ints_at_key = 0, dict_at_new = 0;
+        for (size_t i = 0; i < s->ntraces; i++) {
+            const ouro_trace *t = &s->traces[i];
+            CHECK(t->nframes >= 1);
+            for (int k = 0; k < t->nframes; k++)
+                CHECK(!is_ouro_source(t->frames[k].file));
+            CHECK(strstr(t->frames[0].file, "test_inspect_trace.c") != NULL);
+            if (t->frames[0].line == set_line && t->domain == OURO_DOMAIN_RAW)
+                raw_at_set += t->size * t->count;
+            if (t->frames[0].line == key_line && t->domain == OURO_DOMAIN_OBJECT)
+                ints_at_key += t->count;
+            if (t->frames[0].line == new_line && t->domain == OURO_DOMAIN_OBJECT)
+                dict_at_new += t->count; /* (the types' state, raw, comes first here too) */
+        }
+        CHECK(raw_at_set >= 200 * 8); /* the table that holds 200 entries */
+        CHECK_EQ(ints_at_key, 200);
+        CHECK_EQ(dict_at_new, 1);
+        /* Statistics by line name the same lines. */
+        size_t n = 0;
+        ouro_trace_stat *st = ouro_snapshot_statistics(s, OURO_STAT_LINE, 0, &n);
+        CHECK(st && n >= 2);
+        for (size_t i = 0; i < n; i++)
+            CHECK(!is_ouro_source(st[i].frames[0].file));
+        ouro_inspect_free(st);
+        ouro_snapshot_free(s);
+        ouro_decref(keys);
+        ouro_decref(d);
+        ouro_trace_stop(h);
+        tl_heap_done(h);
+    }
+}
+
+TEST(constructors_traced_to_the_calling_line)
+{
+    ouro_heap *h = tl_heap();
+    CHECK_EQ(ouro_trace_start(h, 1), 0);
+    ouro_object *o[12];
+    int line[12];
+    ouro_object *l = ouro_list_new(h);
+    line[0] = __LINE__ + 1;
+    o[0] = ouro_str_new(h, "hello, world", 12);
+    line[1] = __LINE__ + 1;
+    o[1] = ouro_str_from(h, "a longer string than any cached one");
+    line[2] = __LINE__ + 1;
+    o[2] = ouro_int_new(h, 123456789);
+    line[3] = __LINE__ + 1;
+    o[3] = ouro_float_new(h, 2.5);
+    line[4] = __LINE__ + 1;
+    o[4] = ouro_tuple_new(h, 3);
+    line[5] = __LINE__ + 1;
+    o[5] = ouro_tuple_pack(h, 2, o[0], o[1]);
+    line[6] = __LINE__ + 1;
+    o[6] = ouro_list_from(h, (ouro_object *[]){o[0], o[2]}, 2);
+    line[7] = __LINE__ + 1;
+    o[7] = ouro_dict_new(h);
+    line[8] = __LINE__ + 1;
+    o[8] = ouro_set_new(h);
+    line[9] = __LINE__ + 1;
+    o[9] = ouro_iter(h, o[6]);
+    line[10] = __LINE__ + 1;
+    o[10] = ouro_bytes_new(h, "xyz", 3);
+    line[11] = __LINE__ + 1;
+    o[11] = ouro_range_new(h, 0, 10, 1);
+    ouro_frame f[2];
+    for (int i = 0; i < 12; i++) {
+        CHECK(o[i] != NULL);
+        CHECK_EQ(ouro_trace_get_traceback(h, o[i], f, 2), 1);
+        CHECK(strstr(f[0].file, "test_inspect_trace.c") != NULL);
+        CHECK_EQ(f[0].line, line[i]);
+        CHECK_STR(f[0].func, "test_constructors_traced_to_the_calling_line");
+    }
+    /* A list's items array, allocated when the list grows. */
+    int append_line = __LINE__ + 1;
+    CHECK_EQ(ouro_list_append(l, o[2]), 0);
+    ouro_snapshot *s = ouro_trace_take_snapshot(h);
+    int found = 0;
+    for (size_t i = 0; i < s->ntraces; i++)
+        if (s->traces[i].domain == OURO_DOMAIN_RAW && s->traces[i].frames[0].line == append_line)
+            found = 1;
+    CHECK(found);
+    ouro_snapshot_free(s);
+    for (int i = 0; i < 12; i++)
+        ouro_decref(o[i]);
+    ouro_decref(l);
+    ouro_trace_stop(h);
+    tl_heap_done(h);
+}
+
+/* A call without the site macro (parentheses stop the macro) is traced
+ * to ouro's line with one frame; with native frames, the first frame
+ * outside ouro names the site. */
+TEST(native_frames_name_the_first_frame_outside_ouro)
+{
+    ouro_heap *h = tl_heap();
+    CHECK_EQ(ouro_trace_start(h, 3), 0);
+    int line = __LINE__ + 1;
+    ouro_object *l = (ouro_list_new)(h);
+    ouro_frame f[4];
+    int n = ouro_trace_get_traceback(h, l, f, 4);
+    CHECK(n >= 1);
+    CHECK(f[0].ip != 0); /* a native frame */
+    CHECK(!is_ouro_source(f[0].file));
+    if (f[0].func) {
+        CHECK_STR(f[0].func, "test_native_frames_name_the_first_frame_outside_ouro");
+        CHECK_EQ(f[0].line, line);
+    }
+    ouro_decref(l);
+    ouro_trace_stop(h);
+    tl_heap_done(h);
+}

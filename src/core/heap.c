@@ -54,6 +54,22 @@ void ouro_config_init(ouro_config *cfg)
 
 static size_t align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
 
+/* OURO_DEBUG=0|1|2 (or off|checks|full): the debug level a heap gets at
+ * least, so that a program can be checked without changing it.  Only the
+ * core's own variable is read here; the profiling layer's (OURO_TRACEMALLOC,
+ * OURO_REPORT) are applied by the hook it installs (hooks.c). */
+static int env_debug(void)
+{
+    const char *v = getenv("OURO_DEBUG");
+    if (!v || !*v)
+        return OURO_DEBUG_OFF;
+    if (strcmp(v, "full") == 0 || strcmp(v, "2") == 0)
+        return OURO_DEBUG_FULL;
+    if (strcmp(v, "checks") == 0 || strcmp(v, "1") == 0)
+        return OURO_DEBUG_CHECKS;
+    return OURO_DEBUG_OFF;
+}
+
 ouro_heap *ouro_heap_new(const ouro_config *cfg)
 {
     ouro_config c;
@@ -88,6 +104,8 @@ ouro_heap *ouro_heap_new(const ouro_config *cfg)
     }
     ouro_heap *h = (ouro_heap *)mem;
     memset(h, 0, sizeof *h);
+    if (c.debug < env_debug())
+        c.debug = env_debug();
     h->cfg = c;
     ouro__trace_fields_off(h);
     h->page_requests = requests;
@@ -102,6 +120,7 @@ ouro_heap *ouro_heap_new(const ouro_config *cfg)
     h->userdata = c.userdata;
     ouro__pool_init(h);
     ouro__gc_init(h);
+    ouro__heap_hooks_run(h);
     return h;
 }
 

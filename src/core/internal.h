@@ -52,6 +52,9 @@
 #ifndef OURO_INTERNAL_H
 #define OURO_INTERNAL_H
 
+/* ouro's own calls to the built-in types' functions are not the program's
+ * call sites: the library sees the plain functions (ouro.h, "call sites"). */
+#define OURO__LIBRARY 1
 #include "ouro.h"
 #include <stdbool.h>
 #include <string.h>
@@ -324,6 +327,14 @@ struct ouro_heap {
     struct ouro__tracer *tracer;
     size_t trace_at;
     bool slow_free;
+    /* The program's call site of the built-in types' function running now
+     * (file NULL: none), held by the `_at` variants (src/types/site.c)
+     * while the heap is traced, so that the tracer can name the program's
+     * line for blocks allocated at ouro's own lines (ouro__tracer). */
+    struct {
+        const char *file, *func;
+        int line;
+    } site;
     /* the layer above (src/types): NULL until it first uses the heap */
     const struct ouro__types_hooks *types_hooks;
     void *types;
@@ -637,7 +648,8 @@ OURO__HIDDEN void ouro__weakref_call(ouro_heap *h, ouro_object *wr);
  * When h->tracer is set, every block handed out or taken back passes through
  * it: objects (raw = 0) from ouro_new*, raw blocks (raw = 1) from
  * ouro_raw_*.  `file`, `line` and `func` are the allocation site captured
- * by the ouro_new / ouro_raw_alloc macros (NULL/0 when unknown).  The
+ * by the ouro_new / ouro_raw_alloc macros (NULL/0 when unknown); when that
+ * is a line of ouro itself and h->site is set, the tracer names h->site.  The
  * tracer's own memory must not come from the heap (measuring must not
  * change what is measured). */
 typedef struct ouro__tracer {
@@ -729,6 +741,9 @@ typedef struct ouro__types_hooks {
      * object still alive (weakref.finalize's atexit calls). */
     void (*heap_free)(ouro_heap *h);
 } ouro__types_hooks;
+
+/* ----- process-wide heap hooks (hooks.c): run at the end of ouro_heap_new. */
+OURO__HIDDEN void ouro__heap_hooks_run(ouro_heap *h);
 
 /* Install the types' table and state in h (both stay until the heap is
  * freed; the state's memory is the types' own, from the heap's pools). */

@@ -19,8 +19,8 @@
 #ifndef OURO_INSPECT_INSPECT_H
 #define OURO_INSPECT_INSPECT_H
 
-#include "ouro_inspect.h"
 #include "../types/types.h"
+#include "ouro_inspect.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -97,6 +97,14 @@ OURO__HIDDEN ins_sym *ouro__ins_sym_new(void);
 OURO__HIDDEN void ouro__ins_sym_free(ins_sym *s);
 OURO__HIDDEN void ouro__ins_sym_lookup(ins_sym *s, uintptr_t ip, ouro_frame *out);
 OURO__HIDDEN size_t ouro__ins_sym_memory(const ins_sym *s);
+/* Whether the code at return address `ip` is ouro's (1) or the program's
+ * (0); -1 when it cannot be told (util.c, "ouro's code", says how). */
+OURO__HIDDEN int ouro__ins_sym_is_lib(ins_sym *s, uintptr_t ip);
+/* Resident set grown by every symbolizer alive in the process. */
+OURO__HIDDEN size_t ouro__ins_tools_rss(void);
+/* Whether `file`, a __FILE__ the allocation macros captured, is one of
+ * ouro's own sources. */
+OURO__HIDDEN int ouro__ins_lib_file(const char *file);
 
 /* ----- the object graph of the whole heap, built once per query.
  *
@@ -138,6 +146,11 @@ OURO__HIDDEN void ouro__ins_node_of(const ins_graph *g, size_t i, ouro_graph_nod
 
 /* ----- tracing internals shared with snapshots and leak reports */
 OURO__HIDDEN int ouro__ins_trace_site(ouro_heap *h, const void *block, ouro_frame *site);
+/* fn(h, arg) runs first thing when tracing of h stops (ouro_trace_stop,
+ * or ouro_heap_free), with the tracer still on; OURO_ENOTFOUND when h is
+ * not traced. */
+OURO__HIDDEN int ouro__ins_trace_on_stop(ouro_heap *h, void (*fn)(ouro_heap *h, void *arg),
+                                         void *arg);
 
 /* ----- snapshots */
 typedef struct ins_snap_priv {

@@ -83,7 +83,7 @@ static int sample_at(ouro_sampler *s, double now)
     size_t traced = 0;
     ouro_trace_get_traced_memory(s->heap, &traced, NULL);
     *p = (ouro_series_point){now - s->t0, st.bytes_in_use, st.mapped_bytes, ouro__ins_rss(),
-                             st.objects, traced};
+                             st.objects, traced, ouro_inspect_overhead(s->heap)};
     s->last = now;
     return 0;
 }
@@ -198,6 +198,15 @@ int ouro_sampler_save(const ouro_sampler *s, const char *path)
     return rc;
 }
 
+/* The program's resident set in MiB: the profiling tools' own memory
+ * (ouro_inspect_overhead) left out, as mprof measures a program that is
+ * not being traced. */
+static double program_mib(const ouro_series_point *p)
+{
+    size_t tools = p->tools_bytes < p->rss_bytes ? p->tools_bytes : p->rss_bytes;
+    return (double)(p->rss_bytes - tools) / 1048576.0;
+}
+
 int ouro_sampler_write_mprof(const ouro_sampler *s, FILE *out)
 {
     if (!s || !out)
@@ -208,7 +217,7 @@ int ouro_sampler_write_mprof(const ouro_sampler *s, FILE *out)
     fputs("CMDLINE ouro\n", out);
     const ouro_series_point *p = s->points.p;
     for (size_t i = 0; i < s->points.len; i++)
-        fprintf(out, "MEM %.6f %.4f\n", p[i].rss_bytes / 1048576.0, base + p[i].t);
+        fprintf(out, "MEM %.6f %.4f\n", program_mib(&p[i]), base + p[i].t);
     for (size_t i = 0; i < s->marks.len; i++) {
         const ouro_mark *m = &INS_AT(&s->marks, ouro_mark, i);
         if (m->end < 0)
@@ -217,9 +226,9 @@ int ouro_sampler_write_mprof(const ouro_sampler *s, FILE *out)
         double mb = 0, me = 0;
         for (size_t k = 0; k < s->points.len; k++) {
             if (p[k].t <= m->begin)
-                mb = p[k].rss_bytes / 1048576.0;
+                mb = program_mib(&p[k]);
             if (p[k].t <= m->end)
-                me = p[k].rss_bytes / 1048576.0;
+                me = program_mib(&p[k]);
         }
         fprintf(out, "FUNC %s %d %.4f %.4f %.4f %.4f\n", m->name, m->depth, mb, base + m->begin,
                 me, base + m->end);

@@ -89,6 +89,7 @@ ouro_snapshot *ouro_snapshot_take(ouro_heap *h, unsigned what, const char *label
         h->last_error = rc;
         return NULL;
     }
+    s->tools_bytes = ouro_inspect_overhead(h); /* after symbolizing the traces */
     return s;
 }
 
@@ -244,6 +245,7 @@ int ouro_snapshot_write(const ouro_snapshot *s, FILE *out)
                 st->peak_arenas, st->mapped_bytes, st->peak_mapped_bytes, st->large_blocks,
                 st->large_bytes);
     }
+    fprintf(out, ",\n\"tools_bytes\":%zu", s->tools_bytes);
     if (s->tracing)
         fprintf(out, ",\n\"tracing\":{\"nframes\":%d,\"sample_bytes\":%zu,\"current\":%zu,"
                      "\"peak\":%zu}",
@@ -277,8 +279,8 @@ int ouro_snapshot_write(const ouro_snapshot *s, FILE *out)
         const ouro_series_point *p = &s->series[i];
         fputs(i ? ",\n[" : "\n[", out);
         jnum(out, p->t);
-        fprintf(out, ",%zu,%zu,%zu,%zu,%zu]", p->heap_bytes, p->mapped_bytes, p->rss_bytes,
-                p->objects, p->traced_bytes);
+        fprintf(out, ",%zu,%zu,%zu,%zu,%zu,%zu]", p->heap_bytes, p->mapped_bytes, p->rss_bytes,
+                p->objects, p->traced_bytes, p->tools_bytes);
     }
     fputs("],\"marks\":[", out);
     for (size_t i = 0; i < s->nmarks; i++) {
@@ -476,6 +478,9 @@ static void load_doc(loader *L, json_t *root)
     v = json_object_get(root, "time");
     if (v)
         s->time = L_num(L, v, "time", 0, 0);
+    v = json_object_get(root, "tools_bytes"); /* optional: later than version 1's first files */
+    if (v)
+        s->tools_bytes = L_uint(L, v, MAX_SAFE, "tools_bytes", 0, 0);
 
     json_t *heap = json_object_get(root, "heap");
     if (heap) {
@@ -579,6 +584,9 @@ static void load_doc(loader *L, json_t *root)
                 o->rss_bytes = L_uint(L, json_array_get(p, 3), MAX_SAFE, "series.points", i, 3);
                 o->objects = L_uint(L, json_array_get(p, 4), MAX_SAFE, "series.points", i, 4);
                 o->traced_bytes = L_uint(L, json_array_get(p, 5), MAX_SAFE, "series.points", i, 5);
+                if (json_array_size(p) > 6) /* optional seventh field */
+                    o->tools_bytes =
+                        L_uint(L, json_array_get(p, 6), MAX_SAFE, "series.points", i, 6);
             }
         }
         json_t *marks = json_object_get(series, "marks");

@@ -68,8 +68,9 @@
 /* Native frames captured beyond nframes - 1, to make room for the frames
  * of ouro itself (the hook, ouro_new_sized_at, ouro_new_at), which are
  * dropped when the traceback is symbolized. */
-#define SKIP_SLACK 6
+#define SKIP_SLACK 12
 #define SITE_CACHE 256
+#define LIBFILE_CACHE 64
 #define FILTER_BITS OURO__TRACE_FILTER_BITS
 
 #define PAGE_SLOTS (OURO__POOL_SIZE / 16)
@@ -125,11 +126,20 @@ typedef struct tracer {
     uint32_t *tbtab; /* UINT32_MAX: empty */
     size_t tbcap;
     site_slot cache[SITE_CACHE];
+    /* Whether a site's file is one of ouro's sources, by file pointer
+     * (direct-mapped; the macros pass string literals). */
+    struct {
+        const char *file;
+        int lib;
+    } libfile[LIBFILE_CACHE];
     /* sampling */
     uint64_t rng;
     uint8_t filter[1u << FILTER_BITS]; /* sampled blocks per address hash */
     size_t ips_bytes;
     ins_sym *sym;
+    /* Run first thing when tracing stops (env.c: the OURO_REPORT page). */
+    void (*on_stop)(ouro_heap *h, void *arg);
+    void *stop_arg;
 } tracer;
 
 /* The hooks are the tracer's first member, so the heap's tracer pointer is
@@ -499,6 +509,37 @@ static size_t sample_weight(const tracer *t, size_t size)
     return (size_t)(w + 0.5);
 }
 
+/* ------------------------------------------------------------ the program's site */
+
+__attribute__((noinline)) static int lib_file_slow(tracer *t, const char *file, size_t i)
+{
+    int lib = ouro__ins_lib_file(file);
+    t->libfile[i].file = file;
+    t->libfile[i].lib = lib;
+    return lib;
+}
+
+static inline int lib_file(tracer *t, const char *file)
+{
+    size_t i = ((uintptr_t)file >> 4) & (LIBFILE_CACHE - 1);
+    return t->libfile[i].file == file ? t->libfile[i].lib : lib_file_slow(t, file, i);
+}
+
+/* Name the program's line: a block allocated at one of ouro's own lines
+ * while a built-in type's function called by the program runs (h->site,
+ * held by src/types/site.c) is traced to that call.  A site of the
+ * program's own (ouro_new in a finalizer that runs inside such a call)
+ * stays as it is. */
+static inline void program_site(ouro_heap *h, tracer *t, const char **file, int *line,
+                                const char **func)
+{
+    if (h->site.file && (!*file || lib_file(t, *file))) {
+        *file = h->site.file;
+        *line = h->site.line;
+        *func = h->site.func;
+    }
+}
+
 /* ------------------------------------------------------------ the hooks */
 
 /* Every allocation, the cases that need calls: a site not in the cache,
@@ -528,6 +569,7 @@ static void *on_alloc(ouro_heap *h, void *block, int raw, const char *file, int 
                       const char *func)
 {
     tracer *t = (tracer *)h->tracer;
+    program_site(h, t, &file, &line, &func);
     uint32_t tb = site_cached(t, file, line, func);
     page_rec *r = t->last;
     uintptr_t pool = (uintptr_t)block & ~(uintptr_t)(OURO__POOL_SIZE - 1);
@@ -619,6 +661,7 @@ static void *on_alloc_sampled(ouro_heap *h, void *block, int raw, const char *fi
                               const char *func)
 {
     tracer *t = (tracer *)h->tracer;
+    program_site(h, t, &file, &line, &func);
     take_sample(t, block, ouro__block_size_inline(block), raw, file, line, func);
     return block;
 }
@@ -713,11 +756,29 @@ int ouro_trace_start(ouro_heap *h, int nframes)
     return ouro_trace_start_sampled(h, nframes, 0);
 }
 
+int ouro__ins_trace_on_stop(ouro_heap *h, void (*fn)(ouro_heap *h, void *arg), void *arg)
+{
+    tracer *t = tracer_of(h);
+    if (!t)
+        return OURO_ENOTFOUND;
+    t->on_stop = fn;
+    t->stop_arg = arg;
+    return 0;
+}
+
 int ouro_trace_stop(ouro_heap *h)
 {
     tracer *t = tracer_of(h);
     if (!t)
         return h ? 0 : OURO_EINVAL;
+    if (t->on_stop) {
+        /* Cleared first: the callback may take snapshots, or stop. */
+        void (*fn)(ouro_heap *, void *) = t->on_stop;
+        t->on_stop = NULL;
+        fn(h, t->stop_arg);
+        if (tracer_of(h) != t)
+            return 0;
+    }
     h->tracer = NULL;
     ouro__trace_fields_off(h);
     for (size_t i = 0; i < t->cap; i++) /* live samples: their pools go fast again */
@@ -776,6 +837,11 @@ size_t ouro_trace_get_tracer_memory(ouro_heap *h)
            t->tbcap * sizeof *t->tbtab + t->ips_bytes + ouro__ins_sym_memory(t->sym);
 }
 
+size_t ouro_inspect_overhead(ouro_heap *h)
+{
+    return ouro_trace_get_tracer_memory(h) + ouro__ins_tools_rss();
+}
+
 size_t ouro_trace_get_count(ouro_heap *h)
 {
     tracer *t = tracer_of(h);
@@ -790,18 +856,16 @@ size_t ouro_trace_get_lost(ouro_heap *h)
 
 /* ------------------------------------------------------------ tracebacks out */
 
-static int is_ouro_internal(const char *func)
-{
-    return func && (strncmp(func, "ouro_", 5) == 0 || strncmp(func, "on_alloc", 8) == 0 ||
-                    strcmp(func, "record") == 0 || strncmp(func, "tb_current", 10) == 0 ||
-                    strcmp(func, "raw_alloc_slow") == 0);
-}
-
 /* Expand traceback `tb` into frames: the allocation site, then the native
- * callers above the function that holds the site.  The native frames start
- * inside ouro (the hook, ouro_new_sized_at, ...) and continue with the
- * site's own function, which frame 0 already names: both are dropped.
- * Returns the number of frames written. */
+ * callers above the function that holds it.  The native frames start in
+ * ouro (the hook, ouro_new_sized_at, the type's functions...), told by
+ * address (util.c, "ouro's code"), and continue with the site's own
+ * function, which frame 0 already names: both are dropped.  A site that
+ * is still one of ouro's lines (a function without a site-capturing macro)
+ * is replaced by the first native frame outside ouro.  When ouro's code
+ * cannot be told (a static build without libdw), the frames up to the
+ * first one in the site's function are dropped.  Returns the number of
+ * frames written. */
 static int expand(tracer *t, uint32_t tb, ouro_frame *out, int max)
 {
     if (max <= 0)
@@ -814,15 +878,33 @@ static int expand(tracer *t, uint32_t tb, ouro_frame *out, int max)
     if (!t->sym && !(t->sym = ouro__ins_sym_new()))
         return n;
     uint32_t i = 0;
-    ouro_frame f;
+    ouro_frame f = {0};
+    int known = 1;
     while (i < r->nips) {
-        ouro__ins_sym_lookup(t->sym, r->ips[i], &f);
-        if (!is_ouro_internal(f.func))
+        int lib = ouro__ins_sym_is_lib(t->sym, r->ips[i]);
+        if (lib < 0)
+            known = 0;
+        if (lib != 1)
             break;
         i++;
     }
-    if (i < r->nips && r->func && f.func && strcmp(f.func, r->func) == 0)
-        i++;
+    if (!known) {
+        uint32_t k = 0;
+        for (; k < r->nips; k++) {
+            ouro__ins_sym_lookup(t->sym, r->ips[k], &f);
+            if (r->func && f.func && strcmp(f.func, r->func) == 0)
+                break;
+        }
+        i = k < r->nips ? k + 1 : 0;
+    } else if (i < r->nips) {
+        ouro__ins_sym_lookup(t->sym, r->ips[i], &f);
+        if (r->file && ouro__ins_lib_file(r->file)) {
+            out[0] = f; /* the first frame outside ouro names the site */
+            i++;
+        } else if (r->func && f.func && strcmp(f.func, r->func) == 0) {
+            i++;
+        }
+    }
     for (; i < r->nips && n < max && n < t->nframes; i++) {
         ouro__ins_sym_lookup(t->sym, r->ips[i], &out[n]);
         n++;

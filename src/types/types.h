@@ -47,8 +47,10 @@
 #ifndef OURO_TYPES_TYPES_H
 #define OURO_TYPES_TYPES_H
 
-#include "ouro_types.h"
+/* internal.h first: it tells the public headers that this is ouro itself
+ * (OURO__LIBRARY: no call-site macros). */
 #include "../core/internal.h"
+#include "ouro_types.h"
 
 #include <stdarg.h>
 
