@@ -30,8 +30,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "heaptrace"))
 ORACLE = os.path.join(SHARED, "cpython_oracle.py")
-GEN = os.path.join(SHARED, "gen_random.py")
 CORPUS = os.path.join(SHARED, "corpus")
+sys.path.insert(0, SHARED)
+sys.dont_write_bytecode = True  # ../shared is read-only
+import gen_random  # noqa: E402  (imported: no Python process per script)
 
 
 def run(cmd, stdin=None):
@@ -104,7 +106,8 @@ def main():
                                   (args.long_ops, args.long_seeds, args.long_new)):
             seeds = list(range(1, nfixed + 1)) + [base + k for k in range(nnew)]
             for s in seeds:
-                script = run([sys.executable, GEN, str(s), str(ops)]).stdout
+                # What `gen_random.py SEED OPS` prints.
+                script = ("\n".join(gen_random.generate(s, ops)) + "\n").encode()
                 jobs.append(("random seed %d (%d ops%s)" % (
                     s, ops, ", new this run" if s > nfixed else ""), script))
             base += nnew
