@@ -2,8 +2,11 @@
 #   make run    the main job (the tour of ouro's heap)
 #   make test   every test: unit tests, replay against CPython, ASan+UBSan,
 #               Valgrind memcheck, install/consumer check, benchmark smoke run
+# and: make test-deep (long differential run against CPython), make fuzz,
+#      make bench
 .PHONY: all build run test deps test-unit test-replay test-asan test-valgrind \
-        test-install test-report test-reliability test-bench bench fuzz clean
+        test-install test-report test-reliability test-bench bench fuzz clean \
+        test-deep
 
 BUILD ?= build
 JOBS ?= 2
@@ -27,8 +30,23 @@ test-unit: build
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 	@$(PY) tests/death_check.py $(BUILD)
 
+# The corpus, tests/regressions, 300 short random scripts and 50 long ones
+# (1500 operations), each with a few new seeds per run (about a minute).
 test-replay: build
 	@$(PY) tests/replay_check.py --ouro $(BUILD)/ouro
+
+# The long differential run against CPython, heap checked after every
+# operation (about 30 minutes on 2 cores): 1000 short and 500 long random
+# seeds plus 20 new ones of each, seeds 1..DEEP_SEEDS at 3000 operations,
+# and every input of the fuzzing corpus that CPython can run.
+DEEP_SEEDS ?= 600
+test-deep: build
+	@$(PY) tests/replay_check.py --ouro $(BUILD)/ouro --check --seeds 1000 --new-seeds 20 \
+	    --long-seeds 500 --long-new 20
+	@$(PY) tests/fuzz/diff_random.py --ouro $(BUILD)/ouro --check --ops 3000 \
+	    --seeds 1:$$(($(DEEP_SEEDS) + 1))
+	@$(PY) tests/fuzz/diff_corpus.py --ouro $(BUILD)/ouro --max-inputs 100000 \
+	    --max-time 100000 tests/fuzz/corpus tests/fuzz/crashes
 
 test-asan: deps
 	@$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DOURO_SANITIZE=ON >/dev/null
@@ -60,12 +78,18 @@ test-reliability: build
 
 # libFuzzer over heaptrace scripts, then over snapshot files, for FUZZ_TIME
 # seconds each (default 60).  New inputs go to build-fuzz/new-corpus (merge
-# the interesting ones into tests/fuzz/corpus with -merge=1); the snapshot
-# corpus is seeded from the files the report demo writes.
+# the interesting ones into tests/fuzz/corpus with -merge=1); those of this
+# run that CPython can run are then replayed on both and must print the
+# same log (at most FUZZ_DIFF_TIME seconds, default 120; differing inputs
+# are copied to build-fuzz/differ).  The snapshot corpus is seeded from the
+# files the report demo writes.
 fuzz: build
 	@./tests/fuzz_build.sh
 	@mkdir -p build-fuzz/new-corpus
+	@touch build-fuzz/fuzz-start.stamp
 	@./build-fuzz/fuzz_replay -max_total_time=$${FUZZ_TIME:-60} build-fuzz/new-corpus tests/fuzz/corpus
+	@$(PY) tests/fuzz/diff_corpus.py --ouro $(BUILD)/ouro --newer build-fuzz/fuzz-start.stamp \
+	    --max-time $${FUZZ_DIFF_TIME:-120} --keep build-fuzz/differ build-fuzz/new-corpus
 	@mkdir -p build-fuzz/snapshot-corpus
 	@./$(BUILD)/ouro report --demo build-fuzz/seed.html --keep build-fuzz/snapshot-corpus >/dev/null
 	@./build-fuzz/fuzz_snapshot -max_total_time=$${FUZZ_TIME:-60} build-fuzz/snapshot-corpus

@@ -5,6 +5,7 @@
 #include <string.h>
 
 static char cblog[1024];
+static ouro_object *victim;
 static void cb_log(ouro_heap *h, ouro_object *wr, void *arg)
 {
     (void)h;
@@ -108,6 +109,30 @@ TEST(weakref_to_weakref)
     tl_heap_done(h);
 }
 
+/* w2's callback, run while w1 is being deallocated, kills w1's referent.
+ * w1's own count is zero, so it gets no callback (CPython's
+ * PyObject_ClearWeakRefs skips it): a callback would see a half-destroyed
+ * weak reference, and holding w1 alive for it freed w1 twice. */
+static void cb_drop_victim(ouro_heap *h, ouro_object *wr, void *arg)
+{
+    cb_log(h, wr, arg);
+    ouro_clear(&victim);
+}
+
+TEST(dying_weakref_gets_no_callback)
+{
+    ouro_heap *h = wheap();
+    victim = tn_new(h);
+    ouro_object *w1 = ouro_weakref_new(h, victim, cb_log, "w1");
+    ouro_object *w2 = ouro_weakref_new(h, w1, cb_drop_victim, "w2");
+    ouro_decref(w1); /* w1 dies; w2's callback drops victim */
+    CHECK(victim == NULL);
+    CHECK_STR(cblog, "w2;");
+    CHECK(ouro_weakref_get(w2) == NULL);
+    ouro_decref(w2);
+    tl_heap_done(h);
+}
+
 /* A weak reference that is itself part of the trash gets no callback; a
  * reachable one does, and is cleared before any finalizer runs. */
 TEST(callbacks_in_cyclic_trash)
@@ -130,7 +155,6 @@ TEST(callbacks_in_cyclic_trash)
     tl_heap_done(h);
 }
 
-static ouro_object *victim;
 static void cb_drop_self(ouro_heap *h, ouro_object *wr, void *arg)
 {
     (void)h;

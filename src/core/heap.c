@@ -292,7 +292,10 @@ static int check_visit(ouro_object *o, void *arg)
         return 1;
     }
     ouro_type *t = ouro__type(o);
-    if (o->refcnt == 0 || o->refcnt == OURO__FREED_REFCNT || (o->flags & OURO__F_FREED)) {
+    /* A count of zero is legal only for an object being deallocated (a
+     * check run from a finalizer or callback can meet one). */
+    if ((o->refcnt == 0 && !(o->flags & OURO__F_DEALLOC)) || o->refcnt == OURO__FREED_REFCNT ||
+        (o->flags & OURO__F_FREED)) {
         ouro__report(h, "ouro_heap_check: %s object %p: refcount %u\n", t->name, (void *)o,
                      o->refcnt);
         cs->bad = 1;

@@ -290,6 +290,12 @@ static void dealloc_object(ouro_heap *h, ouro_object *o)
     if (gc && o->gc_next)
         ouro__gc_untrack_fast(h, o);
     o->flags |= OURO__F_DEALLOC;
+    /* The inline decref does not store the count it took to zero (that
+     * saves a store on every death); store it here, so that a dying object
+     * reads as dead, as in CPython: its weak references return nothing and
+     * a weak reference being deallocated gets no callback
+     * (ouro__weak_clear_refs). */
+    o->refcnt = 0;
     if (h->dealloc_depth >= h->cfg.dealloc_depth) { /* never 0: ouro_heap_new */
         /* Trashcan: destroy later, from the outermost level.  The deferred
          * stack is linked through gc_prev (the object is untracked). */

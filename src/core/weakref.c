@@ -219,6 +219,14 @@ void ouro__weak_clear_silently(ouro_heap *h, ouro_object *o)
  * links are free once they are cleared), held alive, their callbacks called
  * in list order, and released in reverse order, as CPython's tuple of
  * (ref, callback) pairs is.  No memory is allocated.
+ *
+ * A weak reference whose own count is already zero is being deallocated
+ * further up the stack (a callback or finalizer run from its deallocation
+ * killed `o`).  It is cleared and its callback dropped, never called: a
+ * callback would hand user code an object that is half destroyed, and
+ * holding it alive would deallocate it a second time when released.
+ * CPython skips such references the same way (Py_REFCNT(current) > 0).
+ * It is left out of the chain, so nothing here touches it again.
  */
 void ouro__weak_clear_refs(ouro_heap *h, ouro_object *o)
 {
@@ -229,27 +237,39 @@ void ouro__weak_clear_refs(ouro_heap *h, ouro_object *o)
         if (w && !WR(w)->has_cb)
             wr_clear_full(h, WR(w));
     }
-    ouro__weakref *first = (ouro__weakref *)ouro__weak_head(h, o);
-    if (!first)
+    ouro__weakref *p = (ouro__weakref *)ouro__weak_head(h, o);
+    if (!p)
         return;
-    /* Detach the whole list as a chain. */
-    ouro__weakref *last = first;
-    for (ouro__weakref *p = first; p; p = p->wr_next) {
-        p->referent = NULL;
-        p->pending = p->has_cb;
-        p->has_cb = 0;
-        ouro_incref(OURO_OBJ(p));
-        last = p;
-    }
     table_remove(h, o);
-    for (ouro__weakref *p = first; p; p = p->wr_next) {
+    /* Detach the whole list as a chain of the live references. */
+    ouro__weakref *first = NULL, *last = NULL;
+    while (p) {
+        ouro__weakref *next = p->wr_next;
+        p->referent = NULL;
+        p->wr_prev = p->wr_next = NULL;
+        if (OURO_OBJ(p)->refcnt == 0) {
+            p->has_cb = 0;
+        } else {
+            p->pending = p->has_cb;
+            p->has_cb = 0;
+            ouro_incref(OURO_OBJ(p));
+            p->wr_prev = last;
+            if (last)
+                last->wr_next = p;
+            else
+                first = p;
+            last = p;
+        }
+        p = next;
+    }
+    for (p = first; p; p = p->wr_next) {
         if (p->pending) {
             p->pending = 0;
             if (p->cb)
                 p->cb(h, OURO_OBJ(p), p->arg);
         }
     }
-    for (ouro__weakref *p = last; p;) {
+    for (p = last; p;) {
         ouro__weakref *prev = p->wr_prev;
         p->wr_prev = p->wr_next = NULL;
         ouro_decref(OURO_OBJ(p));

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Differential check: random heaptrace scripts on ouro and on CPython.
 
-    diff_random.py --ouro build/ouro [--seeds 1:3001] [-j 2] [--check]
+    diff_random.py --ouro build/ouro [--seeds 1:3001] [--ops N] [-j 2] [--check]
                    [--keep DIR] [--minimize]
 
 First the hand-written scripts of tests/fuzz/scripts/ (Unicode blanks and
@@ -13,7 +13,9 @@ log and `ouro replay` prints ours; the two must be equal byte for byte.
 A seed that differs is reported with the first lines that differ; with
 --keep its script is written to DIR, and with --minimize it is also cut
 down (line-wise delta debugging) to a small script that still differs,
-written beside it as SEED.min.trace.
+written beside it as SEED.min.trace.  With --ops N every seed's script
+has N operations instead (long scripts reach states that short ones
+rarely do: `make test-deep` runs thousands of seeds at 1500 and 3000).
 
 A seed on which CPython itself fails (it can crash: see
 regressions/weakref_dies_during_collect.trace) has no log to compare; it
@@ -40,7 +42,12 @@ SCRIPTS = os.path.join(HERE, "scripts")
 OPS_MIN, OPS_MAX = 50, 1500
 
 
+FIXED_OPS = None  # --ops
+
+
 def ops_for(seed):
+    if FIXED_OPS:
+        return FIXED_OPS
     # Spread over the whole range, and not in step with the seed.
     return OPS_MIN + (seed * 7919) % (OPS_MAX - OPS_MIN + 1)
 
@@ -117,11 +124,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--ouro", required=True, help="the ouro program")
     ap.add_argument("--seeds", default="1:3001", help="START:END (default 1:3001)")
+    ap.add_argument("--ops", type=int, help="operations per script (default: 50..1500 by seed)")
     ap.add_argument("-j", type=int, default=2, help="parallel scripts (default 2)")
     ap.add_argument("--check", action="store_true", help="replay with --check")
     ap.add_argument("--keep", metavar="DIR", help="write differing scripts to DIR")
     ap.add_argument("--minimize", action="store_true", help="minimize differing scripts")
     args = ap.parse_args()
+    global FIXED_OPS
+    FIXED_OPS = args.ops
     prog = os.path.abspath(args.ouro)
     start, end = (int(x) for x in args.seeds.split(":"))
     seeds = range(start, end)
@@ -170,8 +180,8 @@ def main():
             if done % 500 == 0:
                 print("... %d seeds, %d differ, %.0f s" % (done, len(failed), time.time() - t0),
                       flush=True)
-    print("seeds %d..%d, %d..%d operations each, %.1f s" % (
-        start, end - 1, OPS_MIN, OPS_MAX, time.time() - t0))
+    print("seeds %d..%d, %s operations each, %.1f s" % (
+        start, end - 1, args.ops or "%d..%d" % (OPS_MIN, OPS_MAX), time.time() - t0))
     if failed:
         print("differing: " + " ".join(map(str, failed)))
     if skipped:
