@@ -125,6 +125,8 @@ enum {
  *               resurrect the object by storing a new reference to it.
  *   dealloc     releases resources that are not references (external
  *               buffers, file handles).  Must not touch other objects.
+ *               Runs once per object: when it dies, or at ouro_heap_free
+ *               for an object still alive then (after its clear).
  *   size_of     the object's own size (sys.getsizeof); default basic_size
  *               for fixed objects or the allocated size.
  */
@@ -228,7 +230,8 @@ OURO_API const ouro_type *ouro_type_of(const ouro_object *o);
 OURO_API const char *ouro_type_name(const ouro_object *o);
 OURO_API ouro_heap *ouro_heap_of(const ouro_object *o);
 /* Make the object immortal: never freed before its heap, reference
- * operations do nothing.  It is untracked by the collector. */
+ * operations do nothing.  It is untracked by the collector.  Its clear and
+ * dealloc hooks run at ouro_heap_free. */
 OURO_API void ouro_make_immortal(ouro_object *o);
 OURO_API int ouro_is_immortal(const ouro_object *o);
 
@@ -281,9 +284,28 @@ typedef struct ouro_config {
 OURO_API void ouro_config_init(ouro_config *cfg);
 /* NULL config means defaults.  NULL result when out of memory. */
 OURO_API ouro_heap *ouro_heap_new(const ouro_config *cfg);
-/* Frees every object and arena.  Live objects are reported according to
- * the leak policy; returns 0, the number of leaked objects (WARN/IGNORE are
- * still 0-or-positive counts) or OURO_ELEAK under OURO_LEAKS_FAIL. */
+/* Frees every object and arena, in this order:
+ *   1. weakref.finalize objects with atexit set run (newest first), and
+ *      the finalize registry lets go of the rest;
+ *   2. what the heap itself holds is released (open scopes, gc.garbage),
+ *      as ordinary releases (finalizers, callbacks and all);
+ *   3. objects still alive are reported according to the leak policy (and
+ *      by allocation site when tracing is on); the finalize registry's own
+ *      objects are gone by then, so the reports count only the user's;
+ *   4. every object still alive, immortal ones included, has its `clear`
+ *      hook run, then its `dealloc` hook, exactly once each, so that
+ *      external resources (file handles) are released.  References are
+ *      not counted any more at this point (every reference drop is a
+ *      no-op and no object is freed before all are torn down), so objects
+ *      alive in cycles, containers or chains are torn down safely in any
+ *      order.  No other user code runs: no PEP 442 finalizer (Python does
+ *      not guarantee __del__ for objects alive at exit) and no weak
+ *      reference callback (CPython never frees objects alive at its very
+ *      end, so their callbacks never run either).  A hook that allocates
+ *      during this step gets NULL with OURO_EBUSY; ouro_gc_collect()
+ *      returns 0.
+ * Returns 0, the number of leaked (mortal) objects (WARN/IGNORE are still
+ * 0-or-positive counts) or OURO_ELEAK under OURO_LEAKS_FAIL. */
 OURO_API int ouro_heap_free(ouro_heap *h);
 OURO_API void *ouro_heap_userdata(ouro_heap *h);
 OURO_API void ouro_heap_set_userdata(ouro_heap *h, void *userdata);
