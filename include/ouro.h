@@ -254,7 +254,23 @@ enum { OURO_LEAKS_IGNORE = 0, OURO_LEAKS_WARN = 1, OURO_LEAKS_FAIL = 2 };
 enum {
     OURO_DEBUG_OFF = 0,    /* release behaviour */
     OURO_DEBUG_CHECKS = 1, /* poison freed blocks, check frees and heaps */
-    OURO_DEBUG_FULL = 2    /* also run ouro_heap_check() after collections */
+    OURO_DEBUG_FULL = 2,   /* also run ouro_heap_check() after collections */
+    /* Also collect at every tracked allocation, for testing traverse and
+     * clear hooks (Lua's HARDMEMTESTS).  Each ouro_new of an OURO_TYPE_GC
+     * type runs a full collection first, as an automatic collection would
+     * (before the new object is tracked, callbacks and all), so a bug in a
+     * hook fails in the test that introduced it instead of whenever a
+     * collection happens to run: a traverse that reports a reference the
+     * object does not own gets a live object cleared at once (a use after
+     * free the debug checks then name), a traverse that misses an edge
+     * leaves a garbage cycle alive after the next allocation (found by a
+     * weak reference to it, or by the leak report).  Like every automatic
+     * collection it does not run while one runs (so never from a
+     * finalizer, callback or hook it called), during ouro_heap_free, after
+     * ouro_gc_disable() or with threshold 0; explicit ouro_gc_collect()
+     * is unchanged.  A full collection and a heap check per tracked
+     * allocation: O(heap) each, for tests only. */
+    OURO_DEBUG_GC_STRESS = 3
 };
 
 /* A sink for text the heap writes (leak reports, gc debug output). */
