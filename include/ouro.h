@@ -125,6 +125,8 @@ enum {
  *               resurrect the object by storing a new reference to it.
  *   dealloc     releases resources that are not references (external
  *               buffers, file handles).  Must not touch other objects.
+ *               Runs once per object: when it dies, or at ouro_heap_free
+ *               for an object still alive then (after its clear).
  *   size_of     the object's own size (sys.getsizeof); default basic_size
  *               for fixed objects or the allocated size.
  */
@@ -228,7 +230,8 @@ OURO_API const ouro_type *ouro_type_of(const ouro_object *o);
 OURO_API const char *ouro_type_name(const ouro_object *o);
 OURO_API ouro_heap *ouro_heap_of(const ouro_object *o);
 /* Make the object immortal: never freed before its heap, reference
- * operations do nothing.  It is untracked by the collector. */
+ * operations do nothing.  It is untracked by the collector.  Its clear and
+ * dealloc hooks run at ouro_heap_free. */
 OURO_API void ouro_make_immortal(ouro_object *o);
 OURO_API int ouro_is_immortal(const ouro_object *o);
 
@@ -251,7 +254,23 @@ enum { OURO_LEAKS_IGNORE = 0, OURO_LEAKS_WARN = 1, OURO_LEAKS_FAIL = 2 };
 enum {
     OURO_DEBUG_OFF = 0,    /* release behaviour */
     OURO_DEBUG_CHECKS = 1, /* poison freed blocks, check frees and heaps */
-    OURO_DEBUG_FULL = 2    /* also run ouro_heap_check() after collections */
+    OURO_DEBUG_FULL = 2,   /* also run ouro_heap_check() after collections */
+    /* Also collect at every tracked allocation, for testing traverse and
+     * clear hooks (Lua's HARDMEMTESTS).  Each ouro_new of an OURO_TYPE_GC
+     * type runs a full collection first, as an automatic collection would
+     * (before the new object is tracked, callbacks and all), so a bug in a
+     * hook fails in the test that introduced it instead of whenever a
+     * collection happens to run: a traverse that reports a reference the
+     * object does not own gets a live object cleared at once (a use after
+     * free the debug checks then name), a traverse that misses an edge
+     * leaves a garbage cycle alive after the next allocation (found by a
+     * weak reference to it, or by the leak report).  Like every automatic
+     * collection it does not run while one runs (so never from a
+     * finalizer, callback or hook it called), during ouro_heap_free, after
+     * ouro_gc_disable() or with threshold 0; explicit ouro_gc_collect()
+     * is unchanged.  A full collection and a heap check per tracked
+     * allocation: O(heap) each, for tests only. */
+    OURO_DEBUG_GC_STRESS = 3
 };
 
 /* A sink for text the heap writes (leak reports, gc debug output). */
@@ -295,9 +314,28 @@ OURO_API ouro_heap *ouro_heap_new(const ouro_config *cfg);
 typedef void (*ouro_heap_hook)(ouro_heap *h, void *arg);
 OURO_API int ouro_heap_hook_add(ouro_heap_hook fn, void *arg);
 OURO_API int ouro_heap_hook_remove(ouro_heap_hook fn, void *arg);
-/* Frees every object and arena.  Live objects are reported according to
- * the leak policy; returns 0, the number of leaked objects (WARN/IGNORE are
- * still 0-or-positive counts) or OURO_ELEAK under OURO_LEAKS_FAIL. */
+/* Frees every object and arena, in this order:
+ *   1. weakref.finalize objects with atexit set run (newest first), and
+ *      the finalize registry lets go of the rest;
+ *   2. what the heap itself holds is released (open scopes, gc.garbage),
+ *      as ordinary releases (finalizers, callbacks and all);
+ *   3. objects still alive are reported according to the leak policy (and
+ *      by allocation site when tracing is on); the finalize registry's own
+ *      objects are gone by then, so the reports count only the user's;
+ *   4. every object still alive, immortal ones included, has its `clear`
+ *      hook run, then its `dealloc` hook, exactly once each, so that
+ *      external resources (file handles) are released.  References are
+ *      not counted any more at this point (every reference drop is a
+ *      no-op and no object is freed before all are torn down), so objects
+ *      alive in cycles, containers or chains are torn down safely in any
+ *      order.  No other user code runs: no PEP 442 finalizer (Python does
+ *      not guarantee __del__ for objects alive at exit) and no weak
+ *      reference callback (CPython never frees objects alive at its very
+ *      end, so their callbacks never run either).  A hook that allocates
+ *      during this step gets NULL with OURO_EBUSY; ouro_gc_collect()
+ *      returns 0.
+ * Returns 0, the number of leaked (mortal) objects (WARN/IGNORE are still
+ * 0-or-positive counts) or OURO_ELEAK under OURO_LEAKS_FAIL. */
 OURO_API int ouro_heap_free(ouro_heap *h);
 OURO_API void *ouro_heap_userdata(ouro_heap *h);
 OURO_API void ouro_heap_set_userdata(ouro_heap *h, void *userdata);

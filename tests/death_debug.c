@@ -5,7 +5,12 @@
  * tests/death_check.py runs every mode and checks the message.
  *
  *   death_debug MODE     MODE: uaf, double-decref, underflow, wrong-heap,
- *                              raw-double-free, raw-wrong-heap, pool-uaf
+ *                              raw-double-free, raw-wrong-heap, pool-uaf,
+ *                              gc-stress-traverse
+ *
+ * Some modes must *not* die (death_check.py's SURVIVE list): the same
+ * program as a death mode with the bug fixed, or without the debug
+ * setting that reveals it.
  */
 #include "ouro_inspect.h"
 
@@ -23,6 +28,74 @@ static void self_decref(ouro_heap *h, ouro_object *self)
     ouro_decref(self); /* releases a reference the finalizer does not own */
 }
 
+/* A cell owns `ref`; `peer` is a borrowed pointer (no count of its own).
+ * The bug of gc-stress-traverse: BadCell's traverse reports `peer` too, a
+ * reference it does not own, so the collector believes the peer's count is
+ * explained by the heap and, when the BadCell is garbage, clears the peer
+ * although C code still holds it: what the peer owns is freed under that
+ * code's feet.  Nothing shows until a collection runs; under
+ * OURO_DEBUG_GC_STRESS one runs at the very next tracked allocation. */
+typedef struct cell {
+    OURO_HEAD;
+    ouro_object *ref;
+    ouro_object *peer;
+} cell;
+
+static int cell_traverse(ouro_object *o, ouro_visit_fn visit, void *arg)
+{
+    cell *c = (cell *)o;
+    return c->ref ? visit(c->ref, arg) : 0;
+}
+
+static int bad_cell_traverse(ouro_object *o, ouro_visit_fn visit, void *arg)
+{
+    cell *c = (cell *)o;
+    if (c->ref && visit(c->ref, arg))
+        return 1;
+    return c->peer ? visit(c->peer, arg) : 0; /* the bug: not owned */
+}
+
+static void cell_clear(ouro_heap *h, ouro_object *o)
+{
+    (void)h;
+    ouro_clear(&((cell *)o)->ref);
+}
+
+static ouro_type cell_type = {.name = "Cell", .basic_size = sizeof(cell), .flags = OURO_TYPE_GC,
+                              .traverse = cell_traverse, .clear = cell_clear};
+static ouro_type bad_cell_type = {.name = "BadCell", .basic_size = sizeof(cell),
+                                  .flags = OURO_TYPE_GC, .traverse = bad_cell_traverse,
+                                  .clear = cell_clear};
+
+/* x owns a child only x refers to; a garbage cycle g1 <-> g2 where g1
+ * points at x without owning it.  Then one tracked allocation, and the
+ * child (borrowed through x, as C code does) is used. */
+static int traverse_bug(int debug, ouro_type *g1_type)
+{
+    ouro_config cfg;
+    ouro_config_init(&cfg);
+    cfg.debug = debug;
+    cfg.leak_policy = OURO_LEAKS_FAIL;
+    ouro_heap *h = ouro_heap_new(&cfg);
+    cell *x = (cell *)ouro_new(h, &cell_type);
+    x->ref = ouro_new(h, &cell_type);
+    cell *g1 = (cell *)ouro_new(h, g1_type);
+    cell *g2 = (cell *)ouro_new(h, &cell_type);
+    ouro_setref(&g1->ref, OURO_OBJ(g2));
+    ouro_setref(&g2->ref, OURO_OBJ(g1));
+    g1->peer = OURO_OBJ(x); /* borrowed */
+    ouro_decref(OURO_OBJ(g1));
+    ouro_decref(OURO_OBJ(g2));
+    ouro_object *child = x->ref; /* borrowed through x */
+    ouro_object *y = ouro_new(h, &cell_type); /* the first tracked allocation */
+    ouro_incref(child);                       /* x still owns it, or so we think */
+    ouro_decref(child);
+    ouro_decref(y);
+    ouro_gc_collect(h, 2); /* the garbage cycle, once x is no longer in it */
+    ouro_decref(OURO_OBJ(x));
+    return ouro_heap_free(h) == 0 ? 0 : 1;
+}
+
 static ouro_type victim_type = {.name = "Victim", .basic_size = sizeof(victim),
                                 .flags = OURO_TYPE_GC | OURO_TYPE_WEAKREFABLE};
 static ouro_type bad_fin_type = {.name = "BadFinalizer", .basic_size = sizeof(victim),
@@ -33,6 +106,15 @@ int main(int argc, char **argv)
     if (argc != 2)
         return 2;
     const char *m = argv[1];
+    if (strcmp(m, "gc-stress-traverse") == 0) {
+        traverse_bug(OURO_DEBUG_GC_STRESS, &bad_cell_type);
+        printf("not caught\n");
+        return 0;
+    }
+    if (strcmp(m, "gc-stress-traverse-fixed") == 0) /* must survive */
+        return traverse_bug(OURO_DEBUG_GC_STRESS, &cell_type);
+    if (strcmp(m, "gc-stress-traverse-latent") == 0) /* survives: no collection ran */
+        return traverse_bug(OURO_DEBUG_CHECKS, &bad_cell_type);
     ouro_config cfg;
     ouro_config_init(&cfg);
     cfg.debug = OURO_DEBUG_CHECKS;

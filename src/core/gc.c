@@ -165,6 +165,11 @@ static void young_retune(ouro_heap *h, int factor)
     long t = (long)h->gen[0].threshold * factor;
     h->young_factor = factor;
     h->young_threshold = factor > 1 && t > INT_MAX - 1 ? INT_MAX - 1 : t;
+    /* Stress mode: every tracked allocation passes ouro_new's test (the
+     * count is at least 1 there) and reaches ouro__gc_maybe_collect, so
+     * the ordinary allocation path pays nothing for the mode. */
+    if (h->cfg.debug >= OURO_DEBUG_GC_STRESS)
+        h->young_threshold = 0;
 }
 
 void ouro__gc_init(ouro_heap *h)
@@ -754,6 +759,14 @@ void ouro__gc_maybe_collect(ouro_heap *h)
     if (h->collecting)
         return;
     h->collecting = true;
+    if (OURO__UNLIKELY(h->cfg.debug >= OURO_DEBUG_GC_STRESS)) {
+        /* Stress mode: a full collection every time, whatever the counts
+         * say.  `collecting` stays set through it (finalizers, callbacks,
+         * the allocations they make), so it never nests. */
+        collect_with_callback(h, OURO_GC_GENERATIONS - 1);
+        h->collecting = false;
+        return;
+    }
     for (int i = OURO_GC_GENERATIONS - 1; i >= 0; i--) {
         if (i == 0 ? h->gen[0].count > h->young_threshold : h->gen[i].count > h->gen[i].threshold) {
             /* A full collection only when the objects that survived young

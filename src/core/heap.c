@@ -157,15 +157,71 @@ static int count_visit(ouro_object *o, void *arg)
     return 0;
 }
 
+/* ------------------------------------------------------------ teardown */
+
+/*
+ * The last step of ouro_heap_free, once the leak reports have seen what is
+ * left: every object still alive gets its clear hook, then its dealloc hook,
+ * so that what it holds outside the heap (file handles, buffers) is
+ * released.  Objects alive at this point may refer to each other in any
+ * shape (cycles, containers, long chains) and to nothing but each other, so
+ * the usual way out, counts dropping to zero one object at a time, would
+ * either miss objects held by a cycle or reach objects already torn down.
+ * Instead reference counting is switched off: first every object is made
+ * immortal, which turns every reference drop a clear hook makes into a
+ * no-op; then every clear hook runs, then every dealloc hook, in address
+ * order, three walks over the pools.  No object is freed and no raw block
+ * either (ouro_raw_free does nothing during teardown; pool_fini unmaps it
+ * all), so the pools do not change under the walks and no hook can reach
+ * a block that is gone; each hook runs exactly once because each object is
+ * visited once per walk.  Nothing else runs: finalizers and weak-reference
+ * callbacks run only when an object dies, and nothing dies here (a weak
+ * reference's own clear hook unlinks it from its referent, silently).
+ * Allocation fails with OURO_EBUSY, and collections are refused.  Cost:
+ * three sequential walks, O(objects), and no memory.
+ */
+static int teardown_immortal(ouro_object *o, void *arg)
+{
+    (void)arg;
+    o->refcnt = OURO_IMMORTAL_REFCNT;
+    return 0;
+}
+
+static int teardown_clear(ouro_object *o, void *arg)
+{
+    ouro_type *t = ouro__type(o);
+    if (t->clear)
+        t->clear((ouro_heap *)arg, o);
+    return 0;
+}
+
+static int teardown_dealloc(ouro_object *o, void *arg)
+{
+    ouro_type *t = ouro__type(o);
+    if (t->dealloc)
+        t->dealloc((ouro_heap *)arg, o);
+    return 0;
+}
+
+static void heap_teardown(ouro_heap *h)
+{
+    h->teardown = true;
+    h->collecting = true;             /* ouro_gc_collect returns 0 */
+    h->cfg.fail_alloc_at = UINT64_MAX; /* every allocation asks ouro__alloc_fails */
+    h->slow_free = true;              /* every raw free reaches raw_free_slow */
+    ouro_heap_walk(h, teardown_immortal, NULL);
+    ouro_heap_walk(h, teardown_clear, h);
+    ouro_heap_walk(h, teardown_dealloc, h);
+}
+
 int ouro_heap_free(ouro_heap *h)
 {
     if (!h)
         return 0;
-    /* Allocation tracing reports leaks by site, then stops. */
-    if (h->tracer && h->tracer->on_heap_free)
-        h->tracer->on_heap_free(h);
-    /* The layer above next: weakref.finalize(atexit=True) objects run,
-     * newest first. */
+    /* The layer above first: weakref.finalize(atexit=True) objects run,
+     * newest first, and the registry lets go of the others, before the
+     * leak reports, since what the registry held (finalize objects, their
+     * weak references, their arguments) is not the user's leak. */
     if (h->types_hooks)
         h->types_hooks->heap_free(h);
     h->freeing = true;
@@ -173,6 +229,10 @@ int ouro_heap_free(ouro_heap *h)
     while (h->scope.len)
         ouro_decref(h->scope.items[--h->scope.len]);
     ouro_gc_garbage_clear(h);
+    /* Allocation tracing reports leaks by site, then stops: it sees the
+     * same objects as the report below. */
+    if (h->tracer && h->tracer->on_heap_free)
+        h->tracer->on_heap_free(h);
     int result = 0;
     size_t leaked = 0;
     if (h->cfg.leak_policy != OURO_LEAKS_IGNORE) {
@@ -189,6 +249,7 @@ int ouro_heap_free(ouro_heap *h)
         ouro_heap_walk(h, count_visit, &leaked);
     }
     result = h->cfg.leak_policy == OURO_LEAKS_FAIL && leaked ? OURO_ELEAK : (int)(leaked > 0x7fffffff ? 0x7fffffff : leaked);
+    heap_teardown(h);
     ouro__gc_fini(h);
     ouro__weak_fini(h);
     free(h->scope.items);
@@ -412,6 +473,8 @@ void *ouro_raw_alloc(ouro_heap *h, size_t size)
 
 static __attribute__((noinline)) void raw_free_slow(ouro_heap *h, void *p)
 {
+    if (OURO__UNLIKELY(h->teardown))
+        return; /* the pools must not change under the teardown's walks */
     ouro__chunk *ch = (ouro__chunk *)ouro__pool_of(p);
     if (h->cfg.debug >= OURO_DEBUG_CHECKS) {
         OURO__HIDDEN bool ouro__block_is_free(void *p);

@@ -291,6 +291,11 @@ struct ouro_heap {
     unsigned dealloc_depth;         /* current recursion depth */
     ouro_object *deferred;          /* trashcan stack (linked via gc_prev) */
     bool freeing;                   /* ouro_heap_free in progress */
+    /* ouro_heap_free's last step (heap.c): every object is immortal,
+     * allocations fail with OURO_EBUSY (the fault-injection gate is held
+     * open, so the allocation paths pay nothing for it) and raw frees do
+     * nothing, so that the pools do not change under the walks. */
+    bool teardown;
 
     /* collector */
     ouro__gen gen[OURO_GC_GENERATIONS];
@@ -581,6 +586,10 @@ static inline bool ouro__alloc_fails(ouro_heap *h)
 {
     if (OURO__LIKELY(h->cfg.fail_alloc_at == 0))
         return false;
+    if (OURO__UNLIKELY(h->teardown)) {
+        h->last_error = OURO_EBUSY;
+        return true;
+    }
     h->allocs++;
     if (!ouro__inject_alloc(h))
         return false;
@@ -658,8 +667,10 @@ typedef struct ouro__tracer {
     void *(*on_alloc)(ouro_heap *h, void *block, int raw, const char *file, int line,
                       const char *func);
     void (*on_free)(ouro_heap *h, void *block, int raw);
-    /* Called first thing in ouro_heap_free, with every object still alive:
-     * the tracer reports leaks by allocation site and frees itself. */
+    /* Called by ouro_heap_free once the finalize registry, the scopes and
+     * gc.garbage have let go, with every leaked object still alive (before
+     * the teardown runs their hooks): the tracer reports leaks by
+     * allocation site and frees itself. */
     void (*on_heap_free)(ouro_heap *h);
     void *state;
     /* Sampling, tested inline by the core so that an allocation that is
@@ -737,8 +748,9 @@ typedef struct ouro__types_hooks {
      * survivors on `young` that hold only atomic objects, as CPython 3.11
      * does; returns how many. */
     size_t (*untrack_survivors)(ouro_heap *h, ouro_object *young, bool full);
-    /* First thing in ouro_heap_free, after the tracer's report, with every
-     * object still alive (weakref.finalize's atexit calls). */
+    /* First thing in ouro_heap_free, with every object still alive
+     * (weakref.finalize's atexit calls; the registry lets go of the rest,
+     * so that the leak reports that follow count only the user's). */
     void (*heap_free)(ouro_heap *h);
 } ouro__types_hooks;
 
