@@ -143,15 +143,15 @@ struct ouro_type {
 };
 
 /* Allocate an object of `type` with basic_size bytes (zeroed past the
- * header), reference count 1, tracked by the collector if OURO_TYPE_GC.
- * NULL when out of memory (the heap stays consistent). */
+ * header), reference count 1, tracked by the collector if OURO_TYPE_GC:
+ * a new reference.  NULL when out of memory (the heap stays consistent). */
 OURO_API ouro_object *ouro_new(ouro_heap *h, ouro_type *type);
-/* As ouro_new with an explicit size (>= sizeof(ouro_object)), for
- * variable-sized objects. */
+/* As ouro_new (a new reference) with an explicit size (>=
+ * sizeof(ouro_object)), for variable-sized objects. */
 OURO_API ouro_object *ouro_new_sized(ouro_heap *h, ouro_type *type, size_t size);
 
-/* The same, recording the allocation site for tracing (what the macros
- * below call; file/func may be NULL). */
+/* The same (a new reference), recording the allocation site for tracing
+ * (what the macros below call; file/func may be NULL). */
 OURO_API ouro_object *ouro_new_at(ouro_heap *h, ouro_type *type, const char *file, int line,
                                   const char *func);
 OURO_API ouro_object *ouro_new_sized_at(ouro_heap *h, ouro_type *type, size_t size,
@@ -509,9 +509,12 @@ OURO_API void ouro_gc_garbage_clear(ouro_heap *h);
  * weak reference that is itself part of the same cyclic trash, and only
  * after every weak reference to that trash has been cleared.
  *
- * callback(h, wr, arg): wr is borrowed for the call.  `arg` is owned by the
- * caller; pass `cb_obj` to have the weak reference hold a strong reference
- * to an object the callback needs (released when the weakref dies).
+ * callback(h, wr, arg): wr is borrowed for the call.  `arg` is the
+ * caller's: the weak reference neither owns nor releases it, so it must
+ * outlive the weak reference (or the callback), and an object the callback
+ * needs must be kept alive by the caller (or held by an object that the
+ * weak reference's owner keeps).  A weak reference that is itself dying
+ * (its count reached zero) never has its callback called, as in CPython.
  */
 typedef void (*ouro_weakref_callback)(ouro_heap *h, ouro_object *wr, void *arg);
 

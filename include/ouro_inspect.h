@@ -81,8 +81,10 @@ typedef struct ouro_frame {
 OURO_API int ouro_trace_start(ouro_heap *h, int nframes);
 /* Sampled tracing; sample_bytes 0 means every allocation. */
 OURO_API int ouro_trace_start_sampled(ouro_heap *h, int nframes, size_t sample_bytes);
-/* tracemalloc.stop(): forgets every trace and frees the tracer.  Call it
- * before ouro_heap_free (or the tracer's own memory leaks). */
+/* tracemalloc.stop(): forgets every trace and frees the tracer.  There is
+ * no need to call it before ouro_heap_free, which reports the objects
+ * still alive by allocation site and then stops tracing itself: stopping
+ * first loses the sites from that leak report. */
 OURO_API int ouro_trace_stop(ouro_heap *h);
 OURO_API int ouro_trace_is_tracing(ouro_heap *h);
 OURO_API int ouro_trace_get_traceback_limit(ouro_heap *h);

@@ -66,7 +66,7 @@ OURO_API void ouro_finalize_set_atexit(ouro_object *f, int atexit);
 typedef int (*ouro_wv_item_fn)(const void *key, size_t klen, ouro_object *value, void *arg);
 typedef int (*ouro_wk_item_fn)(ouro_object *key, ouro_object *value, void *arg);
 
-OURO_API ouro_object *ouro_wvdict_new(ouro_heap *h);
+OURO_API ouro_object *ouro_wvdict_new(ouro_heap *h); /* new reference */
 OURO_API int ouro_wvdict_set(ouro_object *d, const void *key, size_t klen, ouro_object *value);
 OURO_API ouro_object *ouro_wvdict_get(ouro_object *d, const void *key, size_t klen); /* new ref */
 OURO_API int ouro_wvdict_del(ouro_object *d, const void *key, size_t klen);
@@ -85,14 +85,14 @@ OURO_API int ouro_wvdict_contains(ouro_object *d, ouro_object *key);
 /* d.items() with object keys: fn(key, value, arg), both borrowed. */
 OURO_API int ouro_wvdict_items_obj(ouro_object *d, ouro_wk_item_fn fn, void *arg);
 
-OURO_API ouro_object *ouro_wkdict_new(ouro_heap *h);
+OURO_API ouro_object *ouro_wkdict_new(ouro_heap *h); /* new reference */
 OURO_API int ouro_wkdict_set(ouro_object *d, ouro_object *key, ouro_object *value);
 OURO_API ouro_object *ouro_wkdict_get(ouro_object *d, ouro_object *key); /* new ref */
 OURO_API int ouro_wkdict_del(ouro_object *d, ouro_object *key);
 OURO_API size_t ouro_wkdict_len(ouro_object *d);
 OURO_API int ouro_wkdict_items(ouro_object *d, ouro_wk_item_fn fn, void *arg);
 
-OURO_API ouro_object *ouro_wset_new(ouro_heap *h);
+OURO_API ouro_object *ouro_wset_new(ouro_heap *h); /* new reference */
 OURO_API int ouro_wset_add(ouro_object *s, ouro_object *item);
 OURO_API int ouro_wset_contains(ouro_object *s, ouro_object *item);
 OURO_API int ouro_wset_discard(ouro_object *s, ouro_object *item);
@@ -153,7 +153,8 @@ OURO_API ptrdiff_t ouro_len(ouro_object *o);
  * whole text needs, like snprintf.  None and NULL print as None. */
 OURO_API size_t ouro_repr(ouro_object *o, char *buf, size_t size);
 /* Whether o is an object of one of the types below (never of user
- * types), and the short Python name of its type ("int", "list", ...). */
+ * types).  ouro_type_name(o) (ouro.h) gives the Python name of its type
+ * ("int", "list", ...). */
 OURO_API int ouro_is_builtin(const ouro_object *o);
 /* bool(o), Python's truth test: 0 for None, False, zero numbers and empty
  * containers (str, bytes, tuple, list, dict, set, array, range, a record
@@ -192,14 +193,14 @@ OURO_API int ouro_bool_check(const ouro_object *o);
  * objects, as in CPython: ouro_int_new(h, 7) == ouro_int_new(h, 7).
  * ouro_int_check, _get and _value accept bools too (isinstance(True, int)
  * holds in Python), as does ouro_float_get. */
-OURO_API ouro_object *ouro_int_new(ouro_heap *h, int64_t v);
+OURO_API ouro_object *ouro_int_new(ouro_heap *h, int64_t v); /* new reference */
 OURO_API int ouro_int_check(const ouro_object *o);
 /* 0 and *out, or OURO_ETYPE (a float is not converted). */
 OURO_API int ouro_int_get(const ouro_object *o, int64_t *out);
 /* The value, 0 for a non-int. */
 OURO_API int64_t ouro_int_value(const ouro_object *o);
 
-OURO_API ouro_object *ouro_float_new(ouro_heap *h, double v);
+OURO_API ouro_object *ouro_float_new(ouro_heap *h, double v); /* new reference */
 OURO_API int ouro_float_check(const ouro_object *o);
 /* 0 and *out for a float or an int, OURO_ETYPE otherwise. */
 OURO_API int ouro_float_get(const ouro_object *o, double *out);
@@ -209,12 +210,14 @@ OURO_API double ouro_float_value(const ouro_object *o);
 
 /* str: immutable UTF-8 text.  OURO_EINVAL for bytes that are not valid
  * UTF-8.  The data is NUL-terminated; ouro_str_len counts code points. */
+/* ouro_str_new: new reference */
 OURO_API ouro_object *ouro_str_new(ouro_heap *h, const char *utf8, size_t nbytes);
-OURO_API ouro_object *ouro_str_from(ouro_heap *h, const char *cstring);
+OURO_API ouro_object *ouro_str_from(ouro_heap *h, const char *cstring); /* new reference */
 OURO_API int ouro_str_check(const ouro_object *o);
 OURO_API const char *ouro_str_data(const ouro_object *o);   /* NULL if not a str */
 OURO_API size_t ouro_str_nbytes(const ouro_object *o);
 OURO_API size_t ouro_str_len(const ouro_object *o);
+/* ouro_str_concat: new reference */
 OURO_API ouro_object *ouro_str_concat(ouro_heap *h, ouro_object *a, ouro_object *b);
 /* sys.intern: the heap's one str with this text (new reference), made and
  * entered in the interned table if there is none.  Interned strings are
@@ -226,6 +229,7 @@ OURO_API int ouro_intern(ouro_object **p);
 OURO_API int ouro_str_is_interned(const ouro_object *o);
 OURO_API size_t ouro_str_interned_count(ouro_heap *h);
 
+/* ouro_bytes_new: new reference */
 OURO_API ouro_object *ouro_bytes_new(ouro_heap *h, const void *data, size_t len);
 OURO_API int ouro_bytes_check(const ouro_object *o);
 OURO_API const uint8_t *ouro_bytes_data(const ouro_object *o); /* NULL if not bytes */
@@ -234,14 +238,17 @@ OURO_API size_t ouro_bytes_len(const ouro_object *o);
 /* ---------------------------------------------------------------- tuple */
 
 /* A tuple of n empty slots, to be filled with ouro_tuple_set while the
- * caller holds the only reference (as PyTuple_New/PyTuple_SET_ITEM).  The
- * empty tuple is a per-heap immortal singleton. */
-OURO_API ouro_object *ouro_tuple_new(ouro_heap *h, size_t n);
+ * caller holds the only reference (as PyTuple_New, then filling it).
+ * Unlike PyTuple_SET_ITEM, ouro_tuple_set does not steal a reference: it
+ * takes its own, and the caller keeps (and must release) the one it had.
+ * The empty tuple is a per-heap immortal singleton. */
+OURO_API ouro_object *ouro_tuple_new(ouro_heap *h, size_t n); /* new reference */
+/* ouro_tuple_from: new reference */
 OURO_API ouro_object *ouro_tuple_from(ouro_heap *h, ouro_object *const *items, size_t n);
-OURO_API ouro_object *ouro_tuple_pack(ouro_heap *h, size_t n, ...);
+OURO_API ouro_object *ouro_tuple_pack(ouro_heap *h, size_t n, ...); /* new reference */
 OURO_API int ouro_tuple_check(const ouro_object *o);
 OURO_API size_t ouro_tuple_len(const ouro_object *o);
-OURO_API ouro_object *ouro_tuple_get(ouro_object *t, ptrdiff_t i);
+OURO_API ouro_object *ouro_tuple_get(ouro_object *t, ptrdiff_t i); /* borrowed */
 /* OURO_ETYPE once the tuple is shared (refcount > 1): tuples are
  * immutable once published, so their hash cannot change. */
 OURO_API int ouro_tuple_set(ouro_object *t, ptrdiff_t i, ouro_object *v);
@@ -250,12 +257,13 @@ OURO_API int ouro_tuple_set(ouro_object *t, ptrdiff_t i, ouro_object *v);
 
 /* Growth is amortised as CPython's list_resize: about 1/8 more room
  * than asked, so n appends cost O(n) and sizeof follows CPython's steps. */
-OURO_API ouro_object *ouro_list_new(ouro_heap *h);
+OURO_API ouro_object *ouro_list_new(ouro_heap *h); /* new reference */
+/* ouro_list_from: new reference */
 OURO_API ouro_object *ouro_list_from(ouro_heap *h, ouro_object *const *items, size_t n);
 OURO_API int ouro_list_check(const ouro_object *o);
 OURO_API size_t ouro_list_len(const ouro_object *o);
 OURO_API size_t ouro_list_allocated(const ouro_object *o); /* slots with room */
-OURO_API ouro_object *ouro_list_get(ouro_object *l, ptrdiff_t i);
+OURO_API ouro_object *ouro_list_get(ouro_object *l, ptrdiff_t i); /* borrowed */
 OURO_API int ouro_list_set(ouro_object *l, ptrdiff_t i, ouro_object *v);
 OURO_API int ouro_list_append(ouro_object *l, ouro_object *v);
 /* Python's insert: an index past either end clamps. */
@@ -283,7 +291,7 @@ OURO_API int ouro_list_sort(ouro_object *l);
  * tracked by the collector until a key or value that can be part of a
  * cycle is stored, and a full collection untracks it again when none is.
  */
-OURO_API ouro_object *ouro_dict_new(ouro_heap *h);
+OURO_API ouro_object *ouro_dict_new(ouro_heap *h); /* new reference */
 OURO_API int ouro_dict_check(const ouro_object *o);
 OURO_API size_t ouro_dict_len(const ouro_object *o);
 /* d[k] = v.  OURO_ETYPE for an unhashable key. */
@@ -309,7 +317,7 @@ OURO_API ouro_object *ouro_dict_get_str(ouro_object *d, const char *key);
 
 /* ------------------------------------------------------------------ set */
 
-OURO_API ouro_object *ouro_set_new(ouro_heap *h);
+OURO_API ouro_object *ouro_set_new(ouro_heap *h); /* new reference */
 OURO_API int ouro_set_check(const ouro_object *o);
 OURO_API size_t ouro_set_len(const ouro_object *o);
 /* 1 if added, 0 if it was there. */
@@ -328,7 +336,7 @@ OURO_API int ouro_set_next(ouro_object *s, size_t *pos, ouro_object **key);
  * b B h H i I l L q Q f d (C sizes of this platform).  Storing a value
  * that does not fit the type is OURO_ERANGE; a float into an integer
  * array is OURO_ETYPE, as in Python. */
-OURO_API ouro_object *ouro_array_new(ouro_heap *h, char typecode);
+OURO_API ouro_object *ouro_array_new(ouro_heap *h, char typecode); /* new reference */
 OURO_API int ouro_array_check(const ouro_object *o);
 OURO_API char ouro_array_typecode(const ouro_object *o);
 OURO_API size_t ouro_array_itemsize(const ouro_object *o);
@@ -342,7 +350,7 @@ OURO_API int ouro_array_get_double(ouro_object *a, ptrdiff_t i, double *out);
 OURO_API int ouro_array_set_int(ouro_object *a, ptrdiff_t i, int64_t v);
 OURO_API int ouro_array_set_double(ouro_object *a, ptrdiff_t i, double v);
 /* a[i] as a new int or float object. */
-OURO_API ouro_object *ouro_array_get(ouro_object *a, ptrdiff_t i);
+OURO_API ouro_object *ouro_array_get(ouro_object *a, ptrdiff_t i); /* new reference */
 OURO_API int ouro_array_pop(ouro_object *a, ptrdiff_t i);
 OURO_API const void *ouro_array_data(const ouro_object *a);
 
@@ -382,10 +390,10 @@ OURO_API void ouro_record_clear(ouro_heap *h, ouro_object *self);
         .fields = (FIELDS), .nfields = (N)                                     \
     }
 
-OURO_API ouro_object *ouro_record_new(ouro_heap *h, ouro_record_type *rt);
+OURO_API ouro_object *ouro_record_new(ouro_heap *h, ouro_record_type *rt); /* new reference */
 /* All fields at once (values[nfields]; values or an entry NULL: None). */
 OURO_API ouro_object *ouro_record_make(ouro_heap *h, ouro_record_type *rt,
-                                       ouro_object *const *values);
+                                       ouro_object *const *values); /* new reference */
 OURO_API int ouro_record_check(const ouro_object *o);
 OURO_API ouro_object *ouro_record_get(ouro_object *r, size_t i);  /* borrowed; None if unset */
 OURO_API int ouro_record_set(ouro_object *r, size_t i, ouro_object *v);
@@ -410,6 +418,7 @@ typedef struct ouro_lru_info {
     size_t currsize;
 } ouro_lru_info;
 
+/* ouro_lru_new: new reference */
 OURO_API ouro_object *ouro_lru_new(ouro_heap *h, ptrdiff_t maxsize, ouro_lru_fn fn, void *ctx);
 OURO_API int ouro_lru_check(const ouro_object *o);
 /* New reference, or NULL with the error (OURO_ETYPE: unhashable key). */
@@ -433,10 +442,11 @@ OURO_API int ouro_iter_check(const ouro_object *o);
 
 enum { OURO_DICT_KEYS = 0, OURO_DICT_VALUES = 1, OURO_DICT_ITEMS = 2 };
 /* iter(d.keys()), iter(d.values()), iter(d.items()) (items as tuples). */
-OURO_API ouro_object *ouro_dict_iter(ouro_heap *h, ouro_object *d, int kind);
+OURO_API ouro_object *ouro_dict_iter(ouro_heap *h, ouro_object *d, int kind); /* new reference */
 
 /* range(start, stop, step): 48 bytes whatever its length; OURO_EINVAL for
  * step 0. */
+/* ouro_range_new: new reference */
 OURO_API ouro_object *ouro_range_new(ouro_heap *h, int64_t start, int64_t stop, int64_t step);
 OURO_API int ouro_range_check(const ouro_object *o);
 OURO_API size_t ouro_range_len(const ouro_object *o);
@@ -501,6 +511,8 @@ OURO_API size_t ouro_deep_sizeof(ouro_heap *h, ouro_object *o, int limit);
  * commas pass through.
  */
 #define OURO_SITE_PARAMS const char *file, int line, const char *func
+/* Each returns what its plain function returns: a new reference or a
+ * borrowed one, as that function says. */
 OURO_API ouro_object *ouro_int_new_at(ouro_heap *h, int64_t v, OURO_SITE_PARAMS);
 OURO_API ouro_object *ouro_float_new_at(ouro_heap *h, double v, OURO_SITE_PARAMS);
 OURO_API ouro_object *ouro_str_new_at(ouro_heap *h, const char *utf8, size_t nbytes, OURO_SITE_PARAMS);
