@@ -19,6 +19,11 @@ CASES = {
     "wrong-heap": ["wrong heap", "of type Victim"],
     "raw-double-free": ["freed twice (double free)"],
     "raw-wrong-heap": ["(wrong heap)"],
+    "foreign-store": ["ouro_list_append", "of type str belongs to heap 0x", "stored into heap 0x",
+                      "wrong heap"],
+    "foreign-cycle": ["found by the collector", "of type Node belongs to heap 0x",
+                      "stored into heap 0x"],
+    "wrong-thread": ["is owned by thread 0x", ", used from 0x"],
 }
 
 
