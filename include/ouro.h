@@ -11,12 +11,26 @@
  *   - Public names start with `ouro_`; nothing else is exported.
  *   - Functions that can fail return a negative `OURO_E*` code (or NULL, with
  *     the code available from ouro_heap_last_error()).  They never abort on
- *     bad input; debug builds abort on *misuse* that would corrupt memory
- *     (refcount underflow, use after free, double free, wrong heap).
+ *     bad input: a NULL heap or object where one is needed is OURO_EINVAL
+ *     (or NULL, 0, nothing done, as the function's result allows).  Debug
+ *     heaps (OURO_DEBUG_CHECKS) abort on *misuse* that would corrupt memory
+ *     (refcount underflow, use after free, double free, wrong heap, wrong
+ *     thread), with a message naming the object and its type.
+ *   - Heaps are independent: an object may refer only to objects of its own
+ *     heap.  Every store the library makes (containers, weak containers,
+ *     constructors that take objects, scopes) refuses an object of another
+ *     heap: a debug heap aborts naming both heaps, a release heap returns
+ *     OURO_EINVAL (NULL with last error OURO_EINVAL for constructors).
+ *     A store the library cannot see (ouro_setref into a field of your own
+ *     type) is checked by debug heaps at the next collection, and by
+ *     ouro_heap_check() in any build.
  *   - Threads: a heap, and every object in it, is used by one thread at a
  *     time.  Different heaps may be used by different threads concurrently.
- *     Only ouro_version() and type registration (done implicitly by the
- *     first ouro_new() of a type) are safe from any thread.
+ *     A heap belongs to the thread that created it until handed over
+ *     (ouro_heap_set_owner, ouro_heap_disown); debug heaps abort when
+ *     another thread uses it.  Only ouro_version() and type registration
+ *     (done implicitly by the first ouro_new() of a type) are safe from any
+ *     thread.
  *   - References: "new reference" means the caller owns one count and must
  *     release it; "borrowed" means it must not.
  */
@@ -339,11 +353,38 @@ OURO_API int ouro_heap_hook_remove(ouro_heap_hook fn, void *arg);
 OURO_API int ouro_heap_free(ouro_heap *h);
 OURO_API void *ouro_heap_userdata(ouro_heap *h);
 OURO_API void ouro_heap_set_userdata(ouro_heap *h, void *userdata);
-/* The last error code set by a call that returned NULL. */
+/* The last error code set by a call that failed, errno-style: calls set it
+ * only when they fail and do not clear it on success (the one exception is
+ * ouro_iter_next, which sets 0 at the end of the iteration), so it is
+ * meaningful right after a call that reported failure.  Where NULL is also
+ * a normal result (a None record field or dict value), clear it with
+ * ouro_heap_clear_error before the call and read it after: 0 means no
+ * error.  OURO_EINVAL for a NULL heap. */
 OURO_API int ouro_heap_last_error(const ouro_heap *h);
+OURO_API void ouro_heap_clear_error(ouro_heap *h);
 
-/* Verify every invariant of pools, arenas, objects and collector lists.
- * Returns 0 or OURO_EINVAL after writing what is wrong to the sink. */
+/*
+ * Thread ownership.  A heap is used by one thread at a time; it belongs to
+ * the thread that created it.  To pass a heap to another thread (a worker
+ * pool), hand it over with the synchronization you use for any data (a
+ * mutex-protected queue), then either
+ *   - the receiving thread calls ouro_heap_set_owner(h) before using it, or
+ *   - the giving thread calls ouro_heap_disown(h) before it lets go, and
+ *     the first thread to use the heap afterwards becomes its owner.
+ * Debug heaps (OURO_DEBUG_CHECKS) check the calling thread at the heap's
+ * entry points (allocation, collection, deallocation, raw frees, and every
+ * reference operation in an OURO_DEBUG_REFS build) and abort with "heap X
+ * is owned by thread T1, used from T2".  Release heaps do not check: both
+ * calls are a store, and nothing else pays for ownership.  Returns 0 or
+ * OURO_EINVAL for a NULL heap.
+ */
+OURO_API int ouro_heap_set_owner(ouro_heap *h);
+OURO_API int ouro_heap_disown(ouro_heap *h);
+
+/* Verify every invariant of pools, arenas, objects and collector lists,
+ * and that every reference an object reports through its traverse (tracked
+ * or not) points into this heap.  Returns 0 or OURO_EINVAL after writing
+ * what is wrong to the sink. */
 OURO_API int ouro_heap_check(ouro_heap *h);
 
 /* Visit every live object (allocated and not yet freed). */

@@ -126,7 +126,9 @@ OURO_API ouro_object *ouro_weakref_getweakrefs(ouro_object *o);
  *     or a negative OURO_E* code.  Passing an object of the wrong type is
  *     OURO_ETYPE, never a crash.
  *   - Storing an object into a container takes a new reference to it
- *     (the caller keeps its own).
+ *     (the caller keeps its own).  An object of another heap is refused:
+ *     OURO_EINVAL (NULL and OURO_EINVAL from constructors), an abort with
+ *     both heaps named in a debug heap.
  *   - NULL is C's "no object", not Python's None: containers refuse it
  *     (OURO_EINVAL).  Store ouro_none(h), which every container, record,
  *     dict key and LRU key accepts as Python does.  (Record fields and

@@ -24,6 +24,11 @@ CASES = {
     # collector clears an object C code still holds, and the next use of
     # what it owned is caught.
     "gc-stress-traverse": ["incref of a freed object", "of type Cell"],
+    "foreign-store": ["ouro_list_append", "of type str belongs to heap 0x", "stored into heap 0x",
+                      "wrong heap"],
+    "foreign-cycle": ["found by the collector", "of type Node belongs to heap 0x",
+                      "stored into heap 0x"],
+    "wrong-thread": ["is owned by thread 0x", ", used from 0x"],
 }
 
 # Modes that must exit 0: the death modes' programs with the bug fixed, or

@@ -6,6 +6,7 @@
  *
  *   death_debug MODE     MODE: uaf, double-decref, underflow, wrong-heap,
  *                              raw-double-free, raw-wrong-heap, pool-uaf,
+ *                              foreign-store, foreign-cycle, wrong-thread,
  *                              gc-stress-traverse
  *
  * Some modes must *not* die (death_check.py's SURVIVE list): the same
@@ -14,6 +15,7 @@
  */
 #include "ouro_inspect.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -101,6 +103,24 @@ static ouro_type victim_type = {.name = "Victim", .basic_size = sizeof(victim),
 static ouro_type bad_fin_type = {.name = "BadFinalizer", .basic_size = sizeof(victim),
                                  .flags = OURO_TYPE_GC, .finalize = self_decref};
 
+/* A node whose field is set with ouro_setref, which no library check sees. */
+typedef struct node {
+    OURO_HEAD;
+    ouro_object *next;
+} node;
+static int node_traverse(ouro_object *o, ouro_visit_fn visit, void *arg)
+{
+    return ((node *)o)->next ? visit(((node *)o)->next, arg) : 0;
+}
+static ouro_type node_type = {.name = "Node", .basic_size = sizeof(node),
+                              .flags = OURO_TYPE_GC, .traverse = node_traverse};
+
+static void *use_heap(void *h)
+{
+    ouro_new((ouro_heap *)h, &victim_type); /* not the owner: dies here */
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2)
@@ -145,6 +165,24 @@ int main(int argc, char **argv)
         ouro_heap *h2 = ouro_heap_new(&cfg);
         void *p = ouro_raw_alloc(h, 40);
         ouro_raw_free(h2, p);
+    } else if (strcmp(m, "foreign-store") == 0) {
+        /* a list of heap A given a str of heap B */
+        ouro_heap *h2 = ouro_heap_new(&cfg);
+        ouro_object *l = ouro_list_new(h);
+        ouro_list_append(l, ouro_str_from(h2, "of heap B"));
+    } else if (strcmp(m, "foreign-cycle") == 0) {
+        /* a cycle across two heaps, made with ouro_setref: the collector
+         * finds it before computing reference counts */
+        ouro_heap *h2 = ouro_heap_new(&cfg);
+        ouro_object *a = ouro_new(h, &node_type), *b = ouro_new(h2, &node_type);
+        ouro_setref(&((node *)a)->next, b);
+        ouro_setref(&((node *)b)->next, a);
+        ouro_gc_collect(h, 2);
+    } else if (strcmp(m, "wrong-thread") == 0) {
+        /* the heap belongs to the main thread; a second thread allocates */
+        pthread_t t;
+        pthread_create(&t, NULL, use_heap, h);
+        pthread_join(t, NULL);
     } else if (strcmp(m, "pool-uaf") == 0) {
         /* a write into a freed object's payload: caught by ASan or
          * Valgrind, which know the block is free */

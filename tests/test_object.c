@@ -135,6 +135,7 @@ typedef struct chain_arg {
 static void *free_chain(void *p)
 {
     chain_arg *a = p;
+    ouro_heap_set_owner(a->h); /* handed over by pthread_create */
     ouro_object *head = tn_plain(a->h), *cur = head;
     for (int i = 1; i < a->n; i++) {
         ouro_object *next = tn_plain(a->h);
@@ -169,6 +170,7 @@ TEST(deep_chain_bounded_stack)
     pthread_t t;
     CHECK_EQ(pthread_create(&t, &attr, free_chain, &a), 0);
     pthread_join(t, NULL);
+    ouro_heap_set_owner(h); /* and back, by pthread_join */
     CHECK(a.ok);
     CHECK_EQ(tn_freed, 1000000);
     tl_heap_done(h);

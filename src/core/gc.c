@@ -611,6 +611,35 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* Debug heaps: before computing gc_refs, check that every reference the
+ * collected objects hold stays in this heap.  A reference into another
+ * heap would make subtract_refs decrement a count this collection does
+ * not own (and leave collector flags on the other heap's objects), so the
+ * misuse is reported here, naming both heaps, rather than as corruption
+ * later.  Catches stores the library cannot see (ouro_setref into a field
+ * of a user type). */
+typedef struct foreign_ctx {
+    ouro_heap *h;
+} foreign_ctx;
+
+static int visit_same_heap(ouro_object *o, void *arg)
+{
+    foreign_ctx *fc = arg;
+    ouro__check_same_heap(fc->h, o, "reference found by the collector");
+    return 0;
+}
+
+static void check_foreign_refs(ouro_heap *h, ouro_object *young)
+{
+    foreign_ctx fc = {h};
+    uint32_t hr = head_ref(h, young);
+    for (uint32_t r = young->gc_next; r != hr;) {
+        ouro_object *o = ouro__obj_of(h, r);
+        r = o->gc_next;
+        traverse(o, visit_same_heap, &fc);
+    }
+}
+
 static long gc_collect_main(ouro_heap *h, int generation, long *uncollectable_out)
 {
     long m = 0; /* objects collected */
@@ -638,6 +667,8 @@ static long gc_collect_main(ouro_heap *h, int generation, long *uncollectable_ou
         ouro__list_merge(h, GEN(i), GEN(generation));
     ouro_object *young = GEN(generation);
     ouro_object *old = generation < OURO_GC_GENERATIONS - 1 ? GEN(generation + 1) : young;
+    if (h->cfg.debug >= OURO_DEBUG_CHECKS)
+        check_foreign_refs(h, young);
 
     ouro_object *unreachable = LIST(UNREACHABLE);
     size_t n_young, n_unreachable;
@@ -758,6 +789,7 @@ void ouro__gc_maybe_collect(ouro_heap *h)
 {
     if (h->collecting)
         return;
+    ouro__check_owner(h);
     h->collecting = true;
     if (OURO__UNLIKELY(h->cfg.debug >= OURO_DEBUG_GC_STRESS)) {
         /* Stress mode: a full collection every time, whatever the counts
@@ -796,6 +828,7 @@ long ouro_gc_collect(ouro_heap *h, int generation)
 {
     if (!h || generation < 0 || generation >= OURO_GC_GENERATIONS)
         return OURO_EINVAL;
+    ouro__check_owner(h);
     if (h->collecting)
         return 0;
     h->collecting = true;
@@ -804,19 +837,31 @@ long ouro_gc_collect(ouro_heap *h, int generation)
     return n;
 }
 
-void ouro_gc_enable(ouro_heap *h) { h->enabled = true; }
-void ouro_gc_disable(ouro_heap *h) { h->enabled = false; }
-int ouro_gc_is_enabled(ouro_heap *h) { return h->enabled; }
+/* NULL heaps: setters do nothing (or return OURO_EINVAL), getters report
+ * zeros, as ouro.h promises that bad input never aborts. */
+void ouro_gc_enable(ouro_heap *h)
+{
+    if (h)
+        h->enabled = true;
+}
+void ouro_gc_disable(ouro_heap *h)
+{
+    if (h)
+        h->enabled = false;
+}
+int ouro_gc_is_enabled(ouro_heap *h) { return h ? h->enabled : 0; }
 
 void ouro_gc_get_threshold(ouro_heap *h, int out[3])
 {
+    if (!out)
+        return;
     for (int i = 0; i < 3; i++)
-        out[i] = h->gen[i].threshold;
+        out[i] = h ? h->gen[i].threshold : 0;
 }
 
 int ouro_gc_set_threshold(ouro_heap *h, int t0, int t1, int t2)
 {
-    if (t0 < 0 || t1 < 0 || t2 < 0)
+    if (!h || t0 < 0 || t1 < 0 || t2 < 0)
         return OURO_EINVAL;
     h->gen[0].threshold = t0;
     h->gen[1].threshold = t1;
@@ -838,14 +883,18 @@ int ouro_gc_get_young_growth(ouro_heap *h) { return h ? h->young_growth : 0; }
 
 void ouro_gc_get_count(ouro_heap *h, int out[3])
 {
+    if (!out)
+        return;
     for (int i = 0; i < 3; i++)
-        out[i] = h->gen[i].count;
+        out[i] = h ? h->gen[i].count : 0;
 }
 
 void ouro_gc_get_stats(ouro_heap *h, ouro_gc_gen_stats out[3])
 {
+    if (!out)
+        return;
     for (int i = 0; i < 3; i++)
-        out[i] = h->gstats[i];
+        out[i] = h ? h->gstats[i] : (ouro_gc_gen_stats){0, 0, 0};
 }
 
 int ouro_gc_get_objects(ouro_heap *h, int generation, ouro_visit_fn visit, void *arg)
@@ -915,16 +964,18 @@ int ouro_gc_get_referents(ouro_object *o, ouro_visit_fn visit, void *arg)
 
 int ouro_gc_is_tracked(const ouro_object *o)
 {
-    return o->gc_next != 0;
+    return o && o->gc_next != 0;
 }
 
 int ouro_gc_is_finalized(const ouro_object *o)
 {
-    return (o->flags & OURO__F_FINALIZED) != 0;
+    return o && (o->flags & OURO__F_FINALIZED) != 0;
 }
 
 int ouro_gc_track(ouro_object *o)
 {
+    if (!o)
+        return OURO_EINVAL;
     if (!is_gc(o))
         return OURO_ETYPE;
     if (!o->gc_next && !ouro_is_immortal(o))
@@ -934,6 +985,8 @@ int ouro_gc_track(ouro_object *o)
 
 int ouro_gc_untrack(ouro_object *o)
 {
+    if (!o)
+        return OURO_EINVAL;
     if (o->gc_next)
         ouro__gc_untrack(ouro__heap_of(o), o);
     return 0;
@@ -941,6 +994,8 @@ int ouro_gc_untrack(ouro_object *o)
 
 void ouro_gc_freeze(ouro_heap *h)
 {
+    if (!h)
+        return;
     for (int i = 0; i < OURO_GC_GENERATIONS; i++)
         ouro__list_merge(h, GEN(i), LIST(PERMANENT));
     h->gen[0].count = 0;
@@ -948,20 +1003,28 @@ void ouro_gc_freeze(ouro_heap *h)
 
 void ouro_gc_unfreeze(ouro_heap *h)
 {
+    if (!h)
+        return;
     ouro__list_merge(h, LIST(PERMANENT), GEN(OURO_GC_GENERATIONS - 1));
 }
 
 size_t ouro_gc_get_freeze_count(ouro_heap *h)
 {
+    if (!h)
+        return 0;
     return ouro__list_size(h, LIST(PERMANENT));
 }
 
-void ouro_gc_set_debug(ouro_heap *h, int flags) { h->debug_flags = flags; }
-int ouro_gc_get_debug(ouro_heap *h) { return h->debug_flags; }
+void ouro_gc_set_debug(ouro_heap *h, int flags)
+{
+    if (h)
+        h->debug_flags = flags;
+}
+int ouro_gc_get_debug(ouro_heap *h) { return h ? h->debug_flags : 0; }
 
 int ouro_gc_callback_add(ouro_heap *h, ouro_gc_callback cb, void *arg)
 {
-    if (!cb)
+    if (!h || !cb)
         return OURO_EINVAL;
     if (h->ncallbacks == h->capcallbacks) {
         size_t cap = h->capcallbacks ? h->capcallbacks * 2 : 4;
@@ -979,6 +1042,8 @@ int ouro_gc_callback_add(ouro_heap *h, ouro_gc_callback cb, void *arg)
 
 int ouro_gc_callback_remove(ouro_heap *h, ouro_gc_callback cb, void *arg)
 {
+    if (!h)
+        return OURO_EINVAL;
     for (size_t i = 0; i < h->ncallbacks; i++) {
         if (h->callbacks[i].fn == cb && h->callbacks[i].arg == arg) {
             memmove(&h->callbacks[i], &h->callbacks[i + 1],
@@ -990,17 +1055,19 @@ int ouro_gc_callback_remove(ouro_heap *h, ouro_gc_callback cb, void *arg)
     return OURO_ENOTFOUND;
 }
 
-size_t ouro_gc_garbage_count(ouro_heap *h) { return h->garbage.len; }
+size_t ouro_gc_garbage_count(ouro_heap *h) { return h ? h->garbage.len : 0; }
 
 ouro_object *ouro_gc_garbage_get(ouro_heap *h, size_t i)
 {
-    return i < h->garbage.len ? h->garbage.items[i] : NULL;
+    return h && i < h->garbage.len ? h->garbage.items[i] : NULL;
 }
 
 void ouro_gc_garbage_clear(ouro_heap *h)
 {
     /* As list.clear(): detach the items first, then release them from the
      * last to the first. */
+    if (!h)
+        return;
     ouro__vec v = h->garbage;
     memset(&h->garbage, 0, sizeof h->garbage);
     while (v.len)

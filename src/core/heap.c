@@ -107,6 +107,9 @@ ouro_heap *ouro_heap_new(const ouro_config *cfg)
     if (c.debug < env_debug())
         c.debug = env_debug();
     h->cfg = c;
+    ouro__alloc_slow_update(h);
+    h->owner = pthread_self(); /* the creating thread owns the heap */
+    h->owned = true;
     ouro__trace_fields_off(h);
     h->page_requests = requests;
     h->map_size = total;
@@ -124,9 +127,62 @@ ouro_heap *ouro_heap_new(const ouro_config *cfg)
     return h;
 }
 
-void *ouro_heap_userdata(ouro_heap *h) { return h->userdata; }
-void ouro_heap_set_userdata(ouro_heap *h, void *u) { h->userdata = u; }
+void *ouro_heap_userdata(ouro_heap *h) { return h ? h->userdata : NULL; }
+void ouro_heap_set_userdata(ouro_heap *h, void *u)
+{
+    if (h)
+        h->userdata = u;
+}
 int ouro_heap_last_error(const ouro_heap *h) { return h ? h->last_error : OURO_EINVAL; }
+void ouro_heap_clear_error(ouro_heap *h)
+{
+    if (h)
+        h->last_error = 0;
+}
+
+/* ------------------------------------------------------------ ownership */
+
+int ouro_heap_set_owner(ouro_heap *h)
+{
+    if (!h)
+        return OURO_EINVAL;
+    h->owner = pthread_self();
+    __atomic_store_n(&h->owned, true, __ATOMIC_RELEASE);
+    return 0;
+}
+
+int ouro_heap_disown(ouro_heap *h)
+{
+    if (!h)
+        return OURO_EINVAL;
+    ouro__check_owner(h);
+    __atomic_store_n(&h->owned, false, __ATOMIC_RELEASE);
+    return 0;
+}
+
+/* A debug heap used by a thread that is not its owner: an unowned heap
+ * (ouro_heap_disown) is taken by this thread, anything else is fatal.
+ * The message says which thread owns the heap and which used it, because
+ * the crash that follows a race is far from both. */
+void ouro__owner_slow(ouro_heap *h)
+{
+    pthread_t self = pthread_self();
+    bool expected = false;
+    if (!__atomic_load_n(&h->owned, __ATOMIC_ACQUIRE) &&
+        __atomic_compare_exchange_n(&h->owned, &expected, true, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+        h->owner = self;
+        return;
+    }
+    if (pthread_equal(h->owner, self))
+        return;
+    fprintf(stderr,
+            "ouro: fatal: heap %p is owned by thread %#lx, used from %#lx (a heap is used by "
+            "one thread at a time; hand it over with ouro_heap_set_owner)\n",
+            (void *)h, (unsigned long)h->owner, (unsigned long)self);
+    fflush(stderr);
+    abort();
+}
 
 /* ------------------------------------------------------------ leaks */
 
@@ -218,6 +274,7 @@ int ouro_heap_free(ouro_heap *h)
 {
     if (!h)
         return 0;
+    ouro__check_owner(h);
     /* The layer above first: weakref.finalize(atexit=True) objects run,
      * newest first, and the registry lets go of the others, before the
      * leak reports, since what the registry held (finalize objects, their
@@ -282,6 +339,11 @@ int ouro_heap_get_stats(ouro_heap *h, ouro_heap_stats *out)
 
 size_t ouro_heap_stats_text(ouro_heap *h, char *buf, size_t size)
 {
+    if (!h || !buf) {
+        if (buf && size)
+            buf[0] = 0;
+        return 0;
+    }
     ouro_heap_stats s;
     s.struct_size = sizeof s;
     ouro_heap_get_stats(h, &s);
@@ -334,13 +396,83 @@ int ouro_heap_walk(ouro_heap *h, ouro_visit_fn visit, void *arg)
     return ouro__pool_walk(h, false, walk_visit, &ws);
 }
 
+/* The address ranges of a heap's arenas and large blocks, sorted, so that
+ * the checker can tell whether a referent lies in this heap without
+ * reading it: a reference into another heap may point into memory that
+ * heap has already returned to its page source. */
+typedef struct range {
+    uintptr_t lo, hi;
+} range;
+
 typedef struct check_state {
     ouro_heap *h;
     size_t objects;
     size_t tracked;
     size_t weak_flagged;
     int bad;
+    range *ranges; /* NULL when malloc failed: referents are not checked */
+    size_t nranges;
+    const ouro_object *holder; /* the object whose references are visited */
 } check_state;
+
+static int range_cmp(const void *a, const void *b)
+{
+    uintptr_t x = ((const range *)a)->lo, y = ((const range *)b)->lo;
+    return x < y ? -1 : x > y;
+}
+
+static range *heap_ranges(ouro_heap *h, size_t *n)
+{
+    size_t cap = 1;
+    for (ouro__large *L = h->large_blocks; L; L = L->next)
+        cap++;
+    cap += h->slot_top;
+    range *r = malloc(cap * sizeof *r);
+    if (!r)
+        return NULL;
+    size_t k = 0;
+    for (uint32_t i = 1; i < h->slot_top; i++)
+        if (h->arenas[i].live)
+            r[k++] = (range){(uintptr_t)h->arenas[i].base,
+                             (uintptr_t)h->arenas[i].base + OURO__ARENA_SIZE};
+    for (ouro__large *L = h->large_blocks; L; L = L->next)
+        r[k++] = (range){(uintptr_t)L, (uintptr_t)L + L->map_size};
+    qsort(r, k, sizeof *r, range_cmp);
+    *n = k;
+    return r;
+}
+
+static bool in_ranges(const range *r, size_t n, uintptr_t p)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (p < r[mid].lo)
+            hi = mid;
+        else if (p >= r[mid].hi)
+            lo = mid + 1;
+        else
+            return true;
+    }
+    return false;
+}
+
+/* Every reference an object reports through traverse (tracked or not:
+ * an untracked tuple or dict still holds its items) must point into this
+ * heap.  Objects whose type has no traverse cannot be checked. */
+static int check_referent(ouro_object *r, void *arg)
+{
+    check_state *cs = arg;
+    if (!r || in_ranges(cs->ranges, cs->nranges, (uintptr_t)r))
+        return 0;
+    ouro__report(cs->h,
+                 "ouro_heap_check: %s object %p holds a reference to %p, which is not an "
+                 "object of heap %p (an object of another heap)\n",
+                 ouro_type_name(cs->holder), (const void *)cs->holder, (void *)r,
+                 (void *)cs->h);
+    cs->bad = 1;
+    return 1;
+}
 
 static int check_visit(ouro_object *o, void *arg)
 {
@@ -384,6 +516,12 @@ static int check_visit(ouro_object *o, void *arg)
             return 1;
         }
     }
+    if (cs->ranges && t->traverse) {
+        cs->holder = o;
+        t->traverse(o, check_referent, cs);
+        if (cs->bad)
+            return 1;
+    }
     if (o->flags & OURO__F_HASWEAK) {
         cs->weak_flagged++;
         if (!ouro__weak_head(h, o)) {
@@ -405,8 +543,17 @@ int ouro_heap_check(ouro_heap *h)
     int rc = ouro__pool_check(h);
     if (rc < 0)
         return rc;
-    check_state cs = {h, 0, 0, 0, 0};
+    check_state cs = {h, 0, 0, 0, 0, NULL, 0, NULL};
+    cs.ranges = heap_ranges(h, &cs.nranges);
     ouro_heap_walk(h, check_visit, &cs);
+    for (size_t i = 0; !cs.bad && i < h->scope.len; i++) {
+        if (cs.ranges && !in_ranges(cs.ranges, cs.nranges, (uintptr_t)h->scope.items[i])) {
+            ouro__report(h, "ouro_heap_check: scope entry %p is not an object of heap %p\n",
+                         (void *)h->scope.items[i], (void *)h);
+            cs.bad = 1;
+        }
+    }
+    free(cs.ranges);
     if (cs.bad)
         return OURO_EINVAL;
     if (cs.objects != ouro__live_objects(h)) {
@@ -456,7 +603,7 @@ void *ouro_raw_alloc_at(ouro_heap *h, size_t size, const char *file, int line, c
 {
     if (!h)
         return NULL;
-    if (OURO__LIKELY(h->cfg.fail_alloc_at == 0)) {
+    if (OURO__LIKELY(!h->alloc_slow)) {
         void *p = ouro__block_alloc_try(h, size, 1);
         if (OURO__LIKELY(p != NULL)) {
             return ouro__trace_alloc(h, p, 1, file, line, func);
@@ -478,6 +625,7 @@ static __attribute__((noinline)) void raw_free_slow(ouro_heap *h, void *p)
     ouro__chunk *ch = (ouro__chunk *)ouro__pool_of(p);
     if (h->cfg.debug >= OURO_DEBUG_CHECKS) {
         OURO__HIDDEN bool ouro__block_is_free(void *p);
+        ouro__check_owner(h);
         if (ch->heap != h) {
             fprintf(stderr, "ouro: fatal: raw block %p freed with heap %p, belongs to heap %p "
                             "(wrong heap)\n", p, (void *)h, (void *)ch->heap);
@@ -495,7 +643,7 @@ static __attribute__((noinline)) void raw_free_slow(ouro_heap *h, void *p)
 
 void ouro_raw_free(ouro_heap *h, void *p)
 {
-    if (!p)
+    if (!p || !h)
         return;
     /* No debug checks, not every block traced, and the block's pool holds
      * no sample (see slow_free): the pool fast path. */
@@ -507,6 +655,8 @@ void ouro_raw_free(ouro_heap *h, void *p)
 void *ouro_raw_realloc_at(ouro_heap *h, void *p, size_t size, const char *file, int line,
                           const char *func)
 {
+    if (!h)
+        return NULL;
     if (!p)
         return ouro_raw_alloc_at(h, size, file, line, func);
     size_t old = ouro__block_size(p);
@@ -544,16 +694,19 @@ int ouro__vec_push(ouro__vec *v, ouro_object *o)
 
 ouro_scope ouro_scope_begin(ouro_heap *h)
 {
-    ouro_scope s = {h, h->scope.len};
+    ouro_scope s = {h, h ? h->scope.len : 0};
     return s;
 }
 
 ouro_object *ouro_scope_add(ouro_heap *h, ouro_object *o)
 {
-    if (!o)
+    if (!o || !h)
+        return NULL; /* o NULL: the failed call that made it set the error */
+    if (ouro__check_same_heap(h, o, "ouro_scope_add") < 0) {
+        ouro_decref(o); /* refused like an allocation failure: released */
+        h->last_error = OURO_EINVAL;
         return NULL;
-    if (h->cfg.debug >= OURO_DEBUG_CHECKS && ouro__heap_of(o) != h)
-        ouro__fatal(o, "object used with a heap it does not belong to (wrong heap)");
+    }
     if (ouro__vec_push(&h->scope, o) < 0) {
         ouro_decref(o);
         h->last_error = OURO_ENOMEM;
@@ -564,6 +717,8 @@ ouro_object *ouro_scope_add(ouro_heap *h, ouro_object *o)
 
 void ouro_scope_end(ouro_scope *s)
 {
+    if (!s || !s->heap)
+        return;
     ouro_heap *h = s->heap;
     while (h->scope.len > s->mark) {
         ouro_object *o = h->scope.items[--h->scope.len];

@@ -56,6 +56,7 @@
  * call sites: the library sees the plain functions (ouro.h, "call sites"). */
 #define OURO__LIBRARY 1
 #include "ouro.h"
+#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -261,6 +262,19 @@ struct ouro_heap {
 
     ouro_config cfg;
     int last_error;
+    /* Taken by the allocation entry points before they do anything: set
+     * when fault injection is on or debug checks are (the owner check
+     * below), so that a release heap pays one load and branch, the one
+     * it paid before for fault injection alone (ouro__alloc_fails). */
+    bool alloc_slow;
+
+    /* The thread that may use the heap (debug heaps check it at the entry
+     * points; see ouro_heap_set_owner).  `owned` false means nobody owns
+     * it: the next thread to use it takes it.  Written by the owner, or by
+     * a thread that takes an unowned heap, with a compare-and-swap so that
+     * two threads racing for an unowned heap cannot both win. */
+    pthread_t owner;
+    bool owned;
 
     /* pools */
     ouro__pool *usedpools[2][OURO_NUM_CLASSES]; /* [raw][class] */
@@ -580,11 +594,35 @@ OURO__HIDDEN int ouro__vec_push(ouro__vec *v, ouro_object *o);
 /* Fault injection (cfg.fail_alloc_at, fixed at ouro_heap_new): whether the
  * allocation counted now is to fail. */
 OURO__LAYER_API bool ouro__inject_alloc(ouro_heap *h);
-/* Every allocation entry point starts with this: with fault injection on,
- * count the allocation and, when it is to fail, set OURO_ENOMEM. */
+
+/* ----- heap ownership (debug heaps): one thread at a time per heap.
+ * ouro__check_owner is called at the heap's entry points (allocation,
+ * collection, the decref slow path, raw frees, checked reference
+ * operations); it costs nothing in a release heap beyond the test of
+ * cfg.debug that those paths already make, and in a debug heap a
+ * pthread_self() and a compare. */
+OURO__LAYER_API void ouro__owner_slow(ouro_heap *h);
+static inline void ouro__check_owner(ouro_heap *h)
+{
+    if (OURO__UNLIKELY(h->cfg.debug >= OURO_DEBUG_CHECKS) &&
+        (!h->owned || !pthread_equal(h->owner, pthread_self())))
+        ouro__owner_slow(h);
+}
+/* Whether alloc_slow must be set: recomputed when cfg changes. */
+static inline void ouro__alloc_slow_update(ouro_heap *h)
+{
+    h->alloc_slow = h->cfg.fail_alloc_at != 0 || h->cfg.debug >= OURO_DEBUG_CHECKS;
+}
+
+/* Every allocation entry point starts with this: in a debug heap, check
+ * the calling thread; with fault injection on, count the allocation and,
+ * when it is to fail, set OURO_ENOMEM. */
 static inline bool ouro__alloc_fails(ouro_heap *h)
 {
-    if (OURO__LIKELY(h->cfg.fail_alloc_at == 0))
+    if (OURO__LIKELY(!h->alloc_slow))
+        return false;
+    ouro__check_owner(h);
+    if (h->cfg.fail_alloc_at == 0)
         return false;
     if (OURO__UNLIKELY(h->teardown)) {
         h->last_error = OURO_EBUSY;
@@ -595,6 +633,28 @@ static inline bool ouro__alloc_fails(ouro_heap *h)
         return false;
     h->last_error = OURO_ENOMEM;
     return true;
+}
+
+/* ----- one heap per object graph.  A reference from an object of one
+ * heap to an object of another would dangle when the other heap is freed,
+ * and the collector, which computes gc_refs over one heap's lists, would
+ * decrement counts of objects it does not own.  Every place that stores a
+ * reference into an object (container stores, constructors that take
+ * objects, weak containers) calls this first with the heap of the object
+ * stored into.  A foreign object aborts in a debug heap, with a message
+ * naming both heaps; in a release heap the store is refused with
+ * OURO_EINVAL: bad input, which never aborts a release heap.  The compare
+ * costs one load from the stored object's pool header, on paths that are
+ * not the reference operations themselves. */
+OURO__LAYER_API void ouro__foreign_fatal(ouro_heap *h, const ouro_object *o, const char *what)
+    __attribute__((noreturn));
+static inline int ouro__check_same_heap(ouro_heap *h, const ouro_object *o, const char *what)
+{
+    if (OURO__LIKELY(o == NULL || ouro__heap_of(o) == h))
+        return 0;
+    if (h->cfg.debug >= OURO_DEBUG_CHECKS)
+        ouro__foreign_fatal(h, o, what);
+    return OURO_EINVAL;
 }
 
 /* ----- collector (gc.c) */

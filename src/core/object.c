@@ -88,6 +88,17 @@ void ouro__fatal(const ouro_object *o, const char *what)
     abort();
 }
 
+/* A reference to an object of heap B about to be stored in heap h. */
+void ouro__foreign_fatal(ouro_heap *h, const ouro_object *o, const char *what)
+{
+    fprintf(stderr,
+            "ouro: fatal: %s: object %p of type %s belongs to heap %p, stored into heap %p "
+            "(wrong heap: objects of one heap may refer only to objects of the same heap)\n",
+            what, (const void *)o, safe_type_name(o), (void *)ouro__heap_of(o), (void *)h);
+    fflush(stderr);
+    abort();
+}
+
 /* ------------------------------------------------------------ allocation */
 
 bool ouro__inject_alloc(ouro_heap *h)
@@ -218,6 +229,7 @@ static void check_live(const ouro_object *o, const char *op)
 void ouro__debug_incref(ouro_object *o)
 {
     check_live(o, "incref");
+    ouro__check_owner(ouro__heap_of(o));
     uint32_t rc = o->refcnt;
     if ((int32_t)rc >= 0)
         o->refcnt = rc + 1;
@@ -226,6 +238,7 @@ void ouro__debug_incref(ouro_object *o)
 void ouro__debug_decref(ouro_object *o)
 {
     check_live(o, "decref");
+    ouro__check_owner(ouro__heap_of(o));
     uint32_t rc = o->refcnt;
     if ((int32_t)rc < 0)
         return;
@@ -356,6 +369,7 @@ void ouro__dealloc(ouro_object *o)
 {
     ouro_heap *h = ouro__heap_of(o);
     if (h->cfg.debug >= OURO_DEBUG_CHECKS) {
+        ouro__check_owner(h);
         if (o->flags & OURO__F_FREED)
             ouro__fatal(o, "object freed twice (double free)");
         if (!(o->flags & OURO__F_OBJECT))
@@ -366,9 +380,12 @@ void ouro__dealloc(ouro_object *o)
 
 /* ------------------------------------------------------------ accessors */
 
+/* The accessors take NULL (a None field, a failed constructor's result)
+ * and answer as for nothing: 0, NULL, "NoneType" (ouro_repr prints NULL as
+ * None). */
 uint32_t ouro_refcount(const ouro_object *o)
 {
-    return o->refcnt;
+    return o ? o->refcnt : 0;
 }
 
 uintptr_t ouro_id(const ouro_object *o)
@@ -378,6 +395,8 @@ uintptr_t ouro_id(const ouro_object *o)
 
 size_t ouro_sizeof(const ouro_object *o)
 {
+    if (!o)
+        return 0;
     ouro_type *t = ouro__type(o);
     if (t->size_of)
         return t->size_of(o);
@@ -386,21 +405,23 @@ size_t ouro_sizeof(const ouro_object *o)
 
 const ouro_type *ouro_type_of(const ouro_object *o)
 {
-    return ouro__type(o);
+    return o ? ouro__type(o) : NULL;
 }
 
 const char *ouro_type_name(const ouro_object *o)
 {
-    return safe_type_name(o);
+    return o ? safe_type_name(o) : "NoneType";
 }
 
 ouro_heap *ouro_heap_of(const ouro_object *o)
 {
-    return ouro__heap_of(o);
+    return o ? ouro__heap_of(o) : NULL;
 }
 
 void ouro_make_immortal(ouro_object *o)
 {
+    if (!o)
+        return;
     ouro_heap *h = ouro__heap_of(o);
     if (o->gc_next)
         ouro__gc_untrack(h, o);
@@ -409,5 +430,5 @@ void ouro_make_immortal(ouro_object *o)
 
 int ouro_is_immortal(const ouro_object *o)
 {
-    return (int32_t)o->refcnt < 0;
+    return o && (int32_t)o->refcnt < 0;
 }

@@ -281,7 +281,7 @@ void ouro__weak_clear_refs(ouro_heap *h, ouro_object *o)
 
 int ouro_is_weakref(const ouro_object *o)
 {
-    return ouro__weakref_type.id != 0 && o->type_id == ouro__weakref_type.id;
+    return o && ouro__weakref_type.id != 0 && o->type_id == ouro__weakref_type.id;
 }
 
 static bool weakrefable(const ouro_object *o)
@@ -297,8 +297,10 @@ static ouro_object *make_ref(ouro_heap *h, ouro_object *target, ouro_weakref_cal
             h->last_error = OURO_EINVAL;
         return NULL;
     }
-    if (h->cfg.debug >= OURO_DEBUG_CHECKS && ouro__heap_of(target) != h)
-        ouro__fatal(target, "object used with a heap it does not belong to (wrong heap)");
+    if (ouro__check_same_heap(h, target, "ouro_weakref_new") < 0) {
+        h->last_error = OURO_EINVAL;
+        return NULL;
+    }
     if (!weakrefable(target)) {
         h->last_error = OURO_ETYPE;
         return NULL;
@@ -382,6 +384,8 @@ void *ouro_weakref_arg(const ouro_object *o)
 
 size_t ouro_weakref_count(ouro_object *o)
 {
+    if (!o)
+        return 0;
     ouro_heap *h = ouro__heap_of(o);
     size_t n = 0;
     for (ouro_object *w = ouro__weak_head(h, o); w; w = (ouro_object *)WR(w)->wr_next)

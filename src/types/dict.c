@@ -326,7 +326,8 @@ int ouro_dict_set(ouro_object *d, ouro_object *key, ouro_object *value)
 {
     if (!IS_DICT(d))
         return OURO_ETYPE;
-    if (!value)
+    if (!value || ouro__check_same_heap(HEAP(d), value, "ouro_dict_set") < 0 ||
+        ouro__check_same_heap(HEAP(d), key, "ouro_dict_set") < 0)
         return OURO_EINVAL;
     int64_t hash;
     int rc = key_hash(key, &hash);
@@ -493,7 +494,7 @@ int ouro_dict_set_str(ouro_object *d, const char *key, ouro_object *value)
 {
     if (!IS_DICT(d))
         return OURO_ETYPE;
-    if (!key)
+    if (!key || !value || ouro__check_same_heap(HEAP(d), value, "ouro_dict_set_str") < 0)
         return OURO_EINVAL;
     ouro_object *k = ouro_str_from(HEAP(d), key);
     if (!k)

@@ -180,7 +180,8 @@ ouro_object *ouro_iter(ouro_heap *h, ouro_object *o)
 {
     if (!h)
         return NULL;
-    if (!o)
+    /* The iterator holds the iterable: both must be of heap h. */
+    if (!o || ouro__check_same_heap(h, o, "ouro_iter") < 0)
         return ouro__fail(h, OURO_EINVAL);
     if (ouro__is_iter(o)) {
         ouro_incref(o);
@@ -221,6 +222,8 @@ ouro_object *ouro_dict_iter(ouro_heap *h, ouro_object *d, int kind)
         return NULL;
     if (!IS_DICT(d))
         return ouro__fail(h, OURO_ETYPE);
+    if (ouro__check_same_heap(h, d, "ouro_dict_iter") < 0)
+        return ouro__fail(h, OURO_EINVAL);
     if (kind < OURO_DICT_KEYS || kind > OURO_DICT_ITEMS)
         return ouro__fail(h, OURO_EINVAL);
     return seqiter_new(h, IT_DICT_KEYS + kind, d, ((o_dict *)d)->used);

@@ -104,7 +104,7 @@ ouro_object *ouro_list_from(ouro_heap *h, ouro_object *const *items, size_t n)
     if (n && !items)
         return ouro__fail(h, OURO_EINVAL);
     for (size_t i = 0; i < n; i++)
-        if (!items[i])
+        if (!items[i] || ouro__check_same_heap(h, items[i], "ouro_list_from") < 0)
             return ouro__fail(h, OURO_EINVAL);
     ouro_object *o = ouro_list_new(h);
     if (!o)
@@ -154,7 +154,7 @@ int ouro_list_set(ouro_object *o, ptrdiff_t i, ouro_object *v)
 {
     if (!IS_LIST(o))
         return OURO_ETYPE;
-    if (!v)
+    if (!v || ouro__check_same_heap(HEAP(o), v, "ouro_list_set") < 0)
         return OURO_EINVAL;
     o_list *l = (o_list *)o;
     if (!norm_index(&i, l->n))
@@ -170,7 +170,7 @@ int ouro_list_insert(ouro_object *o, ptrdiff_t i, ouro_object *v)
 {
     if (!IS_LIST(o))
         return OURO_ETYPE;
-    if (!v)
+    if (!v || ouro__check_same_heap(HEAP(o), v, "ouro_list_insert") < 0)
         return OURO_EINVAL;
     o_list *l = (o_list *)o;
     if (i < 0) {
@@ -194,10 +194,12 @@ int ouro_list_append(ouro_object *o, ouro_object *v)
 {
     if (!IS_LIST(o))
         return OURO_ETYPE;
-    if (!v)
+    /* The heap compare reads both objects' pool headers (each one load);
+     * it is what stops a list from outliving an item of another heap. */
+    if (!v || ouro__check_same_heap(HEAP(o), v, "ouro_list_append") < 0)
         return OURO_EINVAL;
     o_list *l = (o_list *)o;
-    if (l->n < l->allocated) { /* the common case: no call, no check */
+    if (l->n < l->allocated) { /* the common case: no call */
         ouro_incref(v);
         l->items[l->n++] = v;
         return 0;
@@ -253,6 +255,10 @@ int ouro_list_extend(ouro_object *o, ouro_object *src)
         return OURO_EINVAL;
     o_list *l = (o_list *)o;
     ouro_heap *h = HEAP(o);
+    /* A container of one heap holds only objects of that heap, so checking
+     * the source checks its items. */
+    if (src && ouro__check_same_heap(h, src, "ouro_list_extend") < 0)
+        return OURO_EINVAL;
     if (IS_LIST(src) || IS_TUPLE(src)) {
         /* All or nothing: room first, then the copy (src may be l). */
         size_t k = IS_LIST(src) ? ((o_list *)src)->n : ((o_tuple *)src)->n;

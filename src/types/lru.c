@@ -67,7 +67,7 @@ ouro_object *ouro_lru_call(ouro_object *o, ouro_object *key)
         return o ? ouro__fail(HEAP(o), OURO_ETYPE) : NULL;
     ouro_heap *h = HEAP(o);
     o_lru *c = (o_lru *)o;
-    if (!key)
+    if (!key || ouro__check_same_heap(h, key, "ouro_lru_call") < 0)
         return ouro__fail(h, OURO_EINVAL);
     int64_t hash;
     int rc = ouro_hash(key, &hash);
@@ -93,6 +93,10 @@ ouro_object *ouro_lru_call(ouro_object *o, ouro_object *key)
     }
     c->misses++;
     ouro_object *r = c->fn(h, key, c->ctx);
+    if (r && ouro__check_same_heap(h, r, "the result of an lru_cache function") < 0) {
+        ouro_decref(r);
+        r = ouro__fail(h, OURO_EINVAL);
+    }
     if (r) {
         /* The function may have called us recursively with the same key
          * (a recursive fib does): then the newer result simply replaces

@@ -37,6 +37,8 @@ int ouro_record_traverse(ouro_object *self, ouro_visit_fn visit, void *arg)
 void ouro_record_clear(ouro_heap *h, ouro_object *self)
 {
     (void)h;
+    if (!IS_RECORD(self))
+        return;
     ouro_object **f = fields_of(self);
     for (size_t i = 0, n = nfields_of(self); i < n; i++)
         ouro_clear(&f[i]);
@@ -80,6 +82,9 @@ static int field_store(ouro_object *r, size_t i, ouro_object *v)
 
 ouro_object *ouro_record_make(ouro_heap *h, ouro_record_type *rt, ouro_object *const *values)
 {
+    for (size_t i = 0; h && rt && values && i < rt->nfields; i++)
+        if (ouro__check_same_heap(h, values[i], "ouro_record_make") < 0)
+            return ouro__fail(h, OURO_EINVAL);
     ouro_object *r = ouro_record_new(h, rt);
     if (!r)
         return NULL;
@@ -110,6 +115,8 @@ int ouro_record_set(ouro_object *r, size_t i, ouro_object *v)
         return OURO_ETYPE;
     if (i >= nfields_of(r))
         return OURO_ERANGE;
+    if (ouro__check_same_heap(HEAP(r), v, "ouro_record_set") < 0)
+        return OURO_EINVAL;
     return field_store(r, i, v);
 }
 
@@ -140,5 +147,7 @@ int ouro_record_setattr(ouro_object *r, const char *field, ouro_object *v)
     int i = ouro_record_index((const ouro_record_type *)ouro_type_of(r), field);
     if (i < 0)
         return i;
+    if (ouro__check_same_heap(HEAP(r), v, "ouro_record_setattr") < 0)
+        return OURO_EINVAL;
     return field_store(r, (size_t)i, v);
 }

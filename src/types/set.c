@@ -137,6 +137,8 @@ int ouro_set_add(ouro_object *o, ouro_object *key)
     int rc = check_and_hash(o, key, &hash);
     if (rc < 0)
         return rc;
+    if (ouro__check_same_heap(HEAP(o), key, "ouro_set_add") < 0)
+        return OURO_EINVAL;
     o_set *s = (o_set *)o;
     bool found = false;
     if (s->table) {

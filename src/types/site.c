@@ -71,19 +71,6 @@ obj ouro_tuple_from_at(ouro_heap *h, ouro_object *const *items, size_t n, OURO_S
 /* ouro_tuple_pack's variadic arguments cannot be passed on: the tuple is
  * made by ouro_tuple_new under the site and filled as ouro_tuple_pack
  * fills it. */
-static obj tuple_vpack(ouro_heap *h, size_t n, va_list ap)
-{
-    ouro_object *o = ouro_tuple_new(h, n);
-    if (!o)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        ouro_object *v = va_arg(ap, ouro_object *);
-        ouro_xincref(v);
-        ((o_tuple *)o)->items[i] = v;
-    }
-    return o;
-}
-
 obj ouro_tuple_pack_at(ouro_heap *h, OURO_SITE_PARAMS, size_t n, ...)
 {
     if (!h)
@@ -92,14 +79,14 @@ obj ouro_tuple_pack_at(ouro_heap *h, OURO_SITE_PARAMS, size_t n, ...)
     va_start(ap, n);
     ouro_object *o;
     if (!h->tracer) {
-        o = tuple_vpack(h, n, ap);
+        o = ouro__tuple_vpack(h, n, ap);
     } else {
         const char *sf = h->site.file, *sfn = h->site.func;
         int sl = h->site.line;
         h->site.file = file;
         h->site.func = func;
         h->site.line = line;
-        o = tuple_vpack(h, n, ap);
+        o = ouro__tuple_vpack(h, n, ap);
         h->site.file = sf;
         h->site.func = sfn;
         h->site.line = sl;

@@ -160,6 +160,10 @@ ouro_object *ouro_str_concat(ouro_heap *h, ouro_object *a, ouro_object *b)
         return NULL;
     if (!IS_STR(a) || !IS_STR(b))
         return ouro__fail(h, OURO_ETYPE);
+    /* An empty operand returns the other one: it must be of heap h. */
+    if (ouro__check_same_heap(h, a, "ouro_str_concat") < 0 ||
+        ouro__check_same_heap(h, b, "ouro_str_concat") < 0)
+        return ouro__fail(h, OURO_EINVAL);
     o_str *x = (o_str *)a, *y = (o_str *)b;
     if (y->nbytes == 0) {
         ouro_incref(a);

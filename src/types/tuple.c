@@ -77,6 +77,9 @@ ouro_object *ouro_tuple_from(ouro_heap *h, ouro_object *const *items, size_t n)
         return NULL;
     if (n && !items)
         return ouro__fail(h, OURO_EINVAL);
+    for (size_t i = 0; i < n; i++)
+        if (ouro__check_same_heap(h, items[i], "ouro_tuple_from") < 0)
+            return ouro__fail(h, OURO_EINVAL);
     ouro_object *o = ouro_tuple_new(h, n);
     if (!o)
         return NULL;
@@ -88,20 +91,37 @@ ouro_object *ouro_tuple_from(ouro_heap *h, ouro_object *const *items, size_t n)
     return o;
 }
 
-ouro_object *ouro_tuple_pack(ouro_heap *h, size_t n, ...)
+/* ouro_tuple_pack's body, shared with its call-site variant (site.c):
+ * every item is checked before the tuple is made. */
+ouro_object *ouro__tuple_vpack(ouro_heap *h, size_t n, va_list ap)
 {
-    if (!h)
-        return NULL;
+    va_list check;
+    va_copy(check, ap);
+    for (size_t i = 0; i < n; i++) {
+        if (ouro__check_same_heap(h, va_arg(check, ouro_object *), "ouro_tuple_pack") < 0) {
+            va_end(check);
+            return ouro__fail(h, OURO_EINVAL);
+        }
+    }
+    va_end(check);
     ouro_object *o = ouro_tuple_new(h, n);
     if (!o)
         return NULL;
-    va_list ap;
-    va_start(ap, n);
     for (size_t i = 0; i < n; i++) {
         ouro_object *v = va_arg(ap, ouro_object *);
         ouro_xincref(v);
         ((o_tuple *)o)->items[i] = v;
     }
+    return o;
+}
+
+ouro_object *ouro_tuple_pack(ouro_heap *h, size_t n, ...)
+{
+    if (!h)
+        return NULL;
+    va_list ap;
+    va_start(ap, n);
+    ouro_object *o = ouro__tuple_vpack(h, n, ap);
     va_end(ap);
     return o;
 }
@@ -133,6 +153,8 @@ int ouro_tuple_set(ouro_object *t, ptrdiff_t i, ouro_object *v)
         return OURO_ETYPE; /* shared, or the immortal empty tuple */
     if (!norm_index(&i, ((o_tuple *)t)->n))
         return OURO_ERANGE;
+    if (ouro__check_same_heap(HEAP(t), v, "ouro_tuple_set") < 0)
+        return OURO_EINVAL;
     ouro_setref(&((o_tuple *)t)->items[i], v);
     return 0;
 }

@@ -248,6 +248,8 @@ OURO__HIDDEN ouro_object *ouro__none(ouro_heap *h);
 /* Allocate an object of a built-in type (ouro_new_sized without the
  * allocation-site macros, so tracing names the caller's caller). */
 OURO__HIDDEN ouro_object *ouro__tnew(ouro_heap *h, ouro_type *t, size_t size);
+/* ouro_tuple_pack with the items as a va_list (tuple.c). */
+OURO__HIDDEN ouro_object *ouro__tuple_vpack(ouro_heap *h, size_t n, va_list ap);
 
 /* Whether the collector could ever need to look at o: a GC object,
  * except a tuple it has already untracked (CPython's

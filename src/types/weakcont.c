@@ -123,7 +123,8 @@ static void fin_callback(ouro_heap *h, ouro_object *wr, void *a)
 ouro_object *ouro_finalize_new(ouro_heap *h, ouro_object *target, ouro_finalize_fn fn, void *ctx,
                                ouro_object *arg)
 {
-    if (!h || !target) {
+    if (!h || !target || ouro__check_same_heap(h, target, "ouro_finalize_new") < 0 ||
+        ouro__check_same_heap(h, arg, "ouro_finalize_new") < 0) {
         if (h)
             h->last_error = OURO_EINVAL;
         return NULL;
@@ -621,7 +622,8 @@ int ouro_wvdict_items_obj(ouro_object *d, ouro_wk_item_fn fn, void *arg)
 int ouro_wvdict_set(ouro_object *d, const void *key, size_t klen, ouro_object *value)
 {
     wtable *t = as_table(d, WT_VALUE);
-    if (!t || !value || (!key && klen))
+    if (!t || !value || (!key && klen) ||
+        ouro__check_same_heap(ouro__heap_of(d), value, "ouro_wvdict_set") < 0)
         return OURO_EINVAL;
     ouro_object *k = ouro_bytes_new(ouro__heap_of(d), key, klen);
     if (!k)
@@ -667,7 +669,8 @@ int ouro_wvdict_items(ouro_object *d, ouro_wv_item_fn fn, void *arg)
 int ouro_wkdict_set(ouro_object *d, ouro_object *key, ouro_object *value)
 {
     wtable *t = as_table(d, WT_KEY);
-    if (!t || !key)
+    if (!t || !key || ouro__check_same_heap(ouro__heap_of(d), key, "ouro_wkdict_set") < 0 ||
+        ouro__check_same_heap(ouro__heap_of(d), value, "ouro_wkdict_set") < 0)
         return OURO_EINVAL;
     return wt_set(t, NULL, key, value);
 }
@@ -710,7 +713,7 @@ int ouro_wkdict_items(ouro_object *d, ouro_wk_item_fn fn, void *arg)
 int ouro_wset_add(ouro_object *s, ouro_object *item)
 {
     wtable *t = as_table(s, WT_SET);
-    if (!t || !item)
+    if (!t || !item || ouro__check_same_heap(ouro__heap_of(s), item, "ouro_wset_add") < 0)
         return OURO_EINVAL;
     return wt_set(t, NULL, item, NULL);
 }
