@@ -144,6 +144,12 @@ OURO__HIDDEN ouro_graph *ouro__ins_subgraph(const ins_graph *g, const uint32_t *
                                             int dir, int max_depth, size_t max_nodes);
 OURO__HIDDEN void ouro__ins_node_of(const ins_graph *g, size_t i, ouro_graph_node *n);
 
+/* ----- leak reports (leaks.c): the report's groups, with chains for the
+ * `chains` largest; if `graph` is given, also the subgraph around those
+ * suspects (NULL and h->last_error on out of memory). */
+OURO__HIDDEN ouro_leak_report *ouro__ins_leak_take(ouro_heap *h, size_t chains,
+                                                   ouro_graph **graph);
+
 /* ----- tracing internals shared with snapshots and leak reports */
 OURO__HIDDEN int ouro__ins_trace_site(ouro_heap *h, const void *block, ouro_frame *site);
 /* fn(h, arg) runs first thing when tracing of h stops (ouro_trace_stop,
@@ -160,8 +166,6 @@ OURO__HIDDEN ouro_snapshot *ouro__ins_snap_alloc(void);
 OURO__HIDDEN ins_strpool *ouro__ins_snap_pool(ouro_snapshot *s);
 /* Fill traces/tracing fields from the tracer (0, or OURO_ENOMEM). */
 OURO__HIDDEN int ouro__ins_snap_traces(ouro_heap *h, ouro_snapshot *s);
-OURO__HIDDEN int ouro__ins_snap_leaks(ouro_heap *h, ouro_snapshot *s, int with_graph);
-OURO__HIDDEN int ouro__ins_snap_census(ouro_heap *h, ouro_snapshot *s);
 OURO__HIDDEN double ouro__ins_now(void);      /* CLOCK_REALTIME seconds */
 OURO__HIDDEN double ouro__ins_mono(void);     /* CLOCK_MONOTONIC seconds */
 OURO__HIDDEN size_t ouro__ins_rss(void);

@@ -1039,17 +1039,6 @@ out:
     return rc;
 }
 
-ouro_snapshot *ouro_trace_take_snapshot(ouro_heap *h)
-{
-    if (!h)
-        return NULL;
-    if (!tracer_of(h)) {
-        h->last_error = OURO_ENOTFOUND;
-        return NULL;
-    }
-    return ouro_snapshot_take(h, OURO_SNAP_TRACES, NULL);
-}
-
 /* ------------------------------------------------------------ statistics */
 
 static const char *fname(const ouro_frame *f) { return f->file ? f->file : "<unknown>"; }
