@@ -150,7 +150,12 @@ OURO__HIDDEN void ouro__ins_node_of(const ins_graph *g, size_t i, ouro_graph_nod
 OURO__HIDDEN ouro_leak_report *ouro__ins_leak_take(ouro_heap *h, size_t chains,
                                                    ouro_graph **graph);
 
-/* ----- tracing internals shared with snapshots and leak reports */
+/* ----- tracing internals shared with snapshots and leak reports (trace.c) */
+/* Start tracing h (ouro_trace_start_sampled's contract, trace_start.c);
+ * at_heap_free becomes the tracer's on_heap_free hook, which must end by
+ * stopping the tracing. */
+OURO__HIDDEN int ouro__ins_trace_begin(ouro_heap *h, int nframes, size_t sample_bytes,
+                                       void (*at_heap_free)(ouro_heap *h));
 OURO__HIDDEN int ouro__ins_trace_site(ouro_heap *h, const void *block, ouro_frame *site);
 /* fn(h, arg) runs first thing when tracing of h stops (ouro_trace_stop,
  * or ouro_heap_free), with the tracer still on; OURO_ENOTFOUND when h is
