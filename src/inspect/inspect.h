@@ -98,7 +98,7 @@ OURO__HIDDEN void ouro__ins_sym_free(ins_sym *s);
 OURO__HIDDEN void ouro__ins_sym_lookup(ins_sym *s, uintptr_t ip, ouro_frame *out);
 OURO__HIDDEN size_t ouro__ins_sym_memory(const ins_sym *s);
 /* Whether the code at return address `ip` is ouro's (1) or the program's
- * (0); -1 when it cannot be told (util.c, "ouro's code", says how). */
+ * (0); -1 when it cannot be told (symbols.c, "ouro's code", says how). */
 OURO__HIDDEN int ouro__ins_sym_is_lib(ins_sym *s, uintptr_t ip);
 /* Resident set grown by every symbolizer alive in the process. */
 OURO__HIDDEN size_t ouro__ins_tools_rss(void);

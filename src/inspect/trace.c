@@ -838,7 +838,7 @@ size_t ouro_trace_get_lost(ouro_heap *h)
 /* Expand traceback `tb` into frames: the allocation site, then the native
  * callers above the function that holds it.  The native frames start in
  * ouro (the hook, ouro_new_sized_at, the type's functions...), told by
- * address (util.c, "ouro's code"), and continue with the site's own
+ * address (symbols.c, "ouro's code"), and continue with the site's own
  * function, which frame 0 already names: both are dropped.  A site that
  * is still one of ouro's lines (a function without a site-capturing macro)
  * is replaced by the first native frame outside ouro.  When ouro's code
