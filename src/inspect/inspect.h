@@ -175,4 +175,17 @@ OURO__HIDDEN double ouro__ins_now(void);      /* CLOCK_REALTIME seconds */
 OURO__HIDDEN double ouro__ins_mono(void);     /* CLOCK_MONOTONIC seconds */
 OURO__HIDDEN size_t ouro__ins_rss(void);
 
+/* ----- the HTML report's pieces (html.c, flame.c) */
+/* Write s with <, >, & and " escaped for HTML text and attributes. */
+OURO__HIDDEN void ouro__ins_html(FILE *o, const char *s);
+/* b bytes as "12 B", "1.5 KiB"... (negative for a decrease). */
+OURO__HIDDEN void ouro__ins_human(char *buf, size_t n, double b);
+/* The last component of a path; "<unknown>" for NULL. */
+OURO__HIDDEN const char *ouro__ins_basename(const char *path);
+/* "func (file.c:12)", "file.c:12" or "<unknown>". */
+OURO__HIDDEN void ouro__ins_site_label(char *buf, size_t n, const ouro_frame *f);
+/* The flame graph of s's traces as an <svg id="flame">, or a note when
+ * s has none. */
+OURO__HIDDEN void ouro__ins_flame_graph(FILE *o, const ouro_snapshot *s);
+
 #endif
