@@ -34,7 +34,10 @@ def run(app, env, *args):
     e.update(env)
     app, _, preload = app.partition("@")
     if preload:
-        e["LD_PRELOAD"] = preload
+        # A sanitizer build's runtime must come first of all libraries.
+        asan = re.search(r"(\S*libasan\.so\S*) => (\S+)",
+                         subprocess.run(["ldd", app], capture_output=True, text=True).stdout)
+        e["LD_PRELOAD"] = (asan.group(2) + " " if asan else "") + preload
     return subprocess.run([app] + list(args), env=e, capture_output=True, text=True,
                           timeout=120)
 

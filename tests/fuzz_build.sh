@@ -55,7 +55,7 @@ done
     $libs -o "$out/fuzz_replay"
 # The target passes PROGRAM.dict to libFuzzer when no -dict= is given.
 cp tests/fuzz/heaptrace.dict "$out/fuzz_replay.dict"
-# The second file format ouro reads: JSON snapshots (src/inspect/snapshot.c).
+# The second file format ouro reads: JSON snapshots (src/inspect/snapshot_json.c).
 # shellcheck disable=SC2086
 "$cc" $common -fsanitize=fuzzer tests/fuzz_snapshot.c $objs $libs -o "$out/fuzz_snapshot"
 echo "fuzz_build.sh: built $out/fuzz_replay and $out/fuzz_snapshot"

@@ -6,6 +6,10 @@
  * malloc'd for the walk), so its cost is O(objects) and independent of how
  * many types exist.  Immortal objects are left out: they are the program's
  * constants, not its allocations.
+ *
+ * Owns: ouro_census*, ouro_objects_of_type, ouro_growth_*, ouro_tracker_*.
+ * Calls only util.c (maps, arrays, string pool, clock); snapshot_take.c
+ * puts a census into snapshots.
  */
 #include "inspect.h"
 
@@ -412,27 +416,4 @@ const ouro_tracked_instance *ouro_tracker_instances(const ouro_tracker *t, size_
         return NULL;
     *n = t->instances.len;
     return t->instances.p;
-}
-
-/* ------------------------------------------------------------ snapshot census */
-
-int ouro__ins_snap_census(ouro_heap *h, ouro_snapshot *s)
-{
-    size_t n;
-    ouro_type_count *c = ouro_census(h, &n);
-    if (!c)
-        return OURO_ENOMEM;
-    ins_strpool *pool = ouro__ins_snap_pool(s);
-    s->census = ouro__ins_pool_alloc(pool, (n ? n : 1) * sizeof *c);
-    if (!s->census) {
-        free(c);
-        return OURO_ENOMEM;
-    }
-    for (size_t i = 0; i < n; i++) {
-        s->census[i] = c[i];
-        s->census[i].name = ouro__ins_intern(pool, c[i].name);
-    }
-    s->ncensus = n;
-    free(c);
-    return 0;
 }

@@ -16,6 +16,10 @@
  * created, so a program that sets them with setenv() before creating its
  * heap is traced too.  With the static library this file is linked only
  * when something refers to it (see ouro_inspect_env_init in ouro.h).
+ *
+ * The top of src/inspect: owns ouro_inspect_env_init, and calls the public
+ * tools it sets up (trace_start.c, sampler.c, snapshot_take.c, snapshot.c,
+ * report.c) and ouro__ins_trace_on_stop (trace.c).  Nothing calls it.
  */
 #include "inspect.h"
 

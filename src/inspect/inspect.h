@@ -15,6 +15,45 @@
  *
  * Names: `ouro__ins_*` are internal (hidden) functions shared by the files
  * of this directory; everything else is static.
+ *
+ * THE FILES, bottom up.  Each file calls only files above it in this list,
+ * never one below (tests/layers_check.py fails on any circle), and says at
+ * its top what it owns and what it calls.  The sections below follow the
+ * same order.
+ *
+ *   util.c           containers (map, arrays, string pool, text buffer),
+ *                    clocks, RSS                 calls no file of src/inspect
+ *   symbols.c        native frames named; ouro's code told from the program's
+ *                                                util
+ *   snapshot.c       the snapshot structure: alloc, pool, copies, free
+ *                                                util
+ *   census.c         census, diffs, growth, type tracker
+ *                                                util
+ *   graph.c          the object graph, its queries, DOT
+ *                                                util
+ *   trace.c          the tracer: hooks, tables, tracebacks, sampling, stop,
+ *                    getters, a snapshot's traces
+ *                                                util symbols snapshot
+ *   trace_stats.c    statistics, compare, format, filters over snapshots
+ *                                                util snapshot
+ *   leaks.c          leak reports                util graph trace
+ *   trace_start.c    ouro_trace_start*, with the heap-free leak report
+ *                                                trace leaks
+ *   snapshot_take.c  taking a snapshot           util snapshot census graph
+ *                                                trace leaks
+ *   snapshot_json.c  snapshots written and loaded as JSON
+ *                                                util snapshot
+ *   sampler.c        memory over time, its snapshot and mprof output
+ *                                                util snapshot trace
+ *                                                snapshot_take snapshot_json
+ *   html.c           the report's text: escaping, sizes, frame labels
+ *                                                calls no file of src/inspect
+ *   flame.c          the report's flame graph    html
+ *   report.c         the HTML report             util html flame census graph
+ *                                                trace_stats
+ *   env.c            OURO_TRACEMALLOC, OURO_REPORT
+ *                                                trace trace_start sampler
+ *                                                snapshot snapshot_take report
  */
 #ifndef OURO_INSPECT_INSPECT_H
 #define OURO_INSPECT_INSPECT_H
@@ -24,6 +63,8 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+
+/* ================================================================ util.c */
 
 /* ----- pointer map: open addressing, linear probing, key 0 = empty.
  * Invariant: len <= cap / 2, cap a power of two (or 0). */
@@ -71,12 +112,6 @@ OURO__HIDDEN const char *ouro__ins_intern_n(ins_strpool *p, const char *s, size_
  * snapshot owns; freed with the pool. */
 OURO__HIDDEN void *ouro__ins_pool_alloc(ins_strpool *p, size_t size);
 OURO__HIDDEN void ouro__ins_strpool_fini(ins_strpool *p);
-/* Copies into storage owned by `p`, strings interned there: a leak group
- * with its chain (OURO_ENOMEM when the chain's array cannot be had), and a
- * graph's nodes and edges into `dst`'s arrays, already sized for `src`. */
-OURO__HIDDEN int ouro__ins_copy_leak_group(ins_strpool *p, ouro_leak_group *dst,
-                                           const ouro_leak_group *src);
-OURO__HIDDEN void ouro__ins_copy_graph(ins_strpool *p, ouro_graph *dst, const ouro_graph *src);
 
 /* ----- text buffer */
 typedef struct ins_buf {
@@ -88,6 +123,13 @@ OURO__HIDDEN void ouro__ins_buf_printf(ins_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 OURO__HIDDEN void ouro__ins_buf_put(ins_buf *b, const char *s, size_t n);
 
+/* ----- clocks and the process's resident set */
+OURO__HIDDEN double ouro__ins_now(void);      /* CLOCK_REALTIME seconds */
+OURO__HIDDEN double ouro__ins_mono(void);     /* CLOCK_MONOTONIC seconds */
+OURO__HIDDEN size_t ouro__ins_rss(void);
+
+/* ================================================================ symbols.c */
+
 /* ----- symbolizer: native return address -> function, file, line.  Uses
  * libdw (DWARF line tables, works for static executables) when built with
  * it, else dladdr (exported symbols only).  Results are cached per address
@@ -98,13 +140,30 @@ OURO__HIDDEN void ouro__ins_sym_free(ins_sym *s);
 OURO__HIDDEN void ouro__ins_sym_lookup(ins_sym *s, uintptr_t ip, ouro_frame *out);
 OURO__HIDDEN size_t ouro__ins_sym_memory(const ins_sym *s);
 /* Whether the code at return address `ip` is ouro's (1) or the program's
- * (0); -1 when it cannot be told (util.c, "ouro's code", says how). */
+ * (0); -1 when it cannot be told (symbols.c, "ouro's code", says how). */
 OURO__HIDDEN int ouro__ins_sym_is_lib(ins_sym *s, uintptr_t ip);
 /* Resident set grown by every symbolizer alive in the process. */
 OURO__HIDDEN size_t ouro__ins_tools_rss(void);
 /* Whether `file`, a __FILE__ the allocation macros captured, is one of
  * ouro's own sources. */
 OURO__HIDDEN int ouro__ins_lib_file(const char *file);
+
+/* ================================================================ snapshot.c */
+
+/* A snapshot's private part: the pool that owns all its memory. */
+typedef struct ins_snap_priv {
+    ins_strpool pool;
+} ins_snap_priv;
+OURO__HIDDEN ouro_snapshot *ouro__ins_snap_alloc(void);
+OURO__HIDDEN ins_strpool *ouro__ins_snap_pool(ouro_snapshot *s);
+/* Copies into storage owned by `p`, strings interned there: a leak group
+ * with its chain (OURO_ENOMEM when the chain's array cannot be had), and a
+ * graph's nodes and edges into `dst`'s arrays, already sized for `src`. */
+OURO__HIDDEN int ouro__ins_copy_leak_group(ins_strpool *p, ouro_leak_group *dst,
+                                           const ouro_leak_group *src);
+OURO__HIDDEN void ouro__ins_copy_graph(ins_strpool *p, ouro_graph *dst, const ouro_graph *src);
+
+/* ================================================================ graph.c */
 
 /* ----- the object graph of the whole heap, built once per query.
  *
@@ -144,7 +203,13 @@ OURO__HIDDEN ouro_graph *ouro__ins_subgraph(const ins_graph *g, const uint32_t *
                                             int dir, int max_depth, size_t max_nodes);
 OURO__HIDDEN void ouro__ins_node_of(const ins_graph *g, size_t i, ouro_graph_node *n);
 
-/* ----- tracing internals shared with snapshots and leak reports */
+/* ================================================================ trace.c */
+
+/* Start tracing h (ouro_trace_start_sampled's contract; trace_start.c);
+ * at_heap_free becomes the tracer's on_heap_free hook, which must end by
+ * stopping the tracing. */
+OURO__HIDDEN int ouro__ins_trace_begin(ouro_heap *h, int nframes, size_t sample_bytes,
+                                       void (*at_heap_free)(ouro_heap *h));
 OURO__HIDDEN int ouro__ins_trace_site(ouro_heap *h, const void *block, ouro_frame *site);
 /* fn(h, arg) runs first thing when tracing of h stops (ouro_trace_stop,
  * or ouro_heap_free), with the tracer still on; OURO_ENOTFOUND when h is
@@ -152,18 +217,30 @@ OURO__HIDDEN int ouro__ins_trace_site(ouro_heap *h, const void *block, ouro_fram
 OURO__HIDDEN int ouro__ins_trace_on_stop(ouro_heap *h, void (*fn)(ouro_heap *h, void *arg),
                                          void *arg);
 
-/* ----- snapshots */
-typedef struct ins_snap_priv {
-    ins_strpool pool;
-} ins_snap_priv;
-OURO__HIDDEN ouro_snapshot *ouro__ins_snap_alloc(void);
-OURO__HIDDEN ins_strpool *ouro__ins_snap_pool(ouro_snapshot *s);
-/* Fill traces/tracing fields from the tracer (0, or OURO_ENOMEM). */
+/* Fill the snapshot's traces and tracing fields from the tracer (0, or
+ * OURO_ENOMEM); nothing when h is not traced. */
 OURO__HIDDEN int ouro__ins_snap_traces(ouro_heap *h, ouro_snapshot *s);
-OURO__HIDDEN int ouro__ins_snap_leaks(ouro_heap *h, ouro_snapshot *s, int with_graph);
-OURO__HIDDEN int ouro__ins_snap_census(ouro_heap *h, ouro_snapshot *s);
-OURO__HIDDEN double ouro__ins_now(void);      /* CLOCK_REALTIME seconds */
-OURO__HIDDEN double ouro__ins_mono(void);     /* CLOCK_MONOTONIC seconds */
-OURO__HIDDEN size_t ouro__ins_rss(void);
+
+/* ================================================================ leaks.c */
+
+/* ouro_leak_report_take(h, chains), and when `graph` is given also the
+ * subgraph around the examples of the `chains` largest groups (NULL and
+ * h->last_error on out of memory). */
+OURO__HIDDEN ouro_leak_report *ouro__ins_leak_take(ouro_heap *h, size_t chains,
+                                                   ouro_graph **graph);
+
+/* ================================================================ html.c, flame.c */
+
+/* Write s with <, >, & and " escaped for HTML text and attributes. */
+OURO__HIDDEN void ouro__ins_html(FILE *o, const char *s);
+/* b bytes as "12 B", "1.5 KiB"... (negative for a decrease). */
+OURO__HIDDEN void ouro__ins_human(char *buf, size_t n, double b);
+/* The last component of a path; "<unknown>" for NULL. */
+OURO__HIDDEN const char *ouro__ins_basename(const char *path);
+/* "func (file.c:12)", "file.c:12" or "<unknown>". */
+OURO__HIDDEN void ouro__ins_site_label(char *buf, size_t n, const ouro_frame *f);
+/* The flame graph of s's traces as an <svg id="flame">, or a note when
+ * s has none. */
+OURO__HIDDEN void ouro__ins_flame_graph(FILE *o, const ouro_snapshot *s);
 
 #endif

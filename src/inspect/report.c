@@ -15,6 +15,12 @@
  * proportional to bytes) and the graph around the largest leak suspects.
  * After drawing, the page's script sets data-drawn="1" on each chart's
  * canvas and data-charts-drawn on <body>: tests/report_check.py reads them.
+ *
+ * Owns: ouro_report_write, the page's sections, tables, data, style and
+ * script, and the graph picture (Graphviz's SVG, zoom and pan).  Calls
+ * flame.c (the flame graph), html.c (escaping, sizes, frame labels),
+ * trace_stats.c (top sites, growth by site), census.c (growth by type),
+ * graph.c (DOT and its rendering) and util.c.
  */
 #include "inspect.h"
 
@@ -25,19 +31,6 @@
 #define DEFAULT_CHARTJS "/usr/share/javascript/chart.js/chart.min.js"
 
 /* ------------------------------------------------------------ escaping */
-
-static void html(FILE *o, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", o); break;
-        case '>': fputs("&gt;", o); break;
-        case '&': fputs("&amp;", o); break;
-        case '"': fputs("&quot;", o); break;
-        default: fputc(*s, o);
-        }
-    }
-}
 
 /* A JSON string safe inside <script>: "<" is written as \u003c so no
  * "</script>" or "<!--" can appear. */
@@ -57,182 +50,6 @@ static void jstr(FILE *o, const char *s)
             fputc(*p, o);
     }
     fputc('"', o);
-}
-
-static const char *base(const char *path)
-{
-    const char *s = path ? strrchr(path, '/') : NULL;
-    return s ? s + 1 : path ? path : "<unknown>";
-}
-
-static void site_label(char *buf, size_t n, const ouro_frame *f)
-{
-    if (!f || (!f->file && !f->func))
-        snprintf(buf, n, "<unknown>");
-    else if (f->func)
-        snprintf(buf, n, "%s (%s:%d)", f->func, base(f->file), f->line);
-    else
-        snprintf(buf, n, "%s:%d", base(f->file), f->line);
-}
-
-static void human(char *buf, size_t n, double b)
-{
-    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int i = 0;
-    double a = b < 0 ? -b : b;
-    while (a >= 1024 && i < 4) {
-        a /= 1024;
-        b /= 1024;
-        i++;
-    }
-    snprintf(buf, n, i ? "%.1f %s" : "%.0f %s", b, u[i]);
-}
-
-/* ------------------------------------------------------------ flame graph */
-
-typedef struct fnode {
-    char *label;
-    size_t bytes;
-    struct fnode **kids;
-    size_t nkids, capkids;
-} fnode;
-
-static fnode *fchild(fnode *p, const char *label)
-{
-    for (size_t i = 0; i < p->nkids; i++)
-        if (strcmp(p->kids[i]->label, label) == 0)
-            return p->kids[i];
-    if (p->nkids == p->capkids) {
-        size_t cap = p->capkids ? p->capkids * 2 : 4;
-        fnode **k = realloc(p->kids, cap * sizeof *k);
-        if (!k)
-            return NULL;
-        p->kids = k;
-        p->capkids = cap;
-    }
-    fnode *c = calloc(1, sizeof *c);
-    if (!c || !(c->label = strdup(label))) {
-        free(c);
-        return NULL;
-    }
-    p->kids[p->nkids++] = c;
-    return c;
-}
-
-static void ffree(fnode *n)
-{
-    for (size_t i = 0; i < n->nkids; i++)
-        ffree(n->kids[i]);
-    free(n->kids);
-    free(n->label);
-    free(n);
-}
-
-static int fdepth(const fnode *n)
-{
-    int d = 0;
-    for (size_t i = 0; i < n->nkids; i++) {
-        int k = fdepth(n->kids[i]);
-        if (k > d)
-            d = k;
-    }
-    return d + 1;
-}
-
-static int cmp_kids(const void *a, const void *b)
-{
-    const fnode *x = *(fnode *const *)a, *y = *(fnode *const *)b;
-    return strcmp(x->label, y->label);
-}
-
-static unsigned color_of(const char *s)
-{
-    unsigned h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
-#define FLAME_W 1160.0
-#define FLAME_ROW 18
-
-/* Roots at the bottom (outermost frame), allocation sites on top, as in
- * Brendan Gregg's flame graphs; children sorted by name so that the same
- * program draws the same picture. */
-static void fdraw(FILE *o, fnode *n, double x, int depth, int maxdepth, double scale,
-                  size_t *rects)
-{
-    double w = n->bytes * scale;
-    if (w < 0.5)
-        return;
-    double y = (maxdepth - depth - 1) * FLAME_ROW;
-    unsigned c = color_of(n->label);
-    char sz[32];
-    human(sz, sizeof sz, (double)n->bytes);
-    fprintf(o, "<g><title>");
-    html(o, n->label);
-    fprintf(o, " — %s</title><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" "
-               "fill=\"rgb(%u,%u,%u)\" rx=\"2\"/>",
-            sz, x, y, w, FLAME_ROW - 1, 205 + (c % 50), 80 + (c >> 8) % 110, 40 + (c >> 16) % 50);
-    if (w > 40) {
-        int chars = (int)(w / 6.5);
-        char text[256];
-        snprintf(text, sizeof text, "%s", n->label);
-        if ((int)strlen(text) > chars && chars > 2) {
-            text[chars - 2] = 0;
-            strcat(text, "..");
-        }
-        fprintf(o, "<text x=\"%.1f\" y=\"%.1f\">", x + 3, y + 13);
-        html(o, text);
-        fputs("</text>", o);
-    }
-    fputs("</g>\n", o);
-    (*rects)++;
-    if (n->nkids)
-        qsort(n->kids, n->nkids, sizeof *n->kids, cmp_kids);
-    double cx = x;
-    for (size_t i = 0; i < n->nkids; i++) {
-        fdraw(o, n->kids[i], cx, depth + 1, maxdepth, scale, rects);
-        cx += n->kids[i]->bytes * scale;
-    }
-}
-
-static void flame_graph(FILE *o, const ouro_snapshot *s)
-{
-    fnode *root = calloc(1, sizeof *root);
-    if (!root || !(root->label = strdup("all"))) {
-        free(root);
-        return;
-    }
-    for (size_t i = 0; i < s->ntraces; i++) {
-        const ouro_trace *t = &s->traces[i];
-        size_t bytes = t->size * t->count;
-        root->bytes += bytes;
-        fnode *n = root;
-        /* Outermost frame first: frames[0] is the allocation site. */
-        for (int k = t->nframes - 1; k >= 0 && n; k--) {
-            char label[512];
-            site_label(label, sizeof label, &t->frames[k]);
-            n = fchild(n, label);
-            if (n)
-                n->bytes += bytes;
-        }
-    }
-    if (!root->bytes) {
-        fputs("<p class=\"note\">No traces in the last snapshot (tracing was off).</p>\n", o);
-        ffree(root);
-        return;
-    }
-    int depth = fdepth(root);
-    size_t rects = 0;
-    fprintf(o, "<svg id=\"flame\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
-               "height=\"%d\" font-family=\"sans-serif\" font-size=\"11\">\n",
-            FLAME_W, depth * FLAME_ROW);
-    fdraw(o, root, 0, 0, depth, FLAME_W / (double)root->bytes, &rects);
-    fprintf(o, "</svg>\n<p class=\"note\" id=\"flame-info\" data-rects=\"%zu\">%zu frames, "
-               "%d levels; hover a box for its bytes.</p>\n",
-            rects, rects, depth);
-    ffree(root);
 }
 
 /* ------------------------------------------------------------ graph picture */
@@ -283,7 +100,7 @@ static int graph_svg(FILE *o, const ouro_snapshot *s)
         if ((f = fopen(dot, "r")) != NULL) {
             char line[4096];
             while (fgets(line, sizeof line, f))
-                html(o, line);
+                ouro__ins_html(o, line);
             fclose(f);
         }
         fputs("</pre>\n", o);
@@ -351,7 +168,7 @@ static void write_js_data(FILE *o, ouro_snapshot *const *snaps, size_t nsnaps)
     ouro_trace_stat *st = ouro_snapshot_statistics(last, OURO_STAT_LINE, 0, &n);
     for (size_t i = 0; st && i < n && i < 15; i++) {
         char label[512];
-        site_label(label, sizeof label, &st[i].frames[0]);
+        ouro__ins_site_label(label, sizeof label, &st[i].frames[0]);
         fputs(i ? ",[" : "[", o);
         jstr(o, label);
         fprintf(o, ",%zu,%zu]", st[i].size, st[i].count);
@@ -381,19 +198,19 @@ static void tables(FILE *o, ouro_snapshot *const *snaps, size_t nsnaps)
           o);
     for (size_t i = 0; i < nsnaps; i++) {
         const ouro_snapshot *s = snaps[i];
-        human(a, sizeof a, (double)s->heap.bytes_in_use);
-        human(b, sizeof b, (double)s->heap.mapped_bytes);
-        human(c, sizeof c, (double)s->traced_current);
+        ouro__ins_human(a, sizeof a, (double)s->heap.bytes_in_use);
+        ouro__ins_human(b, sizeof b, (double)s->heap.mapped_bytes);
+        ouro__ins_human(c, sizeof c, (double)s->traced_current);
         fputs("<tr><td>", o);
-        html(o, snap_name(s, i, nb, sizeof nb));
+        ouro__ins_html(o, snap_name(s, i, nb, sizeof nb));
         fprintf(o, "</td><td>%s</td><td>%zu</td><td>%s</td><td>", a, s->heap.objects, b);
         if (s->tracing) {
-            human(a, sizeof a, (double)s->traced_peak);
+            ouro__ins_human(a, sizeof a, (double)s->traced_peak);
             fprintf(o, "%s (%s)%s", c, a, s->sample_bytes ? " sampled" : "");
         } else {
             fputs("off", o);
         }
-        human(a, sizeof a, (double)s->tools_bytes);
+        ouro__ins_human(a, sizeof a, (double)s->tools_bytes);
         fprintf(o, "</td><td>%zu</td><td class=\"overhead\" data-bytes=\"%zu\">%s</td></tr>\n",
                 s->nleaks, s->tools_bytes, a);
     }
@@ -412,11 +229,11 @@ static void tables(FILE *o, ouro_snapshot *const *snaps, size_t nsnaps)
                   o);
             for (size_t i = 0; i < n && i < 12; i++) {
                 char label[512];
-                site_label(label, sizeof label, &d[i].frames[0]);
-                human(a, sizeof a, (double)d[i].size);
-                human(b, sizeof b, (double)d[i].size_diff);
+                ouro__ins_site_label(label, sizeof label, &d[i].frames[0]);
+                ouro__ins_human(a, sizeof a, (double)d[i].size);
+                ouro__ins_human(b, sizeof b, (double)d[i].size_diff);
                 fputs("<tr><td>", o);
-                html(o, label);
+                ouro__ins_html(o, label);
                 fprintf(o, "</td><td>%s</td><td>%s%s</td><td>%zu</td><td>%+lld</td></tr>\n", a,
                         d[i].size_diff > 0 ? "+" : "", b, d[i].count, d[i].count_diff);
             }
@@ -438,12 +255,12 @@ static void leak_table(FILE *o, const ouro_snapshot *s)
           o);
     for (size_t i = 0; i < s->nleaks && i < 10; i++) {
         const ouro_leak_group *g = &s->leaks[i];
-        human(a, sizeof a, (double)g->bytes);
-        site_label(label, sizeof label, &g->site);
+        ouro__ins_human(a, sizeof a, (double)g->bytes);
+        ouro__ins_site_label(label, sizeof label, &g->site);
         fprintf(o, "<tr><td>%zu</td><td>", g->count);
-        html(o, g->type);
+        ouro__ins_html(o, g->type);
         fprintf(o, "</td><td>%s</td><td>", a);
-        html(o, g->site.file || g->site.func ? label : "(tracing off)");
+        ouro__ins_html(o, g->site.file || g->site.func ? label : "(tracing off)");
         fputs("</td><td>", o);
         /* A chain through a long list is shortened to its ends. */
         for (size_t k = 0; k < g->nchain; k++) {
@@ -453,7 +270,7 @@ static void leak_table(FILE *o, const ouro_snapshot *s)
             }
             if (k)
                 fputs(" &rarr; ", o);
-            html(o, g->chain[k].type);
+            ouro__ins_html(o, g->chain[k].type);
         }
         if (!g->nchain)
             fputs(i < 5 ? "no root reaches it: cyclic garbage" : "", o);
@@ -611,7 +428,7 @@ static int write_page(FILE *o, ouro_snapshot *const *snaps, size_t nsnaps,
     for (size_t i = 0; i < nsnaps; i++) {
         if (i)
             fputs(", ", o);
-        html(o, base(names[i]));
+        ouro__ins_html(o, ouro__ins_basename(names[i]));
     }
     fprintf(o, " (ouro %s).</p>\n", ouro_version());
     fprintf(o, "<p class=\"note\" id=\"nochart\" style=\"display:none\">Chart.js was not found "
@@ -653,7 +470,7 @@ static int write_page(FILE *o, ouro_snapshot *const *snaps, size_t nsnaps,
         fputs("<p class=\"note\">Give two snapshots or more to see growth.</p>\n", o);
 
     fputs("<h2>Allocation flame graph (live bytes by traceback, last snapshot)</h2>\n", o);
-    flame_graph(o, last);
+    ouro__ins_flame_graph(o, last);
 
     fputs("<h2>Largest leak suspects and the graph around them</h2>\n", o);
     leak_table(o, last);

@@ -11,6 +11,12 @@
  *
  * Invariants: points are in time order; an open mark has end < 0 and is on
  * the open stack; depth is the number of marks open when it began.
+ *
+ * Owns: ouro_sampler_*, and the sampler's outputs: its series in a
+ * snapshot (ouro_snapshot_set_series), a snapshot file with it
+ * (ouro_sampler_save) and mprof's .dat (ouro_sampler_write_mprof).  Calls
+ * trace.c (traced bytes, the tools' overhead), snapshot.c,
+ * snapshot_take.c, snapshot_json.c and util.c.
  */
 #include "inspect.h"
 
