@@ -100,12 +100,17 @@ static inline ouro_heap *bench_ouro_heap(void)
     return h;
 }
 
-/* The opt-in throughput mode (ouro_gc_set_young_growth) when a program's
- * optional GROWTH argument asks for it; 0 or 1 keeps CPython's schedule. */
-static inline void bench_young_growth(ouro_heap *h, long growth)
+/* The schedule a program's optional SCHEDULE argument asks for: 0 (or
+ * none) keeps the heap's default (adaptive), 1 CPython 3.11's schedule,
+ * G > 1 the adaptive schedule with growth bounded by G
+ * (ouro_gc_set_young_growth). */
+static inline void bench_schedule(ouro_heap *h, long arg)
 {
-    if (growth > 1 && ouro_gc_set_young_growth(h, (int)growth) != 0)
-        bench_die("bad GROWTH");
+    if (arg == 1 && ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_CPYTHON311) != 0)
+        bench_die("bad SCHEDULE");
+    if (arg > 1 && ouro_gc_set_young_growth(h, (int)arg) != 0)
+        bench_die("bad SCHEDULE");
+    bench_result("schedule", (double)ouro_gc_get_schedule(h));
     bench_result("young_growth", (double)ouro_gc_get_young_growth(h));
 }
 

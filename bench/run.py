@@ -46,11 +46,12 @@ PYDIR = os.path.join(ROOT, "bench", "py")
 RESULTS = os.path.join(ROOT, "bench", "results")
 
 # Column order of the tables; "ouro" and "ouro_obj" are ours, the rest peers.
-PEERS = ["ouro", "ouro_obj", "glibc", "mimalloc", "jemalloc", "boehm", "cpython"]
+PEERS = ["ouro", "ouro_obj", "ouro_cpy", "glibc", "mimalloc", "jemalloc", "boehm", "cpython"]
 OURS = ["ouro", "ouro_obj"]
 LABEL = {
     "ouro": "ouro",
     "ouro_obj": "ouro obj",
+    "ouro_cpy": "ouro, CPython's schedule",
     "glibc": "glibc",
     "mimalloc": "mimalloc",
     "jemalloc": "jemalloc",
@@ -153,9 +154,9 @@ def c_peers(name, peers, *args):
 
 
 MALLOCS = ["glibc", "mimalloc", "jemalloc", "boehm"]
-# ouro's opt-in throughput mode in the extra W1/W2 cases: generation 0's
-# threshold may grow to 64 x 700 while young collections find nothing.
-YOUNG_GROWTH = 64
+# The extra W1/W2 cases run ouro under CPython 3.11's schedule (SCHEDULE
+# argument 1, bench/onode.h); the main cases use ouro's default, adaptive.
+CPYTHON_SCHEDULE = 1
 
 
 def build_cases(quick):
@@ -184,10 +185,10 @@ def build_cases(quick):
     cases.append(Case("W1", "binary-trees N=%d" % n, "time_s", "s",
                       c_peers("w1_binarytrees", ["ouro"] + MALLOCS, n),
                       text=binarytrees_expected(n), extras=("collections",)))
-    # The same with ouro's opt-in throughput mode (ouro_gc_set_young_growth:
-    # not CPython's schedule, so a case of its own beside the target peers).
-    cases.append(Case("W1", "binary-trees N=%d, ouro young growth 64 (opt-in)" % n, "time_s",
-                      "s", {"ouro": prog("w1_binarytrees", "ouro", n, YOUNG_GROWTH),
+    # The same with ouro under CPython 3.11's schedule (a young collection
+    # every 700 net allocations, as a Python program has).
+    cases.append(Case("W1", "binary-trees N=%d, ouro under CPython's schedule" % n, "time_s",
+                      "s", {"ouro": prog("w1_binarytrees", "ouro", n, CPYTHON_SCHEDULE),
                             "mimalloc": prog("w1_binarytrees", "mimalloc", n),
                             "jemalloc": prog("w1_binarytrees", "jemalloc", n)},
                       text=binarytrees_expected(n), extras=("collections",)))
@@ -234,9 +235,9 @@ def build_cases(quick):
     cases.append(Case("W2", "GCBench" + (" (small)" if q else ""), "time_s", "ms",
                       c_peers("w2_gcbench", ["ouro"] + MALLOCS, *args),
                       text=gcbench_expected(*args), scale=1e3, extras=("collections",)))
-    cases.append(Case("W2", "GCBench%s, ouro young growth 64 (opt-in)" % (" (small)" if q else ""),
+    cases.append(Case("W2", "GCBench%s, ouro under CPython's schedule" % (" (small)" if q else ""),
                       "time_s", "ms",
-                      {"ouro": prog("w2_gcbench", "ouro", *(args + (YOUNG_GROWTH,))),
+                      {"ouro": prog("w2_gcbench", "ouro", *(args + (CPYTHON_SCHEDULE,))),
                        "mimalloc": prog("w2_gcbench", "mimalloc", *args),
                        "boehm": prog("w2_gcbench", "boehm", *args)},
                       text=gcbench_expected(*args), scale=1e3, extras=("collections",)))
@@ -293,6 +294,24 @@ def build_cases(quick):
                       "slowdown", "×",
                       {"ouro": prog("w9_tracing", "ouro", "pairs", 64, n, "sampled")},
                       expect="pairs 64 %d" % n, extras=("off_s", "on_s")))
+    # W10 cyclic churn: ouro's default (adaptive) schedule against ouro under
+    # CPython 3.11's schedule (the peak target: <= 1.5x) and CPython itself.
+    for mode, rounds in (("lists", 10 if q else 200), ("batches", 2000 if q else 100000)):
+        cmds = {"ouro": prog("w10_churn", "ouro", mode, rounds),
+                "ouro_cpy": prog("w10_churn", "ouro", mode, rounds, "cpython"),
+                "cpython": pyscript("w10_churn.py", mode, rounds)}
+        if mode == "lists":
+            long_, alive = 10000 + 25 * rounds, 10000 + 25 * rounds + 5000
+            name = "lists: 5,000-node cycles over a growing list, %d rounds" % rounds
+        else:
+            long_ = 1000 + rounds // 20
+            alive = long_ + (rounds % 20) * 20
+            name = "batches: 20-node cycles in batches of 20, %s rounds" % fmt_count(rounds)
+        expect = "long %d alive %d" % (long_, alive)
+        cases.append(Case("W10", name + ": most objects alive", "peak_alive", "objects", cmds,
+                          expect=expect, extras=("collections",)))
+        cases.append(Case("W10", name + ": time", "time_s", "ms", cmds, expect=expect,
+                          scale=1e3, extras=("gc_s", "pause_max_s", "collections")))
     return cases
 
 
@@ -314,8 +333,9 @@ WORKLOAD_TITLES = {
     "W7": "W7 weak references",
     "W8": "W8 memory per object",
     "W9": "W9 profiling overhead (slowdown with allocation-site tracing on)",
+    "W10": "W10 cyclic churn (most objects alive at once, time)",
 }
-WORKLOAD_ORDER = ["W6", "W1", "W3", "W4", "W2", "W5", "W7", "W8", "W9"]
+WORKLOAD_ORDER = ["W6", "W1", "W3", "W4", "W2", "W5", "W7", "W8", "W9", "W10"]
 
 
 # ---------------------------------------------------------------- running

@@ -3,18 +3,16 @@
  *
  * The same program as w1_binarytrees.c, but every node is an ouro object of
  * a collector-tracked type (onode.h) with traverse and clear hooks, and the
- * collector runs automatically with its default thresholds, exactly as a
- * Python program's would: every 700 net allocations a young collection
- * traverses the young nodes.  Trees die by reference counting when their
+ * collector runs automatically with the heap's default schedule (the
+ * adaptive one, docs/design.md §7).  Trees die by reference counting when their
  * root is released.  The heap itself is freed after the clock stops (the
  * process exit of the other peers).
  *
- * With GROWTH > 1, generation 0's threshold may grow up to GROWTH times
- * while young collections find nothing (ouro_gc_set_young_growth, an
- * opt-in mode that leaves CPython's schedule); bench/run.py reports it as a
- * separate case.
+ * SCHEDULE 1 runs it under CPython 3.11's schedule instead, as a Python
+ * program would (a young collection every 700 net allocations); bench/run.py
+ * reports that as a separate case (onode.h, bench_schedule).
  *
- * usage: w1_binarytrees_ouro N [GROWTH]
+ * usage: w1_binarytrees_ouro N [SCHEDULE]
  */
 #include "onode.h"
 
@@ -30,7 +28,7 @@ int main(int argc, char **argv)
     int min_depth = 4;
     int max_depth = n < min_depth + 2 ? min_depth + 2 : n;
     ouro_heap *h = bench_ouro_heap();
-    bench_young_growth(h, bench_arg_long(argc, argv, 2, 1));
+    bench_schedule(h, bench_arg_long(argc, argv, 2, 1));
     if (!ouro_gc_is_enabled(h))
         bench_die("automatic collection must be on");
     long collections = 0;

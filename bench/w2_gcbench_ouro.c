@@ -4,13 +4,13 @@
  * The same program as w2_gcbench.c with every node a collector-tracked ouro
  * object (two references and two ints: 40 bytes, a 48-byte block) and the
  * array of doubles an atomic, untracked object of its size.  Automatic
- * collection is on with the default thresholds; trees die by reference
- * counting when dropped.
+ * collection is on with the heap's default schedule (adaptive); trees die
+ * by reference counting when dropped.
  *
- * GROWTH > 1 turns on the opt-in young-threshold growth
- * (ouro_gc_set_young_growth), reported by bench/run.py as a separate case.
+ * SCHEDULE 1 runs it under CPython 3.11's schedule (onode.h,
+ * bench_schedule), reported by bench/run.py as a separate case.
  *
- * usage: w2_gcbench_ouro [STRETCH LONG ARRAY MIN MAX [GROWTH]]   (18 16 500000 4 16 1)
+ * usage: w2_gcbench_ouro [STRETCH LONG ARRAY MIN MAX [SCHEDULE]]   (18 16 500000 4 16 0)
  */
 #include "onode.h"
 
@@ -83,7 +83,7 @@ int main(int argc, char **argv)
     int min_depth = (int)bench_arg_long(argc, argv, 4, 4);
     int max_depth = (int)bench_arg_long(argc, argv, 5, 16);
     heap = bench_ouro_heap();
-    bench_young_growth(heap, bench_arg_long(argc, argv, 6, 1));
+    bench_schedule(heap, bench_arg_long(argc, argv, 6, 1));
     double t0 = bench_now();
 
     ouro_decref(&make_tree(stretch)->ob_base);

@@ -1214,6 +1214,9 @@ int replay_run_stats(const char *text, size_t len, FILE *out, const replay_optio
     ouro_heap *h = ouro_heap_new(&cfg);
     if (!h)
         return -1;
+    /* The logs are compared with CPython 3.11's line by line: automatic
+     * collections must happen where CPython's happen. */
+    ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_CPYTHON311);
     runner r;
     memset(&r, 0, sizeof r);
     r.h = h;

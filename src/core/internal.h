@@ -231,8 +231,10 @@ typedef struct ouro__gen {
     int count;
 } ouro__gen;
 
-/* The most ouro_gc_set_young_growth accepts. */
+/* The most ouro_gc_set_young_growth accepts, and the adaptive schedule's
+ * own bound on generation 0's growth factor (gc.c, young_adapt). */
 #define OURO__YOUNG_GROWTH_MAX 1024
+#define OURO__ADAPTIVE_GROWTH 64
 
 typedef struct ouro__callback {
     ouro_gc_callback fn;
@@ -315,11 +317,11 @@ struct ouro_heap {
     ouro__gen gen[OURO_GC_GENERATIONS];
     /* Generation 0 is collected when its count exceeds young_threshold:
      * gen[0].threshold (CPython's threshold0, what get_threshold reports)
-     * times young_factor, which stays 1 unless ouro_gc_set_young_growth
-     * allowed growth (young_growth > 1): then an automatic collection that
-     * finds nothing doubles it, up to young_growth, and one that finds
-     * anything resets it to 1.  Once grown, young_threshold stays below
-     * INT_MAX, so that the int count can pass it (young_retune). */
+     * times young_factor.  young_growth is the schedule: 1 is CPython
+     * 3.11's (young_factor stays 1), above 1 the adaptive one (gc.c,
+     * young_adapt), whose factor is at most young_growth.
+     * Once grown, young_threshold stays below INT_MAX, so that the int
+     * count can pass it (young_retune). */
     long young_threshold;
     int young_factor;
     int young_growth;
