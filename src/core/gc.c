@@ -176,17 +176,12 @@ void ouro__gc_init(ouro_heap *h)
 {
     for (int i = 0; i < OURO__NUM_LISTS; i++)
         ouro__list_init(h, &h->lists[i]);
-    h->gen[0].threshold = 700;
-    h->gen[1].threshold = 10;
-    h->gen[2].threshold = 10;
+    static const int thresholds[OURO_GC_GENERATIONS] = {700, 10, 10};
+    for (int i = 0; i < OURO_GC_GENERATIONS; i++)
+        h->gen[i].threshold = thresholds[i];
     h->young_growth = 1;
     young_retune(h, 1);
     h->enabled = true;
-}
-
-void ouro__gc_fini(ouro_heap *h)
-{
-    (void)h;
 }
 
 /* ------------------------------------------------------------ debug output */
@@ -403,10 +398,28 @@ static void deduce_unreachable(ouro_heap *h, ouro_object *base, ouro_object *unr
     *n_unreachable = total - reachable;
 }
 
-static bool has_legacy_finalizer(ouro_object *o)
+/* Calls a type's hook on o with a reference held, so that o cannot die
+ * inside the hook; it may die when the reference is dropped, and then it
+ * leaves its list (deallocation untracks). */
+static inline void call_held(ouro_heap *h, ouro_object *o, void (*hook)(ouro_heap *, ouro_object *))
 {
-    ouro_type *t = ouro__type(o);
-    return (t->flags & OURO_TYPE_LEGACY_DEL) && t->finalize;
+    ouro_incref(o);
+    hook(h, o);
+    ouro_decref(o);
+}
+
+/* After code ran on the first object of `head` (reference r): a dying
+ * object untracks itself, so it survived iff it is still first.  A
+ * survivor moves to old, with no collector flags left.  Returns whether it
+ * survived. */
+static inline bool keep_survivor(ouro_heap *h, ouro_object *head, uint32_t r, ouro_object *old)
+{
+    if (head->gc_next != r)
+        return false;
+    ouro_object *o = ouro__obj_of(h, r);
+    o->flags &= (uint16_t)~(OURO__F_COLLECTING | OURO__F_UNREACHABLE);
+    ouro__list_move(h, o, old);
+    return true;
 }
 
 /* What the unreachable set holds, learnt in the same pass, so that later
@@ -429,14 +442,12 @@ static void move_legacy_finalizers(ouro_heap *h, ouro_object *unreachable, ouro_
         ouro_type *t = ouro__type(o);
         if (weak_involved(o))
             ti->weak = true;
-        if (t->finalize) {
-            if (t->flags & OURO_TYPE_LEGACY_DEL) {
-                ti->legacy = true;
-                o->flags &= (uint16_t)~OURO__F_COLLECTING;
-                ouro__list_move(h, o, finalizers);
-            } else if (!(o->flags & OURO__F_FINALIZED)) {
-                ti->finalize = true;
-            }
+        if (ouro__has_legacy_del(t)) {
+            ti->legacy = true;
+            o->flags &= (uint16_t)~OURO__F_COLLECTING;
+            ouro__list_move(h, o, finalizers);
+        } else if (ouro__has_pep442_del(t) && !(o->flags & OURO__F_FINALIZED)) {
+            ti->finalize = true;
         }
     }
 }
@@ -512,9 +523,7 @@ static long handle_weakrefs(ouro_heap *h, ouro_object *unreachable, ouro_object 
         *called = true;
         ouro__weakref_call(h, wr);
         ouro_decref(wr);
-        if (wrcb->gc_next == r)
-            ouro__list_move(h, wr, old); /* still alive */
-        else
+        if (!keep_survivor(h, wrcb, r, old))
             freed++;
     }
     return freed;
@@ -529,11 +538,9 @@ static void finalize_garbage(ouro_heap *h, ouro_object *collectable)
         ouro_object *o = NEXT(collectable);
         ouro__list_move(h, o, seen);
         ouro_type *t = ouro__type(o);
-        if (!(o->flags & OURO__F_FINALIZED) && t->finalize && !(t->flags & OURO_TYPE_LEGACY_DEL)) {
+        if (ouro__has_pep442_del(t) && !(o->flags & OURO__F_FINALIZED)) {
             o->flags |= OURO__F_FINALIZED;
-            ouro_incref(o);
-            t->finalize(h, o);
-            ouro_decref(o);
+            call_held(h, o, t->finalize);
         }
     }
     ouro__list_merge(h, seen, collectable);
@@ -575,17 +582,10 @@ static void delete_garbage(ouro_heap *h, ouro_object *collectable, ouro_object *
                 ouro_incref(o);
         } else {
             ouro_type *t = ouro__type(o);
-            if (t->clear) {
-                ouro_incref(o);
-                t->clear(h, o);
-                ouro_decref(o);
-            }
+            if (t->clear)
+                call_held(h, o, t->clear);
         }
-        if (collectable->gc_next == r) {
-            /* still alive: it may die later */
-            o->flags &= (uint16_t)~(OURO__F_COLLECTING | OURO__F_UNREACHABLE);
-            ouro__list_move(h, o, old);
-        }
+        keep_survivor(h, collectable, r, old); /* still alive: it may die later */
     }
 }
 
@@ -595,7 +595,7 @@ static void handle_legacy_finalizers(ouro_heap *h, ouro_object *finalizers, ouro
     for (uint32_t r = finalizers->gc_next; r != hr;) {
         ouro_object *o = ouro__obj_of(h, r);
         r = o->gc_next;
-        if ((h->debug_flags & OURO_GC_DEBUG_SAVEALL) || has_legacy_finalizer(o)) {
+        if ((h->debug_flags & OURO_GC_DEBUG_SAVEALL) || ouro__has_legacy_del(ouro__type(o))) {
             if (ouro__vec_push(&h->garbage, o) < 0)
                 break;
             ouro_incref(o);
@@ -808,9 +808,9 @@ void ouro_gc_enable(ouro_heap *h) { h->enabled = true; }
 void ouro_gc_disable(ouro_heap *h) { h->enabled = false; }
 int ouro_gc_is_enabled(ouro_heap *h) { return h->enabled; }
 
-void ouro_gc_get_threshold(ouro_heap *h, int out[3])
+void ouro_gc_get_threshold(ouro_heap *h, int out[OURO_GC_GENERATIONS])
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < OURO_GC_GENERATIONS; i++)
         out[i] = h->gen[i].threshold;
 }
 
@@ -836,15 +836,15 @@ int ouro_gc_set_young_growth(ouro_heap *h, int max_factor)
 
 int ouro_gc_get_young_growth(ouro_heap *h) { return h ? h->young_growth : 0; }
 
-void ouro_gc_get_count(ouro_heap *h, int out[3])
+void ouro_gc_get_count(ouro_heap *h, int out[OURO_GC_GENERATIONS])
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < OURO_GC_GENERATIONS; i++)
         out[i] = h->gen[i].count;
 }
 
-void ouro_gc_get_stats(ouro_heap *h, ouro_gc_gen_stats out[3])
+void ouro_gc_get_stats(ouro_heap *h, ouro_gc_gen_stats out[OURO_GC_GENERATIONS])
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < OURO_GC_GENERATIONS; i++)
         out[i] = h->gstats[i];
 }
 
@@ -852,7 +852,8 @@ int ouro_gc_get_objects(ouro_heap *h, int generation, ouro_visit_fn visit, void 
 {
     if (!h || !visit || generation < -1 || generation >= OURO_GC_GENERATIONS)
         return OURO_EINVAL;
-    int lo = generation < 0 ? 0 : generation, hi = generation < 0 ? 2 : generation;
+    int lo = generation < 0 ? 0 : generation;
+    int hi = generation < 0 ? OURO_GC_GENERATIONS - 1 : generation;
     for (int g = lo; g <= hi; g++) {
         ouro_object *head = GEN(g);
         uint32_t hr = head_ref(h, head);

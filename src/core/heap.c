@@ -250,7 +250,6 @@ int ouro_heap_free(ouro_heap *h)
     }
     result = h->cfg.leak_policy == OURO_LEAKS_FAIL && leaked ? OURO_ELEAK : (int)(leaked > 0x7fffffff ? 0x7fffffff : leaked);
     heap_teardown(h);
-    ouro__gc_fini(h);
     ouro__weak_fini(h);
     free(h->scope.items);
     free(h->garbage.items);
@@ -478,15 +477,11 @@ static __attribute__((noinline)) void raw_free_slow(ouro_heap *h, void *p)
     ouro__chunk *ch = (ouro__chunk *)ouro__pool_of(p);
     if (h->cfg.debug >= OURO_DEBUG_CHECKS) {
         OURO__HIDDEN bool ouro__block_is_free(void *p);
-        if (ch->heap != h) {
-            fprintf(stderr, "ouro: fatal: raw block %p freed with heap %p, belongs to heap %p "
-                            "(wrong heap)\n", p, (void *)h, (void *)ch->heap);
-            abort();
-        }
-        if (ouro__block_is_free(p)) {
-            fprintf(stderr, "ouro: fatal: raw block %p freed twice (double free)\n", p);
-            abort();
-        }
+        if (ch->heap != h)
+            ouro__fatalf(h, "raw block %p freed with heap %p, belongs to heap %p (wrong heap)", p,
+                         (void *)h, (void *)ch->heap);
+        if (ouro__block_is_free(p))
+            ouro__fatalf(h, "raw block %p freed twice (double free)", p);
     }
     if (OURO__UNLIKELY(h->tracer != NULL))
         ouro__trace_free(h, p, 1);

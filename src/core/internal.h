@@ -570,11 +570,30 @@ OURO__LAYER_API extern ouro_type *ouro__type_table[OURO__MAX_TYPES];
 static inline ouro_type *ouro__type_by_id(uint32_t id) { return ouro__type_table[id]; }
 OURO__HIDDEN void ouro__report(ouro_heap *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The one way out on misuse or a broken invariant: "ouro: fatal: " and the
+ * message go to h's sink (stderr when h is NULL), then the process aborts.
+ * ouro__fatal names an object, its type and its count. */
+OURO__HIDDEN void ouro__fatalf(ouro_heap *h, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 2, 3)));
 OURO__HIDDEN void ouro__fatal(const ouro_object *o, const char *what)
     __attribute__((noreturn));
 static inline ouro_type *ouro__type(const ouro_object *o)
 {
     return ouro__type_by_id(o->type_id);
+}
+/* The two kinds of finalizer (ouro_type.finalize).  A PEP 442 one
+ * (CPython's tp_finalize) runs at most once per object (FINALIZED), on
+ * death by reference counting or as cyclic trash.  A legacy one
+ * (OURO_TYPE_LEGACY_DEL, CPython's tp_del) runs on every death by
+ * reference counting, and cyclic trash that holds it is uncollectable: it
+ * goes to gc.garbage instead. */
+static inline bool ouro__has_pep442_del(const ouro_type *t)
+{
+    return t->finalize && !(t->flags & OURO_TYPE_LEGACY_DEL);
+}
+static inline bool ouro__has_legacy_del(const ouro_type *t)
+{
+    return t->finalize && (t->flags & OURO_TYPE_LEGACY_DEL);
 }
 OURO__HIDDEN int ouro__vec_push(ouro__vec *v, ouro_object *o);
 /* Fault injection (cfg.fail_alloc_at, fixed at ouro_heap_new): whether the
@@ -599,7 +618,6 @@ static inline bool ouro__alloc_fails(ouro_heap *h)
 
 /* ----- collector (gc.c) */
 OURO__HIDDEN void ouro__gc_init(ouro_heap *h);
-OURO__HIDDEN void ouro__gc_fini(ouro_heap *h);
 OURO__LAYER_API void ouro__gc_untrack(ouro_heap *h, ouro_object *o);
 
 /* Unlink from its list (inline: every tracked deallocation does it). */
@@ -628,7 +646,6 @@ static inline void ouro__gc_track(ouro_heap *h, ouro_object *o)
     o->gc_next = hr;
     head->gc_prev = r;
 }
-OURO__LAYER_API void ouro__gc_untrack(ouro_heap *h, ouro_object *o);
 OURO__HIDDEN void ouro__gc_maybe_collect(ouro_heap *h);
 OURO__HIDDEN int ouro__gc_check(ouro_heap *h);
 OURO__HIDDEN void ouro__list_init(ouro_heap *h, ouro_object *head);
@@ -647,7 +664,6 @@ OURO__HIDDEN ouro_object **ouro__weak_listptr(ouro_heap *h, ouro_object *o, bool
 OURO__HIDDEN void ouro__weak_fini(ouro_heap *h);
 /* Collector support. */
 OURO__HIDDEN ouro_object *ouro__weak_head(ouro_heap *h, ouro_object *o);
-OURO__HIDDEN ouro_object *ouro__weakref_referent(ouro_object *wr);
 OURO__HIDDEN bool ouro__weakref_has_callback(ouro_object *wr);
 OURO__HIDDEN void ouro__weakref_clear_ref(ouro_heap *h, ouro_object *wr);
 OURO__HIDDEN void ouro__weakref_call(ouro_heap *h, ouro_object *wr);

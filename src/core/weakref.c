@@ -187,11 +187,6 @@ void ouro__weakref_clear_ref(ouro_heap *h, ouro_object *wr)
     wr_unlink(h, WR(wr));
 }
 
-ouro_object *ouro__weakref_referent(ouro_object *wr)
-{
-    return WR(wr)->referent;
-}
-
 bool ouro__weakref_has_callback(ouro_object *wr)
 {
     return WR(wr)->has_cb != 0;
