@@ -246,11 +246,13 @@ typedef struct ouro__wentry {
     ouro_object *head;    /* first weak reference */
 } ouro__wentry;
 
-/* A growable array of strong references (garbage list, scopes). */
+/* A growable array of strong references (garbage list, scopes; vec.c).
+ * Pushing does not take the reference: the caller increfs on success. */
 typedef struct ouro__vec {
     ouro_object **items;
     size_t len, cap;
 } ouro__vec;
+OURO__HIDDEN int ouro__vec_push(ouro__vec *v, ouro_object *o);
 
 struct ouro_heap {
     /* The list heads must come first: their compressed references are
@@ -397,6 +399,10 @@ static inline size_t ouro__block_size_inline(const void *p)
     return ((const ouro__pool *)ch)->block_size;
 }
 OURO__LAYER_API size_t ouro__block_size(const void *p);
+OURO__HIDDEN size_t ouro__class_size(int c);
+/* Whether a pool block is free: on its pool's free list or never carved
+ * (debug checks: a double free).  O(capacity). */
+OURO__HIDDEN bool ouro__block_is_free(void *p);
 OURO__HIDDEN int ouro__pool_check(ouro_heap *h);
 /* Visit every allocated block in address order (raw blocks too when
  * `raw`); stops at the first non-zero return, which it returns. */
@@ -595,7 +601,6 @@ static inline bool ouro__has_legacy_del(const ouro_type *t)
 {
     return t->finalize && (t->flags & OURO_TYPE_LEGACY_DEL);
 }
-OURO__HIDDEN int ouro__vec_push(ouro__vec *v, ouro_object *o);
 /* Fault injection (cfg.fail_alloc_at, fixed at ouro_heap_new): whether the
  * allocation counted now is to fail. */
 OURO__LAYER_API bool ouro__inject_alloc(ouro_heap *h);
@@ -662,6 +667,8 @@ OURO__HIDDEN void ouro__weak_clear_refs(ouro_heap *h, ouro_object *o);
 OURO__HIDDEN void ouro__weak_clear_silently(ouro_heap *h, ouro_object *o);
 OURO__HIDDEN ouro_object **ouro__weak_listptr(ouro_heap *h, ouro_object *o, bool create);
 OURO__HIDDEN void ouro__weak_fini(ouro_heap *h);
+/* Objects with an entry in the weak-list table (the heap checker). */
+OURO__HIDDEN size_t ouro__weak_table_count(ouro_heap *h);
 /* Collector support. */
 OURO__HIDDEN ouro_object *ouro__weak_head(ouro_heap *h, ouro_object *o);
 OURO__HIDDEN bool ouro__weakref_has_callback(ouro_object *wr);
