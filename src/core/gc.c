@@ -117,6 +117,7 @@ void ouro__list_append(ouro_heap *h, ouro_object *o, ouro_object *head)
 
 void ouro__list_remove(ouro_heap *h, ouro_object *o)
 {
+    OURO__ASSERT(o->gc_next != 0); /* tracked: on exactly one list */
     ouro_object *prev = PREV(o), *next = NEXT(o);
     prev->gc_next = o->gc_next;
     next->gc_prev = o->gc_prev;
@@ -133,6 +134,7 @@ void ouro__list_move(ouro_heap *h, ouro_object *o, ouro_object *head)
 
 void ouro__list_merge(ouro_heap *h, ouro_object *from, ouro_object *to)
 {
+    OURO__ASSERT(from != to);
     if (ouro__list_empty(h, from))
         return;
     ouro_object *tail = PREV(to);
@@ -156,11 +158,84 @@ size_t ouro__list_size(ouro_heap *h, ouro_object *head)
 #define GEN(i) (&h->lists[OURO__LIST_GEN0 + (i)])
 #define LIST(name) (&h->lists[OURO__LIST_##name])
 
+static inline bool is_gc(ouro_object *o)
+{
+    return (ouro__type(o)->flags & OURO_TYPE_GC) != 0;
+}
+
+#if OURO_ASSERT_LEVEL >= 2
+static const size_t ANY = SIZE_MAX; /* a variable: a failed assertion prints "ANY" */
+
+static const char *list_name(ouro_heap *h, ouro_object *head)
+{
+    static const char *const names[OURO__NUM_LISTS] = {
+        "generation 0", "generation 1", "generation 2", "permanent", "unreachable",
+        "finalizers", "weakref callbacks", "seen", "final", "tmp"};
+    return names[head - h->lists];
+}
+
+/*
+ * The expensive assertion between the collector's steps (CPython's
+ * validate_list): every object on `head`'s list is a live GC object whose
+ * COLLECTING and UNREACHABLE flags are exactly `flags`, every link back
+ * (gc_prev) matches the link forward, and the list holds `count` objects
+ * (ANY: any number).  Reports the first problem and returns false, so
+ * that the failed assertion names the step that broke it.  O(list).
+ */
+static bool validate_list(ouro_heap *h, ouro_object *head, uint16_t flags, size_t count)
+{
+    const uint16_t mask = OURO__F_COLLECTING | OURO__F_UNREACHABLE;
+    const char *name = list_name(h, head);
+    uint32_t hr = head_ref(h, head), prev = hr;
+    size_t n = 0;
+    for (uint32_t r = head->gc_next; r != hr;) {
+        ouro_object *o = ouro__obj_of(h, r);
+        if (o->gc_prev != prev) {
+            ouro__report(h, "validate_list: %s: %s object %p: link back is %#x, not %#x\n",
+                         name, ouro_type_name(o), (void *)o, o->gc_prev, prev);
+            return false;
+        }
+        if (!(o->flags & OURO__F_OBJECT) || (o->flags & OURO__F_FREED) || !is_gc(o)) {
+            ouro__report(h, "validate_list: %s: %p is not a live GC object\n", name, (void *)o);
+            return false;
+        }
+        if ((o->flags & mask) != flags) {
+            ouro__report(h, "validate_list: %s: %s object %p: collector flags %#x, expected %#x\n",
+                         name, ouro_type_name(o), (void *)o, o->flags & mask, flags);
+            return false;
+        }
+        if (++n > ouro__live_objects(h)) {
+            ouro__report(h, "validate_list: %s: cycle in the list\n", name);
+            return false;
+        }
+        prev = r;
+        r = o->gc_next;
+    }
+    if (head->gc_prev != prev) {
+        ouro__report(h, "validate_list: %s: the head's link back is %#x, not %#x\n", name,
+                     head->gc_prev, prev);
+        return false;
+    }
+    if (count != SIZE_MAX && n != count) {
+        ouro__report(h, "validate_list: %s: %zu objects, expected %zu\n", name, n, count);
+        return false;
+    }
+    return true;
+}
+#define VALIDATE_LIST(head, flags, count)                                                  \
+    OURO__ASSERT_EXPENSIVE(validate_list(h, head, flags, count))
+#else
+#define VALIDATE_LIST(head, flags, count) ((void)0)
+#endif
+#define COLLECTING OURO__F_COLLECTING
+#define UNREACHABLE OURO__F_UNREACHABLE
+
 /* ------------------------------------------------------------ tracking */
 
 
 void ouro__gc_untrack(ouro_heap *h, ouro_object *o)
 {
+    OURO__ASSERT(o->gc_next != 0 && is_gc(o));
     ouro__list_remove(h, o);
     if (o->flags & OURO__F_PENDING) {
         /* It dies (or leaves the collector) before any full collection
@@ -208,11 +283,6 @@ static void gc_debug(ouro_heap *h, const char *msg, ouro_object *o)
 }
 
 /* ------------------------------------------------------------ the phases */
-
-static inline bool is_gc(ouro_object *o)
-{
-    return (ouro__type(o)->flags & OURO_TYPE_GC) != 0;
-}
 
 static int traverse(ouro_object *o, ouro_visit_fn fn, void *arg)
 {
@@ -471,6 +541,9 @@ typedef struct collection {
                                  weak references freed after their callback */
     long uncollectable;       /* result (8) */
 } collection;
+
+/* The collector flags the trash carries after step 4 (VALIDATE_LIST). */
+#define TRASH_FLAGS(c) ((c)->special ? COLLECTING : COLLECTING | UNREACHABLE)
 
 /* Step 1. */
 static void merge_generations(ouro_heap *h, collection *c, int generation)
@@ -751,13 +824,29 @@ static void gc_collect_region(ouro_heap *h, int generation, long *collected, lon
 {
     collection c = {0};
     merge_generations(h, &c, generation);       /* 1 */
+    VALIDATE_LIST(c.young, 0, ANY);
+    VALIDATE_LIST(c.old, 0, ANY);
     deduce_unreachable_young(h, &c);            /* 2 */
+    VALIDATE_LIST(c.young, 0, c.n_young);
+    VALIDATE_LIST(c.unreachable, COLLECTING | UNREACHABLE, c.n_unreachable);
     move_survivors(h, &c);                      /* 3 */
+    VALIDATE_LIST(c.old, 0, ANY);
     move_legacy_finalizers(h, &c);              /* 4 */
+    /* The trash keeps COLLECTING from here on; step 4 cleared UNREACHABLE
+     * unless it skipped itself. */
+    VALIDATE_LIST(c.unreachable, TRASH_FLAGS(&c), c.n_unreachable);
+    VALIDATE_LIST(c.finalizers, 0, ANY);
     handle_weakrefs(h, &c);                     /* 5 */
+    VALIDATE_LIST(c.unreachable, TRASH_FLAGS(&c), ANY);
     finalize_garbage(h, &c);                    /* 6 */
+    VALIDATE_LIST(c.unreachable, TRASH_FLAGS(&c), ANY);
     handle_resurrected_objects(h, &c);          /* 7 */
+    VALIDATE_LIST(c.final, TRASH_FLAGS(&c), ANY);
+    VALIDATE_LIST(c.old, 0, ANY);
     delete_garbage(h, &c);                      /* 8 */
+    VALIDATE_LIST(c.final, 0, 0);
+    VALIDATE_LIST(c.finalizers, 0, 0);
+    VALIDATE_LIST(c.old, 0, ANY);
     *collected = c.collected;
     *uncollectable = c.uncollectable;
 }

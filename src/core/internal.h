@@ -75,6 +75,39 @@
 #define OURO__UNLIKELY(x) (x)
 #endif
 
+/* ----- debug assertions, by level (mimalloc's MI_DEBUG is the model)
+ *
+ * OURO_ASSERT_LEVEL is fixed at build time (CMake: -DOURO_ASSERT=0|1|2;
+ * the sanitizer and Valgrind builds default to 2, every other build to 0):
+ *
+ *   0  none: a release build pays nothing, not even a branch.
+ *   1  OURO__ASSERT: cheap invariants, checked where they are written (a
+ *      load and a compare or two).
+ *   2  also OURO__ASSERT_EXPENSIVE: whole-structure validation, such as the
+ *      collector's lists and flags between its steps (O(list) each, so a
+ *      young collection validates the old generation too).
+ *
+ * These check ouro itself, not the program: misuse a program can commit
+ * (use after free, a wrong heap) is the run-time debug level's job
+ * (cfg.debug), which a release build can turn on.  A failed assertion
+ * aborts through ouro__fatalf with file:line, function and expression. */
+#ifndef OURO_ASSERT_LEVEL
+#define OURO_ASSERT_LEVEL 0
+#endif
+#if OURO_ASSERT_LEVEL >= 1
+#define OURO__ASSERT(cond)                                                                     \
+    (OURO__LIKELY(cond) ? (void)0 : ouro__assert_fail(#cond, __FILE__, __LINE__, __func__))
+#else
+#define OURO__ASSERT(cond) ((void)0)
+#endif
+#if OURO_ASSERT_LEVEL >= 2
+#define OURO__ASSERT_EXPENSIVE(cond) OURO__ASSERT(cond)
+#else
+#define OURO__ASSERT_EXPENSIVE(cond) ((void)0)
+#endif
+OURO__LAYER_API void ouro__assert_fail(const char *expr, const char *file, int line,
+                                       const char *func) __attribute__((noreturn));
+
 /* ----- sanitizer/Valgrind announcements (track.c style, inline) */
 #if defined(__SANITIZE_ADDRESS__)
 #define OURO__ASAN 1

@@ -92,6 +92,11 @@ void ouro__fatalf(ouro_heap *h, const char *fmt, ...)
     abort();
 }
 
+void ouro__assert_fail(const char *expr, const char *file, int line, const char *func)
+{
+    ouro__fatalf(NULL, "%s:%d: %s: assertion failed: %s", file, line, func, expr);
+}
+
 /* No heap: the object may be the misuse itself (freed, or not an object),
  * and its chunk header is not worth trusting on the way out. */
 void ouro__fatal(const ouro_object *o, const char *what)
@@ -255,6 +260,9 @@ void ouro__debug_decref(ouro_object *o)
  * type, already looked up). */
 static inline void free_object(ouro_heap *h, ouro_object *o, ouro_type *t)
 {
+    /* Untracked before it dies, and dying once. */
+    OURO__ASSERT(o->gc_next == 0 && (o->flags & (OURO__F_OBJECT | OURO__F_DEALLOC)) ==
+                                         (OURO__F_OBJECT | OURO__F_DEALLOC));
     if (o->flags & OURO__F_HASWEAK)
         ouro__weak_clear_silently(h, o);
     if (t->flags & OURO_TYPE_GC) {
@@ -309,6 +317,7 @@ static void drain_deferred(ouro_heap *h)
     h->dealloc_depth++;
     while (h->deferred) {
         ouro_object *o = h->deferred;
+        OURO__ASSERT((o->flags & OURO__F_DEALLOC) && o->gc_next == 0);
         h->deferred = o->gc_prev ? ouro__obj_of(h, o->gc_prev) : NULL;
         o->gc_prev = 0;
         dealloc_object(h, o);
