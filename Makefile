@@ -49,7 +49,7 @@ test-deep: build
 	    --max-time 100000 tests/fuzz/corpus tests/fuzz/crashes
 
 test-asan: deps
-	@$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DOURO_SANITIZE=ON >/dev/null
+	@$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DOURO_SANITIZE=ON -DOURO_ASSERT=2 >/dev/null
 	@$(CMAKE) --build build-asan -j$(JOBS)
 	@cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1 $(PY) tests/replay_check.py --ouro build-asan/ouro --corpus-only --check
@@ -57,7 +57,7 @@ test-asan: deps
 	@ASAN_OPTIONS=detect_leaks=1 $(PY) tests/fault_sweep.py --ouro build-asan/ouro --quick -j $(JOBS)
 
 test-valgrind: deps
-	@$(CMAKE) -S . -B build-vg -DCMAKE_BUILD_TYPE=Debug -DOURO_VALGRIND=ON >/dev/null
+	@$(CMAKE) -S . -B build-vg -DCMAKE_BUILD_TYPE=Debug -DOURO_VALGRIND=ON -DOURO_ASSERT=2 >/dev/null
 	@$(CMAKE) --build build-vg -j$(JOBS)
 	@$(PY) tests/valgrind_check.py build-vg
 	@$(PY) tests/death_check.py build-vg --valgrind

@@ -472,9 +472,9 @@ OURO_API int ouro_gc_is_enabled(ouro_heap *h);
  * callback, plus uncollectable ones), 0 if a collection is already running,
  * or a negative error for a bad generation. */
 OURO_API long ouro_gc_collect(ouro_heap *h, int generation);
-OURO_API void ouro_gc_get_threshold(ouro_heap *h, int out[3]);
+OURO_API void ouro_gc_get_threshold(ouro_heap *h, int out[OURO_GC_GENERATIONS]);
 OURO_API int ouro_gc_set_threshold(ouro_heap *h, int t0, int t1, int t2);
-OURO_API void ouro_gc_get_count(ouro_heap *h, int out[3]);
+OURO_API void ouro_gc_get_count(ouro_heap *h, int out[OURO_GC_GENERATIONS]);
 /* The collection schedule: when automatic collections happen.  Explicit
  * ouro_gc_collect() does the same under both.
  *
@@ -530,7 +530,7 @@ typedef struct ouro_gc_gen_stats {
     size_t collected;
     size_t uncollectable;
 } ouro_gc_gen_stats;
-OURO_API void ouro_gc_get_stats(ouro_heap *h, ouro_gc_gen_stats out[3]);
+OURO_API void ouro_gc_get_stats(ouro_heap *h, ouro_gc_gen_stats out[OURO_GC_GENERATIONS]);
 
 /* gc.get_objects(generation), generation -1 for all: visits tracked
  * objects (borrowed) in list order. */

@@ -4,7 +4,8 @@ names the object and its type.
 
     death_check.py BUILD [--asan | --valgrind]
 
-Default: the debug-checked modes against BUILD/tests/death_debug.  --asan:
+Default: the debug-checked modes against BUILD/tests/death_debug, and the
+internal assertions' modes against BUILD/tests/death_assert.  --asan:
 pool-uaf in an ASan build must be reported by AddressSanitizer.  --valgrind:
 pool-uaf in a -DOURO_VALGRIND build must be reported by memcheck.
 """
@@ -29,11 +30,23 @@ CASES = {
     "foreign-cycle": ["found by the collector", "of type Node belongs to heap 0x",
                       "stored into heap 0x"],
     "wrong-thread": ["is owned by thread 0x", ", used from 0x"],
+    # Internal assertions (death_assert, a core at OURO_ASSERT_LEVEL 2): a
+    # collector invariant broken by hand, caught by the validation between
+    # the collector's steps, with the list, the object and file:line.
+    "assert-flag": ["validate_list: generation 0: Node object", "collector flags 0x4, expected 0",
+                    "gc.c:", "assertion failed: validate_list("],
+    "assert-link": ["validate_list: generation 0: Node object", "link back is",
+                    "gc.c:", "assertion failed: validate_list("],
 }
 
 # Modes that must exit 0: the death modes' programs with the bug fixed, or
 # without the setting that reveals the bug (which is why the setting exists).
-SURVIVE = ["gc-stress-traverse-fixed", "gc-stress-traverse-latent"]
+SURVIVE = ["gc-stress-traverse-fixed", "gc-stress-traverse-latent", "assert-healthy"]
+
+
+def binary_for(build, mode):
+    name = "death_assert" if mode.startswith("assert-") else "death_debug"
+    return os.path.join(build, "tests", name)
 
 
 def main():
@@ -47,8 +60,8 @@ def main():
         runs = [("pool-uaf", ["valgrind", "--error-exitcode=99", binary, "pool-uaf"],
                  ["Invalid write of size 8", "death_debug.c"])]
     else:
-        runs = [(k, [binary, k], v) for k, v in sorted(CASES.items())]
-        runs += [(k, [binary, k], None) for k in SURVIVE]
+        runs = [(k, [binary_for(build, k), k], v) for k, v in sorted(CASES.items())]
+        runs += [(k, [binary_for(build, k), k], None) for k in SURVIVE]
     for name, cmd, want in runs:
         r = subprocess.run(cmd, capture_output=True, text=True)
         if want is None:

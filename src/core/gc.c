@@ -7,27 +7,41 @@
  * Tracked objects live on doubly-linked lists, one per generation, threaded
  * through the 32-bit gc_next/gc_prev words of their headers.  New objects
  * join generation 0; survivors of a collection of generation g move to g+1.
- * A collection of generation g:
+ * A collection of generation g is eight steps, one function each, called
+ * in order by gc_collect_region (and nothing else is):
  *
- *   1. merges generations 0..g-1 into g ("young"); "old" is g+1 (or g
- *      itself for the oldest generation);
- *   2. deduce_unreachable: copies each young object's reference count into
- *      gc_prev ("gc_refs", the collector owns gc_prev during this step),
- *      subtracts every reference that comes from another young object, and
- *      moves objects whose gc_refs stay zero, and are not reachable from an
- *      object with gc_refs > 0, to an "unreachable" list.  What remains was
- *      referenced from outside young: roots, older generations, C code;
- *   3. moves the survivors to old;
- *   4. sets apart objects of types with legacy finalizers (and what they
- *      reach): they are uncollectable and go to the garbage list;
- *   5. clears every weak reference to an unreachable object, then runs the
- *      callbacks of those weak references that are not themselves trash;
- *   6. runs each unreachable object's PEP 442 finalizer, once per object;
- *   7. recomputes reachability within the unreachable set: objects a
- *      finalizer resurrected (and all they reach) move to old;
- *   8. clears the rest (type->clear), which breaks the cycles so reference
- *      counting frees them (or, under DEBUG_SAVEALL, appends them to the
- *      garbage list instead).
+ *   1. merge_generations: merges generations 0..g-1 into g ("young");
+ *      "old" is g+1 (or g itself for the oldest generation);
+ *   2. deduce_unreachable_young: copies each young object's reference
+ *      count into gc_prev ("gc_refs", the collector owns gc_prev during
+ *      this step), subtracts every reference that comes from another young
+ *      object, and moves objects whose gc_refs stay zero, and are not
+ *      reachable from an object with gc_refs > 0, to an "unreachable" list.
+ *      What remains was referenced from outside young: roots, older
+ *      generations, C code.  A full collection with nothing frozen fuses
+ *      the first two passes into one sweep over the pools (sweep_refs);
+ *   3. move_survivors: moves the survivors to old (untracking those that
+ *      hold only atomic objects, through the types' hook);
+ *   4. move_legacy_finalizers: sets apart objects of types with legacy
+ *      finalizers (and what they reach): they are uncollectable;
+ *   5. handle_weakrefs: clears every weak reference to an unreachable
+ *      object, then runs the callbacks of those weak references that are
+ *      not themselves trash;
+ *   6. finalize_garbage: runs each unreachable object's PEP 442 finalizer,
+ *      once per object;
+ *   7. handle_resurrected_objects: recomputes reachability within the
+ *      unreachable set: objects a finalizer resurrected (and all they
+ *      reach) move to old;
+ *   8. delete_garbage: clears the rest (type->clear), which breaks the
+ *      cycles so reference counting frees them (or, under DEBUG_SAVEALL,
+ *      appends them to the garbage list instead); the uncollectable
+ *      objects of step 4 go to the garbage list.
+ *
+ * Steps 4-7 skip themselves when what step 2 or 4 learnt about the trash
+ * says they have nothing to do (no finalizer, no weak reference).  The gc
+ * callbacks ("start", "stop"), DEBUG_STATS lines, timing, statistics and
+ * the schedule's counters are around the eight steps, in
+ * collect_with_callback.
  *
  * The return value is CPython's: objects found unreachable and not
  * resurrected, plus weak references freed right after their callback, plus
@@ -103,6 +117,7 @@ void ouro__list_append(ouro_heap *h, ouro_object *o, ouro_object *head)
 
 void ouro__list_remove(ouro_heap *h, ouro_object *o)
 {
+    OURO__ASSERT(o->gc_next != 0); /* tracked: on exactly one list */
     ouro_object *prev = PREV(o), *next = NEXT(o);
     prev->gc_next = o->gc_next;
     next->gc_prev = o->gc_prev;
@@ -119,6 +134,7 @@ void ouro__list_move(ouro_heap *h, ouro_object *o, ouro_object *head)
 
 void ouro__list_merge(ouro_heap *h, ouro_object *from, ouro_object *to)
 {
+    OURO__ASSERT(from != to);
     if (ouro__list_empty(h, from))
         return;
     ouro_object *tail = PREV(to);
@@ -142,11 +158,84 @@ size_t ouro__list_size(ouro_heap *h, ouro_object *head)
 #define GEN(i) (&h->lists[OURO__LIST_GEN0 + (i)])
 #define LIST(name) (&h->lists[OURO__LIST_##name])
 
+static inline bool is_gc(ouro_object *o)
+{
+    return (ouro__type(o)->flags & OURO_TYPE_GC) != 0;
+}
+
+#if OURO_ASSERT_LEVEL >= 2
+static const size_t ANY = SIZE_MAX; /* a variable: a failed assertion prints "ANY" */
+
+static const char *list_name(ouro_heap *h, ouro_object *head)
+{
+    static const char *const names[OURO__NUM_LISTS] = {
+        "generation 0", "generation 1", "generation 2", "permanent", "unreachable",
+        "finalizers", "weakref callbacks", "seen", "final", "tmp"};
+    return names[head - h->lists];
+}
+
+/*
+ * The expensive assertion between the collector's steps (CPython's
+ * validate_list): every object on `head`'s list is a live GC object whose
+ * COLLECTING and UNREACHABLE flags are exactly `flags`, every link back
+ * (gc_prev) matches the link forward, and the list holds `count` objects
+ * (ANY: any number).  Reports the first problem and returns false, so
+ * that the failed assertion names the step that broke it.  O(list).
+ */
+static bool validate_list(ouro_heap *h, ouro_object *head, uint16_t flags, size_t count)
+{
+    const uint16_t mask = OURO__F_COLLECTING | OURO__F_UNREACHABLE;
+    const char *name = list_name(h, head);
+    uint32_t hr = head_ref(h, head), prev = hr;
+    size_t n = 0;
+    for (uint32_t r = head->gc_next; r != hr;) {
+        ouro_object *o = ouro__obj_of(h, r);
+        if (o->gc_prev != prev) {
+            ouro__report(h, "validate_list: %s: %s object %p: link back is %#x, not %#x\n",
+                         name, ouro_type_name(o), (void *)o, o->gc_prev, prev);
+            return false;
+        }
+        if (!(o->flags & OURO__F_OBJECT) || (o->flags & OURO__F_FREED) || !is_gc(o)) {
+            ouro__report(h, "validate_list: %s: %p is not a live GC object\n", name, (void *)o);
+            return false;
+        }
+        if ((o->flags & mask) != flags) {
+            ouro__report(h, "validate_list: %s: %s object %p: collector flags %#x, expected %#x\n",
+                         name, ouro_type_name(o), (void *)o, o->flags & mask, flags);
+            return false;
+        }
+        if (++n > ouro__live_objects(h)) {
+            ouro__report(h, "validate_list: %s: cycle in the list\n", name);
+            return false;
+        }
+        prev = r;
+        r = o->gc_next;
+    }
+    if (head->gc_prev != prev) {
+        ouro__report(h, "validate_list: %s: the head's link back is %#x, not %#x\n", name,
+                     head->gc_prev, prev);
+        return false;
+    }
+    if (count != SIZE_MAX && n != count) {
+        ouro__report(h, "validate_list: %s: %zu objects, expected %zu\n", name, n, count);
+        return false;
+    }
+    return true;
+}
+#define VALIDATE_LIST(head, flags, count)                                                  \
+    OURO__ASSERT_EXPENSIVE(validate_list(h, head, flags, count))
+#else
+#define VALIDATE_LIST(head, flags, count) ((void)0)
+#endif
+#define COLLECTING OURO__F_COLLECTING
+#define UNREACHABLE OURO__F_UNREACHABLE
+
 /* ------------------------------------------------------------ tracking */
 
 
 void ouro__gc_untrack(ouro_heap *h, ouro_object *o)
 {
+    OURO__ASSERT(o->gc_next != 0 && is_gc(o));
     ouro__list_remove(h, o);
     if (o->flags & OURO__F_PENDING) {
         /* It dies (or leaves the collector) before any full collection
@@ -217,17 +306,12 @@ void ouro__gc_init(ouro_heap *h)
 {
     for (int i = 0; i < OURO__NUM_LISTS; i++)
         ouro__list_init(h, &h->lists[i]);
-    h->gen[0].threshold = 700;
-    h->gen[1].threshold = 10;
-    h->gen[2].threshold = 10;
+    static const int thresholds[OURO_GC_GENERATIONS] = {700, 10, 10};
+    for (int i = 0; i < OURO_GC_GENERATIONS; i++)
+        h->gen[i].threshold = thresholds[i];
     h->young_growth = OURO__ADAPTIVE_GROWTH; /* the default schedule: adaptive */
     young_retune(h, 1);
     h->enabled = true;
-}
-
-void ouro__gc_fini(ouro_heap *h)
-{
-    (void)h;
 }
 
 /* ------------------------------------------------------------ debug output */
@@ -240,11 +324,6 @@ static void gc_debug(ouro_heap *h, const char *msg, ouro_object *o)
 }
 
 /* ------------------------------------------------------------ the phases */
-
-static inline bool is_gc(ouro_object *o)
-{
-    return (ouro__type(o)->flags & OURO_TYPE_GC) != 0;
-}
 
 static int traverse(ouro_object *o, ouro_visit_fn fn, void *arg)
 {
@@ -444,10 +523,35 @@ static void deduce_unreachable(ouro_heap *h, ouro_object *base, ouro_object *unr
     *n_unreachable = total - reachable;
 }
 
-static bool has_legacy_finalizer(ouro_object *o)
+/* Calls a type's hook on o with a reference held, so that o cannot die
+ * inside the hook; it may die when the reference is dropped, and then it
+ * leaves its list (deallocation untracks). */
+static inline void call_held(ouro_heap *h, ouro_object *o, void (*hook)(ouro_heap *, ouro_object *))
 {
-    ouro_type *t = ouro__type(o);
-    return (t->flags & OURO_TYPE_LEGACY_DEL) && t->finalize;
+    ouro_incref(o);
+    hook(h, o);
+    ouro_decref(o);
+}
+
+/* After code ran on the first object of `head` (reference r): a dying
+ * object untracks itself, so it survived iff it is still first.  A
+ * survivor moves to old, with no collector flags left.  Returns whether it
+ * survived. */
+static inline bool keep_survivor(ouro_heap *h, ouro_object *head, uint32_t r, ouro_object *old)
+{
+    if (head->gc_next != r)
+        return false;
+    ouro_object *o = ouro__obj_of(h, r);
+    o->flags &= (uint16_t)~(OURO__F_COLLECTING | OURO__F_UNREACHABLE);
+    ouro__list_move(h, o, old);
+    return true;
+}
+
+static void report_list(ouro_heap *h, ouro_object *head, const char *what)
+{
+    uint32_t hr = head_ref(h, head);
+    for (uint32_t r = head->gc_next; r != hr; r = ouro__obj_of(h, r)->gc_next)
+        gc_debug(h, what, ouro__obj_of(h, r));
 }
 
 /* What the unreachable set holds, learnt in the same pass, so that later
@@ -458,8 +562,119 @@ typedef struct trash_info {
     bool legacy;   /* an object with a legacy finalizer */
 } trash_info;
 
-static void move_legacy_finalizers(ouro_heap *h, ouro_object *unreachable, ouro_object *finalizers,
-                                   trash_info *ti)
+/* One collection, handed from step to step (gc_collect_region).  The lists
+ * are the heap's (internal.h), so that they have compressed references. */
+typedef struct collection {
+    int generation;
+    ouro_object *young;       /* the generations collected, merged (1) */
+    ouro_object *old;         /* where survivors go: g+1, or young itself */
+    ouro_object *unreachable; /* the trash, tentatively (2-7) */
+    ouro_object *finalizers;  /* uncollectable: legacy finalizers and what
+                                 they reach (4, 8) */
+    ouro_object *final;       /* the trash that stays trash (7, 8) */
+    size_t n_young;           /* survivors (2, 3) */
+    size_t n_unreachable;     /* tentatively unreachable (2, 4, 7) */
+    bool special;             /* some trash ever had a finalizer or weak
+                                 references (2) */
+    trash_info ti;            /* what steps 5-7 have to do (4) */
+    bool called;              /* a weak-reference callback ran (5) */
+    long collected;           /* result: unreachable, not resurrected, plus
+                                 weak references freed after their callback */
+    long uncollectable;       /* result (8) */
+} collection;
+
+/* The collector flags the trash carries after step 4 (VALIDATE_LIST). */
+#define TRASH_FLAGS(c) ((c)->special ? COLLECTING : COLLECTING | UNREACHABLE)
+
+/* Debug heaps: before computing gc_refs, check that every reference the
+ * collected objects hold stays in this heap.  A reference into another
+ * heap would make subtract_refs decrement a count this collection does
+ * not own (and leave collector flags on the other heap's objects), so the
+ * misuse is reported here, naming both heaps, rather than as corruption
+ * later.  Catches stores the library cannot see (ouro_setref into a field
+ * of a user type). */
+typedef struct foreign_ctx {
+    ouro_heap *h;
+} foreign_ctx;
+
+static int visit_same_heap(ouro_object *o, void *arg)
+{
+    foreign_ctx *fc = arg;
+    ouro__check_same_heap(fc->h, o, "reference found by the collector");
+    return 0;
+}
+
+static void check_foreign_refs(ouro_heap *h, ouro_object *young)
+{
+    foreign_ctx fc = {h};
+    uint32_t hr = head_ref(h, young);
+    for (uint32_t r = young->gc_next; r != hr;) {
+        ouro_object *o = ouro__obj_of(h, r);
+        r = o->gc_next;
+        traverse(o, visit_same_heap, &fc);
+    }
+}
+
+/* Step 1. */
+static void merge_generations(ouro_heap *h, collection *c, int generation)
+{
+    for (int i = 0; i < generation; i++)
+        ouro__list_merge(h, GEN(i), GEN(generation));
+    c->generation = generation;
+    c->young = GEN(generation);
+    c->old = generation < OURO_GC_GENERATIONS - 1 ? GEN(generation + 1) : c->young;
+    c->unreachable = LIST(UNREACHABLE);
+    c->finalizers = LIST(FINALIZERS);
+    c->final = LIST(FINAL);
+    if (h->cfg.debug >= OURO_DEBUG_CHECKS)
+        check_foreign_refs(h, c->young);
+}
+
+/* Step 2.  A full collection with nothing frozen takes the fused sweep
+ * (sweep_refs) instead of update_refs and subtract_refs; the result is the
+ * same. */
+static void deduce_unreachable_young(ouro_heap *h, collection *c)
+{
+    /* Survivors of a collection of the middle generation join the oldest
+     * and become "pending"; a full collection clears that. */
+    uint16_t clear = c->generation == OURO_GC_GENERATIONS - 1 ? OURO__F_PENDING : 0;
+    uint16_t set = c->generation == OURO_GC_GENERATIONS - 2 ? OURO__F_PENDING : 0;
+    if (c->generation == OURO_GC_GENERATIONS - 1 && ouro__list_empty(h, LIST(PERMANENT))) {
+        sweep_ctx sc = {0, clear};
+        ouro__pool_walk_inline(h, false, sweep_refs, &sc);
+        if (h->cfg.debug >= OURO_DEBUG_CHECKS && sc.n != ouro__list_size(h, c->young))
+            ouro__fatalf(h, "collector sweep found %zu tracked objects, the generation lists "
+                            "hold %zu", sc.n, ouro__list_size(h, c->young));
+        ouro__list_init(h, c->unreachable);
+        c->n_young = move_unreachable(h, c->young, c->unreachable, set, &c->special);
+        c->n_unreachable = sc.n - c->n_young;
+    } else {
+        deduce_unreachable(h, c->young, c->unreachable, &c->n_young, &c->n_unreachable, clear,
+                           set, &c->special);
+    }
+}
+
+/* Step 3.  Survivors that hold only atomic objects are untracked first, as
+ * CPython 3.11 does (the types' hook); the rest join old and are counted
+ * for the full-collection rule (ouro__gc_maybe_collect). */
+static void move_survivors(ouro_heap *h, collection *c)
+{
+    if (h->types_hooks)
+        c->n_young -= h->types_hooks->untrack_survivors(h, c->young, c->young == c->old);
+    if (c->young != c->old) {
+        if (c->generation == OURO_GC_GENERATIONS - 2)
+            h->long_lived_pending += c->n_young;
+        ouro__list_merge(h, c->young, c->old);
+    } else {
+        h->long_lived_pending = 0;
+        h->long_lived_total = c->n_young;
+    }
+}
+
+/* Clears UNREACHABLE on the trash, learns what it holds (trash_info) and
+ * moves the objects with a legacy finalizer to `finalizers`. */
+static void split_legacy(ouro_heap *h, ouro_object *unreachable, ouro_object *finalizers,
+                         trash_info *ti)
 {
     uint32_t hr = head_ref(h, unreachable);
     uint8_t *const *sb = h->slot_base;
@@ -470,14 +685,12 @@ static void move_legacy_finalizers(ouro_heap *h, ouro_object *unreachable, ouro_
         ouro_type *t = ouro__type(o);
         if (weak_involved(o))
             ti->weak = true;
-        if (t->finalize) {
-            if (t->flags & OURO_TYPE_LEGACY_DEL) {
-                ti->legacy = true;
-                o->flags &= (uint16_t)~OURO__F_COLLECTING;
-                ouro__list_move(h, o, finalizers);
-            } else if (!(o->flags & OURO__F_FINALIZED)) {
-                ti->finalize = true;
-            }
+        if (ouro__has_legacy_del(t)) {
+            ti->legacy = true;
+            o->flags &= (uint16_t)~OURO__F_COLLECTING;
+            ouro__list_move(h, o, finalizers);
+        } else if (ouro__has_pep442_del(t) && !(o->flags & OURO__F_FINALIZED)) {
+            ti->finalize = true;
         }
     }
 }
@@ -508,13 +721,33 @@ static void move_legacy_finalizer_reachable(ouro_heap *h, ouro_object *finalizer
     }
 }
 
-/* Step 5.  Returns the number of reachable weak references freed right
- * after their callback ran. */
-static long handle_weakrefs(ouro_heap *h, ouro_object *unreachable, ouro_object *old,
-                            bool *called)
+/* Step 4.  When no object that was ever tentatively unreachable has a
+ * finalizer or weak references (`special`, learnt in move_unreachable), the
+ * trash_info stays all false and the pass is skipped: no code runs before
+ * delete_garbage, which clears the UNREACHABLE flags itself. */
+static void move_legacy_finalizers(ouro_heap *h, collection *c)
 {
+    ouro__list_init(h, c->finalizers);
+    if (c->special)
+        split_legacy(h, c->unreachable, c->finalizers, &c->ti);
+    if (c->ti.legacy) {
+        move_legacy_finalizer_reachable(h, c->finalizers);
+        c->n_unreachable = ouro__list_size(h, c->unreachable);
+    }
+    if (h->debug_flags & OURO_GC_DEBUG_COLLECTABLE)
+        report_list(h, c->unreachable, "collectable");
+}
+
+/* Step 5.  Counts the reachable weak references freed right after their
+ * callback ran.  With no weak reference in or to the trash it has nothing
+ * to do. */
+static void handle_weakrefs(ouro_heap *h, collection *c)
+{
+    if (!c->ti.weak)
+        return;
     ouro_object *wrcb = LIST(WRCB);
     ouro__list_init(h, wrcb);
+    ouro_object *unreachable = c->unreachable;
     uint32_t hr = head_ref(h, unreachable);
     for (uint32_t r = unreachable->gc_next; r != hr;) {
         ouro_object *o = ouro__obj_of(h, r);
@@ -546,65 +779,91 @@ static long handle_weakrefs(ouro_heap *h, ouro_object *unreachable, ouro_object 
             ouro__list_move(h, wr, wrcb);
         }
     }
-    long freed = 0;
     while (!ouro__list_empty(h, wrcb)) {
         uint32_t r = wrcb->gc_next;
         ouro_object *wr = ouro__obj_of(h, r);
-        *called = true;
+        c->called = true;
         ouro__weakref_call(h, wr);
         ouro_decref(wr);
-        if (wrcb->gc_next == r)
-            ouro__list_move(h, wr, old); /* still alive */
-        else
-            freed++;
+        if (!keep_survivor(h, wrcb, r, c->old))
+            c->collected++;
     }
-    return freed;
 }
 
-/* Step 6. */
-static void finalize_garbage(ouro_heap *h, ouro_object *collectable)
+/* Step 6.  Only when some trash has a PEP 442 finalizer that has not run. */
+static void finalize_garbage(ouro_heap *h, collection *c)
 {
+    if (!c->ti.finalize)
+        return;
+    ouro_object *collectable = c->unreachable;
     ouro_object *seen = LIST(SEEN);
     ouro__list_init(h, seen);
     while (!ouro__list_empty(h, collectable)) {
         ouro_object *o = NEXT(collectable);
         ouro__list_move(h, o, seen);
         ouro_type *t = ouro__type(o);
-        if (!(o->flags & OURO__F_FINALIZED) && t->finalize && !(t->flags & OURO_TYPE_LEGACY_DEL)) {
+        if (ouro__has_pep442_del(t) && !(o->flags & OURO__F_FINALIZED)) {
             o->flags |= OURO__F_FINALIZED;
-            ouro_incref(o);
-            t->finalize(h, o);
-            ouro_decref(o);
+            call_held(h, o, t->finalize);
         }
     }
     ouro__list_merge(h, seen, collectable);
 }
 
-/* Step 7. */
-static size_t handle_resurrected_objects(ouro_heap *h, ouro_object *unreachable,
-                                         ouro_object *still_unreachable, ouro_object *old)
+/* Step 7.  With no finalizer run and no callback called, no code ran since
+ * step 2: nothing can have been resurrected, and the trash moves to the
+ * final list as it is. */
+static void handle_resurrected_objects(ouro_heap *h, collection *c)
 {
-    uint32_t hr = head_ref(h, unreachable);
-    for (uint32_t r = unreachable->gc_next; r != hr;) {
-        ouro_object *o = ouro__obj_of(h, r);
-        r = o->gc_next;
-        o->flags &= (uint16_t)~OURO__F_COLLECTING;
+    ouro_object *unreachable = c->unreachable, *still_unreachable = c->final;
+    size_t still;
+    if (!c->ti.finalize && !c->called) {
+        ouro__list_init(h, still_unreachable);
+        ouro__list_merge(h, unreachable, still_unreachable);
+        still = c->n_unreachable;
+    } else {
+        uint32_t hr = head_ref(h, unreachable);
+        for (uint32_t r = unreachable->gc_next; r != hr;) {
+            ouro_object *o = ouro__obj_of(h, r);
+            r = o->gc_next;
+            o->flags &= (uint16_t)~OURO__F_COLLECTING;
+        }
+        size_t resurrected;
+        deduce_unreachable(h, unreachable, still_unreachable, &resurrected, &still, 0, 0, NULL);
+        uint32_t sr = head_ref(h, still_unreachable);
+        for (uint32_t r = still_unreachable->gc_next; r != sr;) {
+            ouro_object *o = ouro__obj_of(h, r);
+            r = o->gc_next;
+            o->flags &= (uint16_t)~OURO__F_UNREACHABLE;
+        }
+        ouro__list_merge(h, unreachable, c->old);
     }
-    size_t resurrected, still;
-    deduce_unreachable(h, unreachable, still_unreachable, &resurrected, &still, 0, 0, NULL);
-    uint32_t sr = head_ref(h, still_unreachable);
-    for (uint32_t r = still_unreachable->gc_next; r != sr;) {
-        ouro_object *o = ouro__obj_of(h, r);
-        r = o->gc_next;
-        o->flags &= (uint16_t)~OURO__F_UNREACHABLE;
-    }
-    ouro__list_merge(h, unreachable, old);
-    return still;
+    c->collected += (long)still;
 }
 
-/* Step 8. */
-static void delete_garbage(ouro_heap *h, ouro_object *collectable, ouro_object *old)
+/* The uncollectable objects set apart in step 4 go to old, and those with a
+ * legacy finalizer (all of them under DEBUG_SAVEALL) to the garbage list. */
+static void handle_legacy_finalizers(ouro_heap *h, ouro_object *finalizers, ouro_object *old)
 {
+    uint32_t hr = head_ref(h, finalizers);
+    for (uint32_t r = finalizers->gc_next; r != hr;) {
+        ouro_object *o = ouro__obj_of(h, r);
+        r = o->gc_next;
+        if ((h->debug_flags & OURO_GC_DEBUG_SAVEALL) || ouro__has_legacy_del(ouro__type(o))) {
+            if (ouro__vec_push(&h->garbage, o) < 0)
+                break;
+            ouro_incref(o);
+        }
+    }
+    ouro__list_merge(h, finalizers, old);
+}
+
+/* Step 8.  The trash is cleared (or saved, under DEBUG_SAVEALL); what
+ * survives its clear moves to old.  Then the uncollectable objects are
+ * counted and handled. */
+static void delete_garbage(ouro_heap *h, collection *c)
+{
+    ouro_object *collectable = c->final;
     while (!ouro__list_empty(h, collectable)) {
         uint32_t r = collectable->gc_next;
         ouro_object *o = ouro__obj_of(h, r);
@@ -616,34 +875,55 @@ static void delete_garbage(ouro_heap *h, ouro_object *collectable, ouro_object *
                 ouro_incref(o);
         } else {
             ouro_type *t = ouro__type(o);
-            if (t->clear) {
-                ouro_incref(o);
-                t->clear(h, o);
-                ouro_decref(o);
-            }
+            if (t->clear)
+                call_held(h, o, t->clear);
         }
-        if (collectable->gc_next == r) {
-            /* still alive: it may die later */
-            o->flags &= (uint16_t)~(OURO__F_COLLECTING | OURO__F_UNREACHABLE);
-            ouro__list_move(h, o, old);
-        }
+        keep_survivor(h, collectable, r, c->old); /* still alive: it may die later */
     }
+    c->uncollectable = (long)ouro__list_size(h, c->finalizers);
+    if (h->debug_flags & OURO_GC_DEBUG_UNCOLLECTABLE)
+        report_list(h, c->finalizers, "uncollectable");
+    handle_legacy_finalizers(h, c->finalizers, c->old);
 }
 
-static void handle_legacy_finalizers(ouro_heap *h, ouro_object *finalizers, ouro_object *old)
+/*
+ * The collector's driver: a collection of `generation` is the eight steps
+ * of the comment at the top of this file, in order, and nothing else.
+ * Callbacks, statistics, timing and the schedule's counters are the
+ * caller's (collect_with_callback).
+ */
+static void gc_collect_region(ouro_heap *h, int generation, long *collected, long *uncollectable)
 {
-    uint32_t hr = head_ref(h, finalizers);
-    for (uint32_t r = finalizers->gc_next; r != hr;) {
-        ouro_object *o = ouro__obj_of(h, r);
-        r = o->gc_next;
-        if ((h->debug_flags & OURO_GC_DEBUG_SAVEALL) || has_legacy_finalizer(o)) {
-            if (ouro__vec_push(&h->garbage, o) < 0)
-                break;
-            ouro_incref(o);
-        }
-    }
-    ouro__list_merge(h, finalizers, old);
+    collection c = {0};
+    merge_generations(h, &c, generation);       /* 1 */
+    VALIDATE_LIST(c.young, 0, ANY);
+    VALIDATE_LIST(c.old, 0, ANY);
+    deduce_unreachable_young(h, &c);            /* 2 */
+    VALIDATE_LIST(c.young, 0, c.n_young);
+    VALIDATE_LIST(c.unreachable, COLLECTING | UNREACHABLE, c.n_unreachable);
+    move_survivors(h, &c);                      /* 3 */
+    VALIDATE_LIST(c.old, 0, ANY);
+    move_legacy_finalizers(h, &c);              /* 4 */
+    /* The trash keeps COLLECTING from here on; step 4 cleared UNREACHABLE
+     * unless it skipped itself. */
+    VALIDATE_LIST(c.unreachable, TRASH_FLAGS(&c), c.n_unreachable);
+    VALIDATE_LIST(c.finalizers, 0, ANY);
+    handle_weakrefs(h, &c);                     /* 5 */
+    VALIDATE_LIST(c.unreachable, TRASH_FLAGS(&c), ANY);
+    finalize_garbage(h, &c);                    /* 6 */
+    VALIDATE_LIST(c.unreachable, TRASH_FLAGS(&c), ANY);
+    handle_resurrected_objects(h, &c);          /* 7 */
+    VALIDATE_LIST(c.final, TRASH_FLAGS(&c), ANY);
+    VALIDATE_LIST(c.old, 0, ANY);
+    delete_garbage(h, &c);                      /* 8 */
+    VALIDATE_LIST(c.final, 0, 0);
+    VALIDATE_LIST(c.finalizers, 0, 0);
+    VALIDATE_LIST(c.old, 0, ANY);
+    *collected = c.collected;
+    *uncollectable = c.uncollectable;
 }
+
+/* ------------------------------------------------------------ around a collection */
 
 static double now_seconds(void)
 {
@@ -652,161 +932,26 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Debug heaps: before computing gc_refs, check that every reference the
- * collected objects hold stays in this heap.  A reference into another
- * heap would make subtract_refs decrement a count this collection does
- * not own (and leave collector flags on the other heap's objects), so the
- * misuse is reported here, naming both heaps, rather than as corruption
- * later.  Catches stores the library cannot see (ouro_setref into a field
- * of a user type). */
-typedef struct foreign_ctx {
-    ouro_heap *h;
-} foreign_ctx;
 
-static int visit_same_heap(ouro_object *o, void *arg)
+/* DEBUG_STATS: CPython's lines, before and after. */
+static void debug_stats_start(ouro_heap *h, int generation)
 {
-    foreign_ctx *fc = arg;
-    ouro__check_same_heap(fc->h, o, "reference found by the collector");
-    return 0;
+    char buf[256];
+    int n = snprintf(buf, sizeof buf, "gc: collecting generation %d...\n"
+                                      "gc: objects in each generation:", generation);
+    for (int i = 0; i < OURO_GC_GENERATIONS; i++)
+        n += snprintf(buf + n, sizeof buf - (size_t)n, " %zu", ouro__list_size(h, GEN(i)));
+    snprintf(buf + n, sizeof buf - (size_t)n, "\ngc: objects in permanent generation: %zu\n",
+             ouro__list_size(h, LIST(PERMANENT)));
+    h->cfg.sink(h->cfg.sink_ctx, buf);
 }
 
-static void check_foreign_refs(ouro_heap *h, ouro_object *young)
+static void debug_stats_done(ouro_heap *h, long collected, long uncollectable, double t0)
 {
-    foreign_ctx fc = {h};
-    uint32_t hr = head_ref(h, young);
-    for (uint32_t r = young->gc_next; r != hr;) {
-        ouro_object *o = ouro__obj_of(h, r);
-        r = o->gc_next;
-        traverse(o, visit_same_heap, &fc);
-    }
-}
-
-static long gc_collect_main(ouro_heap *h, int generation, long *uncollectable_out)
-{
-    long m = 0; /* objects collected */
-    long n = 0; /* uncollectable objects */
-    double t0 = 0;
-    if (h->debug_flags & OURO_GC_DEBUG_STATS) {
-        char buf[256];
-        t0 = now_seconds();
-        snprintf(buf, sizeof buf,
-                 "gc: collecting generation %d...\ngc: objects in each generation: %zu %zu %zu\n"
-                 "gc: objects in permanent generation: %zu\n",
-                 generation, ouro__list_size(h, GEN(0)), ouro__list_size(h, GEN(1)),
-                 ouro__list_size(h, GEN(2)), ouro__list_size(h, LIST(PERMANENT)));
-        h->cfg.sink(h->cfg.sink_ctx, buf);
-    }
-
-    /* update collection and allocation counters */
-    if (generation + 1 < OURO_GC_GENERATIONS)
-        h->gen[generation + 1].count += 1;
-    for (int i = 0; i <= generation; i++)
-        h->gen[i].count = 0;
-
-    /* merge younger generations with the one being collected */
-    for (int i = 0; i < generation; i++)
-        ouro__list_merge(h, GEN(i), GEN(generation));
-    ouro_object *young = GEN(generation);
-    ouro_object *old = generation < OURO_GC_GENERATIONS - 1 ? GEN(generation + 1) : young;
-    if (h->cfg.debug >= OURO_DEBUG_CHECKS)
-        check_foreign_refs(h, young);
-
-    ouro_object *unreachable = LIST(UNREACHABLE);
-    size_t n_young, n_unreachable;
-    bool special = false;
-    /* Survivors of a collection of the middle generation join the oldest
-     * and become "pending"; a full collection clears that. */
-    uint16_t clear = generation == OURO_GC_GENERATIONS - 1 ? OURO__F_PENDING : 0;
-    uint16_t set = generation == OURO_GC_GENERATIONS - 2 ? OURO__F_PENDING : 0;
-    if (generation == OURO_GC_GENERATIONS - 1 && ouro__list_empty(h, LIST(PERMANENT))) {
-        sweep_ctx sc = {0, clear};
-        ouro__pool_walk_inline(h, false, sweep_refs, &sc);
-        if (h->cfg.debug >= OURO_DEBUG_CHECKS && sc.n != ouro__list_size(h, young))
-            ouro__fatal(young, "collector sweep and generation lists disagree");
-        ouro__list_init(h, unreachable);
-        n_young = move_unreachable(h, young, unreachable, set, &special);
-        n_unreachable = sc.n - n_young;
-    } else {
-        deduce_unreachable(h, young, unreachable, &n_young, &n_unreachable, clear, set, &special);
-    }
-    if (h->types_hooks)
-        n_young -= h->types_hooks->untrack_survivors(h, young, young == old);
-
-    if (young != old) {
-        if (generation == OURO_GC_GENERATIONS - 2)
-            h->long_lived_pending += n_young;
-        ouro__list_merge(h, young, old);
-    } else {
-        h->long_lived_pending = 0;
-        h->long_lived_total = n_young;
-    }
-
-    ouro_object *finalizers = LIST(FINALIZERS);
-    ouro__list_init(h, finalizers);
-    trash_info ti = {false, false, false};
-    /* When no object that was ever tentatively unreachable has a finalizer
-     * or weak references (`special`, learnt in move_unreachable), the
-     * trash_info is all false and the pass is skipped: no code runs before
-     * delete_garbage, which clears the UNREACHABLE flags itself. */
-    if (special)
-        move_legacy_finalizers(h, unreachable, finalizers, &ti);
-    if (ti.legacy) {
-        move_legacy_finalizer_reachable(h, finalizers);
-        n_unreachable = ouro__list_size(h, unreachable);
-    }
-
-    if (h->debug_flags & OURO_GC_DEBUG_COLLECTABLE) {
-        uint32_t hr = head_ref(h, unreachable);
-        for (uint32_t r = unreachable->gc_next; r != hr; r = ouro__obj_of(h, r)->gc_next)
-            gc_debug(h, "collectable", ouro__obj_of(h, r));
-    }
-
-    /* With no weak reference, no finalizer left to run and hence no
-     * callback, no code runs between finding the trash and clearing it:
-     * nothing can be resurrected, and the phases that handle those cases
-     * would leave every list exactly as it is.  They are skipped. */
-    bool called = false;
-    if (ti.weak)
-        m += handle_weakrefs(h, unreachable, old, &called);
-    if (ti.finalize)
-        finalize_garbage(h, unreachable);
-
-    ouro_object *final_unreachable = LIST(FINAL);
-    size_t n_final;
-    if (ti.finalize || called) {
-        n_final = handle_resurrected_objects(h, unreachable, final_unreachable, old);
-    } else {
-        ouro__list_init(h, final_unreachable);
-        ouro__list_merge(h, unreachable, final_unreachable);
-        n_final = n_unreachable;
-    }
-
-    m += (long)n_final;
-    delete_garbage(h, final_unreachable, old);
-
-    uint32_t fr = head_ref(h, finalizers);
-    for (uint32_t r = finalizers->gc_next; r != fr; r = ouro__obj_of(h, r)->gc_next) {
-        n++;
-        if (h->debug_flags & OURO_GC_DEBUG_UNCOLLECTABLE)
-            gc_debug(h, "uncollectable", ouro__obj_of(h, r));
-    }
-    if (h->debug_flags & OURO_GC_DEBUG_STATS) {
-        char buf[160];
-        snprintf(buf, sizeof buf, "gc: done, %ld unreachable, %ld uncollectable, %.4fs elapsed\n",
-                 m + n, n, now_seconds() - t0);
-        h->cfg.sink(h->cfg.sink_ctx, buf);
-    }
-    handle_legacy_finalizers(h, finalizers, old);
-    if (generation == OURO_GC_GENERATIONS - 1 && h->types_hooks)
-        h->types_hooks->clear_freelists(h);
-
-    h->gstats[generation].collections++;
-    h->gstats[generation].collected += (size_t)m;
-    h->gstats[generation].uncollectable += (size_t)n;
-    if (h->cfg.debug >= OURO_DEBUG_FULL)
-        ouro_heap_check(h);
-    *uncollectable_out = n;
-    return m;
+    char buf[160];
+    snprintf(buf, sizeof buf, "gc: done, %ld unreachable, %ld uncollectable, %.4fs elapsed\n",
+             collected + uncollectable, uncollectable, now_seconds() - t0);
+    h->cfg.sink(h->cfg.sink_ctx, buf);
 }
 
 static void invoke_callbacks(ouro_heap *h, const char *phase, int generation, long collected,
@@ -817,11 +962,37 @@ static void invoke_callbacks(ouro_heap *h, const char *phase, int generation, lo
         h->callbacks[i].fn(h, phase, &info, h->callbacks[i].arg);
 }
 
+/* A collection as the program sees it: the gc callbacks around it, the
+ * DEBUG_STATS lines and their timing, the schedule's counters before it
+ * and the statistics after it.  Returns collected plus uncollectable. */
 static long collect_with_callback(ouro_heap *h, int generation)
 {
     invoke_callbacks(h, "start", generation, 0, 0);
-    long n = 0;
-    long m = gc_collect_main(h, generation, &n);
+    double t0 = 0;
+    if (h->debug_flags & OURO_GC_DEBUG_STATS) {
+        t0 = now_seconds();
+        debug_stats_start(h, generation);
+    }
+    /* The schedule's counters: one more collection of the next generation,
+     * none pending in those collected. */
+    if (generation + 1 < OURO_GC_GENERATIONS)
+        h->gen[generation + 1].count += 1;
+    for (int i = 0; i <= generation; i++)
+        h->gen[i].count = 0;
+
+    long m, n;
+    gc_collect_region(h, generation, &m, &n);
+
+    if (h->debug_flags & OURO_GC_DEBUG_STATS)
+        debug_stats_done(h, m, n, t0);
+    /* CPython clears its free lists after every full collection. */
+    if (generation == OURO_GC_GENERATIONS - 1 && h->types_hooks)
+        h->types_hooks->clear_freelists(h);
+    h->gstats[generation].collections++;
+    h->gstats[generation].collected += (size_t)m;
+    h->gstats[generation].uncollectable += (size_t)n;
+    if (h->cfg.debug >= OURO_DEBUG_FULL)
+        ouro_heap_check(h);
     invoke_callbacks(h, "stop", generation, m, n);
     return m + n;
 }
@@ -896,11 +1067,11 @@ void ouro_gc_disable(ouro_heap *h)
 }
 int ouro_gc_is_enabled(ouro_heap *h) { return h ? h->enabled : 0; }
 
-void ouro_gc_get_threshold(ouro_heap *h, int out[3])
+void ouro_gc_get_threshold(ouro_heap *h, int out[OURO_GC_GENERATIONS])
 {
     if (!out)
         return;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < OURO_GC_GENERATIONS; i++)
         out[i] = h ? h->gen[i].threshold : 0;
 }
 
@@ -954,19 +1125,19 @@ int ouro_gc_get_schedule(ouro_heap *h)
 
 long ouro_gc_get_young_trigger(ouro_heap *h) { return h ? h->young_threshold : OURO_EINVAL; }
 
-void ouro_gc_get_count(ouro_heap *h, int out[3])
+void ouro_gc_get_count(ouro_heap *h, int out[OURO_GC_GENERATIONS])
 {
     if (!out)
         return;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < OURO_GC_GENERATIONS; i++)
         out[i] = h ? h->gen[i].count : 0;
 }
 
-void ouro_gc_get_stats(ouro_heap *h, ouro_gc_gen_stats out[3])
+void ouro_gc_get_stats(ouro_heap *h, ouro_gc_gen_stats out[OURO_GC_GENERATIONS])
 {
     if (!out)
         return;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < OURO_GC_GENERATIONS; i++)
         out[i] = h ? h->gstats[i] : (ouro_gc_gen_stats){0, 0, 0};
 }
 
@@ -974,7 +1145,8 @@ int ouro_gc_get_objects(ouro_heap *h, int generation, ouro_visit_fn visit, void 
 {
     if (!h || !visit || generation < -1 || generation >= OURO_GC_GENERATIONS)
         return OURO_EINVAL;
-    int lo = generation < 0 ? 0 : generation, hi = generation < 0 ? 2 : generation;
+    int lo = generation < 0 ? 0 : generation;
+    int hi = generation < 0 ? OURO_GC_GENERATIONS - 1 : generation;
     for (int g = lo; g <= hi; g++) {
         ouro_object *head = GEN(g);
         uint32_t hr = head_ref(h, head);

@@ -76,6 +76,39 @@
 #define OURO__UNLIKELY(x) (x)
 #endif
 
+/* ----- debug assertions, by level (mimalloc's MI_DEBUG is the model)
+ *
+ * OURO_ASSERT_LEVEL is fixed at build time (CMake: -DOURO_ASSERT=0|1|2;
+ * the sanitizer and Valgrind builds default to 2, every other build to 0):
+ *
+ *   0  none: a release build pays nothing, not even a branch.
+ *   1  OURO__ASSERT: cheap invariants, checked where they are written (a
+ *      load and a compare or two).
+ *   2  also OURO__ASSERT_EXPENSIVE: whole-structure validation, such as the
+ *      collector's lists and flags between its steps (O(list) each, so a
+ *      young collection validates the old generation too).
+ *
+ * These check ouro itself, not the program: misuse a program can commit
+ * (use after free, a wrong heap) is the run-time debug level's job
+ * (cfg.debug), which a release build can turn on.  A failed assertion
+ * aborts through ouro__fatalf with file:line, function and expression. */
+#ifndef OURO_ASSERT_LEVEL
+#define OURO_ASSERT_LEVEL 0
+#endif
+#if OURO_ASSERT_LEVEL >= 1
+#define OURO__ASSERT(cond)                                                                     \
+    (OURO__LIKELY(cond) ? (void)0 : ouro__assert_fail(#cond, __FILE__, __LINE__, __func__))
+#else
+#define OURO__ASSERT(cond) ((void)0)
+#endif
+#if OURO_ASSERT_LEVEL >= 2
+#define OURO__ASSERT_EXPENSIVE(cond) OURO__ASSERT(cond)
+#else
+#define OURO__ASSERT_EXPENSIVE(cond) ((void)0)
+#endif
+OURO__LAYER_API void ouro__assert_fail(const char *expr, const char *file, int line,
+                                       const char *func) __attribute__((noreturn));
+
 /* ----- sanitizer/Valgrind announcements (track.c style, inline) */
 #if defined(__SANITIZE_ADDRESS__)
 #define OURO__ASAN 1
@@ -249,11 +282,13 @@ typedef struct ouro__wentry {
     ouro_object *head;    /* first weak reference */
 } ouro__wentry;
 
-/* A growable array of strong references (garbage list, scopes). */
+/* A growable array of strong references (garbage list, scopes; vec.c).
+ * Pushing does not take the reference: the caller increfs on success. */
 typedef struct ouro__vec {
     ouro_object **items;
     size_t len, cap;
 } ouro__vec;
+OURO__HIDDEN int ouro__vec_push(ouro__vec *v, ouro_object *o);
 
 struct ouro_heap {
     /* The list heads must come first: their compressed references are
@@ -413,6 +448,10 @@ static inline size_t ouro__block_size_inline(const void *p)
     return ((const ouro__pool *)ch)->block_size;
 }
 OURO__LAYER_API size_t ouro__block_size(const void *p);
+OURO__HIDDEN size_t ouro__class_size(int c);
+/* Whether a pool block is free: on its pool's free list or never carved
+ * (debug checks: a double free).  O(capacity). */
+OURO__HIDDEN bool ouro__block_is_free(void *p);
 OURO__HIDDEN int ouro__pool_check(ouro_heap *h);
 /* Visit every allocated block in address order (raw blocks too when
  * `raw`); stops at the first non-zero return, which it returns. */
@@ -586,13 +625,31 @@ OURO__LAYER_API extern ouro_type *ouro__type_table[OURO__MAX_TYPES];
 static inline ouro_type *ouro__type_by_id(uint32_t id) { return ouro__type_table[id]; }
 OURO__HIDDEN void ouro__report(ouro_heap *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The one way out on misuse or a broken invariant: "ouro: fatal: " and the
+ * message go to h's sink (stderr when h is NULL), then the process aborts.
+ * ouro__fatal names an object, its type and its count. */
+OURO__HIDDEN void ouro__fatalf(ouro_heap *h, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 2, 3)));
 OURO__HIDDEN void ouro__fatal(const ouro_object *o, const char *what)
     __attribute__((noreturn));
 static inline ouro_type *ouro__type(const ouro_object *o)
 {
     return ouro__type_by_id(o->type_id);
 }
-OURO__HIDDEN int ouro__vec_push(ouro__vec *v, ouro_object *o);
+/* The two kinds of finalizer (ouro_type.finalize).  A PEP 442 one
+ * (CPython's tp_finalize) runs at most once per object (FINALIZED), on
+ * death by reference counting or as cyclic trash.  A legacy one
+ * (OURO_TYPE_LEGACY_DEL, CPython's tp_del) runs on every death by
+ * reference counting, and cyclic trash that holds it is uncollectable: it
+ * goes to gc.garbage instead. */
+static inline bool ouro__has_pep442_del(const ouro_type *t)
+{
+    return t->finalize && !(t->flags & OURO_TYPE_LEGACY_DEL);
+}
+static inline bool ouro__has_legacy_del(const ouro_type *t)
+{
+    return t->finalize && (t->flags & OURO_TYPE_LEGACY_DEL);
+}
 /* Fault injection (cfg.fail_alloc_at, fixed at ouro_heap_new): whether the
  * allocation counted now is to fail. */
 OURO__LAYER_API bool ouro__inject_alloc(ouro_heap *h);
@@ -661,7 +718,6 @@ static inline int ouro__check_same_heap(ouro_heap *h, const ouro_object *o, cons
 
 /* ----- collector (gc.c) */
 OURO__HIDDEN void ouro__gc_init(ouro_heap *h);
-OURO__HIDDEN void ouro__gc_fini(ouro_heap *h);
 OURO__LAYER_API void ouro__gc_untrack(ouro_heap *h, ouro_object *o);
 
 /* Unlink from its list (inline: every tracked deallocation does it). */
@@ -690,7 +746,6 @@ static inline void ouro__gc_track(ouro_heap *h, ouro_object *o)
     o->gc_next = hr;
     head->gc_prev = r;
 }
-OURO__LAYER_API void ouro__gc_untrack(ouro_heap *h, ouro_object *o);
 OURO__HIDDEN void ouro__gc_maybe_collect(ouro_heap *h);
 OURO__HIDDEN int ouro__gc_check(ouro_heap *h);
 OURO__HIDDEN void ouro__list_init(ouro_heap *h, ouro_object *head);
@@ -707,9 +762,10 @@ OURO__HIDDEN void ouro__weak_clear_refs(ouro_heap *h, ouro_object *o);
 OURO__HIDDEN void ouro__weak_clear_silently(ouro_heap *h, ouro_object *o);
 OURO__HIDDEN ouro_object **ouro__weak_listptr(ouro_heap *h, ouro_object *o, bool create);
 OURO__HIDDEN void ouro__weak_fini(ouro_heap *h);
+/* Objects with an entry in the weak-list table (the heap checker). */
+OURO__HIDDEN size_t ouro__weak_table_count(ouro_heap *h);
 /* Collector support. */
 OURO__HIDDEN ouro_object *ouro__weak_head(ouro_heap *h, ouro_object *o);
-OURO__HIDDEN ouro_object *ouro__weakref_referent(ouro_object *wr);
 OURO__HIDDEN bool ouro__weakref_has_callback(ouro_object *wr);
 OURO__HIDDEN void ouro__weakref_clear_ref(ouro_heap *h, ouro_object *wr);
 OURO__HIDDEN void ouro__weakref_call(ouro_heap *h, ouro_object *wr);

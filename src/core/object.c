@@ -80,10 +80,14 @@ static const char *safe_type_name(const ouro_object *o)
     return type_table[o->type_id]->name ? type_table[o->type_id]->name : "?";
 }
 
-void ouro__fatal(const ouro_object *o, const char *what)
+void ouro__fatalf(ouro_heap *h, const char *fmt, ...)
 {
-    fprintf(stderr, "ouro: fatal: %s: object %p of type %s (refcnt %u)\n", what,
-            (const void *)o, safe_type_name(o), o->refcnt);
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    ouro__report(h, "ouro: fatal: %s\n", buf);
     fflush(stderr);
     abort();
 }
@@ -91,12 +95,23 @@ void ouro__fatal(const ouro_object *o, const char *what)
 /* A reference to an object of heap B about to be stored in heap h. */
 void ouro__foreign_fatal(ouro_heap *h, const ouro_object *o, const char *what)
 {
-    fprintf(stderr,
-            "ouro: fatal: %s: object %p of type %s belongs to heap %p, stored into heap %p "
-            "(wrong heap: objects of one heap may refer only to objects of the same heap)\n",
-            what, (const void *)o, safe_type_name(o), (void *)ouro__heap_of(o), (void *)h);
-    fflush(stderr);
-    abort();
+    ouro__fatalf(NULL,
+                 "%s: object %p of type %s belongs to heap %p, stored into heap %p "
+                 "(wrong heap: objects of one heap may refer only to objects of the same heap)",
+                 what, (const void *)o, safe_type_name(o), (void *)ouro__heap_of(o), (void *)h);
+}
+
+void ouro__assert_fail(const char *expr, const char *file, int line, const char *func)
+{
+    ouro__fatalf(NULL, "%s:%d: %s: assertion failed: %s", file, line, func, expr);
+}
+
+/* No heap: the object may be the misuse itself (freed, or not an object),
+ * and its chunk header is not worth trusting on the way out. */
+void ouro__fatal(const ouro_object *o, const char *what)
+{
+    ouro__fatalf(NULL, "%s: object %p of type %s (refcnt %u)", what, (const void *)o,
+                 safe_type_name(o), o->refcnt);
 }
 
 /* ------------------------------------------------------------ allocation */
@@ -256,6 +271,9 @@ void ouro__debug_decref(ouro_object *o)
  * type, already looked up). */
 static inline void free_object(ouro_heap *h, ouro_object *o, ouro_type *t)
 {
+    /* Untracked before it dies, and dying once. */
+    OURO__ASSERT(o->gc_next == 0 && (o->flags & (OURO__F_OBJECT | OURO__F_DEALLOC)) ==
+                                         (OURO__F_OBJECT | OURO__F_DEALLOC));
     if (o->flags & OURO__F_HASWEAK)
         ouro__weak_clear_silently(h, o);
     if (t->flags & OURO_TYPE_GC) {
@@ -282,6 +300,27 @@ static inline void free_object(ouro_heap *h, ouro_object *o, ouro_type *t)
 
 static void dealloc_object(ouro_heap *h, ouro_object *o);
 
+/* Runs t's finalizer on a dying object (count zero, untracked) as
+ * subtype_dealloc does: re-tracked (into generation 0), a temporary
+ * reference given, the hook called, the reference taken back.  Returns true
+ * when the finalizer resurrected it: it lives on, tracked, as if the final
+ * decref never happened.  Otherwise it is untracked again and dies. */
+static bool finalize_resurrects(ouro_heap *h, ouro_object *o, ouro_type *t, bool gc)
+{
+    if (gc)
+        ouro__gc_track(h, o);
+    o->refcnt = 1;
+    t->finalize(h, o);
+    o->refcnt--;
+    if (o->refcnt != 0) {
+        o->flags &= (uint16_t)~OURO__F_DEALLOC;
+        return true;
+    }
+    if (gc && o->gc_next)
+        ouro__gc_untrack(h, o);
+    return false;
+}
+
 static void drain_deferred(ouro_heap *h)
 {
     /* As CPython's _PyTrash_thread_destroy_chain: one level of nesting is
@@ -289,6 +328,7 @@ static void drain_deferred(ouro_heap *h)
     h->dealloc_depth++;
     while (h->deferred) {
         ouro_object *o = h->deferred;
+        OURO__ASSERT((o->flags & OURO__F_DEALLOC) && o->gc_next == 0);
         h->deferred = o->gc_prev ? ouro__obj_of(h, o->gc_prev) : NULL;
         o->gc_prev = 0;
         dealloc_object(h, o);
@@ -317,38 +357,16 @@ static void dealloc_object(ouro_heap *h, ouro_object *o)
         return;
     }
     h->dealloc_depth++;
-    if (t->finalize && !(o->flags & OURO__F_FINALIZED) && !(t->flags & OURO_TYPE_LEGACY_DEL)) {
-        if (gc)
-            ouro__gc_track(h, o);
-        o->refcnt = 1; /* temporary resurrection */
+    if (ouro__has_pep442_del(t) && !(o->flags & OURO__F_FINALIZED)) {
         o->flags |= OURO__F_FINALIZED;
-        t->finalize(h, o);
-        o->refcnt--;
-        if (o->refcnt != 0) {
-            /* The finalizer resurrected the object: it lives on, tracked
-             * (in generation 0), as if the final decref never happened. */
-            o->flags &= (uint16_t)~OURO__F_DEALLOC;
+        if (finalize_resurrects(h, o, t, gc))
             goto done;
-        }
-        if (gc && o->gc_next)
-            ouro__gc_untrack(h, o);
     }
     if (o->flags & OURO__F_HASWEAK)
         ouro__weak_clear_refs(h, o);
-    if (t->finalize && (t->flags & OURO_TYPE_LEGACY_DEL)) {
-        /* tp_del: runs on every death and may resurrect. */
-        if (gc)
-            ouro__gc_track(h, o);
-        o->refcnt = 1;
-        t->finalize(h, o);
-        o->refcnt--;
-        if (o->refcnt != 0) {
-            o->flags &= (uint16_t)~OURO__F_DEALLOC;
-            goto done;
-        }
-        if (gc && o->gc_next)
-            ouro__gc_untrack(h, o);
-    }
+    /* tp_del: runs on every death and may resurrect. */
+    if (ouro__has_legacy_del(t) && finalize_resurrects(h, o, t, gc))
+        goto done;
     if (t->finalize && (o->flags & OURO__F_HASWEAK)) {
         /* Weak references made during the finalizer are cleared without
          * calling their callbacks, as CPython does. */

@@ -438,6 +438,9 @@ void ouro__block_free(ouro_heap *h, void *p)
         return;
     }
     ouro__pool *pool = (ouro__pool *)ch;
+    /* Only a block this heap's pool handed out comes back to it. */
+    OURO__ASSERT(ch->kind == OURO__CHUNK_POOL && ch->heap == h);
+    OURO__ASSERT(ouro__pool_ref(pool) > 0);
     uint8_t *bp = p;
     ouro__count_free(h, pool->block_size);
     OURO__VG_FREE(bp);

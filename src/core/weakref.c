@@ -160,6 +160,8 @@ static void wr_unlink(ouro_heap *h, ouro__weakref *wr)
     ouro_object *ref = wr->referent;
     if (!ref)
         return;
+    /* On its referent's list, so the referent has a table entry. */
+    OURO__ASSERT(ref->flags & OURO__F_HASWEAK);
     if (wr->wr_prev)
         wr->wr_prev->wr_next = wr->wr_next;
     else {
@@ -187,11 +189,6 @@ void ouro__weakref_clear_ref(ouro_heap *h, ouro_object *wr)
     wr_unlink(h, WR(wr));
 }
 
-ouro_object *ouro__weakref_referent(ouro_object *wr)
-{
-    return WR(wr)->referent;
-}
-
 bool ouro__weakref_has_callback(ouro_object *wr)
 {
     return WR(wr)->has_cb != 0;
@@ -200,6 +197,7 @@ bool ouro__weakref_has_callback(ouro_object *wr)
 void ouro__weakref_call(ouro_heap *h, ouro_object *o)
 {
     ouro__weakref *wr = WR(o);
+    OURO__ASSERT(wr->referent == NULL); /* a callback sees a dead reference */
     if (wr->has_cb && wr->cb)
         wr->cb(h, o, wr->arg);
 }
@@ -241,6 +239,7 @@ void ouro__weak_clear_refs(ouro_heap *h, ouro_object *o)
     if (!p)
         return;
     table_remove(h, o);
+    OURO__ASSERT(!(o->flags & OURO__F_HASWEAK));
     /* Detach the whole list as a chain of the live references. */
     ouro__weakref *first = NULL, *last = NULL;
     while (p) {
