@@ -751,6 +751,7 @@ static long collect_with_callback(ouro_heap *h, int generation)
     long n = 0;
     long m = gc_collect_main(h, generation, &n);
     invoke_callbacks(h, "stop", generation, m, n);
+    ouro__pool_decay(h); /* a slow-path point for the empty arenas' decay */
     return m + n;
 }
 
