@@ -27,10 +27,12 @@
 
 #if defined(PEER_GLIBC)
 #include <gnu/libc-version.h>
+#include <malloc.h>
 #define PEER_NAME "glibc"
 static inline void peer_init(void) { printf("@peer glibc %s\n", gnu_get_libc_version()); }
 static inline void *peer_alloc(size_t n) { return malloc(n); }
 static inline void peer_free(void *p) { free(p); }
+static inline void peer_trim(void) { malloc_trim(0); }
 
 #elif defined(PEER_MIMALLOC)
 #include <mimalloc.h>
@@ -42,6 +44,7 @@ static inline void peer_init(void)
 }
 static inline void *peer_alloc(size_t n) { return mi_malloc(n); }
 static inline void peer_free(void *p) { mi_free(p); }
+static inline void peer_trim(void) { mi_collect(true); }
 
 #elif defined(PEER_JEMALLOC)
 #include <jemalloc/jemalloc.h>
@@ -56,6 +59,12 @@ static inline void peer_init(void)
 }
 static inline void *peer_alloc(size_t n) { return malloc(n); }
 static inline void peer_free(void *p) { free(p); }
+#define PEER_STR2(x) #x
+#define PEER_STR(x) PEER_STR2(x)
+static inline void peer_trim(void)
+{
+    mallctl("arena." PEER_STR(MALLCTL_ARENAS_ALL) ".purge", NULL, NULL, NULL, 0);
+}
 
 #elif defined(PEER_BOEHM)
 #include <gc.h>
@@ -69,6 +78,7 @@ static inline void peer_init(void)
 }
 static inline void *peer_alloc(size_t n) { return GC_MALLOC(n); }
 static inline void peer_free(void *p) { GC_FREE(p); }
+static inline void peer_trim(void) { GC_gcollect_and_unmap(); }
 
 #elif defined(PEER_CPYTHON)
 #define PY_SSIZE_T_CLEAN
@@ -81,6 +91,8 @@ static inline void peer_init(void)
 }
 static inline void *peer_alloc(size_t n) { return PyObject_Malloc(n); }
 static inline void peer_free(void *p) { PyObject_Free(p); }
+#define PEER_NO_TRIM 1 /* obmalloc has no trim; its arenas go back when empty */
+static inline void peer_trim(void) {}
 
 #elif defined(PEER_OURO)
 #include "ouro.h"
@@ -95,6 +107,8 @@ static inline void peer_init(void)
 }
 static inline void *peer_alloc(size_t n) { return ouro_raw_alloc(peer_heap, n); }
 static inline void peer_free(void *p) { ouro_raw_free(peer_heap, p); }
+static inline void peer_trim(void) { ouro_heap_trim(peer_heap); }
+#define PEER_HEAP peer_heap
 
 #else
 #error "define one PEER_* (see peer.h)"

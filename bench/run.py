@@ -159,6 +159,12 @@ MALLOCS = ["glibc", "mimalloc", "jemalloc", "boehm"]
 CPYTHON_SCHEDULE = 1
 
 
+# W6 bulk: memory kept after everything is freed (w6_alloc.c kept_after_free).
+KEPT_STAGES = ("after_free", "after_decay", "after_trim")
+KEPT_EXTRAS = tuple("rss_%s_mib" % k for k in KEPT_STAGES) + \
+    tuple("mapped_%s_mib" % k for k in KEPT_STAGES)
+
+
 def build_cases(quick):
     q = quick
     cases = []
@@ -175,7 +181,8 @@ def build_cases(quick):
         cases.append(Case("W6", "1M alloc then free all, %d B" % size if not q else
                           "bulk alloc then free all, %d B" % size, "ns_per_op", "ns/block",
                           c_peers("w6_alloc", w6_peers, "bulk", size, n_bulk),
-                          expect="bulk %d %d" % (size, n_bulk), extras=("alloc_s", "free_s")))
+                          expect="bulk %d %d" % (size, n_bulk),
+                          extras=("alloc_s", "free_s") + KEPT_EXTRAS))
     slots, n_mixed = (4096, 200000) if q else (65536, 10000000)
     cases.append(Case("W6", "mixed sizes 16-2048 B, random", "ns_per_op", "ns/op",
                       c_peers("w6_alloc", w6_peers, "mixed", slots, n_mixed), agree=True))
@@ -702,6 +709,29 @@ def extra_notes(wid, wc, results):
             for c in pairs:
                 cells = [fmt_value(ex(c, p, "live1_ns_per_op")) for p in present]
                 out.append("| %s | %s |" % (c.name, " | ".join(cells)))
+            out.append("")
+        bulk = [c for c in wc if "then free all" in c.name]
+        if bulk:
+            present = [p for p in PEERS if any("value" in results.get(c.key, {}).get(p, {})
+                                               for c in bulk)]
+            out.append("Memory kept once everything is freed, MiB resident over the start "
+                       "(ouro: and mapped from its page source, its own mapping included): "
+                       "right after the frees / after more work (256 MiB in 64 KiB blocks, "
+                       "each freed at once: past ouro's default decay) / after the "
+                       "allocator's trim (`malloc_trim`, `mi_collect`, jemalloc's purge, "
+                       "`GC_gcollect_and_unmap`, `ouro_heap_trim`; CPython has none):")
+            out.append("")
+            out.append("| case | " + " | ".join(LABEL[p] for p in present) + " |")
+            out.append("|---|" + "---:|" * len(present))
+
+            def kept(c, p, what):
+                v = [ex(c, p, "%s_%s_mib" % (what, k)) for k in KEPT_STAGES]
+                return " / ".join(fmt_value(x) if x is not None else "-" for x in v)
+            for c in bulk:
+                cells = [kept(c, p, "rss") for p in present]
+                out.append("| %s, RSS | %s |" % (c.name, " | ".join(cells)))
+                cells = [kept(c, p, "mapped") if p in OURS else "" for p in present]
+                out.append("| %s, mapped | %s |" % (c.name, " | ".join(cells)))
             out.append("")
         out.append("ouro = `ouro_raw_alloc`/`ouro_raw_free`; ouro obj = `ouro_new` + "
                    "`ouro_decref` of a non-collected type of that size (header + zeroing); "

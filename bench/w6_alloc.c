@@ -5,7 +5,14 @@
  *                       (stopping early after 2 s); then the same with one
  *                       other block kept allocated (live1_ns_per_op)
  *   w6 bulk SIZE N      allocate N blocks of SIZE bytes, then free them all
- *                       in allocation order (timed as one, and per phase)
+ *                       in allocation order (timed as one, and per phase);
+ *                       then, untimed, the memory kept: resident bytes
+ *                       (and ouro's mapped bytes) right after, after more
+ *                       work (256 MiB in 64 KiB blocks, each freed at
+ *                       once: past ouro's default decay), and after the
+ *                       allocator's trim (malloc_trim, mi_collect,
+ *                       jemalloc's purge, GC_gcollect_and_unmap,
+ *                       ouro_heap_trim)
  *   w6 mixed SLOTS N    N steps over SLOTS slots (a power of two): pick a
  *                       random slot, free what it holds, allocate a block of
  *                       a random size there; sizes are skewed small (half
@@ -46,6 +53,10 @@ static inline void *sized_alloc(size_t n)
     return ouro_new_sized(obj_heap, &sized_type, n < sizeof(ouro_object) ? sizeof(ouro_object) : n);
 }
 static inline void block_free(void *p) { ouro_decref((ouro_object *)p); }
+static inline void peer_trim(void) { ouro_heap_trim(obj_heap); }
+static inline void *peer_alloc(size_t n) { return ouro_raw_alloc(obj_heap, n); }
+static inline void peer_free(void *p) { ouro_raw_free(obj_heap, p); }
+#define PEER_HEAP obj_heap
 /* Objects carry their header in the first 16 bytes, which ouro_new has
  * written already: touch the first byte after it, if there is one. */
 #define TOUCH(p, n) ((n) > 16 ? (void)(((volatile unsigned char *)(p))[16] = 1) : (void)0)
@@ -140,10 +151,49 @@ static void run_pairs(size_t size, long n)
     bench_check("pairs %zu", size);
 }
 
+/* Resident bytes over `rss0`, in MiB, as `@<what>_mib` (and ouro's mapped
+ * bytes, its own figure, as `@mapped_<what>_mib`). */
+static void report_kept(const char *what, size_t rss0)
+{
+    char name[64];
+    snprintf(name, sizeof name, "rss_%s_mib", what);
+    bench_result(name, ((double)bench_rss_now() - (double)rss0) / 1048576.0);
+#if defined(PEER_HEAP)
+    ouro_heap_stats s;
+    s.struct_size = offsetof(ouro_heap_stats, class_size);
+    ouro_heap_get_stats(PEER_HEAP, &s);
+    snprintf(name, sizeof name, "mapped_%s_mib", what);
+    bench_result(name, (double)s.mapped_bytes / 1048576.0);
+#endif
+}
+
+/* What the allocator keeps once a program has freed everything: right
+ * away, after more work that allocates 256 MiB in 64 KiB blocks freed one
+ * by one (the same requests for every peer; past ouro's default decay of
+ * 256 MiB allocated), and after its trim.  Untimed. */
+static void kept_after_free(size_t rss0)
+{
+    report_kept("after_free", rss0);
+    for (int i = 0; i < 4097; i++) {
+        void *p = peer_alloc(65536);
+        if (!p)
+            bench_die("out of memory");
+        ((volatile unsigned char *)p)[0] = 1;
+        bench_escape(p);
+        peer_free(p);
+    }
+    report_kept("after_decay", rss0);
+#if !defined(PEER_NO_TRIM)
+    peer_trim();
+    report_kept("after_trim", rss0);
+#endif
+}
+
 static void run_bulk(size_t size, long n)
 {
     setup_fixed(size);
     void **v = slot_array((size_t)n);
+    size_t rss0 = bench_rss_now();
     double t0 = bench_now();
     for (long i = 0; i < n; i++) {
         void *p = fixed_alloc(size);
@@ -157,11 +207,12 @@ static void run_bulk(size_t size, long n)
         block_free(v[i]);
     double t2 = bench_now();
     bench_escape(v);
-    slot_array_free(v);
     bench_result("time_s", t2 - t0);
     bench_result("alloc_s", t1 - t0);
     bench_result("free_s", t2 - t1);
     bench_result("ns_per_op", (t2 - t0) * 1e9 / (double)n);
+    kept_after_free(rss0);
+    slot_array_free(v);
     bench_check("bulk %zu %ld", size, n);
 }
 

@@ -309,7 +309,29 @@ typedef struct ouro_config {
      * deferred list (CPython's trashcan uses 50). */
     unsigned dealloc_depth;
     void *userdata;
+    /* Decay of empty arenas, as jemalloc's dirty decay and mimalloc's
+     * purge delay, without a background thread.  An arena whose last pool
+     * empties is kept (and reused first when the heap needs an arena)
+     * until the heap has allocated decay_bytes more bytes since, or
+     * decay_ms milliseconds have passed, whichever comes first; it then
+     * goes back to the page source at the next decay check (a pool or
+     * arena event, a large block, a collection: there is no thread, so an
+     * idle heap keeps its empty arenas until it runs again or
+     * ouro_heap_trim is called).  0 releases at the first check
+     * (obmalloc's behaviour, without the one arena it keeps);
+     * OURO_DECAY_NEVER turns that limit off.  Defaults: 256 MiB and
+     * 10,000 ms (jemalloc's dirty_decay_ms).  See ouro_heap_set_decay. */
+    uint64_t decay_bytes;
+    uint64_t decay_ms;
+    /* The decay's clock: milliseconds on a monotonic clock (NULL:
+     * CLOCK_MONOTONIC_COARSE).  Read only at decay checks while some
+     * arena is empty and decay_ms is not OURO_DECAY_NEVER; a program with
+     * its own event-loop time, or a test, can supply its own. */
+    uint64_t (*clock_ms)(void *ctx);
+    void *clock_ctx;
 } ouro_config;
+
+#define OURO_DECAY_NEVER UINT64_MAX
 
 OURO_API void ouro_config_init(ouro_config *cfg);
 /* NULL config means defaults.  NULL result when out of memory. */
@@ -381,6 +403,18 @@ OURO_API void ouro_heap_clear_error(ouro_heap *h);
 OURO_API int ouro_heap_set_owner(ouro_heap *h);
 OURO_API int ouro_heap_disown(ouro_heap *h);
 
+/* Change the heap's decay (ouro_config's decay_bytes and decay_ms) and
+ * apply it at once: empty arenas already past the new decay are returned
+ * now.  OURO_EINVAL for a NULL heap. */
+OURO_API int ouro_heap_set_decay(ouro_heap *h, uint64_t decay_bytes, uint64_t decay_ms);
+
+/* malloc_trim: return every empty arena to the page source now, whatever
+ * its decay, after giving back the pool each size class keeps when its
+ * last block is freed (so an arena that held only such pools goes too).
+ * Returns the bytes returned.  Does nothing (returns 0) while a collection
+ * runs or the heap is being freed. */
+OURO_API size_t ouro_heap_trim(ouro_heap *h);
+
 /* Verify every invariant of pools, arenas, objects and collector lists,
  * and that every reference an object reports through its traverse (tracked
  * or not) points into this heap.  Returns 0 or OURO_EINVAL after writing
@@ -408,6 +442,10 @@ typedef struct ouro_heap_stats {
     size_t class_size[OURO_NUM_CLASSES];
     size_t class_blocks[OURO_NUM_CLASSES]; /* live blocks per class */
     size_t class_pools[OURO_NUM_CLASSES];  /* pools in use per class */
+    /* Arenas with no pool in use, held until their decay (part of
+     * `arenas` and `mapped_bytes`; what ouro_heap_trim gives back, with
+     * the arenas that hold only the classes' kept empty pools). */
+    size_t empty_arenas;
 } ouro_heap_stats;
 
 /* Every figure but class_blocks is kept as the heap runs and costs O(1) to

@@ -156,7 +156,13 @@ TEST(versioned_stats_struct)
  * spreading over new ones. */
 TEST(arenas_drain_and_return)
 {
-    ouro_heap *h = tl_heap();
+    /* Decay 0: an arena that empties goes back at once, as obmalloc's do. */
+    ouro_config cfg;
+    ouro_config_init(&cfg);
+    cfg.debug = OURO_DEBUG_CHECKS;
+    cfg.leak_policy = OURO_LEAKS_FAIL;
+    cfg.decay_bytes = 0;
+    ouro_heap *h = tl_heap_cfg(&cfg);
     enum { N = 6000 }; /* 6000 * 512 B = ~3 arenas */
     void **p = malloc(N * sizeof *p);
     for (int i = 0; i < N; i++)
@@ -195,11 +201,17 @@ TEST(rss_falls_after_1gib)
     CHECK(peak - before >= (size_t)1 << 30);
     for (int i = 0; i < N; i++)
         ouro_decref(objs[i]);
+    /* The empty arenas wait for their decay (1 GiB is more than the
+     * default decay's 256 MiB, but nothing has been allocated since they
+     * emptied); trim gives them back now. */
+    CHECK(stats(h).empty_arenas >= 1000);
+    CHECK(ouro_heap_trim(h) >= (size_t)1000 << 20);
     size_t after = tl_rss();
     fprintf(stderr, "rss: before %zu MiB, peak %zu MiB, after %zu MiB\n", before >> 20, peak >> 20, after >> 20);
     ouro_heap_stats s = stats(h);
     CHECK_EQ(s.objects, 0);
-    CHECK(s.arenas <= 2);
+    CHECK_EQ(s.arenas, 0);
+    CHECK_EQ(s.empty_arenas, 0);
     CHECK(s.arenas_released >= 1000);
     /* Everything but the pointer array and the runtime went back.  Under
      * AddressSanitizer the shadow of the freed range (1/8 of it) stays
@@ -256,6 +268,222 @@ TEST(one_empty_arena_is_kept)
     CHECK_EQ(s.arenas_allocated, 1);
     CHECK_EQ(s.arenas, 1);
     CHECK_EQ(ouro_heap_check(h), 0);
+    tl_heap_done(h);
+}
+
+/* ---- decay of empty arenas
+ *
+ * 512-byte blocks: (16384 - 64) / 512 = 31 a pool, 64 pools an arena, so
+ * 1984 blocks fill one arena exactly, and blocks allocated in order fill
+ * arena after arena.  Freeing them all in order leaves the first pool
+ * emptied as the class's kept pool (it was alone on the class's list when
+ * it emptied), so arena 0 stays held and every other arena empties. */
+enum { PER_ARENA = 1984, K = 8 };
+#define MiB ((size_t)1 << 20)
+
+static ouro_heap *decay_heap(uint64_t bytes, uint64_t ms, uint64_t (*clock)(void *), void *ctx)
+{
+    ouro_config cfg;
+    ouro_config_init(&cfg);
+    cfg.debug = OURO_DEBUG_CHECKS;
+    cfg.leak_policy = OURO_LEAKS_FAIL;
+    cfg.decay_bytes = bytes;
+    cfg.decay_ms = ms;
+    cfg.clock_ms = clock;
+    cfg.clock_ctx = ctx;
+    return tl_heap_cfg(&cfg);
+}
+
+static void **fill_arenas(ouro_heap *h, int arenas)
+{
+    void **p = malloc((size_t)arenas * PER_ARENA * sizeof *p);
+    CHECK(p);
+    for (int i = 0; i < arenas * PER_ARENA; i++) {
+        p[i] = ouro_raw_alloc(h, 512);
+        CHECK(p[i]);
+    }
+    return p;
+}
+
+static void free_range(ouro_heap *h, void **p, int from, int to)
+{
+    for (int i = from; i < to; i++)
+        ouro_raw_free(h, p[i]);
+}
+
+/* A large block allocated and freed: `size` bytes on the allocation clock
+ * (a multiple of 4096 less the large header's 64) and two decay checks,
+ * without touching any arena. */
+static void advance_bytes(ouro_heap *h, size_t size)
+{
+    void *big = ouro_raw_alloc(h, size);
+    CHECK(big);
+        ouro_raw_free(h, big);
+}
+
+/* A heap that empties keeps its arenas for reuse, then returns them once
+ * it has allocated decay_bytes since: mapped bytes back to the baseline
+ * (the heap's own mapping and the arena of the class's kept pool). */
+TEST(empty_arenas_decay_by_volume)
+{
+    ouro_heap *h = decay_heap(8 * MiB, OURO_DECAY_NEVER, NULL, NULL);
+    size_t base = stats(h).mapped_bytes;
+    void **p = fill_arenas(h, K);
+    CHECK_EQ(stats(h).mapped_bytes, base + K * MiB);
+    free_range(h, p, 0, K * PER_ARENA);
+    ouro_heap_stats s = stats(h);
+    CHECK_EQ(s.bytes_in_use, 0);
+    CHECK_EQ(s.empty_arenas, K - 1);
+    CHECK_EQ(s.mapped_bytes, base + K * MiB); /* kept, not unmapped */
+    CHECK_EQ(ouro_heap_check(h), 0);
+
+    /* Building the same again takes them back: no page request. */
+    size_t requested = s.arenas_allocated;
+    free(fill_arenas(h, 0));
+    void **q = fill_arenas(h, K);
+    s = stats(h);
+    CHECK_EQ(s.arenas_allocated, requested);
+    CHECK_EQ(s.empty_arenas, 0);
+    free_range(h, q, 0, K * PER_ARENA);
+    free(q);
+    CHECK_EQ(stats(h).empty_arenas, K - 1);
+
+    /* 128 bytes short of 8 MiB allocated since they emptied: still kept. */
+    advance_bytes(h, 4 * MiB - 64);
+    advance_bytes(h, 4 * MiB - 64);
+    s = stats(h);
+    CHECK_EQ(s.empty_arenas, K - 1);
+    CHECK_EQ(s.mapped_bytes, base + K * MiB);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    /* 8 MiB: past the decay at the next check (the large block's free). */
+    advance_bytes(h, 4096 - 64);
+    s = stats(h);
+    CHECK_EQ(s.empty_arenas, 0);
+    CHECK_EQ(s.mapped_bytes, base + MiB);
+    CHECK_EQ(s.arenas, 1);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    /* and trim gives back the kept pool, and with it its arena */
+    CHECK_EQ(ouro_heap_trim(h), MiB);
+    s = stats(h);
+    CHECK_EQ(s.mapped_bytes, base);
+    CHECK_EQ(s.arenas, 0);
+    CHECK_EQ(s.class_pools[31], 0);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    free(p);
+    tl_heap_done(h);
+}
+
+static uint64_t fake_clock(void *ctx) { return *(uint64_t *)ctx; }
+
+/* The same by time, on an injected clock: arenas emptied at different
+ * times go back in the order they emptied, each decay_ms after. */
+TEST(empty_arenas_decay_by_time)
+{
+    uint64_t now = 1000;
+    ouro_heap *h = decay_heap(OURO_DECAY_NEVER, 100, fake_clock, &now);
+    size_t base = stats(h).mapped_bytes;
+    void **p = fill_arenas(h, K);
+    /* arenas 1..3 empty at t=1000, arenas 4..7 at t=1050 */
+    free_range(h, p, 0, K / 2 * PER_ARENA);
+    CHECK_EQ(stats(h).empty_arenas, K / 2 - 1);
+    now = 1050;
+    free_range(h, p, K / 2 * PER_ARENA, K * PER_ARENA);
+    CHECK_EQ(stats(h).empty_arenas, K - 1);
+    now = 1099;
+    CHECK_EQ(ouro_gc_collect(h, 0), 0); /* a collection is a decay check */
+    CHECK_EQ(stats(h).mapped_bytes, base + K * MiB);
+    now = 1100;
+    ouro_gc_collect(h, 0);
+    ouro_heap_stats s = stats(h);
+    CHECK_EQ(s.empty_arenas, K / 2);
+    CHECK_EQ(s.mapped_bytes, base + (K / 2 + 1) * MiB);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    now = 1150;
+    ouro_gc_collect(h, 0);
+    s = stats(h);
+    CHECK_EQ(s.empty_arenas, 0);
+    CHECK_EQ(s.mapped_bytes, base + MiB);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    free(p);
+    tl_heap_done(h);
+}
+
+/* ouro_heap_set_decay applies at once; ouro_heap_trim returns everything
+ * empty whatever the decay. */
+TEST(set_decay_and_trim)
+{
+    ouro_heap *h = decay_heap(OURO_DECAY_NEVER, OURO_DECAY_NEVER, NULL, NULL);
+    size_t base = stats(h).mapped_bytes;
+    void **p = fill_arenas(h, K);
+    void *live = ouro_raw_alloc(h, 48); /* another class: a pool in arena K */
+    free_range(h, p, 0, K * PER_ARENA);
+    CHECK_EQ(stats(h).empty_arenas, K - 1);
+    advance_bytes(h, 64 * MiB - 64); /* never decays */
+    CHECK_EQ(stats(h).empty_arenas, K - 1);
+    /* ~64 MiB allocated since they emptied is past a new decay of 32 MiB */
+    CHECK_EQ(ouro_heap_set_decay(h, 32 * MiB, OURO_DECAY_NEVER), 0);
+    CHECK_EQ(stats(h).empty_arenas, 0);
+    CHECK_EQ(stats(h).mapped_bytes, base + 2 * MiB);
+    CHECK_EQ(ouro_heap_set_decay(NULL, 0, 0), OURO_EINVAL);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    /* Refill and empty again, then trim: the K-1 empty arenas go and the
+     * 512-byte class's kept pool with its arena; the arena holding the
+     * live 48-byte block stays. */
+    void **q = fill_arenas(h, K);
+    CHECK_EQ(stats(h).mapped_bytes, base + (K + 1) * MiB);
+    free_range(h, q, 0, K * PER_ARENA);
+    CHECK_EQ(stats(h).empty_arenas, K - 1);
+    CHECK_EQ(ouro_heap_trim(h), K * MiB);
+    CHECK_EQ(stats(h).mapped_bytes, base + MiB);
+    CHECK_EQ(ouro_heap_trim(h), 0);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    ouro_raw_free(h, live);
+    /* The 48-byte pool is now the class's kept pool: trim takes it too. */
+    CHECK_EQ(ouro_heap_trim(h), MiB);
+    CHECK_EQ(stats(h).mapped_bytes, base);
+    CHECK_EQ(ouro_heap_trim(NULL), 0);
+    free(p);
+    free(q);
+    tl_heap_done(h);
+}
+
+/* Kept arenas are reused without asking the page source, so a build that
+ * fits in them succeeds while every page request fails; the first request
+ * past them fails cleanly and the heap stays consistent. */
+TEST(page_failure_with_kept_arenas)
+{
+    ouro_config cfg;
+    ouro_config_init(&cfg);
+    cfg.debug = OURO_DEBUG_CHECKS;
+    cfg.leak_policy = OURO_LEAKS_FAIL;
+    cfg.fail_page_at = 2 + K; /* 1: the heap, 2..K+1: the arenas */
+    cfg.fail_page_every = 1;
+    ouro_heap *h = tl_heap_cfg(&cfg);
+    size_t base = stats(h).mapped_bytes;
+    void **p = fill_arenas(h, K);
+    free_range(h, p, 0, K * PER_ARENA);
+    free(p);
+    p = fill_arenas(h, K);
+    CHECK_EQ(stats(h).arenas_allocated, K);
+    CHECK(ouro_raw_alloc(h, 512) == NULL);
+    CHECK_EQ(ouro_heap_last_error(h), OURO_ENOMEM);
+    CHECK(ouro_raw_alloc(h, 100000) == NULL);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    /* Frees refill the kept arenas; allocation works again from them.  (The
+     * refill took arena 0 first, then the empty list newest first: 7, 6,
+     * ... 1, so the second half is arenas 4..1, and the pool that empties
+     * first, in arena 4, stays as the class's kept pool.) */
+    free_range(h, p, K / 2 * PER_ARENA, K * PER_ARENA);
+    CHECK_EQ(stats(h).empty_arenas, K / 2 - 1);
+    void *x = ouro_raw_alloc(h, 512);
+    CHECK(x);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    ouro_raw_free(h, x);
+    free_range(h, p, 0, K / 2 * PER_ARENA);
+    CHECK_EQ(ouro_heap_trim(h), K * MiB);
+    CHECK_EQ(stats(h).mapped_bytes, base);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    free(p);
     tl_heap_done(h);
 }
 

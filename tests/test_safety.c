@@ -280,6 +280,7 @@ NC(gc_threshold, (ouro_gc_get_threshold(NULL, out3), out3[0] == 0) &&
 NC(gc_count, (ouro_gc_get_count(NULL, out3), out3[0] == 0))
 NC(gc_young_growth, ouro_gc_set_young_growth(NULL, 2) == OURO_EINVAL &&
                         ouro_gc_get_young_growth(NULL) == 0)
+NC(decay, ouro_heap_set_decay(NULL, 0, 0) == OURO_EINVAL && ouro_heap_trim(NULL) == 0)
 NC(gc_schedule, ouro_gc_set_schedule(NULL, OURO_GC_SCHEDULE_CPYTHON311) == OURO_EINVAL &&
                     ouro_gc_get_schedule(NULL) == OURO_EINVAL &&
                     ouro_gc_get_young_trigger(NULL) == OURO_EINVAL)
@@ -365,7 +366,7 @@ static const null_case null_cases[] = {
     ENTRY(heap_last_error), ENTRY(heap_owner), ENTRY(heap_check), ENTRY(heap_walk),
     ENTRY(heap_get_stats), ENTRY(heap_stats_text), ENTRY(raw), ENTRY(scope),
     ENTRY(gc_enable), ENTRY(gc_collect), ENTRY(gc_threshold), ENTRY(gc_count),
-    ENTRY(gc_young_growth), ENTRY(gc_schedule), ENTRY(gc_stats), ENTRY(gc_get_objects), ENTRY(gc_get_referrers),
+    ENTRY(gc_young_growth), ENTRY(gc_schedule), ENTRY(decay), ENTRY(gc_stats), ENTRY(gc_get_objects), ENTRY(gc_get_referrers),
     ENTRY(gc_get_referents), ENTRY(gc_objects), ENTRY(gc_freeze), ENTRY(gc_debug),
     ENTRY(gc_callback), ENTRY(gc_garbage), ENTRY(weakref), ENTRY(finalize),
     ENTRY(weak_containers), ENTRY(numbers), ENTRY(strings), ENTRY(tuples),

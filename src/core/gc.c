@@ -994,6 +994,7 @@ static long collect_with_callback(ouro_heap *h, int generation)
     if (h->cfg.debug >= OURO_DEBUG_FULL)
         ouro_heap_check(h);
     invoke_callbacks(h, "stop", generation, m, n);
+    ouro__pool_decay(h); /* a slow-path point for the empty arenas' decay */
     return m + n;
 }
 

@@ -51,6 +51,8 @@ void ouro_config_init(ouro_config *cfg)
     cfg->leak_policy = OURO_LEAKS_WARN;
     cfg->sink = stderr_sink;
     cfg->dealloc_depth = 50;
+    cfg->decay_bytes = (uint64_t)256 << 20;
+    cfg->decay_ms = 10000;
 }
 
 static size_t align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }

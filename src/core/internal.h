@@ -37,10 +37,17 @@
  *            and at least one used pool is on usable_arenas, which is sorted
  *            by nfreepools ascending (fullest first) so that allocation
  *            drains almost-empty arenas, which can then be released.  An
- *            arena with every pool free is returned to the page source at
- *            once, except one (h->empty_arena), kept so that a program
- *            allocating and freeing around an empty heap does not map and
- *            unmap an arena each time (obmalloc does the same since 3.9).
+ *            arena with every pool free (an *empty* arena) is on no list but
+ *            the heap's empty list (h->empty_arenas), newest first, stamped
+ *            with the allocation clock (h->bytes_alloc) and the decay clock
+ *            (milliseconds) of the moment it emptied; stamps never increase
+ *            from head to tail.  A new arena is taken from the head before
+ *            the page source is asked.  At every decay check (pool and
+ *            arena events, large blocks, collections) the arenas older than
+ *            the heap's decay (cfg.decay_bytes allocated since, or
+ *            cfg.decay_ms passed) are returned from the tail, so that after
+ *            the last check (h->decay_seen_*) no arena on the list is past
+ *            its decay.  ouro_heap_trim returns them all at once.
  *   objects: every allocated block that is an object has refcnt > 0 (or is
  *            immortal) outside of deallocation; a tracked object (gc_next !=
  *            0) is on exactly one list: a generation, the permanent
@@ -237,7 +244,12 @@ struct ouro__arena {
     uint32_t npools_carved;   /* pools handed out at least once */
     uint32_t index;
     uint32_t live;            /* 1 while the arena is held */
-    ouro__arena *nextarena, *prevarena; /* usable_arenas, sorted */
+    ouro__arena *nextarena, *prevarena; /* usable_arenas, sorted, or the
+                                           empty list, newest first */
+    /* On the empty list: the heap's bytes_alloc and decay clock when the
+     * arena emptied (its decay runs from there). */
+    size_t empty_bytes_at;
+    uint64_t empty_ms_at;
 };
 
 /* Arena-table entry kinds. */
@@ -316,7 +328,13 @@ struct ouro_heap {
     /* pools */
     ouro__pool *usedpools[2][OURO_NUM_CLASSES]; /* [raw][class] */
     ouro__arena *usable_arenas;     /* sorted, fullest first */
-    ouro__arena *empty_arena;       /* the one wholly free arena kept, or NULL */
+    /* Wholly free arenas kept for reuse until their decay, newest first
+     * (taken from the head, released from the tail), and the clocks as
+     * the last decay check saw them (ouro__pool_check verifies that no
+     * arena was past its decay then). */
+    ouro__arena *empty_arenas, *empty_oldest;
+    size_t decay_seen_bytes;
+    uint64_t decay_seen_ms;
     ouro__large *large_blocks;
     /* arena table, OURO__MAX_ARENAS entries each, in the same mapping as
      * the heap: base address per index, arena records, free indices */
@@ -453,6 +471,15 @@ OURO__HIDDEN size_t ouro__class_size(int c);
  * (debug checks: a double free).  O(capacity). */
 OURO__HIDDEN bool ouro__block_is_free(void *p);
 OURO__HIDDEN int ouro__pool_check(ouro_heap *h);
+/* The decay check: return the empty arenas past the heap's decay to the
+ * page source.  Costs a load and a branch when no arena is empty; called
+ * at slow-path points only (pool and arena events in pool.c, collections). */
+OURO__HIDDEN void ouro__pool_decay_slow(ouro_heap *h);
+static inline void ouro__pool_decay(ouro_heap *h)
+{
+    if (OURO__UNLIKELY(h->empty_oldest != NULL))
+        ouro__pool_decay_slow(h);
+}
 /* Visit every allocated block in address order (raw blocks too when
  * `raw`); stops at the first non-zero return, which it returns. */
 OURO__HIDDEN int ouro__pool_walk(ouro_heap *h, bool raw, int (*fn)(void *block, void *arg),

@@ -8,8 +8,22 @@
  * class with a free list threaded through its free blocks.  Pools are carved
  * from 1 MiB arenas.  Allocation takes new pools from the arena with the
  * fewest free pools, so that nearly empty arenas drain and can be returned
- * to the page source as soon as their last pool empties: that is what makes
- * RSS fall after a program frees what it allocated.
+ * to the page source once their last pool empties: that is what makes RSS
+ * fall after a program frees what it allocated.
+ *
+ * An arena that empties is not returned at once, though: it goes on the
+ * heap's empty list, and a new arena is taken from there before the page
+ * source is asked.  A program that builds and drops a 16 MiB structure over
+ * and over would otherwise map, fault in and unmap the same 16 arenas every
+ * time (binary-trees did: 12x mimalloc's page faults, 30% of its time with
+ * the collector off).  An empty arena goes back when it has waited longer
+ * than the heap's decay, counted in bytes allocated since it emptied
+ * (cfg.decay_bytes) or in milliseconds (cfg.decay_ms): the decay check runs
+ * at slow-path points only (pool and arena events, large blocks,
+ * collections), so there is no thread and the fast paths pay nothing.
+ * The list is newest first and its stamps are monotonic, so reuse takes
+ * the warmest arena from the head and the check releases from the tail
+ * until it finds one still young: O(1) when nothing is due.
  *
  * Costs: the fast path of allocation is a class lookup, a load of the
  * class's first pool and a pop from its free list (about 10 instructions);
@@ -26,6 +40,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 
 /* ------------------------------------------------------------ page source */
 
@@ -237,13 +252,98 @@ static void arena_release(ouro_heap *h, ouro__arena *a)
     h->st.arenas_released++;
 }
 
+/* ------------------------------------------------------------ decay */
+
+/* The decay clock.  CLOCK_MONOTONIC_COARSE is a vDSO read of the last tick
+ * (a few ns, 1-4 ms resolution): plenty for a decay of seconds, and read
+ * only at decay checks while some arena waits, never on a fast path. */
+static uint64_t decay_now(ouro_heap *h)
+{
+    if (h->cfg.clock_ms)
+        return h->cfg.clock_ms(h->cfg.clock_ctx);
+    struct timespec ts;
+#ifdef CLOCK_MONOTONIC_COARSE
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+#else
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+#endif
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static bool decay_timed(const ouro_heap *h) { return h->cfg.decay_ms != OURO_DECAY_NEVER; }
+
+/* The arena is wholly free: put it at the head of the empty list, stamped
+ * now.  It must be on no other list. */
+static void empty_push(ouro_heap *h, ouro__arena *a)
+{
+    a->empty_bytes_at = h->bytes_alloc;
+    a->empty_ms_at = decay_timed(h) ? decay_now(h) : 0;
+    a->prevarena = NULL;
+    a->nextarena = h->empty_arenas;
+    if (a->nextarena)
+        a->nextarena->prevarena = a;
+    else
+        h->empty_oldest = a;
+    h->empty_arenas = a;
+    h->st.empty_arenas++;
+}
+
+static void empty_unlink(ouro_heap *h, ouro__arena *a)
+{
+    if (a->prevarena)
+        a->prevarena->nextarena = a->nextarena;
+    else
+        h->empty_arenas = a->nextarena;
+    if (a->nextarena)
+        a->nextarena->prevarena = a->prevarena;
+    else
+        h->empty_oldest = a->prevarena;
+    a->nextarena = a->prevarena = NULL;
+    h->st.empty_arenas--;
+}
+
+/* Is an arena stamped (bytes, ms) past the decay at clocks (now_b, now_ms)? */
+static bool decay_due(const ouro_heap *h, const ouro__arena *a, size_t now_b, uint64_t now_ms)
+{
+    if (h->cfg.decay_bytes != OURO_DECAY_NEVER && now_b - a->empty_bytes_at >= h->cfg.decay_bytes)
+        return true;
+    return decay_timed(h) && now_ms - a->empty_ms_at >= h->cfg.decay_ms;
+}
+
+void ouro__pool_decay_slow(ouro_heap *h)
+{
+    size_t now_b = h->bytes_alloc;
+    uint64_t now_ms = decay_timed(h) ? decay_now(h) : 0;
+    ouro__arena *a;
+    while ((a = h->empty_oldest) != NULL && decay_due(h, a, now_b, now_ms)) {
+        empty_unlink(h, a);
+        arena_release(h, a);
+    }
+    h->decay_seen_bytes = now_b;
+    h->decay_seen_ms = now_ms;
+}
+
+int ouro_heap_set_decay(ouro_heap *h, uint64_t decay_bytes, uint64_t decay_ms)
+{
+    if (!h)
+        return OURO_EINVAL;
+    h->cfg.decay_bytes = decay_bytes;
+    h->cfg.decay_ms = decay_ms;
+    ouro__pool_decay(h);
+    return 0;
+}
+
 /* A fresh pool of class `c`, or NULL when out of memory. */
 static ouro__pool *pool_new(ouro_heap *h, int c, int raw)
 {
     ouro__arena *a = h->usable_arenas;
     if (!a) {
-        a = arena_new(h);
-        if (!a)
+        /* The newest empty arena first: its pages are the likeliest to be
+         * resident still. */
+        a = h->empty_arenas;
+        if (a)
+            empty_unlink(h, a);
+        else if (!(a = arena_new(h)))
             return NULL;
         h->usable_arenas = a;
     }
@@ -258,8 +358,6 @@ static ouro__pool *pool_new(ouro_heap *h, int c, int raw)
         OURO__UNPOISON(pool, OURO__POOL_HEADER);
         OURO__VG_UNDEFINED(pool, OURO__POOL_HEADER);
     }
-    if (a == h->empty_arena)
-        h->empty_arena = NULL;
     a->nfreepools--;
     if (a->nfreepools == 0)
         arena_unlink(h, a);
@@ -285,6 +383,9 @@ static ouro__pool *pool_new(ouro_heap *h, int c, int raw)
         pool->nextpool->prevpool = pool;
     h->usedpools[raw][c] = pool;
     h->st.class_pools[c]++;
+    /* A pool event: a decay check (a load and a branch when no arena is
+     * empty; once per 16 KiB of new pool at most). */
+    ouro__pool_decay(h);
     return pool;
 }
 
@@ -322,16 +423,12 @@ static void pool_release(ouro_heap *h, ouro__pool *pool)
         h->usable_arenas = a;
     }
     if (a->nfreepools == OURO__POOLS_PER_ARENA) {
-        if (!h->empty_arena) {
-            h->empty_arena = a; /* keep one; it sorts last */
-            arena_resort(h, a);
-            return;
-        }
         arena_unlink(h, a);
-        arena_release(h, a);
-        return;
+        empty_push(h, a);
+    } else {
+        arena_resort(h, a);
     }
-    arena_resort(h, a);
+    ouro__pool_decay(h);
 }
 
 /* ------------------------------------------------------------ large blocks */
@@ -363,6 +460,7 @@ static void *large_alloc(ouro_heap *h, size_t size, int raw)
     h->slot_base[index] = (uint8_t *)L;
     h->st.large_blocks++;
     h->st.large_bytes += L->size;
+    ouro__pool_decay(h);
     return L + 1;
 }
 
@@ -378,6 +476,7 @@ static void large_free(ouro_heap *h, ouro__large *L)
     h->st.large_bytes -= L->size;
     slot_put(h, L->c.index);
     ouro__pages_free(h, L, L->map_size);
+    ouro__pool_decay(h);
 }
 
 /* ------------------------------------------------------------ blocks */
@@ -525,8 +624,38 @@ void ouro__pool_fini(ouro_heap *h)
         }
     }
     h->usable_arenas = NULL;
-    h->empty_arena = NULL;
+    h->empty_arenas = h->empty_oldest = NULL;
+    h->st.empty_arenas = 0;
     memset(h->usedpools, 0, sizeof h->usedpools);
+}
+
+/* ------------------------------------------------------------ trim */
+
+size_t ouro_heap_trim(ouro_heap *h)
+{
+    /* Not while a collection or the teardown walks the pools: releasing a
+     * pool or an arena under a walk would pull memory from under it. */
+    if (!h || h->collecting || h->teardown)
+        return 0;
+    size_t before = h->st.mapped_bytes;
+    /* The pools each class keeps, empty, on its used list (at most one per
+     * class and kind; not necessarily first on the list). */
+    for (int raw = 0; raw < 2; raw++)
+        for (int c = 0; c < OURO_NUM_CLASSES; c++)
+            for (ouro__pool *pool = h->usedpools[raw][c], *next; pool; pool = next) {
+                next = pool->nextpool;
+                if (ouro__pool_ref(pool) == 0) {
+                    pool_release(h, pool);
+                    break;
+                }
+            }
+    ouro__arena *a;
+    while ((a = h->empty_oldest) != NULL) {
+        empty_unlink(h, a);
+        arena_release(h, a);
+    }
+    h->decay_seen_bytes = h->bytes_alloc;
+    return before - h->st.mapped_bytes;
 }
 
 /* ------------------------------------------------------------ walk, check */
@@ -581,7 +710,7 @@ int ouro__pool_check(ouro_heap *h)
     uint8_t bits[OURO__POOL_SIZE / 16 / 8];
     size_t pools[OURO_NUM_CLASSES] = {0};
     uint8_t empty_kept[2][OURO_NUM_CLASSES] = {{0}};
-    size_t arenas = 0, bytes = 0;
+    size_t arenas = 0, bytes = 0, empty = 0;
 #define FAIL(...) do { ouro__report(h, __VA_ARGS__); return OURO_EINVAL; } while (0)
     ouro__stats_sync(h, false);
     for (uint32_t i = 1; i < h->slot_top; i++) {
@@ -596,8 +725,8 @@ int ouro__pool_check(ouro_heap *h)
             nfree++;
         if (nfree != a->nfreepools)
             FAIL("ouro_heap_check: arena %u: nfreepools %u, counted %u\n", i, a->nfreepools, nfree);
-        if (a->nfreepools == OURO__POOLS_PER_ARENA && a != h->empty_arena)
-            FAIL("ouro_heap_check: arena %u: empty arena not released\n", i);
+        if (a->nfreepools == OURO__POOLS_PER_ARENA)
+            empty++;
         for (uint32_t k = 0; k < a->npools_carved; k++) {
             ouro__pool *pool = ouro__arena_pool(a, k);
             if (!pool)
@@ -642,10 +771,38 @@ int ouro__pool_check(ouro_heap *h)
     }
     size_t with_free = 0;
     for (uint32_t i = 1; i < h->slot_top; i++)
-        if (h->arenas[i].live && h->arenas[i].nfreepools > 0)
+        if (h->arenas[i].live && h->arenas[i].nfreepools > 0 &&
+            h->arenas[i].nfreepools < OURO__POOLS_PER_ARENA)
             with_free++;
     if (usable != with_free)
-        FAIL("ouro_heap_check: usable_arenas has %zu arenas, %zu have free pools\n", usable, with_free);
+        FAIL("ouro_heap_check: usable_arenas has %zu arenas, %zu have free and used pools\n",
+             usable, with_free);
+    /* The empty list: exactly the empty arenas, newest first, none of them
+     * past its decay when the last decay check ran. */
+    size_t nempty = 0;
+    for (ouro__arena *a = h->empty_arenas, *prev = NULL; a; prev = a, a = a->nextarena) {
+        nempty++;
+        if (!a->live || a->nfreepools != OURO__POOLS_PER_ARENA)
+            FAIL("ouro_heap_check: arena %u on the empty list is not empty\n", a->index);
+        if (a->prevarena != prev || (!a->nextarena && h->empty_oldest != a))
+            FAIL("ouro_heap_check: arena %u: empty list links wrong\n", a->index);
+        if (prev && (a->empty_bytes_at > prev->empty_bytes_at ||
+                     a->empty_ms_at > prev->empty_ms_at))
+            FAIL("ouro_heap_check: arena %u: empty list out of stamp order\n", a->index);
+        if (a->empty_bytes_at <= h->decay_seen_bytes && a->empty_ms_at <= h->decay_seen_ms &&
+            decay_due(h, a, h->decay_seen_bytes, h->decay_seen_ms))
+            FAIL("ouro_heap_check: arena %u: kept past its decay (emptied at %zu bytes, "
+                 "%llu ms; checked at %zu bytes, %llu ms)\n", a->index, a->empty_bytes_at,
+                 (unsigned long long)a->empty_ms_at, h->decay_seen_bytes,
+                 (unsigned long long)h->decay_seen_ms);
+        if (nempty > h->st.arenas)
+            FAIL("ouro_heap_check: empty list has a cycle\n");
+    }
+    if (!h->empty_arenas && h->empty_oldest)
+        FAIL("ouro_heap_check: empty list tail without head\n");
+    if (nempty != empty || nempty != h->st.empty_arenas)
+        FAIL("ouro_heap_check: %zu empty arenas, %zu on the empty list, stats say %zu\n", empty,
+             nempty, h->st.empty_arenas);
     if (arenas != h->st.arenas)
         FAIL("ouro_heap_check: %zu arenas live, stats say %zu\n", arenas, h->st.arenas);
     for (int c = 0; c < OURO_NUM_CLASSES; c++) {

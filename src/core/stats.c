@@ -42,6 +42,8 @@ size_t ouro_heap_stats_text(ouro_heap *h, char *buf, size_t size)
     OUT("objects           %zu\n", s.objects);
     OUT("arenas            %zu held, %zu peak, %zu allocated, %zu released\n", s.arenas,
         s.peak_arenas, s.arenas_allocated, s.arenas_released);
+    OUT("empty arenas      %zu kept until their decay (ouro_heap_trim returns them)\n",
+        s.empty_arenas);
     OUT("large blocks      %zu (%zu bytes)\n", s.large_blocks, s.large_bytes);
     OUT("mapped            %zu bytes (peak %zu)\n", s.mapped_bytes, s.peak_mapped_bytes);
     OUT("class  size  blocks  pools\n");
