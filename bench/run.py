@@ -123,8 +123,11 @@ class Case:
     """
 
     def __init__(self, wid, name, metric, unit, cmds, expect=None, text=None,
-                 agree=False, scale=1.0, extras=(), note=None):
+                 agree=False, scale=1.0, extras=(), note=None, schedule=None):
         self.wid = wid
+        # The collection schedule ouro's program must report (@schedule):
+        # ADAPTIVE for the default cases, CPYTHON311 for the comparisons.
+        self.schedule = schedule
         self.name = name
         self.metric = metric
         self.unit = unit
@@ -157,6 +160,9 @@ MALLOCS = ["glibc", "mimalloc", "jemalloc", "boehm"]
 # The extra W1/W2 cases run ouro under CPython 3.11's schedule (SCHEDULE
 # argument 1, bench/onode.h); the main cases use ouro's default, adaptive.
 CPYTHON_SCHEDULE = 1
+# What the programs report as @schedule (ouro_gc_get_schedule).
+SCHEDULE_CPYTHON = 1.0
+SCHEDULE_ADAPTIVE = 2.0
 
 
 # W6 bulk: memory kept after everything is freed (w6_alloc.c kept_after_free).
@@ -191,14 +197,16 @@ def build_cases(quick):
     n = 10 if q else 20
     cases.append(Case("W1", "binary-trees N=%d" % n, "time_s", "s",
                       c_peers("w1_binarytrees", ["ouro"] + MALLOCS, n),
-                      text=binarytrees_expected(n), extras=("collections",)))
+                      text=binarytrees_expected(n), extras=("collections",),
+                      schedule=SCHEDULE_ADAPTIVE))
     # The same with ouro under CPython 3.11's schedule (a young collection
     # every 700 net allocations, as a Python program has).
     cases.append(Case("W1", "binary-trees N=%d, ouro under CPython's schedule" % n, "time_s",
                       "s", {"ouro": prog("w1_binarytrees", "ouro", n, CPYTHON_SCHEDULE),
                             "mimalloc": prog("w1_binarytrees", "mimalloc", n),
                             "jemalloc": prog("w1_binarytrees", "jemalloc", n)},
-                      text=binarytrees_expected(n), extras=("collections",)))
+                      text=binarytrees_expected(n), extras=("collections",),
+                      schedule=SCHEDULE_CPYTHON))
 
     # W3 cycle reclaim
     n = 20000 if q else 1000000
@@ -241,13 +249,15 @@ def build_cases(quick):
     args = (14, 12, 20000, 4, 12) if q else (18, 16, 500000, 4, 16)
     cases.append(Case("W2", "GCBench" + (" (small)" if q else ""), "time_s", "ms",
                       c_peers("w2_gcbench", ["ouro"] + MALLOCS, *args),
-                      text=gcbench_expected(*args), scale=1e3, extras=("collections",)))
+                      text=gcbench_expected(*args), scale=1e3, extras=("collections",),
+                      schedule=SCHEDULE_ADAPTIVE))
     cases.append(Case("W2", "GCBench%s, ouro under CPython's schedule" % (" (small)" if q else ""),
                       "time_s", "ms",
                       {"ouro": prog("w2_gcbench", "ouro", *(args + (CPYTHON_SCHEDULE,))),
                        "mimalloc": prog("w2_gcbench", "mimalloc", *args),
                        "boehm": prog("w2_gcbench", "boehm", *args)},
-                      text=gcbench_expected(*args), scale=1e3, extras=("collections",)))
+                      text=gcbench_expected(*args), scale=1e3, extras=("collections",),
+                      schedule=SCHEDULE_CPYTHON))
 
     # W5 pauses
     n = 50000 if q else 5000000
@@ -416,6 +426,8 @@ def validate(case, peer, rc, stdout, stderr):
             if e != g:
                 return "output line %d is %r, expected %r" % (i + 1, g, e)
         return "output differs from the reference"
+    if case.schedule is not None and peer == "ouro" and figures.get("schedule") != case.schedule:
+        return "ran under schedule %s, expected %s" % (figures.get("schedule"), case.schedule)
     if case.expect is not None:
         want = case.expect.get(peer) if isinstance(case.expect, dict) else case.expect
         if want is not None and checks != [want]:

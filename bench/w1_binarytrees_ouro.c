@@ -28,7 +28,7 @@ int main(int argc, char **argv)
     int min_depth = 4;
     int max_depth = n < min_depth + 2 ? min_depth + 2 : n;
     ouro_heap *h = bench_ouro_heap();
-    bench_schedule(h, bench_arg_long(argc, argv, 2, 1));
+    bench_schedule(h, bench_arg_long(argc, argv, 2, 0));
     if (!ouro_gc_is_enabled(h))
         bench_die("automatic collection must be on");
     long collections = 0;

@@ -83,7 +83,7 @@ int main(int argc, char **argv)
     int min_depth = (int)bench_arg_long(argc, argv, 4, 4);
     int max_depth = (int)bench_arg_long(argc, argv, 5, 16);
     heap = bench_ouro_heap();
-    bench_schedule(heap, bench_arg_long(argc, argv, 6, 1));
+    bench_schedule(heap, bench_arg_long(argc, argv, 6, 0));
     double t0 = bench_now();
 
     ouro_decref(&make_tree(stretch)->ob_base);
