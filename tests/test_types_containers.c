@@ -1,16 +1,10 @@
 /* Built-in containers: tuple, list, dict, set, array, records.  Expected
  * values are CPython 3.11's for the same operations. */
 #include "testlib.h"
+#include "ttypes.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static char buf[1024];
-static const char *repr(ouro_object *o)
-{
-    ouro_repr(o, buf, sizeof buf);
-    return buf;
-}
 
 static ouro_object *I(ouro_heap *h, int64_t v) { return ouro_int_new(h, v); }
 
@@ -29,7 +23,7 @@ TEST(tuple_build_get_and_immutability)
     CHECK(ouro_tuple_get(t, -4) == NULL);
     CHECK_EQ(ouro_refcount(s), 2);
     CHECK_EQ(ouro_sizeof(t), 24 + 3 * 8);
-    CHECK_STR(repr(t), "(1, 'x', 3)");
+    CHECK_STR(tt_repr(t), "(1, 'x', 3)");
     ouro_incref(t);
     CHECK_EQ(ouro_tuple_set(t, 0, s), OURO_ETYPE); /* shared: immutable */
     ouro_decref(t);
@@ -38,10 +32,10 @@ TEST(tuple_build_get_and_immutability)
     CHECK(ouro_tuple_get(s, 0) == NULL);
     CHECK_EQ(ouro_heap_last_error(h), OURO_ETYPE);
     ouro_object *one = ouro_tuple_pack(h, 1, s);
-    CHECK_STR(repr(one), "('x',)");
+    CHECK_STR(tt_repr(one), "('x',)");
     ouro_object *e = ouro_tuple_new(h, 0), *e2 = ouro_tuple_from(h, NULL, 0);
     CHECK(e == e2 && ouro_is_immortal(e) && !ouro_gc_is_tracked(e));
-    CHECK_STR(repr(e), "()");
+    CHECK_STR(tt_repr(e), "()");
     CHECK_EQ(ouro_sizeof(e), 24);
     ouro_decref(t);
     ouro_decref(one);
@@ -118,7 +112,7 @@ TEST(list_operations)
     ouro_object *m100 = I(h, -100);
     CHECK_EQ(ouro_list_insert(l, -100, m100), 0);
     ouro_decref(m100);
-    CHECK_STR(repr(l), "[-100, -1, 0, 1, 2, 3, 99, 4, 100]");
+    CHECK_STR(tt_repr(l), "[-100, -1, 0, 1, 2, 3, 99, 4, 100]");
     CHECK(ouro_list_get(l, -2) == I(h, 4));
     CHECK(ouro_list_get(l, 9) == NULL);
     CHECK_EQ(ouro_heap_last_error(h), OURO_ERANGE);
@@ -134,11 +128,11 @@ TEST(list_operations)
     ouro_object *two = ouro_float_new(h, 2.0);
     CHECK_EQ(ouro_list_contains(l, two), 1);
     CHECK_EQ(ouro_list_reverse(l), 0);
-    CHECK_STR(repr(l), "[100, 4, 99, 3, 2, 1, 0]");
+    CHECK_STR(tt_repr(l), "[100, 4, 99, 3, 2, 1, 0]");
     CHECK_EQ(ouro_list_extend(l, l), 0); /* l.extend(l) doubles it */
     CHECK_EQ(ouro_list_len(l), 14);
     CHECK_EQ(ouro_list_sort(l), 0);
-    CHECK_STR(repr(l), "[0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 99, 99, 100, 100]");
+    CHECK_STR(tt_repr(l), "[0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 99, 99, 100, 100]");
     CHECK_EQ(ouro_list_append(l, two), 0);
     CHECK_EQ(ouro_list_sort(l), 0); /* mixed int and float: by value, stable */
     CHECK(ouro_list_get(l, 4) == I(h, 2) && ouro_list_get(l, 6) == two);
@@ -171,7 +165,7 @@ TEST(list_sort_strings_and_large)
         ouro_decref(w);
     }
     CHECK_EQ(ouro_list_sort(l), 0);
-    CHECK_STR(repr(l), "['apple', 'apple', 'banana', 'cherry', 'fig', 'pear']");
+    CHECK_STR(tt_repr(l), "['apple', 'apple', 'banana', 'cherry', 'fig', 'pear']");
     ouro_list_clear(l);
     srand(7);
     for (int i = 0; i < 5000; i++) {
@@ -197,7 +191,7 @@ TEST(dict_basic_operations_and_order)
     CHECK_EQ(ouro_dict_set_str(d, "b", I(h, 2)), 0);
     CHECK_EQ(ouro_dict_set_str(d, "c", I(h, 3)), 0);
     CHECK_EQ(ouro_dict_set_str(d, "a", I(h, 10)), 0); /* replace keeps the position */
-    CHECK_STR(repr(d), "{'a': 10, 'b': 2, 'c': 3}");
+    CHECK_STR(tt_repr(d), "{'a': 10, 'b': 2, 'c': 3}");
     CHECK(ouro_dict_get_str(d, "b") == I(h, 2));
     CHECK(ouro_dict_get_str(d, "zz") == NULL);
     CHECK_EQ(ouro_heap_last_error(h), OURO_ENOTFOUND);
@@ -205,7 +199,7 @@ TEST(dict_basic_operations_and_order)
     CHECK_EQ(ouro_dict_del(d, kb), 0);
     CHECK_EQ(ouro_dict_del(d, kb), OURO_ENOTFOUND);
     CHECK_EQ(ouro_dict_set(d, kb, I(h, 20)), 0); /* re-added: at the end */
-    CHECK_STR(repr(d), "{'a': 10, 'c': 3, 'b': 20}");
+    CHECK_STR(tt_repr(d), "{'a': 10, 'c': 3, 'b': 20}");
     CHECK_EQ(ouro_dict_len(d), 3);
     CHECK_EQ(ouro_len(d), 3);
     ouro_object *k = NULL, *v = NULL;
@@ -223,7 +217,7 @@ TEST(dict_basic_operations_and_order)
     CHECK(ouro_dict_get(d, onef) == ka); /* d[1.0] finds key 1 */
     CHECK_EQ(ouro_dict_set(d, onef, kb), 0);
     CHECK_EQ(ouro_dict_len(d), 2);
-    CHECK_STR(repr(d), "{'c': 3, 1: 'b'}"); /* the key stays 1 */
+    CHECK_STR(tt_repr(d), "{'c': 3, 1: 'b'}"); /* the key stays 1 */
     ouro_object *l = ouro_list_new(h);
     CHECK_EQ(ouro_dict_set(d, l, l), OURO_ETYPE);
     CHECK(ouro_dict_get(d, l) == NULL);
@@ -236,7 +230,7 @@ TEST(dict_basic_operations_and_order)
     CHECK_EQ(ouro_dict_len(d), 0);
     CHECK_EQ(ouro_dict_popitem(d, NULL, NULL), OURO_ENOTFOUND);
     CHECK_EQ(ouro_equal(c, d), 0);
-    CHECK_STR(repr(d), "{}");
+    CHECK_STR(tt_repr(d), "{}");
     ouro_decref(c);
     ouro_decref(l);
     ouro_decref(onef);
@@ -316,7 +310,7 @@ TEST(set_operations)
 {
     ouro_heap *h = tl_heap();
     ouro_object *s = ouro_set_new(h);
-    CHECK_STR(repr(s), "set()");
+    CHECK_STR(tt_repr(s), "set()");
     CHECK_EQ(ouro_sizeof(s), 56);
     CHECK_EQ(ouro_set_add(s, I(h, 1)), 1);
     CHECK_EQ(ouro_set_add(s, I(h, 1)), 0);
@@ -356,7 +350,7 @@ TEST(set_operations)
     ouro_object *w2 = ouro_str_from(h, "w");
     ouro_set_add(s2, w2);
     CHECK_EQ(ouro_equal(s, s2), 1);
-    CHECK_STR(repr(s2), "{'w'}");
+    CHECK_STR(tt_repr(s2), "{'w'}");
     CHECK_EQ(ouro_set_clear(s), 0);
     CHECK_EQ(ouro_set_len(s), 0);
     ouro_decref(w2);
@@ -402,8 +396,8 @@ TEST(array_typecodes_and_ranges)
     ouro_object *f = ouro_float_new(h, 2.25);
     CHECK_EQ(ouro_array_append(d, f), 0);
     CHECK_EQ(ouro_array_append(d, d), OURO_ETYPE);
-    CHECK_STR(repr(d), "array('d', [3.0, 0.5, 2.25])");
-    CHECK_STR(repr(b), "array('b', [127, -128])");
+    CHECK_STR(tt_repr(d), "array('d', [3.0, 0.5, 2.25])");
+    CHECK_STR(tt_repr(b), "array('b', [127, -128])");
     int64_t iv;
     double dv;
     CHECK_EQ(ouro_array_get_int(b, -1, &iv), 0);
@@ -454,7 +448,7 @@ TEST(records_fields_and_names)
     ouro_heap *h = tl_heap();
     ouro_object *p = ouro_record_make(h, &Point, (ouro_object *[]){I(h, 1), I(h, 2)});
     CHECK_EQ(ouro_sizeof(p), 32);
-    CHECK_STR(repr(p), "Point(x=1, y=2)");
+    CHECK_STR(tt_repr(p), "Point(x=1, y=2)");
     CHECK(ouro_record_getattr(p, "y") == I(h, 2));
     CHECK(ouro_record_getattr(p, "z") == NULL);
     CHECK_EQ(ouro_heap_last_error(h), OURO_ENOTFOUND);
@@ -463,7 +457,7 @@ TEST(records_fields_and_names)
     CHECK(ouro_record_get(p, 2) == NULL);
     CHECK_EQ(ouro_heap_last_error(h), OURO_ERANGE);
     CHECK_EQ(ouro_record_set(p, 1, NULL), 0);
-    CHECK_STR(repr(p), "Point(x=10, y=None)");
+    CHECK_STR(tt_repr(p), "Point(x=10, y=None)");
     CHECK_EQ(ouro_record_index(&Point, "y"), 1);
     CHECK_EQ(ouro_record_setattr(p, "nope", NULL), OURO_ENOTFOUND);
     CHECK(ouro_record_check(p) && ouro_gc_is_tracked(p));

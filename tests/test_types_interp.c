@@ -7,21 +7,6 @@
 
 #include <string.h>
 
-static char buf[512];
-static const char *repr(ouro_object *o)
-{
-    ouro_repr(o, buf, sizeof buf);
-    return buf;
-}
-
-static int64_t hash_of(ouro_object *o)
-{
-    int64_t x = 0;
-    if (ouro_hash(o, &x) != 0)
-        tl_fail(__FILE__, __LINE__, "unhashable");
-    return x;
-}
-
 static ouro_object *S(ouro_heap *h, const char *s) { return ouro_str_from(h, s); }
 
 /* ------------------------------------------------------ None, True, False */
@@ -47,9 +32,9 @@ TEST(none_true_false_are_immortal_singletons_per_heap)
      * sys.getsizeof(True) -> 28, ouro 24 as for every int. */
     CHECK_EQ(ouro_sizeof(n), 16);
     CHECK_EQ(ouro_sizeof(t), 24);
-    CHECK_STR(repr(n), "None");
-    CHECK_STR(repr(t), "True");
-    CHECK_STR(repr(f), "False");
+    CHECK_STR(tt_repr(n), "None");
+    CHECK_STR(tt_repr(t), "True");
+    CHECK_STR(tt_repr(f), "False");
     tl_heap_done(h2);
     tl_heap_done(h);
 }
@@ -59,9 +44,9 @@ TEST(bool_is_an_int)
     ouro_heap *h = tl_heap();
     ouro_object *t = ouro_true(h), *f = ouro_false(h), *one = ouro_int_new(h, 1);
     /* hash(True), hash(False) -> 1 0 */
-    CHECK_EQ(hash_of(t), 1);
-    CHECK_EQ(hash_of(f), 0);
-    CHECK_EQ(hash_of(t), hash_of(one));
+    CHECK_EQ(tt_hash(t), 1);
+    CHECK_EQ(tt_hash(f), 0);
+    CHECK_EQ(tt_hash(t), tt_hash(one));
     /* True == 1, True == 1.0, False == 0 -> True True True */
     ouro_object *onef = ouro_float_new(h, 1.0);
     CHECK_EQ(ouro_equal(t, one), 1);
@@ -82,23 +67,23 @@ TEST(bool_is_an_int)
     CHECK_EQ(ouro_dict_set(dct, one, a), 0);
     CHECK_EQ(ouro_dict_set(dct, t, b), 0);
     CHECK_EQ(ouro_dict_len(dct), 1);
-    CHECK_STR(repr(dct), "{1: 'b'}");
+    CHECK_STR(tt_repr(dct), "{1: 'b'}");
     /* {True, 1, 1.0} -> {True} */
     ouro_object *s = ouro_set_new(h);
     CHECK_EQ(ouro_set_add(s, t), 1);
     CHECK_EQ(ouro_set_add(s, one), 0);
     CHECK_EQ(ouro_set_add(s, onef), 0);
-    CHECK_STR(repr(s), "{True}");
+    CHECK_STR(tt_repr(s), "{True}");
     /* sorted([True, False, 2, -1]) -> [-1, False, True, 2] */
     ouro_object *items[] = {t, f, ouro_int_new(h, 2), ouro_int_new(h, -1)};
     ouro_object *l = ouro_list_from(h, items, 4);
     CHECK_EQ(ouro_list_sort(l), 0);
-    CHECK_STR(repr(l), "[-1, False, True, 2]");
+    CHECK_STR(tt_repr(l), "[-1, False, True, 2]");
     /* array('i', [True, False]) -> array('i', [1, 0]) */
     ouro_object *arr = ouro_array_new(h, 'i');
     CHECK_EQ(ouro_array_append(arr, t), 0);
     CHECK_EQ(ouro_array_append(arr, f), 0);
-    CHECK_STR(repr(arr), "array('i', [1, 0])");
+    CHECK_STR(tt_repr(arr), "array('i', [1, 0])");
     ouro_decref(arr);
     ouro_decref(l);
     ouro_decref(s);
@@ -114,7 +99,7 @@ TEST(none_hash_equality_and_truth)
     ouro_heap *h = tl_heap();
     ouro_object *n = ouro_none(h), *zero = ouro_int_new(h, 0), *f = ouro_false(h);
     /* hash(None) is id-based in 3.11: only its stability is checked. */
-    CHECK_EQ(hash_of(n), hash_of(ouro_none(h)));
+    CHECK_EQ(tt_hash(n), tt_hash(ouro_none(h)));
     /* None == None, None == 0, False == None -> True False False */
     CHECK_EQ(ouro_equal(n, n), 1);
     CHECK_EQ(ouro_equal(n, zero), 0);
@@ -154,12 +139,12 @@ TEST(containers_accept_none_and_print_it)
 {
     ouro_heap *h = tl_heap();
     ouro_object *n = ouro_none(h), *t = ouro_true(h), *one = ouro_int_new(h, 1);
-    /* repr([None, True, 1]) -> '[None, True, 1]' */
+    /* tt_repr([None, True, 1]) -> '[None, True, 1]' */
     ouro_object *l = ouro_list_new(h);
     CHECK_EQ(ouro_list_append(l, n), 0);
     CHECK_EQ(ouro_list_append(l, t), 0);
     CHECK_EQ(ouro_list_append(l, one), 0);
-    CHECK_STR(repr(l), "[None, True, 1]");
+    CHECK_STR(tt_repr(l), "[None, True, 1]");
     /* l.index(None), None in l, l.count... -> 0 True */
     CHECK_EQ(ouro_list_index(l, n), 0);
     CHECK_EQ(ouro_list_contains(l, n), 1);
@@ -170,27 +155,27 @@ TEST(containers_accept_none_and_print_it)
     ouro_object *d = ouro_dict_new(h);
     CHECK_EQ(ouro_dict_set(d, n, n), 0);
     CHECK(!ouro_gc_is_tracked(d));
-    /* d = {None: False, True: None}; repr(d), d[None] -> '{None: False,
+    /* d = {None: False, True: None}; tt_repr(d), d[None] -> '{None: False,
      * True: None}' False */
     CHECK_EQ(ouro_dict_set(d, n, ouro_false(h)), 0);
     CHECK_EQ(ouro_dict_set(d, t, n), 0);
-    CHECK_STR(repr(d), "{None: False, True: None}");
+    CHECK_STR(tt_repr(d), "{None: False, True: None}");
     CHECK(ouro_dict_get(d, n) == ouro_false(h));
     CHECK(ouro_dict_get(d, one) == n); /* d[1] finds the key True */
-    /* repr((None,)), repr({None}) -> '(None,)' '{None}' */
+    /* tt_repr((None,)), tt_repr({None}) -> '(None,)' '{None}' */
     ouro_object *tu = ouro_tuple_from(h, &n, 1);
-    CHECK_STR(repr(tu), "(None,)");
+    CHECK_STR(tt_repr(tu), "(None,)");
     ouro_object *s = ouro_set_new(h);
     CHECK_EQ(ouro_set_add(s, n), 1);
     CHECK_EQ(ouro_set_add(s, n), 0);
     CHECK_EQ(ouro_set_contains(s, n), 1);
-    CHECK_STR(repr(s), "{None}");
+    CHECK_STR(tt_repr(s), "{None}");
     /* {(None,): 1}[(None,)] -> 1: a tuple holding None is hashable */
     ouro_object *tu2 = ouro_tuple_from(h, &n, 1);
     CHECK_EQ(ouro_dict_set(d, tu, one), 0);
     CHECK(ouro_dict_get(d, tu2) == one);
     CHECK_EQ(ouro_set_discard(s, n), 1);
-    CHECK_STR(repr(s), "set()");
+    CHECK_STR(tt_repr(s), "set()");
     ouro_object *p = ouro_list_pop(l, 0);
     CHECK(p == n);
     ouro_decref(p);
@@ -209,12 +194,12 @@ TEST(record_fields_are_none_until_set)
 {
     ouro_heap *h = tl_heap();
     ouro_object *n = ouro_none(h);
-    /* P = namedtuple('P', 'x y'); repr(P(None, True)) -> 'P(x=None, y=True)' */
+    /* P = namedtuple('P', 'x y'); tt_repr(P(None, True)) -> 'P(x=None, y=True)' */
     ouro_object *p = ouro_record_new(h, &Point);
     CHECK(ouro_record_get(p, 0) == n); /* unset: the None singleton */
     CHECK(ouro_record_getattr(p, "y") == n);
     CHECK_EQ(ouro_record_set(p, 1, ouro_true(h)), 0);
-    CHECK_STR(repr(p), "P(x=None, y=True)");
+    CHECK_STR(tt_repr(p), "P(x=None, y=True)");
     /* Storing NULL stores None; a record made with NULLs equals one made
      * with None: P(None, None) == P(None, None) -> True */
     CHECK_EQ(ouro_record_set(p, 1, NULL), 0);
@@ -227,7 +212,7 @@ TEST(record_fields_are_none_until_set)
     /* list(P(None, 1)) -> [None, 1] */
     CHECK_EQ(ouro_record_setattr(r, "y", ouro_int_new(h, 1)), 0);
     ouro_object *lst = ouro_list_from_iter(h, r);
-    CHECK_STR(repr(lst), "[None, 1]");
+    CHECK_STR(tt_repr(lst), "[None, 1]");
     ouro_decref(lst);
     ouro_decref(r);
     ouro_decref(q);
@@ -430,7 +415,7 @@ TEST(getweakrefs_and_getweakrefcount)
     CHECK_EQ(ouro_weakref_count(c), 2);
     ouro_object *other = tn_new(h);
     l = ouro_weakref_getweakrefs(other);
-    CHECK_STR(repr(l), "[]");
+    CHECK_STR(tt_repr(l), "[]");
     ouro_decref(l);
     ouro_decref(other);
     ouro_decref(r0);

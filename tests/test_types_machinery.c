@@ -1,15 +1,9 @@
 /* Built-in types: the LRU cache, iterators, range, map, deep size, free
  * lists, untracking, each container inside cycles, and out of memory. */
 #include "testlib.h"
+#include "ttypes.h"
 
 #include <string.h>
-
-static char buf[1024];
-static const char *repr(ouro_object *o)
-{
-    ouro_repr(o, buf, sizeof buf);
-    return buf;
-}
 
 static ouro_object *I(ouro_heap *h, int64_t v) { return ouro_int_new(h, v); }
 
@@ -258,10 +252,10 @@ TEST(range_is_lazy_and_exact)
     CHECK_EQ(ouro_sizeof(r), 48);
     CHECK_EQ(ouro_range_len(r), 1000000000);
     CHECK_EQ(ouro_len(r), 1000000000);
-    CHECK_STR(repr(r), "range(0, 1000000000)");
+    CHECK_STR(tt_repr(r), "range(0, 1000000000)");
     ouro_object *r2 = ouro_range_new(h, 0, 10, 3);
     CHECK_EQ(ouro_range_len(r2), 4);
-    CHECK_STR(repr(r2), "range(0, 10, 3)");
+    CHECK_STR(tt_repr(r2), "range(0, 10, 3)");
     ouro_object *r3 = ouro_range_new(h, 5, 5, 1);
     CHECK_EQ(ouro_range_len(r3), 0);
     ouro_object *r4 = ouro_range_new(h, INT64_MIN, INT64_MAX, INT64_MAX);
@@ -307,13 +301,13 @@ TEST(map_is_a_lazy_generator)
     CHECK_STR(ouro_type_name(g), "generator");
     CHECK_EQ(ouro_sizeof(g), 40);
     ouro_object *l = ouro_list_from_iter(h, g);
-    CHECK_STR(repr(l), "[0, 1, 4, 9, 16]");
+    CHECK_STR(tt_repr(l), "[0, 1, 4, 9, 16]");
     CHECK(ouro_iter_next(g) == NULL);
     CHECK_EQ(ouro_heap_last_error(h), 0);
     ouro_object *g2 = ouro_map_new(h, fail_at_3, NULL, r);
     ouro_object *l2 = ouro_list_new(h);
     CHECK_EQ(ouro_list_extend(l2, g2), OURO_EINVAL);
-    CHECK_STR(repr(l2), "[0, 1, 2]");
+    CHECK_STR(tt_repr(l2), "[0, 1, 2]");
     ouro_object *g3 = ouro_map_new(h, NULL, NULL, l);
     /* the map, its list iterator, the list, five (cached) ints */
     CHECK_EQ(ouro_deep_sizeof(h, g3, -1), 40 + 40 + ouro_sizeof(l) + 5 * 24);
@@ -526,10 +520,10 @@ TEST(self_referencing_containers)
     ouro_heap *h = quiet_heap();
     ouro_object *l = ouro_list_new(h);
     ouro_list_append(l, l);
-    CHECK_STR(repr(l), "[[...]]");
+    CHECK_STR(tt_repr(l), "[[...]]");
     ouro_object *d = ouro_dict_new(h);
     ouro_dict_set_str(d, "me", d);
-    CHECK_STR(repr(d), "{'me': {...}}");
+    CHECK_STR(tt_repr(d), "{'me': {...}}");
     CHECK(ouro_gc_is_tracked(d));
     ouro_decref(l);
     ouro_decref(d);
@@ -642,7 +636,7 @@ static int op_tuple_str_array(ouro_heap *h)
         rc = -1;
     ouro_object *r = NULL;
     if (rc == 0) {
-        ouro_repr(t, buf, sizeof buf);
+        tt_repr(t);
         r = ouro_str_intern(h, "abab", 4);
         rc = r ? 0 : -1;
     }

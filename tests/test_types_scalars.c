@@ -1,24 +1,10 @@
 /* Built-in types: int, float, str, bytes, hashing, equality and repr.
  * Expected values are CPython 3.11's for the same values. */
 #include "testlib.h"
+#include "ttypes.h"
 
 #include <math.h>
 #include <string.h>
-
-static char buf[512];
-static const char *repr(ouro_object *o)
-{
-    ouro_repr(o, buf, sizeof buf);
-    return buf;
-}
-
-static int64_t hash_of(ouro_object *o)
-{
-    int64_t x = 0;
-    if (ouro_hash(o, &x) != 0)
-        tl_fail(__FILE__, __LINE__, "unhashable");
-    return x;
-}
 
 TEST(int_small_cache_is_shared_and_immortal)
 {
@@ -40,7 +26,7 @@ TEST(int_small_cache_is_shared_and_immortal)
     ouro_decref(c);
     ouro_decref(d);
     ouro_object *m = ouro_int_new(h, INT64_MIN);
-    CHECK_STR(repr(m), "-9223372036854775808");
+    CHECK_STR(tt_repr(m), "-9223372036854775808");
     ouro_decref(m);
     tl_heap_done(h);
 }
@@ -78,7 +64,7 @@ TEST(number_hashes_match_python)
     };
     for (size_t k = 0; k < sizeof fl / sizeof fl[0]; k++) {
         ouro_object *o = ouro_float_new(h, fl[k].f);
-        CHECK_EQ(hash_of(o), fl[k].want);
+        CHECK_EQ(tt_hash(o), fl[k].want);
         ouro_decref(o);
     }
     struct { int64_t i; int64_t want; } in[] = {
@@ -87,7 +73,7 @@ TEST(number_hashes_match_python)
     };
     for (size_t k = 0; k < sizeof in / sizeof in[0]; k++) {
         ouro_object *o = ouro_int_new(h, in[k].i);
-        CHECK_EQ(hash_of(o), in[k].want);
+        CHECK_EQ(tt_hash(o), in[k].want);
         ouro_decref(o);
     }
     tl_heap_done(h);
@@ -125,7 +111,7 @@ TEST(float_repr_is_pythons)
     };
     for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
         ouro_object *o = ouro_float_new(h, c[k].v);
-        CHECK_STR(repr(o), c[k].want);
+        CHECK_STR(tt_repr(o), c[k].want);
         ouro_decref(o);
     }
     tl_heap_done(h);
@@ -171,15 +157,15 @@ TEST(str_concat_equal_hash_repr)
     ouro_object *ab = ouro_str_concat(h, a, b), *ab2 = ouro_str_from(h, "abcd");
     CHECK_STR(ouro_str_data(ab), "abcd");
     CHECK_EQ(ouro_equal(ab, ab2), 1);
-    CHECK_EQ(hash_of(ab), hash_of(ab2));
+    CHECK_EQ(tt_hash(ab), tt_hash(ab2));
     CHECK_EQ(ouro_equal(a, b), 0);
     ouro_object *one = ouro_int_new(h, 1);
     CHECK(ouro_str_concat(h, a, one) == NULL);
     CHECK_EQ(ouro_heap_last_error(h), OURO_ETYPE);
     ouro_object *q = ouro_str_from(h, "it's \"x\"\n\\");
-    CHECK_STR(repr(q), "'it\\'s \"x\"\\n\\\\'");
+    CHECK_STR(tt_repr(q), "'it\\'s \"x\"\\n\\\\'");
     ouro_object *q2 = ouro_str_from(h, "it's");
-    CHECK_STR(repr(q2), "\"it's\"");
+    CHECK_STR(tt_repr(q2), "\"it's\"");
     ouro_decref(a);
     ouro_decref(b);
     ouro_decref(ab);
@@ -246,10 +232,10 @@ TEST(bytes_basics)
     CHECK_EQ(ouro_bytes_len(b), 4);
     CHECK_EQ(ouro_bytes_data(b)[2], 0xff);
     CHECK_EQ(ouro_sizeof(b), 32 + 4 + 1);
-    CHECK_STR(repr(b), "b\"a\\x00\\xff'\"");
+    CHECK_STR(tt_repr(b), "b\"a\\x00\\xff'\"");
     ouro_object *e = ouro_bytes_new(h, NULL, 0), *e2 = ouro_bytes_new(h, "", 0);
     CHECK(e == e2 && ouro_is_immortal(e));
-    CHECK_STR(repr(e), "b''");
+    CHECK_STR(tt_repr(e), "b''");
     ouro_object *s = ouro_str_from(h, "a");
     ouro_object *ba = ouro_bytes_new(h, "a", 1);
     CHECK_EQ(ouro_equal(s, ba), 0); /* str and bytes never compare equal */

@@ -1,4 +1,5 @@
 #include "ttypes.h"
+#include "testlib.h"
 
 #include <string.h>
 
@@ -106,4 +107,19 @@ void tn_release_saved(void)
 {
     while (tn_nsaved)
         ouro_clear(&tn_saved[--tn_nsaved]);
+}
+
+const char *tt_repr(ouro_object *o)
+{
+    static char buf[1024];
+    ouro_repr(o, buf, sizeof buf);
+    return buf;
+}
+
+int64_t tt_hash(ouro_object *o)
+{
+    int64_t x = 0;
+    if (ouro_hash(o, &x) != 0)
+        tl_fail(__FILE__, __LINE__, "unhashable");
+    return x;
 }

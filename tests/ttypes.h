@@ -28,4 +28,10 @@ ouro_object *tn_plain(ouro_heap *h);
 void tn_link(ouro_object *a, ouro_object *b); /* first empty slot of a = b */
 void tn_release_saved(void);
 
+/* repr(o) into a static buffer (valid until the next call), and hash(o),
+ * failing the test for an unhashable object: the built-in types' tests
+ * compare both with what Python prints. */
+const char *tt_repr(ouro_object *o);
+int64_t tt_hash(ouro_object *o);
+
 #endif
