@@ -524,18 +524,22 @@ OURO_API void ouro_gc_get_count(ouro_heap *h, int out[OURO_GC_GENERATIONS]);
  *
  * OURO_GC_SCHEDULE_ADAPTIVE, the default for a new heap: generation 0's
  * trigger doubles after an automatic collection that freed fewer objects
- * than an eighth of the trigger, up to 64 x threshold0 and to half the
- * objects alive outside generation 0, and returns to threshold0
- * after one that freed more; a collection made at factor f counts f
- * towards the next generation's count, so generations 1 and 2 are
- * collected after as many allocations as under CPython's schedule.  A
- * program that builds structures that live stops paying a young collection
- * every 700 allocations (binary-trees: 57,331 collections -> ~350); cyclic
- * garbage is still found about as soon (docs/design.md §7, workload W10).
- * Under it, ouro_gc_get_threshold reports the thresholds set (700/10/10),
- * ouro_gc_get_count the real counts (generation 1's and 2's in CPython's
- * units: a young collection at factor f counts f), and
- * ouro_gc_get_young_trigger the count generation 0 must pass now.
+ * than an eighth of the trigger, up to 1024 x threshold0 and to half the
+ * objects alive outside generation 0, and returns to threshold0 after one
+ * that freed more.  The middle generation is collected when the survivors
+ * of young collections that are still alive in it outnumber half the
+ * trigger (or threshold0), and the oldest after a collection of the middle one
+ * when the 25% rule allows; thresholds 1 and 2 are CPython's schedule's
+ * only.  So an object that lives is traversed about once in each of the
+ * two younger generations, whatever the trigger, and an object that dies
+ * by reference counting is never traversed again.  A program that builds
+ * structures that live stops paying a young collection every 700
+ * allocations (binary-trees N=18: 57,331 collections -> 36), and cyclic
+ * garbage waits for at most about half the live heap in generation 0, a
+ * quarter in the middle one and a quarter in the oldest (docs/design.md §7,
+ * workload W10).  Under it, ouro_gc_get_threshold reports the thresholds
+ * set (700/10/10), ouro_gc_get_count the counts as CPython keeps them,
+ * and ouro_gc_get_young_trigger the count generation 0 must pass now.
  *
  * OURO_GC_SCHEDULE_DEFAULT selects the default (adaptive).  Setting a
  * schedule resets the trigger to threshold0; ouro_gc_set_threshold does
@@ -554,12 +558,12 @@ OURO_API int ouro_gc_get_schedule(ouro_heap *h);
  * under the adaptive one (OURO_EINVAL for NULL). */
 OURO_API long ouro_gc_get_young_trigger(ouro_heap *h);
 /* Deprecated: the adaptive schedule with its growth bounded by max_factor
- * instead of 64 (0 or 1: CPython's schedule).  Before the adaptive
+ * instead of 1024 (0 or 1: CPython's schedule).  Before the adaptive
  * schedule existed this was an opt-in mode whose trigger grew only after
  * collections that freed nothing and whose older generations kept counting
  * collections; both now follow the adaptive rules.  OURO_EINVAL above
  * 1024.  ouro_gc_get_young_growth returns the bound (1 under CPython's
- * schedule, 64 under the default). */
+ * schedule, 1024 under the default). */
 OURO_API int ouro_gc_set_young_growth(ouro_heap *h, int max_factor);
 OURO_API int ouro_gc_get_young_growth(ouro_heap *h);
 

@@ -286,10 +286,11 @@ TEST(callbacks_start_stop)
     tl_heap_done(h);
 }
 
-/* Allocation numbers at which young collections started. */
+/* Allocation numbers at which collections started, and their generations. */
 typedef struct young_log {
     long allocs;
     long at[64];
+    int gen[64];
     int n;
 } young_log;
 
@@ -297,8 +298,10 @@ static void on_young(ouro_heap *h, const char *phase, const ouro_gc_info *info, 
 {
     (void)h;
     young_log *y = arg;
-    if (!strcmp(phase, "start") && info->generation == 0 && y->n < 64)
+    if (!strcmp(phase, "start") && y->n < 64) {
+        y->gen[y->n] = info->generation;
         y->at[y->n++] = y->allocs;
+    }
 }
 
 /* Allocates survivors until the next young collection starts; returns how
@@ -328,7 +331,7 @@ TEST(adaptive_schedule_spaces_out_fruitless_collections)
     CHECK_EQ(ouro_gc_set_schedule(h, -1), OURO_EINVAL);
     CHECK_EQ(ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_DEFAULT), 0);
     CHECK_EQ(ouro_gc_get_schedule(h), OURO_GC_SCHEDULE_ADAPTIVE);
-    CHECK_EQ(ouro_gc_get_young_growth(h), 64);
+    CHECK_EQ(ouro_gc_get_young_growth(h), 1024);
     CHECK_EQ(ouro_gc_set_threshold(h, 10, 1000, 1000), 0);
     CHECK_EQ(ouro_gc_get_young_trigger(h), 10);
     young_log y = {0};
@@ -340,19 +343,34 @@ TEST(adaptive_schedule_spaces_out_fruitless_collections)
      * all of them leave generation 0: the cap is (k - 1) / 20.  Allocations
      * 11, 22, 33 (caps 0, 1, 1: the factor stays 1), 44 (cap 2: factor 2,
      * next after 21), 65 (cap 3: factor 3), 96 (cap 4: 4), 137 (cap 6: 6),
-     * 198 (cap 9: 9), 289 (cap 14: 14). */
+     * 198 (cap 9: 9), 289 (cap 14: 14).
+     *
+     * Which generation: thresholds 1 and 2 do not matter here.  The middle
+     * generation is collected when the young collections' survivors in it
+     * (middle_live) outnumber max(threshold0, trigger / 2): 10 after the
+     * collection at 11 (not above 10), 10 + 11 = 21 after 22 (above 10:
+     * the collection at 33 is of generation 1, and its 32 survivors are
+     * pending).  The oldest is collected at the next collection after one
+     * of the middle generation when pending >= total / 4: total is 0
+     * before the first, so 44 is a full collection (43 objects); then 65
+     * is young (middle 21 after it), 96 middle (21 > 20; 52 pending,
+     * 52 >= 43 / 4), 137 full (136 objects), 198 young (61), 289 middle
+     * (61 > 45; 152 pending). */
     static const long at[] = {11, 22, 33, 44, 65, 96, 137, 198, 289};
+    static const int gen[] = {0, 0, 1, 2, 0, 1, 2, 0, 1};
     static const long trigger[] = {10, 10, 10, 20, 30, 40, 60, 90, 140};
     for (int i = 0; i < 9; i++) {
         survivors_until_collection(h, &y, keep, &nkeep);
         CHECK_EQ(y.at[i], at[i]);
+        CHECK_EQ(y.gen[i], gen[i]);
         CHECK_EQ(ouro_gc_get_young_trigger(h), trigger[i]);
     }
     int c[3], t[3];
     ouro_gc_get_count(h, c);
-    /* Each collection counted its factor at collection time towards
-     * generation 1: 1+1+1+1+2+3+4+6+9. */
-    CHECK_EQ(c[1], 28);
+    /* The counts are CPython's: one collection of generation 1 since the
+     * full one, none of generation 0 since. */
+    CHECK_EQ(c[1], 0);
+    CHECK_EQ(c[2], 1);
     CHECK_EQ(c[0], 0);
     ouro_gc_get_threshold(h, t);
     CHECK_EQ(t[0], 10); /* threshold0 as set, not the trigger */
@@ -364,17 +382,22 @@ TEST(adaptive_schedule_spaces_out_fruitless_collections)
     make_pair(h, &tplain_type);
     y.allocs += 2;
     CHECK_EQ(survivors_until_collection(h, &y, keep, &nkeep), 141 - 2);
+    CHECK_EQ(y.gen[9], 2); /* 152 pending >= 136 / 4 */
     CHECK_EQ(ouro_gc_get_young_trigger(h), 210);
     /* One that frees at least trigger/8 brings it back to threshold0:
-     * 14 pairs, 28 objects, 28 * 8 >= 210. */
+     * 14 pairs, 28 objects, 28 * 8 >= 210 (a young collection: the full
+     * one left the middle generation empty). */
     for (int i = 0; i < 14; i++)
         make_pair(h, &tplain_type);
     y.allocs += 28;
     CHECK_EQ(survivors_until_collection(h, &y, keep, &nkeep), 211 - 28);
+    CHECK_EQ(y.gen[10], 0);
     CHECK_EQ(ouro_gc_get_young_trigger(h), 10);
 
-    /* set_threshold and set_schedule bring it back too. */
+    /* set_threshold and set_schedule bring it back too.  (The next
+     * collection is of the middle generation: 183 survivors > 10.) */
     survivors_until_collection(h, &y, keep, &nkeep);
+    CHECK_EQ(y.gen[11], 1);
     CHECK_EQ(ouro_gc_get_young_trigger(h), 20);
     CHECK_EQ(ouro_gc_set_threshold(h, 10, 1000, 1000), 0);
     CHECK_EQ(ouro_gc_get_young_trigger(h), 10);
@@ -404,6 +427,37 @@ TEST(adaptive_schedule_spaces_out_fruitless_collections)
     for (int i = 0; i < nkeep; i++)
         ouro_decref(keep[i]);
     ouro_gc_collect(h, 2);
+    tl_heap_done(h);
+}
+
+/* The middle generation's trigger counts the young collections' survivors
+ * that are still alive: promoted objects that die by reference counting
+ * leave the count.  Each round: survivors until a young collection, then
+ * every object it promoted dies (the one allocated after it stays).  Left
+ * counted, the dead would make the third collection one of generation 1
+ * (10 + 11 = 21 > threshold0); forgotten, it is young. */
+TEST(adaptive_schedule_forgets_the_middle_generations_dead)
+{
+    static ouro_object *keep[64];
+    int nkeep = 0;
+    ouro_heap *h = tl_heap();
+    CHECK_EQ(ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_ADAPTIVE), 0);
+    CHECK_EQ(ouro_gc_set_threshold(h, 10, 1000, 1000), 0);
+    young_log y = {0};
+    CHECK_EQ(ouro_gc_callback_add(h, on_young, &y), 0);
+    static const long took[] = {11, 11, 11};
+    for (int round = 0; round < 3; round++) {
+        CHECK_EQ(survivors_until_collection(h, &y, keep, &nkeep), took[round]);
+        CHECK_EQ(y.gen[round], 0);
+        CHECK_EQ(ouro_gc_get_young_trigger(h), 10); /* small heap: no growth */
+        for (int i = 0; i < nkeep - 1; i++)
+            ouro_decref(keep[i]);
+        keep[0] = keep[nkeep - 1];
+        nkeep = 1;
+    }
+    CHECK_EQ(y.n, 3);
+    ouro_gc_callback_remove(h, on_young, &y);
+    ouro_decref(keep[0]);
     tl_heap_done(h);
 }
 

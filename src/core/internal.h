@@ -164,6 +164,9 @@ enum {
     OURO__F_UNREACHABLE = 1u << 2, /* tentatively unreachable (move_unreachable) */
     OURO__F_HASWEAK = 1u << 3,     /* has an entry in the weak-list table */
     OURO__F_OBJECT = 1u << 4,      /* block is an object (raw blocks: 0) */
+    OURO__F_MIDDLE = 1u << 5,      /* promoted to the middle generation since
+                                      its last collection, still alive:
+                                      counted in middle_live */
     OURO__F_DEALLOC = 1u << 6,     /* being deallocated or deferred */
     OURO__F_FREED = 1u << 7,       /* debug: block is free (poisoned) */
     OURO__F_PENDING = 1u << 8      /* promoted to the oldest generation since
@@ -279,7 +282,7 @@ typedef struct ouro__gen {
 /* The most ouro_gc_set_young_growth accepts, and the adaptive schedule's
  * own bound on generation 0's growth factor (gc.c, young_adapt). */
 #define OURO__YOUNG_GROWTH_MAX 1024
-#define OURO__ADAPTIVE_GROWTH 64
+#define OURO__ADAPTIVE_GROWTH 1024
 
 typedef struct ouro__callback {
     ouro_gc_callback fn;
@@ -381,6 +384,12 @@ struct ouro_heap {
     ouro_gc_gen_stats gstats[OURO_GC_GENERATIONS];
     size_t long_lived_total;
     size_t long_lived_pending;
+    /* Objects marked OURO__F_MIDDLE: survivors of young collections since
+     * the last collection of the middle generation that have not died
+     * since (the adaptive schedule's trigger for that generation, gc.c
+     * ouro__gc_maybe_collect).  A heuristic count, never above the middle
+     * generation's size; it never goes below zero. */
+    size_t middle_live;
     bool enabled;
     bool collecting;
     int debug_flags;
@@ -750,7 +759,7 @@ OURO__LAYER_API void ouro__gc_untrack(ouro_heap *h, ouro_object *o);
 /* Unlink from its list (inline: every tracked deallocation does it). */
 static inline void ouro__gc_untrack_fast(ouro_heap *h, ouro_object *o)
 {
-    if (OURO__UNLIKELY(o->flags & OURO__F_PENDING)) {
+    if (OURO__UNLIKELY(o->flags & (OURO__F_PENDING | OURO__F_MIDDLE))) {
         ouro__gc_untrack(h, o);
         return;
     }

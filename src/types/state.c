@@ -279,12 +279,13 @@ size_t ouro_types_freelist_stats(ouro_heap *h, ouro_freelist_stats *out, size_t 
  * tuple that holds a tuple later in the list waits for the next
  * collection.  Returns the number of objects untracked, which the
  * collector takes off its count of survivors (so an untracked object must
- * not also be taken off the pending count: its PENDING mark is dropped).
+ * not also be taken off the pending or middle count: its PENDING or MIDDLE
+ * mark is dropped).
  */
 static size_t untrack_if(ouro_heap *h, ouro_object *o, bool (*maybe)(ouro_heap *, ouro_object *))
 {
-    uint16_t pending = o->flags & OURO__F_PENDING;
-    o->flags &= (uint16_t)~OURO__F_PENDING;
+    uint16_t pending = o->flags & (OURO__F_PENDING | OURO__F_MIDDLE);
+    o->flags &= (uint16_t)~(OURO__F_PENDING | OURO__F_MIDDLE);
     if (maybe(h, o))
         return 1;
     o->flags |= pending;
