@@ -2,15 +2,19 @@
 
 Automatic collection on, default thresholds; N __slots__ nodes made into one
 chain (each new node holds the previous one), so nothing is ever garbage.
-Each collection is timed from its gc.callbacks "start" to its "stop".
+Each collection is timed from its gc.callbacks "start" to its "stop"
+(bench/py/pauses.py).
 
-    time_s        total collector time
-    pause_max_s   the longest single collection
+    time_s        total collector time (also @gc_s)
+    pause_*       @pauses, @pause_p50_s, @pause_p99_s, @pause_max_s,
+                  @pause_timeline (pauses.py)
     total_s       the whole build (interpreter included, for the fraction)
 """
 import gc
 import sys
 import time
+
+from pauses import Pauses
 
 
 class Node:
@@ -26,17 +30,14 @@ def main():
     print("@peer cpython %s" % sys.version.split()[0])
     gc.collect()
     clock = time.perf_counter
-    st = {"start": 0.0, "total": 0.0, "max": 0.0, "n": 0, "full": 0}
+    pauses = Pauses()
+    st = {"full": 0}
 
     def on_gc(phase, info):
         if phase == "start":
-            st["start"] = clock()
+            pauses.start()
         else:
-            d = clock() - st["start"]
-            st["total"] += d
-            if d > st["max"]:
-                st["max"] = d
-            st["n"] += 1
+            pauses.stop()
             if info["generation"] == 2:
                 st["full"] += 1
 
@@ -52,11 +53,12 @@ def main():
     while node is not None:
         live += 1
         node = node.left
-    print("@time_s %.9g" % st["total"])
-    print("@pause_max_s %.9g" % st["max"])
+    total = pauses.total()
+    print("@time_s %.9g" % total)
+    pauses.report()
     print("@total_s %.9g" % t)
-    print("@gc_fraction %.9g" % (st["total"] / t if t else 0))
-    print("@collections %d" % st["n"])
+    print("@gc_fraction %.9g" % (total / t if t else 0))
+    print("@collections %d" % pauses.n)
     print("@full_collections %d" % st["full"])
     print("@check live %d" % live)
     sys.stdout.flush()

@@ -1,0 +1,74 @@
+/*
+ * w11_chain_ouro.c — workload 11, one chain: the pauses of a program that
+ * grows one singly linked chain,
+ *
+ *     head = Node(head)
+ *
+ * to N objects, all alive, with automatic collection on under the heap's
+ * default schedule (or SCHEDULE, bench/onode.h).  Every collection finds
+ * nothing, and a full collection must walk the whole chain, so the longest
+ * pause grows with N: this is the baseline an incremental collector is
+ * measured against (5 M and 20 M live).  Each collection is timed from its
+ * "start" to its "stop" callback into pauses.h's preallocated arrays.
+ *
+ *   time_s        total collector time (also @gc_s)
+ *   pause_*       pauses.h: @pauses, @pause_p50_s, @pause_p99_s,
+ *                 @pause_max_s, @pause_timeline
+ *   total_s       the whole build, collections included
+ *   collections, full_collections
+ *   check         the objects alive at the end
+ *
+ * usage: w11_chain_ouro N [SCHEDULE]
+ */
+#include <stddef.h>
+
+#include "onode.h"
+#include "pauses.h"
+
+typedef struct chain_clock {
+    bench_pauses pauses;
+    long full;
+} chain_clock;
+
+static void on_gc(ouro_heap *h, const char *phase, const ouro_gc_info *info, void *arg)
+{
+    chain_clock *c = arg;
+    if (phase[2] == 'a') { /* "start" */
+        bench_pauses_start(&c->pauses);
+        return;
+    }
+    bench_pauses_stop(&c->pauses);
+    c->full += info->generation == 2;
+}
+
+int main(int argc, char **argv)
+{
+    long n = bench_arg_long(argc, argv, 1, 5000000);
+    ouro_heap *h = bench_ouro_heap();
+    bench_schedule(h, bench_arg_long(argc, argv, 2, 0));
+    chain_clock c = {0};
+    bench_pauses_init(&c.pauses);
+    ouro_gc_callback_add(h, on_gc, &c);
+    double t0 = bench_now();
+    ouro_object *head = NULL;
+    for (long i = 0; i < n; i++)
+        head = &onode_new(h, head, NULL)->ob_base;
+    double t = bench_now() - t0;
+    ouro_gc_callback_remove(h, on_gc, &c);
+    ouro_heap_stats st;
+    st.struct_size = offsetof(ouro_heap_stats, class_size); /* totals only */
+    ouro_heap_get_stats(h, &st);
+    double total = 0;
+    for (long i = 0; i < c.pauses.n; i++)
+        total += c.pauses.len[i];
+    bench_result("time_s", total);
+    bench_pauses_report(&c.pauses);
+    bench_result("total_s", t);
+    bench_result("collections", (double)c.pauses.n);
+    bench_result("full_collections", (double)c.full);
+    bench_check("live %zu", st.objects);
+    bench_pauses_free(&c.pauses);
+    ouro_decref(head);
+    ouro_heap_free(h);
+    return 0;
+}
