@@ -3,7 +3,9 @@
 
     python3 bench/run.py              the full benchmark (make bench):
                                       results in bench/results/latest.{md,json,svg}
-                                      and latest-pauses.svg (the pause timelines)
+                                      and latest.pauses.svg (the pause timelines;
+                                      not latest-pauses.svg, which .gitignore's
+                                      latest-*.* would hide)
     python3 bench/run.py --quick      every workload at a tiny size, outputs
                                       checked, no results written; exits
                                       non-zero if any output is wrong (make test)
@@ -709,7 +711,7 @@ def write_json(path, info, cases, results, failures, runs):
         doc["cases"].append({
             "workload": c.wid, "case": c.name, "metric": c.metric, "unit": c.unit,
             "runs": row.get("_runs"),
-            # the timelines are drawn (-pauses.svg), not kept here
+            # the timelines are drawn (.pauses.svg), not kept here
             "peers": {p: {k: x for k, x in v.items() if k != "timeline"}
                       for p, v in row.items() if not p.startswith("_")},
             "ratios": ratios_for(c, row), "note": c.note,
@@ -1126,7 +1128,7 @@ def main():
         os.makedirs(RESULTS, exist_ok=True)
         suffix = "" if not args.only else "-" + "-".join(sorted({c.wid for c in cases}))
         base = os.path.join(RESULTS, "latest" + suffix)
-        pauses = base + "-pauses.svg"
+        pauses = base + ".pauses.svg"
         if not write_pauses_svg(pauses, cases, results):
             pauses = None
         write_json(base + ".json", info, cases, results, failures, runs)
@@ -1134,7 +1136,7 @@ def main():
                  os.path.basename(pauses) if pauses else None)
         write_svg(base + ".svg", cases, results)
         print("bench: wrote %s.{md,json,svg}%s" % (os.path.relpath(base, ROOT),
-                                                   " and -pauses.svg" if pauses else ""))
+                                                   " and .pauses.svg" if pauses else ""))
 
     n_runs = sum(len(c.cmds) for c in cases)
     if failures:
