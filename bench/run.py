@@ -954,7 +954,7 @@ def write_pauses_svg(path, cases, results):
     if not panels:
         return False
     left, width, ph, top0, gap = 70, 760, 170, 52, 95
-    lo, hi = 1e-6, 1.0
+    lo, hi = 1e-6, 10.0
     height = top0 + len(panels) * (ph + gap)
 
     def y(v, top):
@@ -969,11 +969,12 @@ def write_pauses_svg(path, cases, results):
     top = top0
     for c, series in panels:
         tmax = max([a + d for _, e in series for a, d in e["timeline"]] + [1e-3])
-        S.append('<text x="%d" y="%d" font-weight="bold">%s %s</text>'
+        S.append('<text x="%d" y="%d"><tspan font-weight="bold">%s %s</tspan>'
+                 ' (each peer\'s run with the median figure)</text>'
                  % (left, top - 8, c.wid, xml_escape(c.name.split(":")[0])))
         S.append('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#999"/>'
                  % (left, top, width, ph))
-        for e10 in range(-6, 1):
+        for e10 in range(-6, 2):
             v = 10.0 ** e10
             yy = y(v, top)
             one_ms = e10 == -3
@@ -981,7 +982,7 @@ def write_pauses_svg(path, cases, results):
                      % (left, yy, left + width, yy, "#d7191c" if one_ms else "#eee",
                         ' stroke-dasharray="4,3"' if one_ms else ""))
             label = {-6: "1 µs", -5: "10 µs", -4: "100 µs", -3: "1 ms", -2: "10 ms",
-                     -1: "100 ms", 0: "1 s"}[e10]
+                     -1: "100 ms", 0: "1 s", 1: "10 s"}[e10]
             S.append('<text x="%d" y="%.1f" text-anchor="end"%s>%s</text>'
                      % (left - 4, yy + 4, ' fill="#d7191c"' if one_ms else "", label))
         step = 10 ** math.floor(math.log10(tmax))
@@ -1004,10 +1005,10 @@ def write_pauses_svg(path, cases, results):
                          % (left + width * a / tmax, y(d, top), col))
             f = e.get("timeline_of") or {}
             n = f.get("pauses") or len(pts)
-            shown = "" if len(pts) >= n else ", the %d longest drawn" % len(pts)
+            shown = "" if len(pts) >= n else " (%d longest drawn)" % len(pts)
             S.append('<circle cx="%d" cy="%d" r="4" fill="%s"/>' % (left + 4, ly - 4, col))
-            S.append('<text x="%d" y="%d">%s: %.0f collections%s; p50 %s ms, p99 %s ms, '
-                     'max %s ms, %s ms in all (the median run)</text>'
+            S.append('<text x="%d" y="%d">%s: %.0f collections%s; p50, p99, max %s, %s, '
+                     '%s ms; %s ms in all</text>'
                      % (left + 14, ly, xml_escape(LABEL[p]), n, shown,
                         fmt_value((f.get("pause_p50_s") or 0) * 1e3),
                         fmt_value((f.get("pause_p99_s") or 0) * 1e3),

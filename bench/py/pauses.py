@@ -14,7 +14,7 @@ import array
 import sys
 import time
 
-CAP = 1 << 17
+CAP = 1 << 16  # W11 at 20 M: ~28,600 collections; 1 MiB of arrays
 TIMELINE_POINTS = 2000
 
 
