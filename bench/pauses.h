@@ -1,6 +1,6 @@
 /*
- * pauses.h — every collection's pause, for the pause workloads (W5, W10,
- * W11), in any program: ouro's gc callbacks, Boehm's collection events.
+ * pauses.h — every collection's pause, for the pause workloads (W5 and
+ * W10), in any program: ouro's gc callbacks, Boehm's collection events.
  *
  * The program calls bench_pauses_start() and bench_pauses_stop() at a
  * collection's start and end ("start"/"stop" callbacks); each pause's start

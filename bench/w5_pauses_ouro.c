@@ -1,21 +1,33 @@
 /*
  * w5_pauses_ouro.c — workload 5, collector pauses while a heap grows.
  *
- * Automatic collection on, default thresholds.  N tracked nodes are made
- * into one chain (each new node holds the previous one), so every object
- * stays alive and every collection is pure overhead: the workload measures
- * how much of a growing program's time goes to the collector and how long
- * its pauses are.  Each collection is timed from its "start" to its "stop"
- * callback (ouro_gc_callback_add), as CPython's gc.callbacks allow for the
- * CPython version, into pauses.h's preallocated arrays.
+ * Automatic collection on, under the heap's default schedule (or SCHEDULE,
+ * bench/onode.h).  N tracked nodes are made into one chain,
+ *
+ *     head = Node(head)
+ *
+ * so every object stays alive and every collection is pure overhead: the
+ * workload measures how much of a growing program's time goes to the
+ * collector and how long its pauses are.  A full collection must walk the
+ * whole chain, so the longest pause grows with N: the baseline an
+ * incremental collector is measured against (make bench: 5 M and 20 M
+ * live).  Each collection is timed from its "start" to its "stop" callback
+ * (ouro_gc_callback_add), as CPython's gc.callbacks allow for the CPython
+ * version, into pauses.h's preallocated arrays.
  *
  *   time_s        total collector time (also @gc_s)
  *   pause_*       pauses.h: @pauses, @pause_p50_s, @pause_p99_s,
  *                 @pause_max_s, @pause_timeline
- *   total_s       the whole build
+ *   total_s       the whole build, collections included
+ *   gc_fraction   time_s / total_s
+ *   collections, full_collections
+ *   schedule      the schedule run under (bench_schedule)
+ *   check         the objects alive at the end
  *
- * usage: w5_pauses_ouro N
+ * usage: w5_pauses_ouro N [SCHEDULE]
  */
+#include <stddef.h>
+
 #include "onode.h"
 #include "pauses.h"
 
@@ -41,6 +53,7 @@ int main(int argc, char **argv)
 {
     long n = bench_arg_long(argc, argv, 1, 5000000);
     ouro_heap *h = bench_ouro_heap();
+    bench_schedule(h, bench_arg_long(argc, argv, 2, 0));
     gc_clock c = {0};
     bench_pauses_init(&c.pauses);
     ouro_gc_callback_add(h, on_gc, &c);
@@ -50,7 +63,8 @@ int main(int argc, char **argv)
         head = &onode_new(h, head, NULL)->ob_base;
     double t = bench_now() - t0;
     ouro_gc_callback_remove(h, on_gc, &c);
-    ouro_heap_stats st = {.struct_size = sizeof st};
+    ouro_heap_stats st;
+    st.struct_size = offsetof(ouro_heap_stats, class_size); /* totals only */
     ouro_heap_get_stats(h, &st);
     double total = 0;
     for (long i = 0; i < c.pauses.n; i++)

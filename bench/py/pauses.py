@@ -1,5 +1,5 @@
 """Every collection's pause, for the CPython versions of the pause workloads
-(W5, W10, W11): the counterpart of bench/pauses.h.
+(W5, W10): the counterpart of bench/pauses.h.
 
 Pauses(...).start() and .stop() are called from a gc.callbacks function at
 "start" and "stop"; each pause's start (seconds since the Pauses was made)
@@ -14,7 +14,7 @@ import array
 import sys
 import time
 
-CAP = 1 << 16  # W11 at 20 M: ~28,600 collections; 1 MiB of arrays
+CAP = 1 << 16  # W5 at 20 M: ~28,600 collections; 1 MiB of arrays
 TIMELINE_POINTS = 2000
 
 

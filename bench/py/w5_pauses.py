@@ -1,16 +1,23 @@
-"""Workload 5, collector pauses while a heap grows, in CPython 3.11.
+"""Workload 5, collector pauses while a heap grows, in CPython 3.11
+(bench/w5_pauses_ouro.c).
 
 Automatic collection on, default thresholds; N __slots__ nodes made into one
-chain (each new node holds the previous one), so nothing is ever garbage.
-Each collection is timed from its gc.callbacks "start" to its "stop"
-(bench/py/pauses.py).
+chain, head = Node(head), so nothing is ever garbage (make bench: 5 M and
+20 M live).  Each collection is timed from its gc.callbacks "start" to its
+"stop" (bench/py/pauses.py).
 
     time_s        total collector time (also @gc_s)
     pause_*       @pauses, @pause_p50_s, @pause_p99_s, @pause_max_s,
                   @pause_timeline (pauses.py)
     total_s       the whole build (interpreter included, for the fraction)
+    gc_fraction   time_s / total_s
+    collections, full_collections
+    check         the objects alive at the end
+
+usage: w5_pauses.py N
 """
 import gc
+import os
 import sys
 import time
 
@@ -62,8 +69,7 @@ def main():
     print("@full_collections %d" % st["full"])
     print("@check live %d" % live)
     sys.stdout.flush()
-    # The chain is 5 M deep: skip the interpreter's teardown of it.
-    import os
+    # The chain is up to 20 M deep: skip the interpreter's teardown of it.
     os._exit(0)
 
 
