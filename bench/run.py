@@ -3,6 +3,9 @@
 
     python3 bench/run.py              the full benchmark (make bench):
                                       results in bench/results/latest.{md,json,svg}
+                                      and latest.pauses.svg (the pause timelines;
+                                      not latest-pauses.svg, which .gitignore's
+                                      latest-*.* would hide)
     python3 bench/run.py --quick      every workload at a tiny size, outputs
                                       checked, no results written; exits
                                       non-zero if any output is wrong (make test)
@@ -123,8 +126,14 @@ class Case:
     """
 
     def __init__(self, wid, name, metric, unit, cmds, expect=None, text=None,
-                 agree=False, scale=1.0, extras=(), note=None, schedule=None):
+                 agree=False, scale=1.0, extras=(), note=None, schedule=None,
+                 pauses=False, timeline=False):
         self.wid = wid
+        # pauses: every program reports its pauses (bench/pauses.h, @pauses
+        # ... @pause_timeline), checked in validate(); timeline: this case's
+        # timelines are drawn in the pause picture (one case per program set).
+        self.pauses = pauses
+        self.timeline = timeline
         # The collection schedule ouro's program must report (@schedule):
         # ADAPTIVE for the default cases, CPYTHON311 for the comparisons.
         self.schedule = schedule
@@ -259,15 +268,19 @@ def build_cases(quick):
                       text=gcbench_expected(*args), scale=1e3, extras=("collections",),
                       schedule=SCHEDULE_CPYTHON))
 
-    # W5 pauses
-    n = 50000 if q else 5000000
-    cmds = {"ouro": prog("w5_pauses", "ouro", n), "boehm": prog("w5_pauses", "boehm", n),
-            "cpython": pyscript("w5_pauses.py", n)}
-    cases.append(Case("W5", "grow to %s live: collector time" % fmt_count(n), "time_s", "ms",
-                      cmds, expect="live %d" % n, scale=1e3,
-                      extras=("gc_fraction", "collections", "full_collections")))
-    cases.append(Case("W5", "grow to %s live: longest pause" % fmt_count(n), "pause_max_s",
-                      "ms", cmds, expect="live %d" % n, scale=1e3))
+    # W5 pauses: one chain, head = Node(head), grown to 5 M and 20 M live
+    # under automatic collection (ouro's default schedule); a full collection
+    # walks the whole chain, so the longest pause grows with the heap.
+    for n in ((50000, 100000) if q else (5000000, 20000000)):
+        cmds = {"ouro": prog("w5_pauses", "ouro", n), "boehm": prog("w5_pauses", "boehm", n),
+                "cpython": pyscript("w5_pauses.py", n)}
+        cases.append(Case("W5", "grow to %s live: collector time" % fmt_count(n), "time_s",
+                          "ms", cmds, expect="live %d" % n, scale=1e3, pauses=True,
+                          extras=("total_s", "gc_fraction", "collections", "full_collections"),
+                          schedule=SCHEDULE_ADAPTIVE))
+        cases.append(Case("W5", "grow to %s live: longest pause" % fmt_count(n), "pause_max_s",
+                          "ms", cmds, expect="live %d" % n, scale=1e3, pauses=True,
+                          timeline=True, extras=PAUSE_EXTRAS, schedule=SCHEDULE_ADAPTIVE))
 
     # W7 weak references
     n = 20000 if q else 1000000
@@ -313,7 +326,8 @@ def build_cases(quick):
                       expect="pairs 64 %d" % n, extras=("off_s", "on_s")))
     # W10 cyclic churn: ouro's default (adaptive) schedule against ouro under
     # CPython 3.11's schedule (the peak target: <= 1.5x) and CPython itself.
-    for mode, rounds in (("lists", 10 if q else 200), ("batches", 2000 if q else 100000)):
+    # lists runs 2,000 rounds, the length of the PR #108038 review's program.
+    for mode, rounds in (("lists", 10 if q else 2000), ("batches", 2000 if q else 100000)):
         cmds = {"ouro": prog("w10_churn", "ouro", mode, rounds),
                 "ouro_cpy": prog("w10_churn", "ouro", mode, rounds, "cpython"),
                 "cpython": pyscript("w10_churn.py", mode, rounds)}
@@ -326,10 +340,18 @@ def build_cases(quick):
             name = "batches: 20-node cycles in batches of 20, %s rounds" % fmt_count(rounds)
         expect = "long %d alive %d" % (long_, alive)
         cases.append(Case("W10", name + ": most objects alive", "peak_alive", "objects", cmds,
-                          expect=expect, extras=("collections",)))
+                          expect=expect, extras=("collections",), pauses=True))
         cases.append(Case("W10", name + ": time", "time_s", "ms", cmds, expect=expect,
-                          scale=1e3, extras=("gc_s", "pause_max_s", "collections")))
+                          scale=1e3, extras=PAUSE_EXTRAS + ("collections",), pauses=True,
+                          timeline=mode == "lists"))
+
     return cases
+
+
+# The pause figures every pause-measuring program prints (bench/pauses.h).
+PAUSE_EXTRAS = ("pauses", "gc_s", "pause_p50_s", "pause_p99_s", "pause_max_s")
+# The most points of @pause_timeline (BENCH_TIMELINE_POINTS, pauses.py).
+TIMELINE_POINTS = 2000
 
 
 def fmt_count(n):
@@ -392,12 +414,23 @@ def run_once(argv, timeout):
 
 
 def parse(stdout):
-    figures, checks, text, peer = {}, [], [], None
+    """(figures, checks, text, peer, timeline): timeline is the list of
+    (start s, length s) of @pause_timeline, or None without one."""
+    figures, checks, text, peer, timeline = {}, [], [], None, None
     for line in stdout.splitlines():
         if line.startswith("@check "):
             checks.append(line[7:].strip())
         elif line.startswith("@peer "):
             peer = line[6:].strip()
+        elif line.startswith("@pause_timeline"):
+            timeline = []
+            for pair in line[len("@pause_timeline"):].strip().split(","):
+                if pair:
+                    a, _, d = pair.partition(":")
+                    try:
+                        timeline.append((float(a), float(d)))
+                    except ValueError:
+                        timeline.append((float("nan"), float("nan")))
         elif line.startswith("@"):
             name, _, value = line[1:].partition(" ")
             try:
@@ -406,7 +439,37 @@ def parse(stdout):
                 pass
         else:
             text.append(line + "\n")
-    return figures, checks, "".join(text), peer
+    return figures, checks, "".join(text), peer, timeline
+
+
+def check_pauses(figures, timeline):
+    """None if a program's pause figures hang together, else what is wrong."""
+    for k in PAUSE_EXTRAS:
+        if k not in figures:
+            return "no @%s line in the output" % k
+    if timeline is None:
+        return "no @pause_timeline line in the output"
+    n = figures["pauses"]
+    p50, p99, pmax = figures["pause_p50_s"], figures["pause_p99_s"], figures["pause_max_s"]
+    if n < 1:
+        return "no collection was timed"
+    if not 0 <= p50 <= p99 <= pmax:
+        return "pause percentiles out of order: p50 %g, p99 %g, max %g" % (p50, p99, pmax)
+    if "collections" in figures and figures["collections"] != n:
+        return "%d collections but %d pauses" % (figures["collections"], n)
+    if len(timeline) != min(n, TIMELINE_POINTS):
+        return "%d timeline points for %d pauses" % (len(timeline), n)
+    last = 0.0
+    for at, d in timeline:
+        if not (at >= last and d >= 0):
+            return "timeline point %r:%r out of order or negative" % (at, d)
+        last = at
+    top = max(d for _, d in timeline)
+    if abs(top - pmax) > 1e-4 * pmax + 1e-9:
+        return "timeline's longest pause %g is not @pause_max_s %g" % (top, pmax)
+    if sum(d for _, d in timeline) > figures["gc_s"] * (1 + 1e-4) + 1e-9:
+        return "timeline's pauses add up to more than @gc_s"
+    return None
 
 
 def validate(case, peer, rc, stdout, stderr):
@@ -414,9 +477,13 @@ def validate(case, peer, rc, stdout, stderr):
     if rc != 0:
         tail = stderr.strip().splitlines()[-3:]
         return "exit status %s%s" % (rc, (": " + " | ".join(tail)) if tail else "")
-    figures, checks, text, _ = parse(stdout)
+    figures, checks, text, _, timeline = parse(stdout)
     if case.metric not in figures:
         return "no @%s line in the output" % case.metric
+    if case.pauses:
+        err = check_pauses(figures, timeline)
+        if err:
+            return err
     if case.text is not None and text != case.text:
         exp = case.text.splitlines()
         got = text.splitlines()
@@ -438,9 +505,13 @@ def validate(case, peer, rc, stdout, stderr):
 def run_cases(cases, runs, timeout, verbose, short_runs=None):
     """Run every case `runs` times per peer (interleaved), or `short_runs`
     times for a case whose first round took under 5 s in all: cheap cases
-    get more samples, which steadies their medians on a shared machine."""
+    get more samples, which steadies their medians on a shared machine.
+    Cases that run the same command (two figures of one program, as W5's
+    collector time and longest pause) share its runs: the k-th run of a
+    command is made once and read by every case that needs it."""
     results = {}
     failures = []
+    done = {}  # argv tuple -> [(rc, stdout, stderr, rss, wall)] in run order
     for case in cases:
         peers = [p for p in PEERS if p in case.cmds]
         avail = {}
@@ -457,11 +528,15 @@ def run_cases(cases, runs, timeout, verbose, short_runs=None):
         rounds = runs
         r = 0
         while r < rounds:
-            round_t0 = time.monotonic()
+            round_s = 0.0
             for p, argv in avail.items():
                 if p in broken:
                     continue
-                rc, so, se, rss, wall = run_once(argv, timeout)
+                made = done.setdefault(tuple(argv), [])
+                if len(made) <= r:
+                    made.append(run_once(argv, timeout))
+                rc, so, se, rss, wall = made[r]
+                round_s += wall
                 err = validate(case, p, rc, so, se)
                 if err:
                     broken.add(p)
@@ -469,12 +544,12 @@ def run_cases(cases, runs, timeout, verbose, short_runs=None):
                                      "argv": " ".join(argv)})
                     print("\n  FAIL %s: %s" % (p, err), end="", flush=True)
                     continue
-                figures, checks, _, version = parse(so)
+                figures, checks, _, version, timeline = parse(so)
                 checks_seen.setdefault(p, checks)
                 samples[p].append({"figures": figures, "rss_kib": rss, "wall_s": wall,
-                                   "version": version})
+                                   "version": version, "timeline": timeline})
             print(".", end="", flush=True)
-            if r == 0 and short_runs and time.monotonic() - round_t0 < 5.0:
+            if r == 0 and short_runs and round_s < 5.0:
                 rounds = max(rounds, short_runs)
             r += 1
         if case.agree:
@@ -502,6 +577,12 @@ def run_cases(cases, runs, timeout, verbose, short_runs=None):
             for k in case.extras:
                 if any(k in s["figures"] for s in ss):
                     entry["extra"][k] = med(k)
+            if case.timeline:
+                # the pauses of the run whose figure is the median (the
+                # upper one of an even count), for the pause picture
+                mid = sorted(ss, key=lambda s: s["figures"][case.metric])[len(ss) // 2]
+                entry["timeline"] = mid["timeline"]
+                entry["timeline_of"] = {k: mid["figures"].get(k) for k in PAUSE_EXTRAS}
             row[p] = entry
         summary = "  ".join("%s %s" % (LABEL[p], fmt_value(row[p].get("value")))
                             for p in PEERS if p in row and "value" in row[p])
@@ -620,7 +701,9 @@ def write_json(path, info, cases, results, failures, runs):
         doc["cases"].append({
             "workload": c.wid, "case": c.name, "metric": c.metric, "unit": c.unit,
             "runs": row.get("_runs"),
-            "peers": {p: v for p, v in row.items() if not p.startswith("_")},
+            # the timelines are drawn (.pauses.svg), not kept here
+            "peers": {p: {k: x for k, x in v.items() if k != "timeline"}
+                      for p, v in row.items() if not p.startswith("_")},
             "ratios": ratios_for(c, row), "note": c.note,
         })
     with open(path, "w") as f:
@@ -628,7 +711,7 @@ def write_json(path, info, cases, results, failures, runs):
         f.write("\n")
 
 
-def write_md(path, info, cases, results, failures, runs):
+def write_md(path, info, cases, results, failures, runs, pauses_svg=None):
     L = []
     L.append("# ouro benchmark results")
     L.append("")
@@ -642,6 +725,10 @@ def write_md(path, info, cases, results, failures, runs):
              % (runs, info["loadavg_start"], info.get("loadavg_end", 0), info.get("elapsed_s", 0)))
     L.append("Produced by `python3 bench/run.py`; workloads in /work/shared/BENCHMARKS.md "
              "and bench/*.c, bench/py/*.py.")
+    if pauses_svg:
+        L.append("")
+        L.append("Every collection's pause over time, for ouro and CPython: [%s](%s)."
+                 % (pauses_svg, pauses_svg))
     if max(info["loadavg_start"], info.get("loadavg_end", 0)) > 1.5:
         L.append("")
         L.append("**Note: the machine was busy with other work during this run; absolute "
@@ -774,11 +861,12 @@ def extra_notes(wid, wc, results):
             for p in ("ouro", "boehm", "cpython"):
                 v = ex(c, p, "gc_fraction")
                 if v is not None:
-                    out.append("- %s: %.0f%% of the build in the collector, %.0f collections "
-                               "(%s full)." % (LABEL[p], v * 100, ex(c, p, "collections") or 0,
-                                               "%.0f" % ex(c, p, "full_collections")
-                                               if ex(c, p, "full_collections") is not None
-                                               else "n/a"))
+                    full = ex(c, p, "full_collections")
+                    out.append("- %s, %s: %.0f%% of the build in the collector, %.0f "
+                               "collections (%s full)."
+                               % (c.name.split(":")[0], LABEL[p], v * 100,
+                                  ex(c, p, "collections") or 0,
+                                  "%.0f" % full if full is not None else "n/a"))
     elif wid == "W7":
         for c in wc:
             if c.note:
@@ -809,7 +897,120 @@ def extra_notes(wid, wc, results):
                 out.append("ouro's own accounting: %.0f bytes in use per node." % v)
             if g is not None:
                 out.append("CPython `sys.getsizeof(node)`: %.0f bytes." % g)
+    if wid in ("W5", "W10"):
+        out.extend(pause_table(wc, results))
     return out
+
+
+def pause_table(wc, results):
+    """Every automatic collection's pause, as percentiles (medians over the
+    runs), for the cases with pause extras."""
+    rows = []
+    for c in wc:
+        if "pause_p50_s" not in c.extras:
+            continue
+        for p in PEERS:
+            e = results.get(c.key, {}).get(p, {}).get("extra", {})
+            if "pause_p50_s" not in e:
+                continue
+            rows.append("| %s | %s | %.0f | %s | %s | %s | %s |" % (
+                c.name.split(":")[0], LABEL[p], e.get("pauses", 0),
+                fmt_value(e["pause_p50_s"] * 1e3), fmt_value(e["pause_p99_s"] * 1e3),
+                fmt_value(e["pause_max_s"] * 1e3), fmt_value(e.get("gc_s", 0) * 1e3)))
+    if not rows:
+        return []
+    return (["Pauses, every automatic collection timed from its gc callback \"start\" "
+             "to its \"stop\" (medians over the runs, ms; nearest-rank percentiles):", "",
+             "| case | peer | collections | p50 | p99 | max | collector time |",
+             "|---|---|---:|---:|---:|---:|---:|"] + rows)
+
+
+PAUSE_COLORS = {"ouro": "#2166ac", "ouro_cpy": "#8c510a", "boehm": "#e08214",
+                "cpython": "#1a9850"}
+
+
+def write_pauses_svg(path, cases, results):
+    """One panel per case with timelines: each collection a mark at (time
+    since the program's start, pause length), log-scale pause axis, a line
+    at 1 ms.  Returns False when no case has a timeline."""
+    import math
+    panels = []
+    for c in cases:
+        if not c.timeline:
+            continue
+        row = results.get(c.key, {})
+        series = [(p, row[p]) for p in PEERS if row.get(p, {}).get("timeline") is not None]
+        if series:
+            panels.append((c, series))
+    if not panels:
+        return False
+    left, width, ph, top0, gap = 70, 760, 170, 52, 95
+    lo, hi = 1e-6, 10.0
+    height = top0 + len(panels) * (ph + gap)
+
+    def y(v, top):
+        v = min(max(v, lo), hi)
+        return top + ph * (math.log10(hi) - math.log10(v)) / (math.log10(hi) - math.log10(lo))
+
+    S = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
+         'font-family="sans-serif" font-size="11">' % (left + width + 30, height),
+         '<rect width="100%" height="100%" fill="white"/>',
+         '<text x="10" y="20" font-size="14" font-weight="bold">Collector pauses over time '
+         '(each mark one collection; log scale; red line 1 ms)</text>']
+    top = top0
+    for c, series in panels:
+        tmax = max([a + d for _, e in series for a, d in e["timeline"]] + [1e-3])
+        S.append('<text x="%d" y="%d"><tspan font-weight="bold">%s %s</tspan>'
+                 ' (each peer\'s run with the median figure)</text>'
+                 % (left, top - 8, c.wid, xml_escape(c.name.split(":")[0])))
+        S.append('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#999"/>'
+                 % (left, top, width, ph))
+        for e10 in range(-6, 2):
+            v = 10.0 ** e10
+            yy = y(v, top)
+            one_ms = e10 == -3
+            S.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="%s"%s/>'
+                     % (left, yy, left + width, yy, "#d7191c" if one_ms else "#eee",
+                        ' stroke-dasharray="4,3"' if one_ms else ""))
+            label = {-6: "1 µs", -5: "10 µs", -4: "100 µs", -3: "1 ms", -2: "10 ms",
+                     -1: "100 ms", 0: "1 s", 1: "10 s"}[e10]
+            S.append('<text x="%d" y="%.1f" text-anchor="end"%s>%s</text>'
+                     % (left - 4, yy + 4, ' fill="#d7191c"' if one_ms else "", label))
+        step = 10 ** math.floor(math.log10(tmax))
+        if tmax / step < 3:
+            step /= 2 if tmax / step >= 1.5 else 5
+        k = 0
+        while k * step <= tmax * 1.0001:
+            xx = left + width * k * step / tmax
+            S.append('<text x="%.1f" y="%d" text-anchor="middle">%g</text>'
+                     % (xx, top + ph + 13, round(k * step, 6)))
+            k += 1
+        S.append('<text x="%d" y="%d" text-anchor="end">seconds since the start</text>'
+                 % (left + width, top + ph + 26))
+        ly = top + ph + 42
+        for p, e in series:
+            col = PAUSE_COLORS.get(p, "#444")
+            pts = e["timeline"]
+            for a, d in pts:
+                S.append('<circle cx="%.1f" cy="%.1f" r="2.2" fill="%s" fill-opacity="0.6"/>'
+                         % (left + width * a / tmax, y(d, top), col))
+            f = e.get("timeline_of") or {}
+            n = f.get("pauses") or len(pts)
+            shown = "" if len(pts) >= n else " (%d longest drawn)" % len(pts)
+            S.append('<circle cx="%d" cy="%d" r="4" fill="%s"/>' % (left + 4, ly - 4, col))
+            S.append('<text x="%d" y="%d">%s: %.0f collections%s; p50, p99, max %s, %s, '
+                     '%s ms; %s ms in all</text>'
+                     % (left + 14, ly, xml_escape(LABEL[p]), n, shown,
+                        fmt_value((f.get("pause_p50_s") or 0) * 1e3),
+                        fmt_value((f.get("pause_p99_s") or 0) * 1e3),
+                        fmt_value((f.get("pause_max_s") or 0) * 1e3),
+                        fmt_value((f.get("gc_s") or 0) * 1e3)))
+            ly += 14
+        top += ph + gap
+    S.append("</svg>")
+    with open(path, "w") as fo:
+        fo.write("\n".join(S) + "\n")
+    return True
 
 
 def write_svg(path, cases, results):
@@ -919,10 +1120,15 @@ def main():
         os.makedirs(RESULTS, exist_ok=True)
         suffix = "" if not args.only else "-" + "-".join(sorted({c.wid for c in cases}))
         base = os.path.join(RESULTS, "latest" + suffix)
+        pauses = base + ".pauses.svg"
+        if not write_pauses_svg(pauses, cases, results):
+            pauses = None
         write_json(base + ".json", info, cases, results, failures, runs)
-        write_md(base + ".md", info, cases, results, failures, runs)
+        write_md(base + ".md", info, cases, results, failures, runs,
+                 os.path.basename(pauses) if pauses else None)
         write_svg(base + ".svg", cases, results)
-        print("bench: wrote %s.{md,json,svg}" % os.path.relpath(base, ROOT))
+        print("bench: wrote %s.{md,json,svg}%s" % (os.path.relpath(base, ROOT),
+                                                   " and .pauses.svg" if pauses else ""))
 
     n_runs = sum(len(c.cmds) for c in cases)
     if failures:

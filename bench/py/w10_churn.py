@@ -12,13 +12,17 @@ dropped.  Automatic collection on, default thresholds.
 peak_alive is the most nodes alive at once, exact and O(1) a collection:
 nodes made minus nodes the collector freed (info["collected"]; the program
 makes no other cyclic garbage, and its lists can die only in a collection),
-sampled at every collection's "start" and at the end.
+sampled at every collection's "start" and at the end.  Every collection is
+timed from its "start" to its "stop" (bench/py/pauses.py): @pauses, @gc_s
+(collector time), @pause_p50_s, @pause_p99_s, @pause_max_s, @pause_timeline.
 
 usage: w10_churn.py lists|batches ROUNDS
 """
 import gc
 import sys
 import time
+
+from pauses import Pauses
 
 
 class Node:
@@ -62,7 +66,8 @@ def main():
     print("@peer cpython %s" % sys.version.split()[0])
     gc.collect()
     clock = time.perf_counter
-    st = {"start": 0.0, "total": 0.0, "max": 0.0, "n": 0, "freed": 0, "peak": 0}
+    pauses = Pauses()
+    st = {"n": 0, "freed": 0, "peak": 0, "timed": True}
 
     def on_gc(phase, info):
         if phase == "start":
@@ -70,12 +75,11 @@ def main():
             if live > st["peak"]:
                 st["peak"] = live
             st["n"] += 1
-            st["start"] = clock()
+            if st["timed"]:
+                pauses.start()
         else:
-            d = clock() - st["start"]
-            st["total"] += d
-            if d > st["max"]:
-                st["max"] = d
+            if st["timed"]:
+                pauses.stop()
             st["freed"] += info["collected"]
 
     lists = mode == "lists"
@@ -102,6 +106,7 @@ def main():
     if live > st["peak"]:
         st["peak"] = live
     res = dict(st)
+    st["timed"] = False  # the final collection is not one of the pauses
     gc.collect()  # counted in "freed" by the callback, not in the figures
     gc.callbacks.remove(on_gc)
     n = 0
@@ -110,8 +115,7 @@ def main():
         n += 1
         x = x.right
     print("@time_s %.9g" % t)
-    print("@gc_s %.9g" % res["total"])
-    print("@pause_max_s %.9g" % res["max"])
+    pauses.report()
     print("@collections %d" % res["n"])
     print("@peak_alive %d" % res["peak"])
     print("@check long %d alive %d" % (n, made - st["freed"]))

@@ -1,16 +1,27 @@
-"""Workload 5, collector pauses while a heap grows, in CPython 3.11.
+"""Workload 5, collector pauses while a heap grows, in CPython 3.11
+(bench/w5_pauses_ouro.c).
 
 Automatic collection on, default thresholds; N __slots__ nodes made into one
-chain (each new node holds the previous one), so nothing is ever garbage.
-Each collection is timed from its gc.callbacks "start" to its "stop".
+chain, head = Node(head), so nothing is ever garbage (make bench: 5 M and
+20 M live).  Each collection is timed from its gc.callbacks "start" to its
+"stop" (bench/py/pauses.py).
 
-    time_s        total collector time
-    pause_max_s   the longest single collection
+    time_s        total collector time (also @gc_s)
+    pause_*       @pauses, @pause_p50_s, @pause_p99_s, @pause_max_s,
+                  @pause_timeline (pauses.py)
     total_s       the whole build (interpreter included, for the fraction)
+    gc_fraction   time_s / total_s
+    collections, full_collections
+    check         the objects alive at the end
+
+usage: w5_pauses.py N
 """
 import gc
+import os
 import sys
 import time
+
+from pauses import Pauses
 
 
 class Node:
@@ -26,17 +37,14 @@ def main():
     print("@peer cpython %s" % sys.version.split()[0])
     gc.collect()
     clock = time.perf_counter
-    st = {"start": 0.0, "total": 0.0, "max": 0.0, "n": 0, "full": 0}
+    pauses = Pauses()
+    st = {"full": 0}
 
     def on_gc(phase, info):
         if phase == "start":
-            st["start"] = clock()
+            pauses.start()
         else:
-            d = clock() - st["start"]
-            st["total"] += d
-            if d > st["max"]:
-                st["max"] = d
-            st["n"] += 1
+            pauses.stop()
             if info["generation"] == 2:
                 st["full"] += 1
 
@@ -52,16 +60,16 @@ def main():
     while node is not None:
         live += 1
         node = node.left
-    print("@time_s %.9g" % st["total"])
-    print("@pause_max_s %.9g" % st["max"])
+    total = pauses.total()
+    print("@time_s %.9g" % total)
+    pauses.report()
     print("@total_s %.9g" % t)
-    print("@gc_fraction %.9g" % (st["total"] / t if t else 0))
-    print("@collections %d" % st["n"])
+    print("@gc_fraction %.9g" % (total / t if t else 0))
+    print("@collections %d" % pauses.n)
     print("@full_collections %d" % st["full"])
     print("@check live %d" % live)
     sys.stdout.flush()
-    # The chain is 5 M deep: skip the interpreter's teardown of it.
-    import os
+    # The chain is up to 20 M deep: skip the interpreter's teardown of it.
     os._exit(0)
 
 
