@@ -424,6 +424,43 @@ TEST(getweakrefs_and_getweakrefcount)
     tl_heap_done(h);
 }
 
+static void count_cb(ouro_heap *h, ouro_object *wr, void *arg)
+{
+    (void)h, (void)wr;
+    ++*(int *)arg;
+}
+
+TEST(sets_allow_weak_references_lists_and_dicts_do_not)
+{
+    /* fired = []; s = {1, 2}; r = weakref.ref(s, lambda r: fired.append(1))
+     * r() is s -> True;  del s; r() is None, fired -> True [1]
+     * weakref.ref([]), weakref.ref({}), weakref.ref((1,)), weakref.ref("x")
+     * -> TypeError each */
+    ouro_heap *h = tl_heap();
+    ouro_object *s = ouro_set_new(h);
+    CHECK_EQ(ouro_set_add(s, ouro_int_new(h, 1)), 1); /* 1: added */
+    CHECK_EQ(ouro_set_add(s, ouro_int_new(h, 2)), 1);
+    int fired = 0;
+    ouro_object *r = ouro_weakref_new(h, s, count_cb, &fired);
+    CHECK(r != NULL);
+    ouro_object *got = ouro_weakref_get(r);
+    CHECK(got == s);
+    ouro_decref(got);
+    ouro_decref(s);
+    CHECK(ouro_weakref_peek(r) == NULL);
+    CHECK_EQ(fired, 1);
+    ouro_decref(r);
+    ouro_object *refused[] = {ouro_list_new(h), ouro_dict_new(h),
+                              ouro_tuple_pack(h, 1, ouro_int_new(h, 1)), S(h, "x")};
+    for (int i = 0; i < 4; i++) {
+        CHECK(refused[i] != NULL);
+        CHECK(ouro_weakref_new(h, refused[i], no_cb, NULL) == NULL);
+        CHECK_EQ(ouro_heap_last_error(h), OURO_ETYPE);
+        ouro_decref(refused[i]);
+    }
+    tl_heap_done(h);
+}
+
 TEST(weak_set_and_key_dictionary_hash_their_items)
 {
     /* f = lru_cache(maxsize=2)(g); s = weakref.WeakSet([f]); len(s), f in s

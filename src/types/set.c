@@ -54,7 +54,7 @@ static size_t set_size_of(const ouro_object *self)
 ouro_type ouro__set_type = {
     .name = "set",
     .basic_size = sizeof(o_set),
-    .flags = OURO_TYPE_GC,
+    .flags = OURO_TYPE_GC | OURO_TYPE_WEAKREFABLE, /* as CPython's set */
     .traverse = set_traverse,
     .clear = set_clear_hook,
     .size_of = set_size_of,
