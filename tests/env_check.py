@@ -15,17 +15,8 @@ import subprocess
 import sys
 import tempfile
 
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("ok   " + name)
-    else:
-        failed += 1
-        print("FAIL " + name + (": " + detail if detail else ""))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checklib import check, summary  # noqa: E402
 
 
 def run(app, env, *args):
@@ -86,5 +77,4 @@ def main():
 
 if __name__ == "__main__":
     rc = main()
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed or rc else 0)
+    sys.exit(summary(rc))

@@ -68,29 +68,18 @@ obj ouro_tuple_new_at(ouro_heap *h, size_t n, OURO_SITE_PARAMS)
 obj ouro_tuple_from_at(ouro_heap *h, ouro_object *const *items, size_t n, OURO_SITE_PARAMS)
 { WITH_SITE(obj, h, ouro_tuple_from(h, items, n)); }
 
-/* ouro_tuple_pack's variadic arguments cannot be passed on: the tuple is
- * made by ouro_tuple_new under the site and filled as ouro_tuple_pack
- * fills it. */
+/* ouro_tuple_pack's variadic arguments cannot be passed on: the va_list
+ * is, to the same filling code (ouro__tuple_vpack), under the site. */
+static obj tuple_vpack_at(ouro_heap *h, size_t n, va_list ap, OURO_SITE_PARAMS)
+{ WITH_SITE(obj, h, ouro__tuple_vpack(h, n, ap)); }
+
 obj ouro_tuple_pack_at(ouro_heap *h, OURO_SITE_PARAMS, size_t n, ...)
 {
     if (!h)
         return NULL;
     va_list ap;
     va_start(ap, n);
-    ouro_object *o;
-    if (!h->tracer) {
-        o = ouro__tuple_vpack(h, n, ap);
-    } else {
-        const char *sf = h->site.file, *sfn = h->site.func;
-        int sl = h->site.line;
-        h->site.file = file;
-        h->site.func = func;
-        h->site.line = line;
-        o = ouro__tuple_vpack(h, n, ap);
-        h->site.file = sf;
-        h->site.func = sfn;
-        h->site.line = sl;
-    }
+    ouro_object *o = tuple_vpack_at(h, n, ap, file, line, func);
     va_end(ap);
     return o;
 }
