@@ -330,6 +330,11 @@ struct ouro_heap {
      * below), so that a release heap pays one load and branch, the one
      * it paid before for fault injection alone (ouro__alloc_fails). */
     bool alloc_slow;
+    /* The deallocation fast path's one test of the heap (ouro__dealloc):
+     * set when alloc_slow is or a tracer is (h->tracer, which sees every
+     * object freed); recomputed by ouro__obj_slow_update wherever either
+     * changes. */
+    bool obj_slow;
 
     /* The thread that may use the heap (debug heaps check it at the entry
      * points; see ouro_heap_set_owner).  `owned` false means nobody owns
@@ -708,10 +713,18 @@ static inline void ouro__check_owner(ouro_heap *h)
         (!h->owned || !pthread_equal(h->owner, pthread_self())))
         ouro__owner_slow(h);
 }
+/* Whether obj_slow must be set: recomputed when alloc_slow or h->tracer
+ * changes. */
+static inline void ouro__obj_slow_update(ouro_heap *h)
+{
+    h->obj_slow = h->alloc_slow || h->tracer != NULL;
+}
+
 /* Whether alloc_slow must be set: recomputed when cfg changes. */
 static inline void ouro__alloc_slow_update(ouro_heap *h)
 {
     h->alloc_slow = h->cfg.fail_alloc_at != 0 || h->cfg.debug >= OURO_DEBUG_CHECKS;
+    ouro__obj_slow_update(h);
 }
 
 /* Every allocation entry point starts with this: in a debug heap, check

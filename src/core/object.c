@@ -583,7 +583,7 @@ void ouro__dealloc(ouro_object *o)
     unsigned kind = type_kind[o->type_id];
     uint16_t of = o->flags;
     if (OURO__UNLIKELY((kind & KIND_SLOW) | (of & (OURO__F_HASWEAK | OURO__F_PENDING)) |
-                       h->alloc_slow | (h->tracer != NULL))) {
+                       h->obj_slow)) {
         dealloc_slow(h, o);
         return;
     }
