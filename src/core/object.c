@@ -537,6 +537,18 @@ static inline void free_plain(ouro_heap *h, ouro_object *o, unsigned kind)
     ouro__block_free_fast(h, o);
 }
 
+/* ouro__gc_untrack_fast's unlink, for a tracked object that is not
+ * PENDING (ouro__dealloc's test); returns its flags as the unlink leaves
+ * them (the caller stores them). */
+static inline uint16_t unlink_plain(ouro_heap *h, ouro_object *o, uint16_t of)
+{
+    uint32_t next = o->gc_next, prev = o->gc_prev;
+    ouro__obj_of(h, prev)->gc_next = next;
+    ouro__obj_of(h, next)->gc_prev = prev;
+    o->gc_next = 0;
+    return of & (uint16_t)~(OURO__F_COLLECTING | OURO__F_UNREACHABLE);
+}
+
 /* ouro__dealloc's path for an object whose type has a clear or dealloc
  * hook: dealloc_object's steps for the common case (see there).  The hooks
  * may make a weak reference to the dying object or start a tracer; then
@@ -544,6 +556,12 @@ static inline void free_plain(ouro_heap *h, ouro_object *o, unsigned kind)
 static __attribute__((noinline)) void dealloc_hooks(ouro_heap *h, ouro_object *o, uint16_t of,
                                                      unsigned kind)
 {
+    if (OURO__UNLIKELY(h->dealloc_depth >= h->cfg.dealloc_depth)) {
+        dealloc_slow(h, o); /* the trashcan defers it */
+        return;
+    }
+    if ((kind & KIND_GC) && o->gc_next)
+        of = unlink_plain(h, o, of);
     ouro_type *t = ouro__type(o);
     o->flags = of | OURO__F_DEALLOC;
     o->refcnt = 0; /* see dealloc_object */
@@ -565,17 +583,18 @@ static __attribute__((noinline)) void dealloc_hooks(ouro_heap *h, ouro_object *o
  * What ouro_decref calls when a count reaches zero.  The fast path is
  * dealloc_object for the common object, with every test that cannot pass
  * for it folded into one branch: a heap with no debug checks, fault
- * injection or tracer, a type with no finalizer and no free list
- * (type_kind), an object with no weak references that was not promoted
- * since the last full collection (PENDING: its untrack updates
+ * injection or tracer (obj_slow), a type with no finalizer and no free
+ * list (type_kind), an object with no weak references that was not
+ * promoted since the last full collection (PENDING: its untrack updates
  * long_lived_pending).  Then no code but the type's own clear and dealloc
- * hooks can run, so the steps are: unlink from its generation, then, for
- * a type with hooks, check the trashcan's depth, mark it dying, clear,
- * dealloc and free (dealloc_hooks, whose free_object tests again what the
- * hooks may have changed).  An object with neither hook (a leaf: an int, a
- * string, a node with no children to release) is freed at once, without
- * the trashcan's bookkeeping, since nothing can nest inside its
- * deallocation: about 35 instructions and no call.
+ * hooks can run, so the steps are, for a type with hooks (dealloc_hooks):
+ * check the trashcan's depth, unlink from its generation, mark it dying,
+ * clear, dealloc and free (free_plain, or free_object when the hooks made
+ * a weak reference to it or started a tracer).  An object with neither
+ * hook (a leaf: an int, a string, a node with no children to release) is
+ * unlinked and freed at once, without the trashcan's bookkeeping, since
+ * nothing can nest inside its deallocation: about 35 instructions and no
+ * call.
  */
 void ouro__dealloc(ouro_object *o)
 {
@@ -587,25 +606,12 @@ void ouro__dealloc(ouro_object *o)
         dealloc_slow(h, o);
         return;
     }
-    if ((kind & KIND_HOOKS) && OURO__UNLIKELY(h->dealloc_depth >= h->cfg.dealloc_depth)) {
-        dealloc_slow(h, o); /* the trashcan defers it */
-        return;
-    }
-    if (kind & KIND_GC) {
-        uint32_t next = o->gc_next;
-        if (next) {
-            /* ouro__gc_untrack_fast, PENDING excluded above */
-            uint32_t prev = o->gc_prev;
-            ouro__obj_of(h, prev)->gc_next = next;
-            ouro__obj_of(h, next)->gc_prev = prev;
-            o->gc_next = 0;
-            of &= (uint16_t)~(OURO__F_COLLECTING | OURO__F_UNREACHABLE);
-        }
-    }
     if (kind & KIND_HOOKS) {
         dealloc_hooks(h, o, of, kind);
         return;
     }
+    if ((kind & KIND_GC) && o->gc_next)
+        (void)unlink_plain(h, o, of); /* free_plain clears the flags */
     free_plain(h, o, kind);
 }
 
