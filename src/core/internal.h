@@ -32,7 +32,9 @@
  *            0 < ref < capacity is on its class's usedpools list; a full
  *            pool is on no list; an empty pool is on its arena's free-pool
  *            list, except the last pool of a class, which stays (empty) on
- *            its class's list: at most one empty pool per class.
+ *            its class's list: at most one empty pool per class.  A pool's
+ *            ref_lo is its offset in its arena / 16 (the allocation fast
+ *            path makes compressed references from it).
  *   arenas:  arena->nfreepools counts free pools; an arena with free pools
  *            and at least one used pool is on usable_arenas, which is sorted
  *            by nfreepools ascending (fullest first) so that allocation
@@ -215,10 +217,22 @@ struct ouro__pool {
     uint16_t nsampled;    /* live blocks held by the sampling tracer: a
                              free into a pool with any takes the slow path,
                              which tells the tracer */
-    uint16_t pad;
+    uint16_t ref_lo;      /* the low half of the compressed reference of
+                             the pool's first byte: its offset in the arena
+                             / 16 (k << 10 for the arena's pool k), so that
+                             a block's reference comes from this header
+                             alone (ouro__pool_block_ref) */
     uint32_t block_size;
 };
 static inline uint32_t ouro__pool_ref(const ouro__pool *p) { return p->nalloc - p->nfree; }
+/* The compressed reference of block `b` of `pool`: the same value as
+ * ouro__obj_ref, from the pool header (which the allocation that handed
+ * `b` out has just read) instead of the arena table. */
+static inline uint32_t ouro__pool_block_ref(const ouro__pool *pool, const void *b)
+{
+    return (pool->c.index << 16) | pool->ref_lo |
+           (uint32_t)(((uintptr_t)b & (OURO__POOL_SIZE - 1)) >> 4);
+}
 /* A pool with a free block is on its class's used list; with no neighbour
  * there it is the class's only pool, which stays (empty) when its last
  * block is freed. */
@@ -319,6 +333,11 @@ struct ouro_heap {
      * below), so that a release heap pays one load and branch, the one
      * it paid before for fault injection alone (ouro__alloc_fails). */
     bool alloc_slow;
+    /* The deallocation fast path's one test of the heap (ouro__dealloc):
+     * set when alloc_slow is or a tracer is (h->tracer, which sees every
+     * object freed); recomputed by ouro__obj_slow_update wherever either
+     * changes. */
+    bool obj_slow;
 
     /* The thread that may use the heap (debug heaps check it at the entry
      * points; see ouro_heap_set_owner).  `owned` false means nobody owns
@@ -703,10 +722,18 @@ static inline void ouro__check_owner(ouro_heap *h)
         (!h->owned || !pthread_equal(h->owner, pthread_self())))
         ouro__owner_slow(h);
 }
+/* Whether obj_slow must be set: recomputed when alloc_slow or h->tracer
+ * changes. */
+static inline void ouro__obj_slow_update(ouro_heap *h)
+{
+    h->obj_slow = h->alloc_slow || h->tracer != NULL;
+}
+
 /* Whether alloc_slow must be set: recomputed when cfg changes. */
 static inline void ouro__alloc_slow_update(ouro_heap *h)
 {
     h->alloc_slow = h->cfg.fail_alloc_at != 0 || h->cfg.debug >= OURO_DEBUG_CHECKS;
+    ouro__obj_slow_update(h);
 }
 
 /* Every allocation entry point starts with this: in a debug heap, check
@@ -770,17 +797,23 @@ static inline void ouro__gc_untrack_fast(ouro_heap *h, ouro_object *o)
     o->flags &= (uint16_t)~(OURO__F_COLLECTING | OURO__F_UNREACHABLE);
 }
 
-/* Append to generation 0 (inline: every tracked allocation does it). */
-static inline void ouro__gc_track(ouro_heap *h, ouro_object *o)
+/* Append `o`, whose compressed reference is `r`, to generation 0. */
+static inline void ouro__gc_track_ref(ouro_heap *h, ouro_object *o, uint32_t r)
 {
     ouro_object *head = &h->lists[0];
     uint32_t hr = (uint32_t)((size_t)((uint8_t *)head - (uint8_t *)h) >> 4);
-    uint32_t r = ouro__obj_ref(h, o);
-    ouro_object *last = ouro__obj_of(h, head->gc_prev);
+    uint32_t lr = head->gc_prev;
+    ouro_object *last = ouro__obj_of(h, lr);
     last->gc_next = r;
-    o->gc_prev = head->gc_prev;
+    o->gc_prev = lr;
     o->gc_next = hr;
     head->gc_prev = r;
+}
+
+/* Append to generation 0 (inline: every tracked allocation does it). */
+static inline void ouro__gc_track(ouro_heap *h, ouro_object *o)
+{
+    ouro__gc_track_ref(h, o, ouro__obj_ref(h, o));
 }
 OURO__HIDDEN void ouro__gc_maybe_collect(ouro_heap *h);
 OURO__HIDDEN int ouro__gc_check(ouro_heap *h);

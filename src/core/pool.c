@@ -373,7 +373,7 @@ static ouro__pool *pool_new(ouro_heap *h, int c, int raw)
     pool->nextoffset = (uint16_t)(OURO__POOL_HEADER + size);
     pool->maxnextoffset = (uint16_t)(OURO__POOL_HEADER + (pool->capacity - 1) * size);
     pool->nsampled = 0;
-    pool->pad = 0;
+    pool->ref_lo = (uint16_t)(((uint8_t *)pool - a->base) >> 4);
     pool->freeblock = (uint8_t *)pool + OURO__POOL_HEADER;
     link_set(pool->freeblock, NULL);
     /* becomes the class's first used pool */
@@ -731,7 +731,8 @@ int ouro__pool_check(ouro_heap *h)
             ouro__pool *pool = ouro__arena_pool(a, k);
             if (!pool)
                 continue;
-            if (pool->c.kind != OURO__CHUNK_POOL || pool->c.heap != h || pool->c.index != i)
+            if (pool->c.kind != OURO__CHUNK_POOL || pool->c.heap != h || pool->c.index != i ||
+                pool->ref_lo != (uint16_t)(k * (OURO__POOL_SIZE >> 4)))
                 FAIL("ouro_heap_check: pool %p: bad header\n", (void *)pool);
             int nf = ouro__pool_free_bitmap(pool, bits);
             if (nf < 0)

@@ -732,6 +732,7 @@ int ouro__ins_trace_begin(ouro_heap *h, int nframes, size_t sample_bytes,
     t->hooks.on_heap_free = at_heap_free;
     t->hooks.state = t;
     h->tracer = &t->hooks;
+    ouro__obj_slow_update(h);
     return 0;
 }
 
@@ -759,6 +760,7 @@ int ouro_trace_stop(ouro_heap *h)
             return 0;
     }
     h->tracer = NULL;
+    ouro__obj_slow_update(h);
     ouro__trace_fields_off(h);
     for (size_t i = 0; i < t->cap; i++) /* live samples: their pools go fast again */
         if (t->tab[i].block)
