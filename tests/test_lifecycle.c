@@ -337,17 +337,23 @@ static ouro_type alloc_clear_type = {.name = "AllocInClear", .basic_size = sizeo
 
 TEST(heap_free_teardown_does_not_allocate)
 {
-    reset_counts();
-    ouro_config cfg;
-    ouro_config_init(&cfg);
-    cfg.debug = OURO_DEBUG_CHECKS;
-    cfg.leak_policy = OURO_LEAKS_IGNORE;
-    ouro_heap *h = tl_heap_cfg(&cfg);
-    ouro_object *o = ouro_new(h, &alloc_clear_type);
-    CHECK(o != NULL);
-    CHECK_EQ(ouro_heap_free(h), 1);
-    CHECK_EQ(alloc_in_clear_result, OURO_EBUSY);
-    CHECK_EQ(n_dealloc, 0);
+    /* Release heaps too: their allocation fast path must learn of the
+     * teardown (alloc_slow), not only debug heaps'. */
+    static const int levels[] = {OURO_DEBUG_OFF, OURO_DEBUG_CHECKS};
+    for (int i = 0; i < 2; i++) {
+        reset_counts();
+        alloc_in_clear_result = 0;
+        ouro_config cfg;
+        ouro_config_init(&cfg);
+        cfg.debug = levels[i];
+        cfg.leak_policy = OURO_LEAKS_IGNORE;
+        ouro_heap *h = tl_heap_cfg(&cfg);
+        ouro_object *o = ouro_new(h, &alloc_clear_type);
+        CHECK(o != NULL);
+        CHECK_EQ(ouro_heap_free(h), 1);
+        CHECK_EQ(alloc_in_clear_result, OURO_EBUSY);
+        CHECK_EQ(n_dealloc, 0);
+    }
 }
 
 /* ------------------------------------------------------------ item 5 */

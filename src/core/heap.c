@@ -267,6 +267,7 @@ static void heap_teardown(ouro_heap *h)
     h->teardown = true;
     h->collecting = true;             /* ouro_gc_collect returns 0 */
     h->cfg.fail_alloc_at = UINT64_MAX; /* every allocation asks ouro__alloc_fails */
+    ouro__alloc_slow_update(h);       /* ... on the fast paths too */
     h->slow_free = true;              /* every raw free reaches raw_free_slow */
     ouro_heap_walk(h, teardown_immortal, NULL);
     ouro_heap_walk(h, teardown_clear, h);

@@ -537,8 +537,8 @@ static inline void free_plain(ouro_heap *h, ouro_object *o, unsigned kind)
     ouro__block_free_fast(h, o);
 }
 
-/* ouro__gc_untrack_fast's unlink, for a tracked object that is not
- * PENDING (ouro__dealloc's test); returns its flags as the unlink leaves
+/* ouro__gc_untrack_fast's unlink, for a tracked object that is neither
+ * PENDING nor MIDDLE (ouro__dealloc's test); returns its flags as the unlink leaves
  * them (the caller stores them). */
 static inline uint16_t unlink_plain(ouro_heap *h, ouro_object *o, uint16_t of)
 {
@@ -585,8 +585,8 @@ static __attribute__((noinline)) void dealloc_hooks(ouro_heap *h, ouro_object *o
  * for it folded into one branch: a heap with no debug checks, fault
  * injection or tracer (obj_slow), a type with no finalizer and no free
  * list (type_kind), an object with no weak references that was not
- * promoted since the last full collection (PENDING: its untrack updates
- * long_lived_pending).  Then no code but the type's own clear and dealloc
+ * promoted since the last collection of its generation (PENDING or
+ * MIDDLE: its untrack updates long_lived_pending or middle_live).  Then no code but the type's own clear and dealloc
  * hooks can run, so the steps are, for a type with hooks (dealloc_hooks):
  * check the trashcan's depth, unlink from its generation, mark it dying,
  * clear, dealloc and free (free_plain, or free_object when the hooks made
@@ -601,7 +601,8 @@ void ouro__dealloc(ouro_object *o)
     ouro_heap *h = ouro__heap_of(o);
     unsigned kind = type_kind[o->type_id];
     uint16_t of = o->flags;
-    if (OURO__UNLIKELY((kind & KIND_SLOW) | (of & (OURO__F_HASWEAK | OURO__F_PENDING)) |
+    if (OURO__UNLIKELY((kind & KIND_SLOW) |
+                       (of & (OURO__F_HASWEAK | OURO__F_PENDING | OURO__F_MIDDLE)) |
                        h->obj_slow)) {
         dealloc_slow(h, o);
         return;
