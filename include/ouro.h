@@ -346,7 +346,11 @@ OURO_API ouro_heap *ouro_heap_new(const ouro_config *cfg);
  * applies settings to heaps the program creates without calling it.
  * Adding the same (fn, arg) twice adds it once.  OURO_ELIMIT when 8 hooks
  * are installed.  Safe to call from any thread; heaps created while a
- * hook is being added may or may not see it. */
+ * hook is being added or removed may or may not see it (a hook removed
+ * while another thread creates a heap may still run once for that heap,
+ * so its argument must stay valid until such creations are over).  A hook
+ * is always called with the argument it was added with, and may itself
+ * add or remove hooks or create heaps. */
 typedef void (*ouro_heap_hook)(ouro_heap *h, void *arg);
 OURO_API int ouro_heap_hook_add(ouro_heap_hook fn, void *arg);
 OURO_API int ouro_heap_hook_remove(ouro_heap_hook fn, void *arg);

@@ -467,7 +467,10 @@ static int visit_reachable(ouro_object *o, void *arg)
  * as trash may run callbacks (handle_weakrefs). */
 static inline bool weak_involved(const ouro_object *o)
 {
-    return (o->flags & OURO__F_HASWEAK) || o->type_id == ouro__weakref_type.id;
+    /* The id is read atomically: another thread may be registering the
+     * weak reference type (types.h, ouro__type_id). */
+    return (o->flags & OURO__F_HASWEAK) ||
+           o->type_id == __atomic_load_n(&ouro__weakref_type.id, __ATOMIC_RELAXED);
 }
 
 /* Returns the number of objects left in young (the reachable ones), which

@@ -7,11 +7,18 @@
  * one process-wide table in ouro; it holds functions, not heap state, so
  * two heaps still never interfere through it.
  *
- * Invariant: entries [0, g_n) are complete; an entry is written before
- * g_n is raised past it (release), and read after g_n is read (acquire),
- * so ouro_heap_new needs no lock.  A removed entry is cleared, not
- * compacted, so a heap being created while a hook is removed never calls
- * a half-moved entry.
+ * Invariant: every entry is read and written under g_lock; ouro_heap_new
+ * copies the table under the lock and calls the hooks after releasing it,
+ * so a hook may add or remove hooks, or create a heap, without deadlock.
+ * A removed entry is cleared and its slot reused by the next add.
+ *
+ * Why a lock, not atomics: an entry is a pair (fn, arg).  Read as two
+ * atomic loads, a slot removed and reused between them by another thread
+ * gives the old fn with the new arg, a hook called with another hook's
+ * argument.  The lock costs one uncontended lock/unlock per heap
+ * creation, which maps memory anyway.  A hook removed while a heap is
+ * being created may still be called once for that heap (it was copied
+ * before the removal): its argument must outlive that.
  */
 #include "internal.h"
 
@@ -19,11 +26,13 @@
 
 #define MAX_HOOKS 8
 
-static struct {
-    ouro_heap_hook _Atomic fn;
-    void *_Atomic arg;
-} g_hooks[MAX_HOOKS];
-static _Atomic int g_n;
+typedef struct hook_entry {
+    ouro_heap_hook fn;
+    void *arg;
+} hook_entry;
+
+static hook_entry g_hooks[MAX_HOOKS];
+static int g_n; /* entries [0, g_n) used or cleared */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int ouro_heap_hook_add(ouro_heap_hook fn, void *arg)
@@ -68,10 +77,12 @@ int ouro_heap_hook_remove(ouro_heap_hook fn, void *arg)
 
 void ouro__heap_hooks_run(ouro_heap *h)
 {
+    hook_entry copy[MAX_HOOKS];
+    pthread_mutex_lock(&g_lock);
     int n = g_n;
-    for (int i = 0; i < n; i++) {
-        ouro_heap_hook fn = g_hooks[i].fn;
-        if (fn)
-            fn(h, g_hooks[i].arg);
-    }
+    memcpy(copy, g_hooks, (size_t)n * sizeof copy[0]);
+    pthread_mutex_unlock(&g_lock);
+    for (int i = 0; i < n; i++)
+        if (copy[i].fn)
+            copy[i].fn(h, copy[i].arg);
 }

@@ -280,7 +280,10 @@ void ouro__weak_clear_refs(ouro_heap *h, ouro_object *o)
 
 int ouro_is_weakref(const ouro_object *o)
 {
-    return o && ouro__weakref_type.id != 0 && o->type_id == ouro__weakref_type.id;
+    /* Atomic: another thread may be registering the type (its first weak
+     * reference in the process); see ouro__type_id in src/types/types.h. */
+    uint32_t id = __atomic_load_n(&ouro__weakref_type.id, __ATOMIC_RELAXED);
+    return o && id != 0 && o->type_id == id;
 }
 
 static bool weakrefable(const ouro_object *o)

@@ -295,7 +295,7 @@ static size_t untrack_if(ouro_heap *h, ouro_object *o, bool (*maybe)(ouro_heap *
 static size_t types_untrack_survivors(ouro_heap *h, ouro_object *young, bool full)
 {
     uint32_t hr = ouro__ref_of(h, young);
-    uint32_t tid = ouro__tuple_type.id, did = ouro__dict_type.id;
+    uint32_t tid = ouro__type_id(&ouro__tuple_type), did = ouro__type_id(&ouro__dict_type);
     size_t n = 0;
     for (uint32_t r = young->gc_next; tid && r != hr;) {
         ouro_object *o = ouro__obj_of(h, r);

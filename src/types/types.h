@@ -209,10 +209,21 @@ OURO__HIDDEN extern ouro_type ouro__int_type, ouro__float_type, ouro__str_type,
 OURO__HIDDEN extern ouro_type ouro__seqiter_types[];
 OURO__HIDDEN int ouro__is_iter(const ouro_object *o);
 
+/* A type's id, read while another thread may be registering the type
+ * (type_ready in object.c writes it once, under its lock, with release
+ * ordering).  Relaxed is enough for a comparison with an object's type_id:
+ * an object of type t was made after t's id was published to the thread
+ * that owns the object's heap, so it reads the published id; for any
+ * other object both 0 and the new id compare unequal. */
+static inline uint32_t ouro__type_id(const ouro_type *t)
+{
+    return __atomic_load_n(&t->id, __ATOMIC_RELAXED);
+}
+
 static inline bool ouro__is(const ouro_object *o, const ouro_type *t)
 {
     /* An unregistered type has id 0, which no object carries. */
-    return o && o->type_id == t->id;
+    return o && o->type_id == ouro__type_id(t);
 }
 #define IS_NONE(o) ouro__is((o), &ouro__none_type)
 #define IS_BOOL(o) ouro__is((o), &ouro__bool_type)

@@ -74,7 +74,8 @@ static ouro_type fin_type = {
 
 static bool is_fin(const ouro_object *o)
 {
-    return fin_type.id && o->type_id == fin_type.id;
+    uint32_t id = ouro__type_id(&fin_type);
+    return id && o->type_id == id;
 }
 
 /* Take f off the registry; returns the registry's reference, now owned by
@@ -328,7 +329,8 @@ static wtable *as_table(ouro_object *o, int kind)
     if (!o)
         return NULL;
     ouro_type *want = kind == WT_VALUE ? &wvdict_type : kind == WT_KEY ? &wkdict_type : &wset_type;
-    if (!want->id || o->type_id != want->id)
+    uint32_t id = ouro__type_id(want);
+    if (!id || o->type_id != id)
         return NULL;
     return (wtable *)o;
 }
