@@ -291,11 +291,15 @@ static void young_retune(ouro_heap *h, int factor)
  *    object that lives is traversed once there, however large the
  *    trigger grew.
  *    The first version of this schedule counted a young collection at
- *    factor f as f towards generation 1, to keep CPython's pace in
- *    allocations; with a large trigger that collected generation 1 after
- *    every young collection, traversing each survivor twice more
- *    (binary-trees N=18: 351 collections, ~38% of the run in the
- *    collector; with this rule 36, ~15%);
+ *    factor f as f towards generation 1 instead, to keep CPython's pace
+ *    in allocations.  At the same growth bound the two measure alike on
+ *    binary-trees, GCBench and W5 (36, 33 and 24 collections); W10 keeps
+ *    0.70x of CPython's schedule's peak with this rule and 0.63x with
+ *    counting f on lists, 0.79x and 1.00x on batches.  What took
+ *    binary-trees N=18 from 351 collections to 36 was the growth bound
+ *    (64 -> 1024), not the rule.  This rule is kept because the middle
+ *    generation's pace follows what is in it, not the allocations;
+ *    whether that is worth the flag is open (docs/performance.md);
  *  - the oldest generation is collected at the first chance after a
  *    collection of the middle one, when the 25% rule allows (the objects
  *    promoted since the last full collection and still alive are at least
