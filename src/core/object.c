@@ -67,7 +67,8 @@ static int type_ready(ouro_type *t)
                           ((t->clear || t->dealloc) ? KIND_HOOKS : 0) |
                           ((t->finalize || (t->flags & OURO__TYPE_FREELIST)) ? KIND_SLOW : 0));
             __atomic_store_n(&t->id, type_count, __ATOMIC_RELEASE);
-            type_count++;
+            /* Published for safe_type_name, which reads without the lock. */
+            __atomic_store_n(&type_count, type_count + 1, __ATOMIC_RELEASE);
         }
     }
     pthread_mutex_unlock(&type_lock);
@@ -89,11 +90,15 @@ void ouro__report(ouro_heap *h, const char *fmt, ...)
         fputs(buf, stderr);
 }
 
+/* Reached on the way to abort, possibly while another thread registers a
+ * type: the count is read with acquire ordering, so every entry below it
+ * is written. */
 static const char *safe_type_name(const ouro_object *o)
 {
-    if (o->type_id == 0 || o->type_id >= type_count || !type_table[o->type_id])
+    uint32_t id = o->type_id, n = __atomic_load_n(&type_count, __ATOMIC_ACQUIRE);
+    if (id == 0 || id >= n || !type_table[id])
         return "?";
-    return type_table[o->type_id]->name ? type_table[o->type_id]->name : "?";
+    return type_table[id]->name ? type_table[id]->name : "?";
 }
 
 void ouro__fatalf(ouro_heap *h, const char *fmt, ...)
