@@ -137,6 +137,16 @@ void ouro__fatal(const ouro_object *o, const char *what)
 
 /* ------------------------------------------------------------ allocation */
 
+/* Whether an allocation that brings generation 0's count to `count` starts
+ * an automatic collection (new_slow; new_fast asks before counting).  The
+ * count first: the test fails on all but one allocation in
+ * young_threshold. */
+static inline bool young_collection_due(const ouro_heap *h, long count)
+{
+    return count > h->young_threshold && h->enabled && h->gen[0].threshold &&
+           !h->collecting && !h->freeing;
+}
+
 bool ouro__inject_alloc(ouro_heap *h)
 {
     uint64_t at = h->cfg.fail_alloc_at;
@@ -223,8 +233,7 @@ static __attribute__((noinline)) ouro_object *new_slow(ouro_heap *h, ouro_type *
          * object is tracked, so the new object is never part of that
          * collection. */
         h->gen[0].count++;
-        if (h->enabled && h->gen[0].threshold && h->gen[0].count > h->young_threshold &&
-            !h->collecting && !h->freeing)
+        if (young_collection_due(h, h->gen[0].count))
             ouro__gc_maybe_collect(h);
     }
     ouro_object *o = NULL;
@@ -308,10 +317,8 @@ new_fast(ouro_heap *h, ouro_type *type, const char *file, int line, const char *
         unsigned tf = type->flags;
         if (OURO__UNLIKELY(id == 0 || h->alloc_slow || (tf & OURO__TYPE_FREELIST)))
             goto slow;
-        /* new_slow's test, the count first: it fails on all but one
-         * allocation in young_threshold. */
-        if ((tf & OURO_TYPE_GC) && OURO__UNLIKELY(h->gen[0].count + 1L > h->young_threshold) &&
-            h->enabled && h->gen[0].threshold && !h->collecting && !h->freeing)
+        /* new_slow's test, on the count it would make. */
+        if ((tf & OURO_TYPE_GC) && OURO__UNLIKELY(young_collection_due(h, h->gen[0].count + 1L)))
             goto slow;
         if (OURO__UNLIKELY(h->bytes_alloc + OURO__SMALL_MAX >= h->trace_at))
             goto slow;
