@@ -101,12 +101,14 @@ static inline ouro_heap *bench_ouro_heap(void)
 }
 
 /* The schedule a program's optional SCHEDULE argument asks for: 0 (or
- * none) keeps the heap's default (adaptive), 1 CPython 3.11's schedule,
- * G > 1 the adaptive schedule with growth bounded by G
- * (ouro_gc_set_young_growth). */
+ * none) keeps the heap's default, 1 CPython 3.11's schedule, G > 1 the
+ * adaptive schedule with growth bounded by G (ouro_gc_set_young_growth),
+ * -S the schedule numbered S in ouro.h (-3: incremental). */
 static inline void bench_schedule(ouro_heap *h, long arg)
 {
     if (arg == 1 && ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_CPYTHON311) != 0)
+        bench_die("bad SCHEDULE");
+    if (arg < 0 && ouro_gc_set_schedule(h, (int)-arg) != 0)
         bench_die("bad SCHEDULE");
     if (arg > 1 && ouro_gc_set_young_growth(h, (int)arg) != 0)
         bench_die("bad SCHEDULE");

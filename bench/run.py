@@ -49,12 +49,13 @@ PYDIR = os.path.join(ROOT, "bench", "py")
 RESULTS = os.path.join(ROOT, "bench", "results")
 
 # Column order of the tables; "ouro" and "ouro_obj" are ours, the rest peers.
-PEERS = ["ouro", "ouro_obj", "ouro_cpy", "glibc", "mimalloc", "jemalloc", "boehm", "cpython"]
+PEERS = ["ouro", "ouro_obj", "ouro_cpy", "ouro_inc", "glibc", "mimalloc", "jemalloc", "boehm", "cpython"]
 OURS = ["ouro", "ouro_obj"]
 LABEL = {
     "ouro": "ouro",
     "ouro_obj": "ouro obj",
     "ouro_cpy": "ouro, CPython's schedule",
+    "ouro_inc": "ouro, incremental schedule",
     "glibc": "glibc",
     "mimalloc": "mimalloc",
     "jemalloc": "jemalloc",
@@ -169,6 +170,10 @@ MALLOCS = ["glibc", "mimalloc", "jemalloc", "boehm"]
 # The extra W1/W2 cases run ouro under CPython 3.11's schedule (SCHEDULE
 # argument 1, bench/onode.h); the main cases use ouro's default, adaptive.
 CPYTHON_SCHEDULE = 1
+# The incremental schedule's SCHEDULE argument (bench/onode.h: -S selects
+# ouro.h's schedule S; OURO_GC_SCHEDULE_INCREMENTAL is 3), the "ouro_inc"
+# column of W1, W2, W3, W5 and W10.
+INCREMENTAL_SCHEDULE = -3
 # What the programs report as @schedule (ouro_gc_get_schedule).
 SCHEDULE_CPYTHON = 1.0
 SCHEDULE_ADAPTIVE = 2.0
@@ -205,7 +210,8 @@ def build_cases(quick):
     # W1 binary-trees
     n = 10 if q else 20
     cases.append(Case("W1", "binary-trees N=%d" % n, "time_s", "s",
-                      c_peers("w1_binarytrees", ["ouro"] + MALLOCS, n),
+                      dict(c_peers("w1_binarytrees", ["ouro"] + MALLOCS, n),
+                           ouro_inc=prog("w1_binarytrees", "ouro", n, INCREMENTAL_SCHEDULE)),
                       text=binarytrees_expected(n), extras=("collections",),
                       schedule=SCHEDULE_ADAPTIVE))
     # The same with ouro under CPython 3.11's schedule (a young collection
@@ -225,6 +231,7 @@ def build_cases(quick):
                       expect="collected %d" % (2 * n), scale=1e3, extras=("ns_per_obj",)))
     cases.append(Case("W3", "%s cycles, gc on: collector time" % fmt_count(n), "time_s", "ms",
                       {"ouro": prog("w3_cycles", "ouro", "auto", n),
+                       "ouro_inc": prog("w3_cycles", "ouro", "auto", n, INCREMENTAL_SCHEDULE),
                        "cpython": pyscript("w3_cycles.py", "auto", n)},
                       expect="collected %d" % (2 * n), scale=1e3,
                       extras=("total_s", "collections", "pause_max_s")))
@@ -257,7 +264,9 @@ def build_cases(quick):
     # W2 GCBench
     args = (14, 12, 20000, 4, 12) if q else (18, 16, 500000, 4, 16)
     cases.append(Case("W2", "GCBench" + (" (small)" if q else ""), "time_s", "ms",
-                      c_peers("w2_gcbench", ["ouro"] + MALLOCS, *args),
+                      dict(c_peers("w2_gcbench", ["ouro"] + MALLOCS, *args),
+                           ouro_inc=prog("w2_gcbench", "ouro",
+                                         *(args + (INCREMENTAL_SCHEDULE,)))),
                       text=gcbench_expected(*args), scale=1e3, extras=("collections",),
                       schedule=SCHEDULE_ADAPTIVE))
     cases.append(Case("W2", "GCBench%s, ouro under CPython's schedule" % (" (small)" if q else ""),
@@ -273,6 +282,7 @@ def build_cases(quick):
     # walks the whole chain, so the longest pause grows with the heap.
     for n in ((50000, 100000) if q else (5000000, 20000000)):
         cmds = {"ouro": prog("w5_pauses", "ouro", n), "boehm": prog("w5_pauses", "boehm", n),
+                "ouro_inc": prog("w5_pauses", "ouro", n, INCREMENTAL_SCHEDULE),
                 "cpython": pyscript("w5_pauses.py", n)}
         cases.append(Case("W5", "grow to %s live: collector time" % fmt_count(n), "time_s",
                           "ms", cmds, expect="live %d" % n, scale=1e3, pauses=True,
@@ -330,6 +340,7 @@ def build_cases(quick):
     for mode, rounds in (("lists", 10 if q else 2000), ("batches", 2000 if q else 100000)):
         cmds = {"ouro": prog("w10_churn", "ouro", mode, rounds),
                 "ouro_cpy": prog("w10_churn", "ouro", mode, rounds, "cpython"),
+                "ouro_inc": prog("w10_churn", "ouro", mode, rounds, "incremental"),
                 "cpython": pyscript("w10_churn.py", mode, rounds)}
         if mode == "lists":
             long_, alive = 10000 + 25 * rounds, 10000 + 25 * rounds + 5000

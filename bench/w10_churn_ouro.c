@@ -17,7 +17,8 @@
  *           one node is appended to the base list.
  *
  * Automatic collection on.  SCHEDULE is "default" (the heap's default
- * schedule) or "cpython" (ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_CPYTHON311)).
+ * schedule), "cpython" (ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_CPYTHON311))
+ * or "incremental" (OURO_GC_SCHEDULE_INCREMENTAL).
  *
  *   time_s      the whole loop
  *   pause_*     every collection timed from its gc callback "start" to
@@ -30,7 +31,7 @@
  *   check       the long-lived length, and the objects alive after a final
  *               full collection (long-lived + what the program still holds)
  *
- * usage: w10_churn_ouro lists|batches ROUNDS [default|cpython]
+ * usage: w10_churn_ouro lists|batches ROUNDS [default|cpython|incremental]
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -110,12 +111,14 @@ int main(int argc, char **argv)
     const char *sched = argc > 3 ? argv[3] : "default";
     bool lists = strcmp(mode, "lists") == 0;
     if (!lists && strcmp(mode, "batches") != 0)
-        bench_die("usage: w10_churn_ouro lists|batches ROUNDS [default|cpython]");
+        bench_die("usage: w10_churn_ouro lists|batches ROUNDS [default|cpython|incremental]");
     ouro_heap *h = bench_ouro_heap();
     if (strcmp(sched, "cpython") == 0)
         ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_CPYTHON311);
+    else if (strcmp(sched, "incremental") == 0)
+        ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_INCREMENTAL);
     else if (strcmp(sched, "default") != 0)
-        bench_die("SCHEDULE is default or cpython");
+        bench_die("SCHEDULE is default, cpython or incremental");
     bench_result("schedule", (double)ouro_gc_get_schedule(h));
     churn_stats s = {0};
     bench_pauses_init(&s.pauses);

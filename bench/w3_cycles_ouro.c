@@ -52,9 +52,11 @@ static void build_cycles(ouro_heap *h, long n)
 int main(int argc, char **argv)
 {
     if (argc < 3)
-        bench_die("usage: w3_cycles_ouro manual|auto N");
+        bench_die("usage: w3_cycles_ouro manual|auto N [SCHEDULE]");
     long n = bench_arg_long(argc, argv, 2, 1000000);
     ouro_heap *h = bench_ouro_heap();
+    if (argc > 3)
+        bench_schedule(h, bench_arg_long(argc, argv, 3, 0));
     if (!strcmp(argv[1], "manual")) {
         ouro_gc_disable(h);
         build_cycles(h, n);

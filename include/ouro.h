@@ -545,18 +545,63 @@ OURO_API void ouro_gc_get_count(ouro_heap *h, int out[OURO_GC_GENERATIONS]);
  * set (700/10/10), ouro_gc_get_count the counts as CPython keeps them,
  * and ouro_gc_get_young_trigger the count generation 0 must pass now.
  *
+ * OURO_GC_SCHEDULE_INCREMENTAL: pauses bounded by a work budget instead of
+ * the heap's size.  Generation 0 is collected as under the adaptive
+ * schedule, but its trigger stays at most 16 x threshold0; the older
+ * generations are never collected at once.  Instead, when the survivors of
+ * young collections still alive outnumber a quarter of what the last cycle
+ * left (at least 16 x threshold0), an incremental cycle starts: its work
+ * is spread over increments between young collections (one every 512 net
+ * tracked allocations, 16 objects of work per allocation, so a cycle ends
+ * before the heap grows by an eighth), and it ends with CPython's exact
+ * collection of the objects it found unreachable (finalizers, weak
+ * references and callbacks as ouro_gc_collect).  No store barrier is
+ * needed: see ouro_gc_step.  docs/design.md §9.
+ *
  * OURO_GC_SCHEDULE_DEFAULT selects the default (adaptive).  Setting a
- * schedule resets the trigger to threshold0; ouro_gc_set_threshold does
- * too.  Returns 0, or OURO_EINVAL for an unknown schedule. */
+ * schedule resets the trigger to threshold0 and ends an incremental cycle
+ * in progress (its work is discarded); ouro_gc_set_threshold resets the
+ * trigger too.  Returns 0, or OURO_EINVAL for an unknown schedule. */
 enum {
     OURO_GC_SCHEDULE_DEFAULT = 0,
     OURO_GC_SCHEDULE_CPYTHON311 = 1,
-    OURO_GC_SCHEDULE_ADAPTIVE = 2
+    OURO_GC_SCHEDULE_ADAPTIVE = 2,
+    OURO_GC_SCHEDULE_INCREMENTAL = 3
 };
 OURO_API int ouro_gc_set_schedule(ouro_heap *h, int schedule);
-/* OURO_GC_SCHEDULE_CPYTHON311 or OURO_GC_SCHEDULE_ADAPTIVE (OURO_EINVAL
- * for NULL). */
+/* OURO_GC_SCHEDULE_CPYTHON311, OURO_GC_SCHEDULE_ADAPTIVE or
+ * OURO_GC_SCHEDULE_INCREMENTAL (OURO_EINVAL for NULL). */
 OURO_API int ouro_gc_get_schedule(ouro_heap *h);
+
+/* One increment of an incremental cycle, under any schedule (Lua's
+ * collectgarbage("step")): starts a cycle if none is in progress, then does
+ * up to `work` units (one unit: one object visited) of it.  A cycle
+ * computes, a piece at a time while the program runs, which objects look
+ * unreachable (trial deletion over every generation, then marking from
+ * what has references from outside); the program may change anything
+ * between increments, including moving references between objects without
+ * any count changing.  Its last increment runs CPython's exact collection
+ * on the objects found, at that instant, so a misjudgement caused by the
+ * program's changes can only keep an object for one more cycle, never
+ * free a live one, and every object that was garbage when the cycle
+ * started is collected when it ends.  That last increment's pause grows
+ * with the garbage it frees (as dropping the last reference to a large
+ * structure does), not with the heap.  Returns 1 when this step ended a
+ * cycle, 0 when work remains or when a collection is running (then it does
+ * nothing); like ouro_gc_collect it works while automatic collection is
+ * disabled.  OURO_EINVAL for a NULL heap or work < 1, OURO_ENOMEM when the
+ * cycle's side table could not be allocated (the cycle is abandoned, the
+ * heap unchanged).  Each step is reported to gc callbacks as
+ * a collection of generation 2 with `increment` set; the cycle's end
+ * counts as one collection of generation 2 in ouro_gc_get_stats.
+ * ouro_gc_collect, freeze, get_objects(…) see a cycle's objects in
+ * generation 2; ouro_gc_collect, freeze and unfreeze first end a cycle in
+ * progress without finishing it (its work is discarded). */
+OURO_API long ouro_gc_step(ouro_heap *h, long work);
+/* Whether an incremental cycle is in progress: 0 none, 1 its first pass
+ * (counting references between objects), 2 its second (marking what is
+ * reachable from outside); OURO_EINVAL for NULL. */
+OURO_API int ouro_gc_cycle_phase(ouro_heap *h);
 /* The count generation 0 must pass for the next automatic collection:
  * threshold0 under CPython's schedule, threshold0 x the current factor
  * under the adaptive one (OURO_EINVAL for NULL). */
@@ -613,6 +658,10 @@ typedef struct ouro_gc_info {
     int generation;
     long collected;
     long uncollectable;
+    /* 0: a collection; 1: an increment of an incremental cycle
+     * (ouro_gc_step), reported as generation 2, whose counts are the
+     * cycle's result at its last increment and 0 before. */
+    int increment;
 } ouro_gc_info;
 typedef void (*ouro_gc_callback)(ouro_heap *h, const char *phase,
                                  const ouro_gc_info *info, void *arg);

@@ -118,14 +118,29 @@ void ouro__list_append(ouro_heap *h, ouro_object *o, ouro_object *head)
 void ouro__list_remove(ouro_heap *h, ouro_object *o)
 {
     OURO__ASSERT(o->gc_next != 0); /* tracked: on exactly one list */
+    if (OURO__UNLIKELY(o->flags & OURO__F_CURSOR))
+        ouro__inc_cursor_leaves(h, o);
     ouro_object *prev = PREV(o), *next = NEXT(o);
     prev->gc_next = o->gc_next;
     next->gc_prev = o->gc_prev;
     o->gc_next = 0;
 }
 
+/* o (on no list) becomes head's first element. */
+void ouro__list_prepend(ouro_heap *h, ouro_object *o, ouro_object *head)
+{
+    ouro_object *first = NEXT(head);
+    uint32_t r = REF(o);
+    o->gc_next = head->gc_next;
+    o->gc_prev = head_ref(h, head);
+    first->gc_prev = r;
+    head->gc_next = r;
+}
+
 void ouro__list_move(ouro_heap *h, ouro_object *o, ouro_object *head)
 {
+    if (OURO__UNLIKELY(o->flags & OURO__F_CURSOR))
+        ouro__inc_cursor_leaves(h, o);
     ouro_object *prev = PREV(o), *next = NEXT(o);
     prev->gc_next = o->gc_next;
     next->gc_prev = o->gc_prev;
@@ -248,8 +263,13 @@ void ouro__gc_untrack(ouro_heap *h, ouro_object *o)
             h->middle_live--;
     }
     o->flags &= (uint16_t)~(OURO__F_COLLECTING | OURO__F_UNREACHABLE | OURO__F_PENDING |
-                            OURO__F_MIDDLE);
+                            OURO__F_MIDDLE | OURO__F_INCR | OURO__F_CURSOR);
 }
+
+/* The incremental schedule's bound on generation 0's growth factor. */
+#define INC_YOUNG_MAX 16
+/* ... and the fewest survivors (x threshold0) that start a cycle. */
+#define INC_CYCLE_MIN 4
 
 /* Generation 0's trigger for growth factor `factor`: threshold0 times it,
  * kept within what the int count can reach once grown (the invariant at
@@ -264,6 +284,7 @@ static void young_retune(ouro_heap *h, int factor)
      * the ordinary allocation path pays nothing for the mode. */
     if (h->cfg.debug >= OURO_DEBUG_GC_STRESS)
         h->young_threshold = 0;
+    h->young_limit = h->young_threshold;
 }
 
 /*
@@ -318,6 +339,8 @@ static void young_adapt(ouro_heap *h, long found)
     int f = found * 8 < h->young_threshold ? h->young_factor * 2 : 1;
     if (f > h->young_growth)
         f = h->young_growth;
+    if (h->incremental && f > INC_YOUNG_MAX)
+        f = INC_YOUNG_MAX;
     size_t live = h->objects_new - h->objects_freed;
     size_t young = h->gen[0].count > 0 ? (size_t)h->gen[0].count : 0;
     size_t old = live > young ? live - young : 0;
@@ -594,6 +617,8 @@ typedef struct trash_info {
  * are the heap's (internal.h), so that they have compressed references. */
 typedef struct collection {
     int generation;
+    bool partial;             /* an incremental cycle's candidates, not
+                                 generations (ouro__gc_collect_list) */
     ouro_object *young;       /* the generations collected, merged (1) */
     ouro_object *old;         /* where survivors go: g+1, or young itself */
     ouro_object *unreachable; /* the trash, tentatively (2-7) */
@@ -673,7 +698,10 @@ static void deduce_unreachable_young(ouro_heap *h, collection *c)
     uint16_t set = c->generation == OURO_GC_GENERATIONS - 2   ? OURO__F_PENDING
                    : c->generation == OURO_GC_GENERATIONS - 3 ? OURO__F_MIDDLE
                                                               : 0;
-    if (c->generation == OURO_GC_GENERATIONS - 1 && ouro__list_empty(h, LIST(PERMANENT))) {
+    if (c->partial) {
+        deduce_unreachable(h, c->young, c->unreachable, &c->n_young, &c->n_unreachable,
+                           clear | OURO__F_INCR, 0, &c->special);
+    } else if (c->generation == OURO_GC_GENERATIONS - 1 && ouro__list_empty(h, LIST(PERMANENT))) {
         sweep_ctx sc = {0, clear};
         ouro__pool_walk_inline(h, false, sweep_refs, &sc);
         if (h->cfg.debug >= OURO_DEBUG_CHECKS && sc.n != ouro__list_size(h, c->young))
@@ -695,6 +723,10 @@ static void move_survivors(ouro_heap *h, collection *c)
 {
     if (h->types_hooks)
         c->n_young -= h->types_hooks->untrack_survivors(h, c->young, c->young == c->old);
+    if (c->partial) {
+        ouro__list_merge(h, c->young, c->old); /* the cycle keeps its own counts */
+        return;
+    }
     if (c->generation == OURO_GC_GENERATIONS - 3)
         h->middle_live += c->n_young;
     else
@@ -930,10 +962,20 @@ static void delete_garbage(ouro_heap *h, collection *c)
  * Callbacks, statistics, timing and the schedule's counters are the
  * caller's (collect_with_callback).
  */
+static void collect_steps(ouro_heap *h, collection *cp, long *collected, long *uncollectable);
+
 static void gc_collect_region(ouro_heap *h, int generation, long *collected, long *uncollectable)
 {
     collection c = {0};
     merge_generations(h, &c, generation);       /* 1 */
+    collect_steps(h, &c, collected, uncollectable);
+}
+
+/* Steps 2-8 on c->young, for a collection of generations or of an
+ * incremental cycle's candidates. */
+static void collect_steps(ouro_heap *h, collection *cp, long *collected, long *uncollectable)
+{
+    collection c = *cp;
     VALIDATE_LIST(c.young, 0, ANY);
     VALIDATE_LIST(c.old, 0, ANY);
     deduce_unreachable_young(h, &c);            /* 2 */
@@ -959,6 +1001,25 @@ static void gc_collect_region(ouro_heap *h, int generation, long *collected, lon
     VALIDATE_LIST(c.old, 0, ANY);
     *collected = c.collected;
     *uncollectable = c.uncollectable;
+    *cp = c;
+}
+
+size_t ouro__gc_collect_list(ouro_heap *h, ouro_object *list, uint64_t *candidates,
+                             long *collected, long *uncollectable)
+{
+    collection c = {0};
+    c.generation = OURO_GC_GENERATIONS - 1;
+    c.partial = true;
+    c.young = list;
+    c.old = GEN(OURO_GC_GENERATIONS - 1);
+    c.unreachable = LIST(UNREACHABLE);
+    c.finalizers = LIST(FINALIZERS);
+    c.final = LIST(FINAL);
+    if (h->cfg.debug >= OURO_DEBUG_CHECKS)
+        check_foreign_refs(h, c.young);
+    collect_steps(h, &c, collected, uncollectable);
+    *candidates += c.n_young + c.n_unreachable;
+    return c.n_young;
 }
 
 /* ------------------------------------------------------------ around a collection */
@@ -977,8 +1038,13 @@ static void debug_stats_start(ouro_heap *h, int generation)
     char buf[256];
     int n = snprintf(buf, sizeof buf, "gc: collecting generation %d...\n"
                                       "gc: objects in each generation:", generation);
-    for (int i = 0; i < OURO_GC_GENERATIONS; i++)
-        n += snprintf(buf + n, sizeof buf - (size_t)n, " %zu", ouro__list_size(h, GEN(i)));
+    for (int i = 0; i < OURO_GC_GENERATIONS; i++) {
+        size_t k = ouro__list_size(h, GEN(i));
+        if (i == OURO_GC_GENERATIONS - 1) /* an incremental cycle's objects */
+            for (int l = OURO__LIST_INC_SCAN; l <= OURO__LIST_INC_UNREACH; l++)
+                k += ouro__list_size(h, &h->lists[l]);
+        n += snprintf(buf + n, sizeof buf - (size_t)n, " %zu", k);
+    }
     snprintf(buf + n, sizeof buf - (size_t)n, "\ngc: objects in permanent generation: %zu\n",
              ouro__list_size(h, LIST(PERMANENT)));
     h->cfg.sink(h->cfg.sink_ctx, buf);
@@ -993,9 +1059,9 @@ static void debug_stats_done(ouro_heap *h, long collected, long uncollectable, d
 }
 
 static void invoke_callbacks(ouro_heap *h, const char *phase, int generation, long collected,
-                             long uncollectable)
+                             long uncollectable, int increment)
 {
-    ouro_gc_info info = {generation, collected, uncollectable};
+    ouro_gc_info info = {generation, collected, uncollectable, increment};
     for (size_t i = 0; i < h->ncallbacks; i++)
         h->callbacks[i].fn(h, phase, &info, h->callbacks[i].arg);
 }
@@ -1005,7 +1071,13 @@ static void invoke_callbacks(ouro_heap *h, const char *phase, int generation, lo
  * and the statistics after it.  Returns collected plus uncollectable. */
 static long collect_with_callback(ouro_heap *h, int generation)
 {
-    invoke_callbacks(h, "start", generation, 0, 0);
+    /* A collection of the oldest generation is of every tracked object
+     * (the fused sweep walks them all): an incremental cycle in progress,
+     * whatever started it, gives its objects back first.  Younger
+     * collections leave the cycle's lists alone. */
+    if (generation == OURO_GC_GENERATIONS - 1)
+        ouro__inc_abandon(h);
+    invoke_callbacks(h, "start", generation, 0, 0, 0);
     double t0 = 0;
     if (h->debug_flags & OURO_GC_DEBUG_STATS) {
         t0 = now_seconds();
@@ -1031,9 +1103,77 @@ static long collect_with_callback(ouro_heap *h, int generation)
     h->gstats[generation].uncollectable += (size_t)n;
     if (h->cfg.debug >= OURO_DEBUG_FULL)
         ouro_heap_check(h);
-    invoke_callbacks(h, "stop", generation, m, n);
+    invoke_callbacks(h, "stop", generation, m, n, 0);
     ouro__pool_decay(h); /* a slow-path point for the empty arenas' decay */
     return m + n;
+}
+
+/* One increment of the incremental cycle (incremental.c), starting one if
+ * none is in progress, as the program sees it: the gc callbacks around it
+ * (generation 2, `increment` set), and, when it ends the cycle, the
+ * statistics of a collection of generation 2.  Returns what
+ * ouro__inc_work does. */
+static int increment_with_callback(ouro_heap *h, long budget)
+{
+    const int g = OURO_GC_GENERATIONS - 1;
+    invoke_callbacks(h, "start", g, 0, 0, 1);
+    long m = 0, n = 0;
+    int rc = h->inc.phase != OURO__INC_IDLE || ouro__inc_start(h)
+                 ? ouro__inc_work(h, budget, &m, &n)
+                 : OURO_ENOMEM;
+    if (rc == 1) {
+        h->gstats[g].collections++;
+        h->gstats[g].collected += (size_t)m;
+        h->gstats[g].uncollectable += (size_t)n;
+        if (h->types_hooks)
+            h->types_hooks->clear_freelists(h);
+    }
+    if (h->cfg.debug >= OURO_DEBUG_FULL)
+        ouro_heap_check(h);
+    invoke_callbacks(h, "stop", g, m, n, 1);
+    return rc;
+}
+
+/*
+ * The incremental schedule (OURO_GC_SCHEDULE_INCREMENTAL; docs/design.md
+ * §9).  Generation 0 is collected when its count passes young_limit (the
+ * adaptive trigger, at most INC_YOUNG_MAX x threshold0, so that a young
+ * collection stays well under a millisecond); its survivors join the
+ * middle generation, which is never collected on its own.  When the
+ * survivors still alive there (middle_live) outnumber a quarter of what
+ * the last cycle left, and INC_YOUNG_MAX x threshold0, a cycle starts;
+ * while it runs, every INC_EVERY net tracked allocations do an increment
+ * of INC_WORK_PER_ALLOC units each, so that a cycle over S objects (about
+ * 2 S units) ends before S / 8 more are allocated: garbage waits for at
+ * most about 3/8 of the live heap.  The pace follows allocation, not the
+ * clock, so it cannot fall behind a program that allocates faster.
+ */
+enum { INC_EVERY = 512, INC_WORK_PER_ALLOC = 16 };
+
+static void incremental_schedule(ouro_heap *h)
+{
+    long count = h->gen[0].count;
+    ouro__inc_release(h, 8); /* a finished cycle's side tables, 8 per pause */
+    if (count > h->young_limit) {
+        long found = collect_with_callback(h, 0);
+        young_adapt(h, found);
+        h->young_limit = h->young_threshold;
+        size_t floor = (size_t)h->gen[0].threshold * INC_CYCLE_MIN;
+        size_t quarter = h->long_lived_total / 4;
+        if (h->inc.phase == OURO__INC_IDLE && h->middle_live > (floor > quarter ? floor : quarter))
+            ouro__inc_start(h); /* O(1); on failure, tried again next time */
+        h->inc.since = 0;
+    } else if (h->inc.phase != OURO__INC_IDLE) {
+        long budget = (count - h->inc.since) * INC_WORK_PER_ALLOC;
+        if (budget < INC_EVERY * INC_WORK_PER_ALLOC)
+            budget = INC_EVERY * INC_WORK_PER_ALLOC;
+        increment_with_callback(h, budget);
+        h->inc.since = h->gen[0].count;
+    }
+    long next = h->young_limit;
+    if (h->inc.phase != OURO__INC_IDLE && h->inc.since + INC_EVERY < next)
+        next = h->inc.since + INC_EVERY;
+    h->young_threshold = next;
 }
 
 /* Whether generation i is due for an automatic collection (generation 0
@@ -1069,6 +1209,11 @@ void ouro__gc_maybe_collect(ouro_heap *h)
         h->collecting = false;
         return;
     }
+    if (h->incremental) {
+        incremental_schedule(h);
+        h->collecting = false;
+        return;
+    }
     bool adaptive = h->young_growth > 1;
     for (int i = OURO_GC_GENERATIONS - 1; i >= 0; i--) {
         if (due(h, i, adaptive)) {
@@ -1100,10 +1245,35 @@ long ouro_gc_collect(ouro_heap *h, int generation)
     ouro__check_owner(h);
     if (h->collecting)
         return 0;
+    /* CPython's exact collection: an incremental cycle in progress is
+     * ended first, its objects back in the oldest generation (whatever
+     * generation is asked for, so that the lists are CPython's). */
+    ouro__inc_abandon(h);
     h->collecting = true;
     long n = collect_with_callback(h, generation);
     h->collecting = false;
     return n;
+}
+
+long ouro_gc_step(ouro_heap *h, long work)
+{
+    if (!h || work < 1)
+        return OURO_EINVAL;
+    ouro__check_owner(h);
+    if (h->collecting)
+        return 0;
+    h->collecting = true;
+    ouro__inc_release(h, 8);
+    int rc = increment_with_callback(h, work);
+    h->collecting = false;
+    if (h->incremental) /* the schedule's next increment counts from here */
+        h->inc.since = h->gen[0].count;
+    return rc;
+}
+
+int ouro_gc_cycle_phase(ouro_heap *h)
+{
+    return h ? h->inc.phase : OURO_EINVAL;
 }
 
 /* NULL heaps: setters do nothing (or return OURO_EINVAL), getters report
@@ -1144,6 +1314,7 @@ int ouro_gc_set_young_growth(ouro_heap *h, int max_factor)
     if (!h || max_factor < 0 || max_factor > OURO__YOUNG_GROWTH_MAX)
         return OURO_EINVAL;
     h->young_growth = max_factor > 1 ? max_factor : 1;
+    h->incremental = false;
     young_retune(h, 1);
     return 0;
 }
@@ -1160,11 +1331,14 @@ int ouro_gc_set_schedule(ouro_heap *h, int schedule)
         break;
     case OURO_GC_SCHEDULE_DEFAULT:
     case OURO_GC_SCHEDULE_ADAPTIVE:
+    case OURO_GC_SCHEDULE_INCREMENTAL:
         h->young_growth = OURO__ADAPTIVE_GROWTH;
         break;
     default:
         return OURO_EINVAL;
     }
+    ouro__inc_abandon(h);
+    h->incremental = schedule == OURO_GC_SCHEDULE_INCREMENTAL;
     young_retune(h, 1);
     return 0;
 }
@@ -1173,6 +1347,8 @@ int ouro_gc_get_schedule(ouro_heap *h)
 {
     if (!h)
         return OURO_EINVAL;
+    if (h->incremental)
+        return OURO_GC_SCHEDULE_INCREMENTAL;
     return h->young_growth > 1 ? OURO_GC_SCHEDULE_ADAPTIVE : OURO_GC_SCHEDULE_CPYTHON311;
 }
 
@@ -1198,10 +1374,14 @@ int ouro_gc_get_objects(ouro_heap *h, int generation, ouro_visit_fn visit, void 
 {
     if (!h || !visit || generation < -1 || generation >= OURO_GC_GENERATIONS)
         return OURO_EINVAL;
-    int lo = generation < 0 ? 0 : generation;
-    int hi = generation < 0 ? OURO_GC_GENERATIONS - 1 : generation;
+    /* Generation 2 is the oldest generation's list and an incremental
+     * cycle's (in the order an abandoned cycle puts them back). */
+    static const int order[] = {OURO__LIST_GEN0, OURO__LIST_GEN1, OURO__LIST_INC_SCAN,
+                                OURO__LIST_INC_UNREACH, OURO__LIST_GEN2};
+    int lo = generation <= 0 ? 0 : generation == 1 ? 1 : 2;
+    int hi = generation < 0 || generation == 2 ? 4 : generation;
     for (int g = lo; g <= hi; g++) {
-        ouro_object *head = GEN(g);
+        ouro_object *head = &h->lists[order[g]];
         uint32_t hr = head_ref(h, head);
         for (uint32_t r = head->gc_next; r != hr;) {
             ouro_object *o = ouro__obj_of(h, r);
@@ -1235,8 +1415,8 @@ int ouro_gc_get_referrers(ouro_heap *h, ouro_object *target, ouro_visit_fn visit
         return OURO_EINVAL;
     if (h->cfg.debug >= OURO_DEBUG_CHECKS && ouro__heap_of(target) != h)
         ouro__fatal(target, "object used with a heap it does not belong to (wrong heap)");
-    for (int g = 0; g < OURO_GC_GENERATIONS; g++) {
-        ouro_object *head = GEN(g);
+    for (int l = OURO__LIST_GEN0; l < OURO__LIST_PERMANENT; l++) {
+        ouro_object *head = &h->lists[l];
         uint32_t hr = head_ref(h, head);
         for (uint32_t r = head->gc_next; r != hr;) {
             ouro_object *o = ouro__obj_of(h, r);
@@ -1294,6 +1474,7 @@ void ouro_gc_freeze(ouro_heap *h)
 {
     if (!h)
         return;
+    ouro__inc_abandon(h);
     for (int i = 0; i < OURO_GC_GENERATIONS; i++)
         ouro__list_merge(h, GEN(i), LIST(PERMANENT));
     h->gen[0].count = 0;
@@ -1304,6 +1485,7 @@ void ouro_gc_unfreeze(ouro_heap *h)
 {
     if (!h)
         return;
+    ouro__inc_abandon(h);
     ouro__list_merge(h, LIST(PERMANENT), GEN(OURO_GC_GENERATIONS - 1));
 }
 
@@ -1406,5 +1588,5 @@ int ouro__gc_check(ouro_heap *h)
             return OURO_EINVAL;
         }
     }
-    return 0;
+    return h->collecting ? 0 : ouro__inc_check(h);
 }

@@ -171,10 +171,20 @@ enum {
                                       counted in middle_live */
     OURO__F_DEALLOC = 1u << 6,     /* being deallocated or deferred */
     OURO__F_FREED = 1u << 7,       /* debug: block is free (poisoned) */
-    OURO__F_PENDING = 1u << 8      /* promoted to the oldest generation since
+    OURO__F_PENDING = 1u << 8,     /* promoted to the oldest generation since
                                       the last full collection, still alive:
                                       counted in long_lived_pending */
+    OURO__F_INCR = 1u << 9,        /* visited by the first pass of an
+                                      incremental cycle (incremental.c); may
+                                      stay set after the cycle, which only
+                                      reads it on objects of its own lists */
+    OURO__F_CURSOR = 1u << 10      /* the next object an incremental cycle's
+                                      pass visits (h->inc.cursor): leaving
+                                      its list moves the cursor on */
 };
+/* Flags whose object's untracking must go through ouro__gc_untrack (the
+ * deallocation fast path's test, ouro__gc_untrack_fast). */
+#define OURO__F_SLOW_UNTRACK (OURO__F_PENDING | OURO__F_MIDDLE | OURO__F_CURSOR)
 
 #define OURO__FREED_REFCNT 0xDEADBEEFu
 
@@ -278,6 +288,13 @@ enum {
     OURO__LIST_GEN0 = 0,
     OURO__LIST_GEN1,
     OURO__LIST_GEN2,
+    /* An incremental cycle's lists (incremental.c): the objects its passes
+     * walk, and those the second pass found tentatively unreachable.  They
+     * sit between the generations and the permanent list so that the
+     * loops over "every tracked object" (GEN0..PERMANENT) include them;
+     * outside a cycle they are empty. */
+    OURO__LIST_INC_SCAN,
+    OURO__LIST_INC_UNREACH,
     OURO__LIST_PERMANENT,
     OURO__LIST_UNREACHABLE,
     OURO__LIST_FINALIZERS,
@@ -297,6 +314,52 @@ typedef struct ouro__gen {
  * own bound on generation 0's growth factor (gc.c, young_adapt). */
 #define OURO__YOUNG_GROWTH_MAX 1024
 #define OURO__ADAPTIVE_GROWTH 1024
+
+/* An incremental cycle in progress (incremental.c).
+ *
+ * INVARIANTS (checked by ouro__inc_check; phase != IDLE)
+ *   - The generations' objects at the cycle's start, less those that died
+ *     or were untracked since, are on INC_SCAN and INC_UNREACH; objects
+ *     tracked since are on the generations.
+ *   - `cursor` is an object of INC_SCAN, the only one flagged CURSOR
+ *     between increments, or INC_SCAN's head reference (the pass is at its
+ *     end).
+ *   - SUBTRACT: the objects before the cursor have OURO__F_INCR; side(o) is
+ *     minus the references to o found in them when they were visited.
+ *     INC_UNREACH is empty.
+ *   - MARK (walking INC_SCAN backwards): every object on both lists has
+ *     OURO__F_INCR.  side(o) is SIDE_ALIVE for the objects of INC_SCAN
+ *     after the cursor (found reachable and traversed) and for those after it found reachable but
+ *     not traversed yet; SIDE_UNREACH for those of INC_UNREACH; the first
+ *     pass's count for the rest.
+ *   - side[] holds one table per arena-table slot touched, NULL for the
+ *     others; at the cycle's end they move to side_old, released a few
+ *     at a time. */
+enum { OURO__INC_IDLE = 0, OURO__INC_SUBTRACT = 1, OURO__INC_MARK = 2 };
+typedef struct ouro__incr {
+    int phase;
+    int32_t **side;        /* OURO__MAX_ARENAS entries while a cycle runs */
+    bool oom;              /* a side table could not be allocated */
+    long since;            /* generation 0's count at the last increment */
+    uint32_t cursor;       /* the next object of INC_SCAN the pass visits
+                              (flagged CURSOR between increments), or
+                              INC_SCAN's own reference at its end */
+    size_t alive;          /* objects MARK found reachable */
+    /* A finished cycle's side tables, released a few at a time
+     * (ouro__inc_release) so that no pause unmaps them all; `release_at`
+     * is the next slot to look at. */
+    int32_t **side_old;
+    uint32_t release_at;
+    /* side_of's memo: the last pool a referent was in, its arena's base
+     * and side table (memo_pool 0: none). */
+    uintptr_t memo_pool;
+    uint8_t *memo_base;
+    int32_t *memo_table;
+    /* totals, for ouro_gc_cycle_stats-style reporting and the tests */
+    uint64_t cycles, increments, abandoned;
+    uint64_t candidates;   /* objects the second pass found unreachable */
+    uint64_t rescued;      /* ... of which the exact collection kept */
+} ouro__incr;
 
 typedef struct ouro__callback {
     ouro_gc_callback fn;
@@ -409,6 +472,12 @@ struct ouro_heap {
      * ouro__gc_maybe_collect).  A heuristic count, never above the middle
      * generation's size; it never goes below zero. */
     size_t middle_live;
+    /* The incremental schedule (OURO_GC_SCHEDULE_INCREMENTAL): generation
+     * 0 is collected when its count passes young_limit; young_threshold
+     * is then the earlier of that and the next increment's point. */
+    bool incremental;
+    long young_limit;
+    ouro__incr inc;
     bool enabled;
     bool collecting;
     int debug_flags;
@@ -786,7 +855,7 @@ OURO__LAYER_API void ouro__gc_untrack(ouro_heap *h, ouro_object *o);
 /* Unlink from its list (inline: every tracked deallocation does it). */
 static inline void ouro__gc_untrack_fast(ouro_heap *h, ouro_object *o)
 {
-    if (OURO__UNLIKELY(o->flags & (OURO__F_PENDING | OURO__F_MIDDLE))) {
+    if (OURO__UNLIKELY(o->flags & OURO__F_SLOW_UNTRACK)) {
         ouro__gc_untrack(h, o);
         return;
     }
@@ -794,7 +863,7 @@ static inline void ouro__gc_untrack_fast(ouro_heap *h, ouro_object *o)
     prev->gc_next = o->gc_next;
     next->gc_prev = o->gc_prev;
     o->gc_next = 0;
-    o->flags &= (uint16_t)~(OURO__F_COLLECTING | OURO__F_UNREACHABLE);
+    o->flags &= (uint16_t)~(OURO__F_COLLECTING | OURO__F_UNREACHABLE | OURO__F_INCR);
 }
 
 /* Append `o`, whose compressed reference is `r`, to generation 0. */
@@ -816,11 +885,26 @@ static inline void ouro__gc_track(ouro_heap *h, ouro_object *o)
     ouro__gc_track_ref(h, o, ouro__obj_ref(h, o));
 }
 OURO__HIDDEN void ouro__gc_maybe_collect(ouro_heap *h);
+/* incremental.c */
+OURO__HIDDEN bool ouro__inc_start(ouro_heap *h);
+OURO__HIDDEN int ouro__inc_work(ouro_heap *h, long budget, long *collected, long *uncollectable);
+OURO__HIDDEN void ouro__inc_abandon(ouro_heap *h);
+OURO__HIDDEN int ouro__inc_check(ouro_heap *h);
+OURO__HIDDEN void ouro__inc_release(ouro_heap *h, uint32_t max_tables);
+OURO__HIDDEN void ouro__inc_cursor_leaves(ouro_heap *h, ouro_object *o);
+/* gc.c, for incremental.c: CPython's exact collection of the objects on
+ * `list` (the steps of a collection after the first), survivors to the
+ * oldest generation.  Returns how many of them it found reachable; adds
+ * how many there were to *candidates; *collected and *uncollectable as a
+ * collection counts them. */
+OURO__HIDDEN size_t ouro__gc_collect_list(ouro_heap *h, ouro_object *list, uint64_t *candidates,
+                                          long *collected, long *uncollectable);
 OURO__HIDDEN int ouro__gc_check(ouro_heap *h);
 OURO__HIDDEN void ouro__list_init(ouro_heap *h, ouro_object *head);
 OURO__HIDDEN void ouro__list_append(ouro_heap *h, ouro_object *o, ouro_object *head);
 OURO__HIDDEN void ouro__list_remove(ouro_heap *h, ouro_object *o);
 OURO__HIDDEN void ouro__list_move(ouro_heap *h, ouro_object *o, ouro_object *head);
+OURO__HIDDEN void ouro__list_prepend(ouro_heap *h, ouro_object *o, ouro_object *head);
 OURO__HIDDEN void ouro__list_merge(ouro_heap *h, ouro_object *from, ouro_object *to);
 OURO__HIDDEN bool ouro__list_empty(ouro_heap *h, ouro_object *head);
 OURO__HIDDEN size_t ouro__list_size(ouro_heap *h, ouro_object *head);

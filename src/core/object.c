@@ -549,8 +549,8 @@ static inline void free_plain(ouro_heap *h, ouro_object *o, unsigned kind)
     ouro__block_free_fast(h, o);
 }
 
-/* ouro__gc_untrack_fast's unlink, for a tracked object that is neither
- * PENDING nor MIDDLE (ouro__dealloc's test); returns its flags as the unlink leaves
+/* ouro__gc_untrack_fast's unlink, for a tracked object with none of the
+ * OURO__F_SLOW_UNTRACK flags (ouro__dealloc's test); returns its flags as the unlink leaves
  * them (the caller stores them). */
 static inline uint16_t unlink_plain(ouro_heap *h, ouro_object *o, uint16_t of)
 {
@@ -558,7 +558,7 @@ static inline uint16_t unlink_plain(ouro_heap *h, ouro_object *o, uint16_t of)
     ouro__obj_of(h, prev)->gc_next = next;
     ouro__obj_of(h, next)->gc_prev = prev;
     o->gc_next = 0;
-    return of & (uint16_t)~(OURO__F_COLLECTING | OURO__F_UNREACHABLE);
+    return of & (uint16_t)~(OURO__F_COLLECTING | OURO__F_UNREACHABLE | OURO__F_INCR);
 }
 
 /* ouro__dealloc's path for an object whose type has a clear or dealloc
@@ -614,7 +614,7 @@ void ouro__dealloc(ouro_object *o)
     unsigned kind = type_kind[o->type_id];
     uint16_t of = o->flags;
     if (OURO__UNLIKELY((kind & KIND_SLOW) |
-                       (of & (OURO__F_HASWEAK | OURO__F_PENDING | OURO__F_MIDDLE)) |
+                       (of & (OURO__F_HASWEAK | OURO__F_SLOW_UNTRACK)) |
                        h->obj_slow)) {
         dealloc_slow(h, o);
         return;
