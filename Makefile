@@ -48,6 +48,7 @@ test-deep: build
 	    --seeds 1:$$(($(DEEP_SEEDS) + 1))
 	@$(PY) tests/fuzz/diff_corpus.py --ouro $(BUILD)/ouro --max-inputs 100000 \
 	    --max-time 100000 tests/fuzz/corpus tests/fuzz/crashes
+	@OURO_TEST_DEEP=1 ./$(BUILD)/tests/test_incremental
 
 test-asan: deps
 	@$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DOURO_SANITIZE=ON -DOURO_ASSERT=2 >/dev/null
@@ -107,6 +108,7 @@ fuzz: build
 	@mkdir -p build-fuzz/snapshot-corpus
 	@./$(BUILD)/ouro report --demo build-fuzz/seed.html --keep build-fuzz/snapshot-corpus >/dev/null
 	@./build-fuzz/fuzz_snapshot -max_total_time=$${FUZZ_TIME:-60} build-fuzz/snapshot-corpus
+	@./build-fuzz/fuzz_incremental -max_total_time=$${FUZZ_TIME:-60}
 
 # Every benchmark workload at tiny size against every peer: outputs checked,
 # timings not (performance lives in `make bench`).

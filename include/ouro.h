@@ -600,7 +600,9 @@ OURO_API int ouro_gc_get_schedule(ouro_heap *h);
 OURO_API long ouro_gc_step(ouro_heap *h, long work);
 /* Whether an incremental cycle is in progress: 0 none, 1 its first pass
  * (counting references between objects), 2 its second (marking what is
- * reachable from outside); OURO_EINVAL for NULL. */
+ * reachable from outside), 3 its last (collecting the objects found
+ * unreachable, a batch of whole components per increment); OURO_EINVAL
+ * for NULL. */
 OURO_API int ouro_gc_cycle_phase(ouro_heap *h);
 /* The count generation 0 must pass for the next automatic collection:
  * threshold0 under CPython's schedule, threshold0 x the current factor

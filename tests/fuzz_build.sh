@@ -1,5 +1,6 @@
 #!/bin/sh
-# Build the libFuzzer target build-fuzz/fuzz_replay: the heaptrace runner
+# Build the libFuzzer targets build-fuzz/fuzz_replay (and fuzz_snapshot,
+# fuzz_incremental, below): the heaptrace runner
 # (tools/replay.c) and ouro's sources (every .c under src/) compiled
 # directly, with clang's
 # libFuzzer, AddressSanitizer and UndefinedBehaviorSanitizer, and with
@@ -9,6 +10,7 @@
 #   CC=clang-15 tests/fuzz_build.sh     another clang
 #
 # Then: ./build-fuzz/fuzz_replay -max_total_time=60 tests/fuzz/corpus
+#       ./build-fuzz/fuzz_incremental -max_total_time=60
 set -eu
 cd "$(dirname "$0")/.."
 out=${1:-build-fuzz}
@@ -58,4 +60,9 @@ cp tests/fuzz/heaptrace.dict "$out/fuzz_replay.dict"
 # The second file format ouro reads: JSON snapshots (src/inspect/snapshot_json.c).
 # shellcheck disable=SC2086
 "$cc" $common -fsanitize=fuzzer tests/fuzz_snapshot.c $objs $libs -o "$out/fuzz_snapshot"
-echo "fuzz_build.sh: built $out/fuzz_replay and $out/fuzz_snapshot"
+# The incremental cycle collector under a mutator driven by the input's
+# bytes (tests/mutator.h, shared with tests/test_incremental.c).
+# shellcheck disable=SC2086
+"$cc" $common -Itests -fsanitize=fuzzer tests/fuzz/fuzz_incremental.c $objs $libs \
+    -o "$out/fuzz_incremental"
+echo "fuzz_build.sh: built $out/fuzz_replay, $out/fuzz_snapshot and $out/fuzz_incremental"

@@ -1004,14 +1004,14 @@ static void collect_steps(ouro_heap *h, collection *cp, long *collected, long *u
     *cp = c;
 }
 
-size_t ouro__gc_collect_list(ouro_heap *h, ouro_object *list, uint64_t *candidates,
-                             long *collected, long *uncollectable)
+size_t ouro__gc_collect_list(ouro_heap *h, ouro_object *list, ouro_object *old,
+                             uint64_t *candidates, long *collected, long *uncollectable)
 {
     collection c = {0};
     c.generation = OURO_GC_GENERATIONS - 1;
     c.partial = true;
     c.young = list;
-    c.old = GEN(OURO_GC_GENERATIONS - 1);
+    c.old = old;
     c.unreachable = LIST(UNREACHABLE);
     c.finalizers = LIST(FINALIZERS);
     c.final = LIST(FINAL);
@@ -1041,7 +1041,7 @@ static void debug_stats_start(ouro_heap *h, int generation)
     for (int i = 0; i < OURO_GC_GENERATIONS; i++) {
         size_t k = ouro__list_size(h, GEN(i));
         if (i == OURO_GC_GENERATIONS - 1) /* an incremental cycle's objects */
-            for (int l = OURO__LIST_INC_SCAN; l <= OURO__LIST_INC_UNREACH; l++)
+            for (int l = OURO__LIST_INC_SCAN; l <= OURO__LIST_INC_RETRY; l++)
                 k += ouro__list_size(h, &h->lists[l]);
         n += snprintf(buf + n, sizeof buf - (size_t)n, " %zu", k);
     }
@@ -1121,10 +1121,11 @@ static int increment_with_callback(ouro_heap *h, long budget)
     int rc = h->inc.phase != OURO__INC_IDLE || ouro__inc_start(h)
                  ? ouro__inc_work(h, budget, &m, &n)
                  : OURO_ENOMEM;
+    /* A cycle's exact collections happen in its last increments. */
+    h->gstats[g].collected += (size_t)m;
+    h->gstats[g].uncollectable += (size_t)n;
     if (rc == 1) {
         h->gstats[g].collections++;
-        h->gstats[g].collected += (size_t)m;
-        h->gstats[g].uncollectable += (size_t)n;
         if (h->types_hooks)
             h->types_hooks->clear_freelists(h);
     }
@@ -1148,18 +1149,18 @@ static int increment_with_callback(ouro_heap *h, long budget)
  * most about 3/8 of the live heap.  The pace follows allocation, not the
  * clock, so it cannot fall behind a program that allocates faster.
  */
-enum { INC_EVERY = 512, INC_WORK_PER_ALLOC = 16 };
+enum { INC_EVERY = 256, INC_WORK_PER_ALLOC = 16 };
 
 static void incremental_schedule(ouro_heap *h)
 {
     long count = h->gen[0].count;
-    ouro__inc_release(h, 8); /* a finished cycle's side tables, 8 per pause */
+    ouro__inc_scrub(h, 2); /* the last cycle's side tables, two per pause */
     if (count > h->young_limit) {
         long found = collect_with_callback(h, 0);
         young_adapt(h, found);
         h->young_limit = h->young_threshold;
         size_t floor = (size_t)h->gen[0].threshold * INC_CYCLE_MIN;
-        size_t quarter = h->long_lived_total / 4;
+        size_t quarter = h->long_lived_total / 1;
         if (h->inc.phase == OURO__INC_IDLE && h->middle_live > (floor > quarter ? floor : quarter))
             ouro__inc_start(h); /* O(1); on failure, tried again next time */
         h->inc.since = 0;
@@ -1263,7 +1264,7 @@ long ouro_gc_step(ouro_heap *h, long work)
     if (h->collecting)
         return 0;
     h->collecting = true;
-    ouro__inc_release(h, 8);
+    ouro__inc_scrub(h, 2);
     int rc = increment_with_callback(h, work);
     h->collecting = false;
     if (h->incremental) /* the schedule's next increment counts from here */
@@ -1338,6 +1339,7 @@ int ouro_gc_set_schedule(ouro_heap *h, int schedule)
         return OURO_EINVAL;
     }
     ouro__inc_abandon(h);
+    ouro__inc_release(h); /* the side tables (kept between cycles) */
     h->incremental = schedule == OURO_GC_SCHEDULE_INCREMENTAL;
     young_retune(h, 1);
     return 0;
@@ -1376,10 +1378,11 @@ int ouro_gc_get_objects(ouro_heap *h, int generation, ouro_visit_fn visit, void 
         return OURO_EINVAL;
     /* Generation 2 is the oldest generation's list and an incremental
      * cycle's (in the order an abandoned cycle puts them back). */
-    static const int order[] = {OURO__LIST_GEN0, OURO__LIST_GEN1, OURO__LIST_INC_SCAN,
-                                OURO__LIST_INC_UNREACH, OURO__LIST_GEN2};
+    static const int order[] = {OURO__LIST_GEN0,      OURO__LIST_GEN1,        OURO__LIST_INC_SCAN,
+                                OURO__LIST_INC_BATCH, OURO__LIST_INC_UNREACH, OURO__LIST_INC_RETRY,
+                                OURO__LIST_GEN2};
     int lo = generation <= 0 ? 0 : generation == 1 ? 1 : 2;
-    int hi = generation < 0 || generation == 2 ? 4 : generation;
+    int hi = generation < 0 || generation == 2 ? 6 : generation;
     for (int g = lo; g <= hi; g++) {
         ouro_object *head = &h->lists[order[g]];
         uint32_t hr = head_ref(h, head);

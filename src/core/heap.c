@@ -286,7 +286,7 @@ int ouro_heap_free(ouro_heap *h)
     if (h->types_hooks)
         h->types_hooks->heap_free(h);
     ouro__inc_abandon(h); /* its objects back on the generations */
-    ouro__inc_release(h, UINT32_MAX); /* every side table unmapped */
+    ouro__inc_release(h); /* every side table unmapped */
     h->freeing = true;
     /* Drop what the heap itself holds: scopes and the garbage list. */
     while (h->scope.len)

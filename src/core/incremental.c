@@ -38,8 +38,8 @@
  *             of INC_UNREACH (gc.c, ouro__gc_collect_list: weak
  *             references, finalizers, resurrection, clear, gc.garbage, as
  *             always); INC_SCAN and the survivors join the oldest
- *             generation.  The side tables are released a few at a time
- *             afterwards (ouro__inc_release).
+ *             generation.  The side tables are kept for the next cycle,
+ *             which zeroes each when it first needs one.
  *
  * WHY IT IS SAFE.  The exact collection frees an object only if, at that
  * instant, every reference to it comes from a candidate that is freed too;
@@ -67,21 +67,34 @@
  * unreachable change lists; the last increment costs O(candidates): the
  * garbage, plus the live objects the program's moves misled the passes
  * about.  Memory: 4 bytes per 16 bytes of the arenas holding S, mapped
- * during a cycle, touched only where S lives.
+ * by the first cycle and kept for the next ones (mapping them afresh each
+ * cycle cost page faults and TLB shootdowns at unmapping: a quarter of the
+ * collector's time on W10); released when the heap is freed or the
+ * schedule changes.
  */
 #include "internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #define SCAN (&h->lists[OURO__LIST_INC_SCAN])
 #define UNREACH_LIST (&h->lists[OURO__LIST_INC_UNREACH])
+#define BATCH (&h->lists[OURO__LIST_INC_BATCH])
+#define RETRY (&h->lists[OURO__LIST_INC_RETRY])
 #define GEN(i) (&h->lists[OURO__LIST_GEN0 + (i)])
 
 /* Side counts are minus a number of references, so never positive: the
  * two marks are positive. */
 #define SIDE_ALIVE 0x40000000
 #define SIDE_UNREACH 0x20000000
+#define SIDE_BATCH 0x10000000
+
+/* FINISH collects the candidates in batches of whole components: a batch
+ * is closed when it holds this many objects (one component may hold more:
+ * it is collected whole, in one pause, as reference counting frees a
+ * structure whose last reference goes). */
+#define BATCH_MAX 4096
 
 static inline uint32_t head_ref(ouro_heap *h, ouro_object *head)
 {
@@ -97,12 +110,24 @@ static inline uint32_t head_ref(ouro_heap *h, ouro_object *head)
 
 static int32_t *side_alloc(ouro_heap *h, uint32_t index)
 {
-    void *t = mmap(NULL, SIDE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (t == MAP_FAILED) {
-        h->inc.oom = true;
-        return NULL;
+    void *t;
+    if (h->inc.nspare) {
+        /* A table from an earlier cycle, zeroed since (ouro__inc_scrub):
+         * resident already, so it costs neither page faults nor, later,
+         * the unmapping's TLB shootdown. */
+        t = h->inc.spare[--h->inc.nspare];
+    } else if (h->inc.ndirty) {
+        t = h->inc.dirty[--h->inc.ndirty];
+        memset(t, 0, SIDE_BYTES); /* not scrubbed yet: now */
+    } else {
+        t = mmap(NULL, SIDE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (t == MAP_FAILED) {
+            h->inc.oom = true;
+            return NULL;
+        }
     }
     h->inc.side[index] = t;
+    h->inc.ntables++;
     return t;
 }
 
@@ -142,59 +167,70 @@ static void *table_map(void)
     return p == MAP_FAILED ? NULL : p;
 }
 
-/* Unmaps up to `max_tables` of a finished cycle's tables (all: UINT32_MAX),
- * then the array itself once it is empty. */
-void ouro__inc_release(ouro_heap *h, uint32_t max_tables)
+/* Unmaps every table kept between cycles and, when no cycle runs, the
+ * arrays. */
+void ouro__inc_release(ouro_heap *h)
 {
-    int32_t **old = h->inc.side_old;
-    if (!old)
-        return;
-    uint32_t i = h->inc.release_at, freed = 0;
-    for (; i < OURO__MAX_ARENAS && freed < max_tables; i++) {
-        if (old[i]) {
-            munmap(old[i], SIDE_BYTES);
-            old[i] = NULL;
-            freed++;
-        } else if (i >= h->slot_top) {
-            i = OURO__MAX_ARENAS; /* no slot above was ever used */
-            break;
-        }
-    }
-    h->inc.release_at = i;
-    if (i >= OURO__MAX_ARENAS) {
-        munmap(old, OURO__MAX_ARENAS * sizeof(int32_t *));
-        h->inc.side_old = NULL;
+    while (h->inc.nspare)
+        munmap(h->inc.spare[--h->inc.nspare], SIDE_BYTES);
+    while (h->inc.ndirty)
+        munmap(h->inc.dirty[--h->inc.ndirty], SIDE_BYTES);
+    if (h->inc.phase == OURO__INC_IDLE && h->inc.side) {
+        munmap(h->inc.side, OURO__MAX_ARENAS * sizeof(int32_t *));
+        munmap(h->inc.spare, OURO__MAX_ARENAS * sizeof(int32_t *));
+        munmap(h->inc.dirty, OURO__MAX_ARENAS * sizeof(int32_t *));
+        h->inc.side = h->inc.spare = h->inc.dirty = NULL;
     }
 }
 
-/* The cycle's tables go to the release queue (after any still there). */
+/* Zeroes up to `n` tables of finished cycles (a table: 256 KiB, some tens
+ * of microseconds), so that the next cycle finds them ready: a cycle's
+ * first increments would otherwise zero every table they touch in one
+ * pause (close to a millisecond on W10). */
+void ouro__inc_scrub(ouro_heap *h, uint32_t n)
+{
+    while (n-- && h->inc.ndirty) {
+        int32_t *t = h->inc.dirty[--h->inc.ndirty];
+        memset(t, 0, SIDE_BYTES);
+        h->inc.spare[h->inc.nspare++] = t;
+    }
+}
+
+/* The cycle's tables wait to be zeroed for the next one. */
 static void side_retire(ouro_heap *h)
 {
-    if (!h->inc.side)
-        return;
-    ouro__inc_release(h, UINT32_MAX);
-    h->inc.side_old = h->inc.side;
-    h->inc.release_at = 0;
-    h->inc.side = NULL;
+    for (uint32_t i = 0; h->inc.ntables && i < OURO__MAX_ARENAS; i++) {
+        if (h->inc.side[i]) {
+            h->inc.dirty[h->inc.ndirty++] = h->inc.side[i];
+            h->inc.side[i] = NULL;
+            h->inc.ntables--;
+        }
+    }
     h->inc.memo_pool = 0;
 }
 
 /* ------------------------------------------------------------ the cursor */
 
+/* The list the cursor walks: INC_SCAN, or INC_BATCH in FINISH. */
+static inline ouro_object *cursor_list(ouro_heap *h)
+{
+    return h->inc.phase == OURO__INC_FINISH ? BATCH : SCAN;
+}
+
 static inline void cursor_flag(ouro_heap *h)
 {
-    if (h->inc.cursor != head_ref(h, SCAN))
+    if (h->inc.phase != OURO__INC_IDLE && h->inc.cursor != head_ref(h, cursor_list(h)))
         ouro__obj_of(h, h->inc.cursor)->flags |= OURO__F_CURSOR;
 }
 
 static inline void cursor_unflag(ouro_heap *h)
 {
-    if (h->inc.cursor != head_ref(h, SCAN))
+    if (h->inc.phase != OURO__INC_IDLE && h->inc.cursor != head_ref(h, cursor_list(h)))
         ouro__obj_of(h, h->inc.cursor)->flags &= (uint16_t)~OURO__F_CURSOR;
 }
 
 /* The object a pass visits after o: SUBTRACT walks INC_SCAN forwards,
- * MARK backwards (see mark()). */
+ * MARK backwards (see mark()), FINISH INC_BATCH forwards. */
 static inline uint32_t cursor_step(ouro_heap *h, const ouro_object *o)
 {
     return h->inc.phase == OURO__INC_MARK ? o->gc_prev : o->gc_next;
@@ -215,10 +251,19 @@ void ouro__inc_cursor_leaves(ouro_heap *h, ouro_object *o)
 bool ouro__inc_start(ouro_heap *h)
 {
     OURO__ASSERT(h->inc.phase == OURO__INC_IDLE);
-    ouro__inc_release(h, UINT32_MAX); /* the last cycle's, if any are left */
-    h->inc.side = table_map();
-    if (!h->inc.side)
-        return false;
+    if (!h->inc.side) {
+        h->inc.side = table_map();
+        h->inc.spare = table_map();
+        h->inc.dirty = table_map();
+        if (!h->inc.side || !h->inc.spare || !h->inc.dirty) {
+            int32_t **a[3] = {h->inc.side, h->inc.spare, h->inc.dirty};
+            for (int i = 0; i < 3; i++)
+                if (a[i])
+                    munmap(a[i], OURO__MAX_ARENAS * sizeof(int32_t *));
+            h->inc.side = h->inc.spare = h->inc.dirty = NULL;
+            return false;
+        }
+    }
     h->inc.oom = false;
     /* Oldest first, as a full collection merges them. */
     ouro__list_merge(h, GEN(2), SCAN);
@@ -247,7 +292,9 @@ void ouro__inc_abandon(ouro_heap *h)
     ouro_object *tmp = &h->lists[OURO__LIST_TMP];
     OURO__ASSERT(ouro__list_empty(h, tmp));
     ouro__list_merge(h, SCAN, tmp);
+    ouro__list_merge(h, BATCH, tmp);
     ouro__list_merge(h, UNREACH_LIST, tmp);
+    ouro__list_merge(h, RETRY, tmp);
     ouro__list_merge(h, GEN(2), tmp);
     ouro__list_merge(h, tmp, GEN(2));
     side_retire(h);
@@ -349,35 +396,130 @@ static bool mark(ouro_heap *h, long *budget)
     return true;
 }
 
-/* The last step: the exact collection of the candidates, then everything
- * back in the oldest generation. */
-static void finish(ouro_heap *h, long *collected, long *uncollectable)
+/* MARK is over: what it found reachable joins the oldest generation, and
+ * FINISH starts on the candidates. */
+static void finish_start(ouro_heap *h)
 {
-    *collected = *uncollectable = 0;
-    side_retire(h);
-    /* Oldest generation: what the cycle found reachable, what joined the
-     * oldest generation meanwhile, then the candidates that survive. */
     ouro_object *tmp = &h->lists[OURO__LIST_TMP];
     ouro__list_merge(h, SCAN, tmp);
     ouro__list_merge(h, GEN(2), tmp);
     ouro__list_merge(h, tmp, GEN(2));
-    h->inc.phase = OURO__INC_IDLE;
-    size_t kept = 0;
-    if (!ouro__list_empty(h, UNREACH_LIST))
-        kept = ouro__gc_collect_list(h, UNREACH_LIST, &h->inc.candidates, collected,
-                                     uncollectable);
-    h->inc.rescued += kept;
-    /* What the cycle left (objects that died since they were counted are
-     * still in: a heuristic for the next cycle's start). */
-    h->long_lived_total = h->inc.alive + kept;
-    h->long_lived_pending = 0;
-    h->inc.cycles++;
+    h->inc.phase = OURO__INC_FINISH;
+    h->inc.cursor = head_ref(h, BATCH);
+    h->inc.batch_n = 0;
+    h->inc.retried = false;
+    h->inc.kept = 0;
+}
+
+/* A candidate that o references (or that is a weak reference to o) joins
+ * the batch being closed. */
+static int visit_batch(ouro_object *c, void *arg)
+{
+    ouro_heap *h = arg;
+    if (!c || !c->gc_next || !(c->flags & OURO__F_INCR))
+        return 0;
+    int32_t *s = side_of(h, c);
+    if (!s)
+        return 1;
+    if (*s == SIDE_UNREACH) {
+        ouro__list_move(h, c, BATCH);
+        *s = SIDE_BATCH;
+        h->inc.batch_n++;
+    }
+    return 0;
+}
+
+/* The batch's exact collection; its survivors wait on INC_RETRY. */
+static void collect_batch(ouro_heap *h, long *collected, long *uncollectable)
+{
+    long m = 0, n = 0;
+    h->inc.kept += ouro__gc_collect_list(h, BATCH, RETRY, &h->inc.candidates, &m, &n);
+    *collected += m;
+    *uncollectable += n;
+    h->inc.batch_n = 0;
+    h->inc.cursor = head_ref(h, BATCH);
+}
+
+/*
+ * FINISH: the candidates are collected in batches of whole components, at
+ * most one batch per increment, so that its pause is bounded by BATCH_MAX
+ * (or the largest component) instead of all the garbage the cycle found.
+ * A batch is built by closing seeds under references: the newest
+ * candidate first (it is the likeliest to reference the others), then
+ * everything candidate it references, and the weak references to it
+ * that are candidates (so that a weak reference that is trash is
+ * collected with its referent, and its callback does not run, as CPython
+ * decides on all the trash at once).  The exact collection of a closed
+ * batch is CPython's on those objects; objects it keeps (referenced from
+ * outside the batch: live objects the increments misjudged, or garbage
+ * referenced by garbage in a later batch) are retried together once the
+ * candidates are exhausted, after the later batches freed what referenced
+ * them; what survives that joins the oldest generation.
+ */
+static int finish_step(ouro_heap *h, long *budget, long *collected, long *uncollectable)
+{
+    for (;;) {
+        uint32_t end = head_ref(h, BATCH);
+        while (*budget > 0 && h->inc.cursor != end) {
+            ouro_object *o = ouro__obj_of(h, h->inc.cursor);
+            if (traverse(o, visit_batch, h))
+                return OURO_ENOMEM;
+            if (o->flags & OURO__F_HASWEAK)
+                for (ouro_object *w = ouro__weak_head(h, o); w; w = ouro__weak_next(w))
+                    if (visit_batch(w, h))
+                        return OURO_ENOMEM;
+            h->inc.cursor = o->gc_next;
+            --*budget;
+        }
+        if (h->inc.cursor != end)
+            return 0; /* the closure goes on in the next increment */
+        bool more = !ouro__list_empty(h, UNREACH_LIST);
+        if (h->inc.batch_n >= BATCH_MAX || (!more && h->inc.batch_n)) {
+            collect_batch(h, collected, uncollectable);
+            return 0;
+        }
+        if (more) {
+            if (*budget <= 0)
+                return 0;
+            ouro_object *seed = ouro__obj_of(h, UNREACH_LIST->gc_prev);
+            int32_t *s = side_of(h, seed);
+            if (!s)
+                return OURO_ENOMEM;
+            *s = SIDE_BATCH;
+            ouro__list_move(h, seed, BATCH);
+            h->inc.batch_n++;
+            h->inc.cursor = BATCH->gc_prev; /* the seed: the batch before it is closed */
+            continue;
+        }
+        if (!h->inc.retried && !ouro__list_empty(h, RETRY)) {
+            /* What earlier batches kept, now that the later ones freed
+             * what they could: one more exact collection, of all of it. */
+            h->inc.retried = true;
+            h->inc.kept = 0;
+            ouro__list_merge(h, RETRY, BATCH);
+            h->inc.batch_n = 1; /* (not counted: no closure to build) */
+            h->inc.cursor = head_ref(h, BATCH);
+            collect_batch(h, collected, uncollectable);
+            return 0;
+        }
+        /* The cycle's end. */
+        ouro__list_merge(h, RETRY, GEN(2));
+        side_retire(h);
+        h->inc.phase = OURO__INC_IDLE;
+        h->inc.rescued += h->inc.kept;
+        /* What the cycle left (objects that died since they were counted
+         * are still in: a heuristic for the next cycle's start). */
+        h->long_lived_total = h->inc.alive + h->inc.kept;
+        h->long_lived_pending = 0;
+        h->inc.cycles++;
+        return 1;
+    }
 }
 
 /* Up to `budget` units of the cycle in progress.  Returns 1 when the cycle
- * ended (*collected, *uncollectable: its exact collection's result), 0
- * when work remains, OURO_ENOMEM when a side table could not be mapped
- * (the cycle is abandoned). */
+ * ended, 0 when work remains, OURO_ENOMEM when a side table could not be
+ * mapped (the cycle is abandoned); *collected and *uncollectable: what the
+ * exact collections of this increment found. */
 int ouro__inc_work(ouro_heap *h, long budget, long *collected, long *uncollectable)
 {
     *collected = *uncollectable = 0;
@@ -389,10 +531,15 @@ int ouro__inc_work(ouro_heap *h, long budget, long *collected, long *uncollectab
     if (h->inc.phase == OURO__INC_MARK) {
         if (!mark(h, &budget))
             goto oom;
-        if (h->inc.cursor == head_ref(h, SCAN)) {
-            finish(h, collected, uncollectable);
+        if (h->inc.cursor == head_ref(h, SCAN))
+            finish_start(h);
+    }
+    if (h->inc.phase == OURO__INC_FINISH) {
+        int rc = finish_step(h, &budget, collected, uncollectable);
+        if (rc == 1)
             return 1;
-        }
+        if (rc < 0)
+            goto oom;
     }
     cursor_flag(h);
     return 0;
@@ -402,29 +549,63 @@ oom:
     return OURO_ENOMEM;
 }
 
+/* An object's side count as the check reads it (0 with no table). */
+static int32_t side_peek(ouro_heap *h, const ouro_object *o)
+{
+    uint32_t ref = ouro__obj_ref(h, o);
+    int32_t *t = h->inc.side[ref >> 16];
+    return t ? t[ref & 0xffff] : 0;
+}
+
+/* Every object of `head` has INCR and side count `side`. */
+static int check_marked(ouro_heap *h, ouro_object *head, int32_t side, const char *what)
+{
+    uint32_t hr = head_ref(h, head);
+    for (uint32_t r = head->gc_next; r != hr;) {
+        ouro_object *o = ouro__obj_of(h, r);
+        r = o->gc_next;
+        if (o->flags & OURO__F_CURSOR) { /* the cursor is never on these lists */
+            ouro__report(h, "ouro_heap_check: incremental cycle: %p flagged as the cursor\n",
+                         (void *)o);
+            return OURO_EINVAL;
+        }
+        if (!(o->flags & OURO__F_INCR) || side_peek(h, o) != side) {
+            ouro__report(h, "ouro_heap_check: incremental cycle: %s object %p on the %s list "
+                            "is not marked as such (side count %d)\n",
+                         ouro_type_name(o), (void *)o, what, (int)side_peek(h, o));
+            return OURO_EINVAL;
+        }
+    }
+    return 0;
+}
+
 /* ouro_heap_check's part: the invariants at ouro__incr (internal.h). */
 int ouro__inc_check(ouro_heap *h)
 {
     int phase = h->inc.phase;
+    bool empty[4] = {ouro__list_empty(h, SCAN), ouro__list_empty(h, UNREACH_LIST),
+                     ouro__list_empty(h, BATCH), ouro__list_empty(h, RETRY)};
     if (phase == OURO__INC_IDLE) {
-        if (!ouro__list_empty(h, SCAN) || !ouro__list_empty(h, UNREACH_LIST) || h->inc.side) {
+        if (!empty[0] || !empty[1] || !empty[2] || !empty[3] || h->inc.ntables) {
             ouro__report(h, "ouro_heap_check: incremental lists in use with no cycle\n");
             return OURO_EINVAL;
         }
         return 0;
     }
-    if (phase == OURO__INC_SUBTRACT && !ouro__list_empty(h, UNREACH_LIST)) {
-        ouro__report(h, "ouro_heap_check: incremental cycle: candidates before marking\n");
+    if ((phase != OURO__INC_FINISH && (!empty[2] || !empty[3])) ||
+        (phase == OURO__INC_SUBTRACT && !empty[1]) || (phase == OURO__INC_FINISH && !empty[0])) {
+        ouro__report(h, "ouro_heap_check: incremental cycle: a list in use out of its phase\n");
         return OURO_EINVAL;
     }
-    /* Walk INC_SCAN: the objects the pass has visited (before the cursor
-     * for SUBTRACT, after it for MARK, which walks backwards), the
-     * cursor's flagged, and no other. */
-    uint32_t hr = head_ref(h, SCAN);
+    /* The cursor's list: the objects the pass has visited (before the
+     * cursor for SUBTRACT and FINISH, after it for MARK, which walks
+     * backwards), the cursor's flagged, and no other. */
+    ouro_object *cl = cursor_list(h);
+    uint32_t hr = head_ref(h, cl);
     bool cursor_seen = h->inc.cursor == hr;
-    for (uint32_t r = SCAN->gc_next; r != hr;) {
+    for (uint32_t r = cl->gc_next; r != hr;) {
         ouro_object *o = ouro__obj_of(h, r);
-        bool before = phase == OURO__INC_SUBTRACT ? !cursor_seen : cursor_seen;
+        bool before = phase == OURO__INC_MARK ? cursor_seen : !cursor_seen;
         if (r == h->inc.cursor) {
             before = false;
             cursor_seen = true;
@@ -440,36 +621,25 @@ int ouro__inc_check(ouro_heap *h)
         }
         r = o->gc_next;
         bool flagged = (o->flags & OURO__F_INCR) != 0;
-        if ((phase == OURO__INC_MARK || before) && !flagged) {
+        if ((phase != OURO__INC_SUBTRACT || before) && !flagged) {
             ouro__report(h, "ouro_heap_check: incremental cycle: %s object %p not visited\n",
                          ouro_type_name(o), (void *)o);
             return OURO_EINVAL;
         }
-        if (phase == OURO__INC_MARK) {
-            uint32_t ref = ouro__obj_ref(h, o);
-            int32_t *t = h->inc.side[ref >> 16];
-            int32_t s = t ? t[ref & 0xffff] : 0;
-            if (before ? s != SIDE_ALIVE : !(s == SIDE_ALIVE || s <= 0)) {
-                ouro__report(h, "ouro_heap_check: incremental cycle: %s object %p has side "
-                                "count %d\n", ouro_type_name(o), (void *)o, (int)s);
-                return OURO_EINVAL;
-            }
+        int32_t s = phase == OURO__INC_SUBTRACT ? 0 : side_peek(h, o);
+        bool ok = phase == OURO__INC_SUBTRACT ? true
+                  : phase == OURO__INC_FINISH ? s == SIDE_BATCH
+                  : before                    ? s == SIDE_ALIVE
+                                              : s == SIDE_ALIVE || s <= 0;
+        if (!ok) {
+            ouro__report(h, "ouro_heap_check: incremental cycle: %s object %p has side count "
+                            "%d\n", ouro_type_name(o), (void *)o, (int)s);
+            return OURO_EINVAL;
         }
     }
     if (!cursor_seen) {
         ouro__report(h, "ouro_heap_check: incremental cycle: the cursor is not on its list\n");
         return OURO_EINVAL;
     }
-    for (uint32_t r = UNREACH_LIST->gc_next; r != head_ref(h, UNREACH_LIST);) {
-        ouro_object *o = ouro__obj_of(h, r);
-        r = o->gc_next;
-        uint32_t ref = ouro__obj_ref(h, o);
-        int32_t *t = h->inc.side[ref >> 16];
-        if (!(o->flags & OURO__F_INCR) || !t || t[ref & 0xffff] != SIDE_UNREACH) {
-            ouro__report(h, "ouro_heap_check: incremental cycle: %s object %p is a candidate "
-                            "but not marked as one\n", ouro_type_name(o), (void *)o);
-            return OURO_EINVAL;
-        }
-    }
-    return 0;
+    return check_marked(h, UNREACH_LIST, SIDE_UNREACH, "candidates");
 }

@@ -289,12 +289,16 @@ enum {
     OURO__LIST_GEN1,
     OURO__LIST_GEN2,
     /* An incremental cycle's lists (incremental.c): the objects its passes
-     * walk, and those the second pass found tentatively unreachable.  They
+     * walk, those the second pass found tentatively unreachable (the
+     * candidates), the batch of them being closed and collected, and what
+     * the batches' collections kept.  They
      * sit between the generations and the permanent list so that the
      * loops over "every tracked object" (GEN0..PERMANENT) include them;
      * outside a cycle they are empty. */
     OURO__LIST_INC_SCAN,
     OURO__LIST_INC_UNREACH,
+    OURO__LIST_INC_BATCH,
+    OURO__LIST_INC_RETRY,
     OURO__LIST_PERMANENT,
     OURO__LIST_UNREACHABLE,
     OURO__LIST_FINALIZERS,
@@ -332,10 +336,15 @@ typedef struct ouro__gen {
  *     after the cursor (found reachable and traversed) and for those after it found reachable but
  *     not traversed yet; SIDE_UNREACH for those of INC_UNREACH; the first
  *     pass's count for the rest.
- *   - side[] holds one table per arena-table slot touched, NULL for the
- *     others; at the cycle's end they move to side_old, released a few
- *     at a time. */
-enum { OURO__INC_IDLE = 0, OURO__INC_SUBTRACT = 1, OURO__INC_MARK = 2 };
+ *   - FINISH: INC_SCAN is empty (what MARK found reachable joined the
+ *     oldest generation); candidates not batched yet are on INC_UNREACH
+ *     with SIDE_UNREACH, the batch being closed on INC_BATCH with
+ *     SIDE_BATCH (the cursor walks it forwards), what batches' exact
+ *     collections kept on INC_RETRY.
+ *   - side[] holds one table per arena-table slot touched (ntables of
+ *     them), NULL for the others; at the cycle's end they move to dirty[]
+ *     and side[] is all NULL again. */
+enum { OURO__INC_IDLE = 0, OURO__INC_SUBTRACT = 1, OURO__INC_MARK = 2, OURO__INC_FINISH = 3 };
 typedef struct ouro__incr {
     int phase;
     int32_t **side;        /* OURO__MAX_ARENAS entries while a cycle runs */
@@ -345,11 +354,15 @@ typedef struct ouro__incr {
                               (flagged CURSOR between increments), or
                               INC_SCAN's own reference at its end */
     size_t alive;          /* objects MARK found reachable */
-    /* A finished cycle's side tables, released a few at a time
-     * (ouro__inc_release) so that no pause unmaps them all; `release_at`
-     * is the next slot to look at. */
-    int32_t **side_old;
-    uint32_t release_at;
+    size_t batch_n;        /* objects on INC_BATCH (FINISH) */
+    size_t kept;           /* ... that the batches' collections kept */
+    bool retried;          /* INC_RETRY was collected once */
+    uint32_t ntables;      /* non-NULL entries of side[] */
+    /* Tables of finished cycles (OURO__MAX_ARENAS entries each, mapped
+     * with side[]): zeroed ones ready for the next cycle, and those still
+     * to be zeroed, a few per pause (ouro__inc_scrub). */
+    int32_t **spare, **dirty;
+    uint32_t nspare, ndirty;
     /* side_of's memo: the last pool a referent was in, its arena's base
      * and side table (memo_pool 0: none). */
     uintptr_t memo_pool;
@@ -890,15 +903,17 @@ OURO__HIDDEN bool ouro__inc_start(ouro_heap *h);
 OURO__HIDDEN int ouro__inc_work(ouro_heap *h, long budget, long *collected, long *uncollectable);
 OURO__HIDDEN void ouro__inc_abandon(ouro_heap *h);
 OURO__HIDDEN int ouro__inc_check(ouro_heap *h);
-OURO__HIDDEN void ouro__inc_release(ouro_heap *h, uint32_t max_tables);
+OURO__HIDDEN void ouro__inc_release(ouro_heap *h);
+OURO__HIDDEN void ouro__inc_scrub(ouro_heap *h, uint32_t n);
 OURO__HIDDEN void ouro__inc_cursor_leaves(ouro_heap *h, ouro_object *o);
 /* gc.c, for incremental.c: CPython's exact collection of the objects on
- * `list` (the steps of a collection after the first), survivors to the
- * oldest generation.  Returns how many of them it found reachable; adds
+ * `list` (the steps of a collection after the first), survivors to
+ * `old`.  Returns how many of them it found reachable; adds
  * how many there were to *candidates; *collected and *uncollectable as a
  * collection counts them. */
-OURO__HIDDEN size_t ouro__gc_collect_list(ouro_heap *h, ouro_object *list, uint64_t *candidates,
-                                          long *collected, long *uncollectable);
+OURO__HIDDEN size_t ouro__gc_collect_list(ouro_heap *h, ouro_object *list, ouro_object *old,
+                                          uint64_t *candidates, long *collected,
+                                          long *uncollectable);
 OURO__HIDDEN int ouro__gc_check(ouro_heap *h);
 OURO__HIDDEN void ouro__list_init(ouro_heap *h, ouro_object *head);
 OURO__HIDDEN void ouro__list_append(ouro_heap *h, ouro_object *o, ouro_object *head);
@@ -912,6 +927,8 @@ OURO__HIDDEN size_t ouro__list_size(ouro_heap *h, ouro_object *head);
 /* ----- weak references (weakref.c) */
 OURO__HIDDEN extern ouro_type ouro__weakref_type;
 OURO__HIDDEN void ouro__weak_clear_refs(ouro_heap *h, ouro_object *o);
+/* The weak reference after wr in its referent's list, or NULL. */
+OURO__HIDDEN ouro_object *ouro__weak_next(ouro_object *wr);
 OURO__HIDDEN void ouro__weak_clear_silently(ouro_heap *h, ouro_object *o);
 OURO__HIDDEN ouro_object **ouro__weak_listptr(ouro_heap *h, ouro_object *o, bool create);
 OURO__HIDDEN void ouro__weak_fini(ouro_heap *h);

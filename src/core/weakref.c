@@ -395,6 +395,11 @@ size_t ouro_weakref_count(ouro_object *o)
     return n;
 }
 
+ouro_object *ouro__weak_next(ouro_object *wr)
+{
+    return (ouro_object *)WR(wr)->wr_next;
+}
+
 size_t ouro_weakref_list(ouro_object *o, ouro_object **out, size_t max)
 {
     ouro_heap *h = ouro__heap_of(o);
