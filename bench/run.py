@@ -49,13 +49,13 @@ PYDIR = os.path.join(ROOT, "bench", "py")
 RESULTS = os.path.join(ROOT, "bench", "results")
 
 # Column order of the tables; "ouro" and "ouro_obj" are ours, the rest peers.
-PEERS = ["ouro", "ouro_obj", "ouro_cpy", "ouro_inc", "glibc", "mimalloc", "jemalloc", "boehm", "cpython"]
+PEERS = ["ouro", "ouro_obj", "ouro_cpy", "ouro_ada", "glibc", "mimalloc", "jemalloc", "boehm", "cpython"]
 OURS = ["ouro", "ouro_obj"]
 LABEL = {
     "ouro": "ouro",
     "ouro_obj": "ouro obj",
     "ouro_cpy": "ouro, CPython's schedule",
-    "ouro_inc": "ouro, incremental schedule",
+    "ouro_ada": "ouro, adaptive schedule",
     "glibc": "glibc",
     "mimalloc": "mimalloc",
     "jemalloc": "jemalloc",
@@ -136,7 +136,7 @@ class Case:
         self.pauses = pauses
         self.timeline = timeline
         # The collection schedule ouro's program must report (@schedule):
-        # ADAPTIVE for the default cases, CPYTHON311 for the comparisons.
+        # INCREMENTAL for the default cases, CPYTHON311 for the comparisons.
         self.schedule = schedule
         self.name = name
         self.metric = metric
@@ -168,15 +168,17 @@ def c_peers(name, peers, *args):
 
 MALLOCS = ["glibc", "mimalloc", "jemalloc", "boehm"]
 # The extra W1/W2 cases run ouro under CPython 3.11's schedule (SCHEDULE
-# argument 1, bench/onode.h); the main cases use ouro's default, adaptive.
+# argument 1, bench/onode.h); the main cases use ouro's default, incremental.
 CPYTHON_SCHEDULE = 1
-# The incremental schedule's SCHEDULE argument (bench/onode.h: -S selects
-# ouro.h's schedule S; OURO_GC_SCHEDULE_INCREMENTAL is 3), the "ouro_inc"
-# column of W1, W2, W3, W5 and W10.
-INCREMENTAL_SCHEDULE = -3
+# The adaptive (stop-the-world) schedule's SCHEDULE argument (bench/onode.h:
+# -S selects ouro.h's schedule S; OURO_GC_SCHEDULE_ADAPTIVE is 2), the
+# "ouro_ada" column of W1, W2, W3, W5 and W10: the default before the
+# incremental one.
+ADAPTIVE_SCHEDULE = -2
 # What the programs report as @schedule (ouro_gc_get_schedule).
 SCHEDULE_CPYTHON = 1.0
 SCHEDULE_ADAPTIVE = 2.0
+SCHEDULE_INCREMENTAL = 3.0
 
 
 # W6 bulk: memory kept after everything is freed (w6_alloc.c kept_after_free).
@@ -211,9 +213,9 @@ def build_cases(quick):
     n = 10 if q else 20
     cases.append(Case("W1", "binary-trees N=%d" % n, "time_s", "s",
                       dict(c_peers("w1_binarytrees", ["ouro"] + MALLOCS, n),
-                           ouro_inc=prog("w1_binarytrees", "ouro", n, INCREMENTAL_SCHEDULE)),
+                           ouro_ada=prog("w1_binarytrees", "ouro", n, ADAPTIVE_SCHEDULE)),
                       text=binarytrees_expected(n), extras=("collections",),
-                      schedule=SCHEDULE_ADAPTIVE))
+                      schedule=SCHEDULE_INCREMENTAL))
     # The same with ouro under CPython 3.11's schedule (a young collection
     # every 700 net allocations, as a Python program has).
     cases.append(Case("W1", "binary-trees N=%d, ouro under CPython's schedule" % n, "time_s",
@@ -231,7 +233,7 @@ def build_cases(quick):
                       expect="collected %d" % (2 * n), scale=1e3, extras=("ns_per_obj",)))
     cases.append(Case("W3", "%s cycles, gc on: collector time" % fmt_count(n), "time_s", "ms",
                       {"ouro": prog("w3_cycles", "ouro", "auto", n),
-                       "ouro_inc": prog("w3_cycles", "ouro", "auto", n, INCREMENTAL_SCHEDULE),
+                       "ouro_ada": prog("w3_cycles", "ouro", "auto", n, ADAPTIVE_SCHEDULE),
                        "cpython": pyscript("w3_cycles.py", "auto", n)},
                       expect="collected %d" % (2 * n), scale=1e3,
                       extras=("total_s", "collections", "pause_max_s")))
@@ -265,10 +267,10 @@ def build_cases(quick):
     args = (14, 12, 20000, 4, 12) if q else (18, 16, 500000, 4, 16)
     cases.append(Case("W2", "GCBench" + (" (small)" if q else ""), "time_s", "ms",
                       dict(c_peers("w2_gcbench", ["ouro"] + MALLOCS, *args),
-                           ouro_inc=prog("w2_gcbench", "ouro",
-                                         *(args + (INCREMENTAL_SCHEDULE,)))),
+                           ouro_ada=prog("w2_gcbench", "ouro",
+                                         *(args + (ADAPTIVE_SCHEDULE,)))),
                       text=gcbench_expected(*args), scale=1e3, extras=("collections",),
-                      schedule=SCHEDULE_ADAPTIVE))
+                      schedule=SCHEDULE_INCREMENTAL))
     cases.append(Case("W2", "GCBench%s, ouro under CPython's schedule" % (" (small)" if q else ""),
                       "time_s", "ms",
                       {"ouro": prog("w2_gcbench", "ouro", *(args + (CPYTHON_SCHEDULE,))),
@@ -282,15 +284,15 @@ def build_cases(quick):
     # walks the whole chain, so the longest pause grows with the heap.
     for n in ((50000, 100000) if q else (5000000, 20000000)):
         cmds = {"ouro": prog("w5_pauses", "ouro", n), "boehm": prog("w5_pauses", "boehm", n),
-                "ouro_inc": prog("w5_pauses", "ouro", n, INCREMENTAL_SCHEDULE),
+                "ouro_ada": prog("w5_pauses", "ouro", n, ADAPTIVE_SCHEDULE),
                 "cpython": pyscript("w5_pauses.py", n)}
         cases.append(Case("W5", "grow to %s live: collector time" % fmt_count(n), "time_s",
                           "ms", cmds, expect="live %d" % n, scale=1e3, pauses=True,
                           extras=("total_s", "gc_fraction", "collections", "full_collections"),
-                          schedule=SCHEDULE_ADAPTIVE))
+                          schedule=SCHEDULE_INCREMENTAL))
         cases.append(Case("W5", "grow to %s live: longest pause" % fmt_count(n), "pause_max_s",
                           "ms", cmds, expect="live %d" % n, scale=1e3, pauses=True,
-                          timeline=True, extras=PAUSE_EXTRAS, schedule=SCHEDULE_ADAPTIVE))
+                          timeline=True, extras=PAUSE_EXTRAS, schedule=SCHEDULE_INCREMENTAL))
 
     # W7 weak references
     n = 20000 if q else 1000000
@@ -334,13 +336,13 @@ def build_cases(quick):
                       "slowdown", "×",
                       {"ouro": prog("w9_tracing", "ouro", "pairs", 64, n, "sampled")},
                       expect="pairs 64 %d" % n, extras=("off_s", "on_s")))
-    # W10 cyclic churn: ouro's default (adaptive) schedule against ouro under
+    # W10 cyclic churn: ouro's default (incremental) schedule against ouro under
     # CPython 3.11's schedule (the peak target: <= 1.5x) and CPython itself.
     # lists runs 2,000 rounds, the length of the PR #108038 review's program.
     for mode, rounds in (("lists", 10 if q else 2000), ("batches", 2000 if q else 100000)):
         cmds = {"ouro": prog("w10_churn", "ouro", mode, rounds),
                 "ouro_cpy": prog("w10_churn", "ouro", mode, rounds, "cpython"),
-                "ouro_inc": prog("w10_churn", "ouro", mode, rounds, "incremental"),
+                "ouro_ada": prog("w10_churn", "ouro", mode, rounds, "adaptive"),
                 "cpython": pyscript("w10_churn.py", mode, rounds)}
         if mode == "lists":
             long_, alive = 10000 + 25 * rounds, 10000 + 25 * rounds + 5000

@@ -18,7 +18,8 @@
  *
  * Automatic collection on.  SCHEDULE is "default" (the heap's default
  * schedule), "cpython" (ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_CPYTHON311))
- * or "incremental" (OURO_GC_SCHEDULE_INCREMENTAL).
+ * "incremental" (OURO_GC_SCHEDULE_INCREMENTAL, the default) or "adaptive"
+ * (OURO_GC_SCHEDULE_ADAPTIVE).
  *
  *   time_s      the whole loop
  *   pause_*     every collection timed from its gc callback "start" to
@@ -31,7 +32,7 @@
  *   check       the long-lived length, and the objects alive after a final
  *               full collection (long-lived + what the program still holds)
  *
- * usage: w10_churn_ouro lists|batches ROUNDS [default|cpython|incremental]
+ * usage: w10_churn_ouro lists|batches ROUNDS [default|cpython|incremental|adaptive]
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -111,14 +112,16 @@ int main(int argc, char **argv)
     const char *sched = argc > 3 ? argv[3] : "default";
     bool lists = strcmp(mode, "lists") == 0;
     if (!lists && strcmp(mode, "batches") != 0)
-        bench_die("usage: w10_churn_ouro lists|batches ROUNDS [default|cpython|incremental]");
+        bench_die("usage: w10_churn_ouro lists|batches ROUNDS [default|cpython|incremental|adaptive]");
     ouro_heap *h = bench_ouro_heap();
     if (strcmp(sched, "cpython") == 0)
         ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_CPYTHON311);
     else if (strcmp(sched, "incremental") == 0)
         ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_INCREMENTAL);
+    else if (strcmp(sched, "adaptive") == 0)
+        ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_ADAPTIVE);
     else if (strcmp(sched, "default") != 0)
-        bench_die("SCHEDULE is default, cpython or incremental");
+        bench_die("SCHEDULE is default, cpython, incremental or adaptive");
     bench_result("schedule", (double)ouro_gc_get_schedule(h));
     churn_stats s = {0};
     bench_pauses_init(&s.pauses);

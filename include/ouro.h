@@ -526,7 +526,8 @@ OURO_API void ouro_gc_get_count(ouro_heap *h, int out[OURO_GC_GENERATIONS]);
  * as CPython's do.  `ouro replay` and every test that compares with
  * CPython use it.
  *
- * OURO_GC_SCHEDULE_ADAPTIVE, the default for a new heap: generation 0's
+ * OURO_GC_SCHEDULE_ADAPTIVE, stop-the-world (the default before the
+ * incremental schedule): generation 0's
  * trigger doubles after an automatic collection that freed fewer objects
  * than an eighth of the trigger, up to 1024 x threshold0 and to half the
  * objects alive outside generation 0, and returns to threshold0 after one
@@ -545,20 +546,25 @@ OURO_API void ouro_gc_get_count(ouro_heap *h, int out[OURO_GC_GENERATIONS]);
  * set (700/10/10), ouro_gc_get_count the counts as CPython keeps them,
  * and ouro_gc_get_young_trigger the count generation 0 must pass now.
  *
- * OURO_GC_SCHEDULE_INCREMENTAL: pauses bounded by a work budget instead of
- * the heap's size.  Generation 0 is collected as under the adaptive
- * schedule, but its trigger stays at most 16 x threshold0; the older
- * generations are never collected at once.  Instead, when the survivors of
- * young collections still alive outnumber a quarter of what the last cycle
- * left (at least 16 x threshold0), an incremental cycle starts: its work
- * is spread over increments between young collections (one every 512 net
- * tracked allocations, 16 objects of work per allocation, so a cycle ends
- * before the heap grows by an eighth), and it ends with CPython's exact
- * collection of the objects it found unreachable (finalizers, weak
- * references and callbacks as ouro_gc_collect).  No store barrier is
- * needed: see ouro_gc_step.  docs/design.md §9.
+ * OURO_GC_SCHEDULE_INCREMENTAL, the default for a new heap: pauses bounded
+ * by a work budget instead of the heap's size (under a millisecond on this
+ * project's machine, at 5 M and 20 M live objects).  Generation 0 is
+ * collected as under the adaptive schedule, but its trigger stays at most
+ * 16 x threshold0; the older generations are never collected at once.
+ * Instead, when the survivors of young collections still alive outnumber
+ * what the last cycle left (the old heap doubled; at least 4 x
+ * threshold0), an incremental cycle starts: its work is spread over
+ * increments between young collections (one every 256 net tracked
+ * allocations, 16 objects of work per allocation, so that a cycle ends
+ * before the heap grows by an eighth: it cannot fall behind), and it ends
+ * with CPython's exact collection of the objects it found unreachable, a
+ * batch of whole components per increment (finalizers, weak references
+ * and callbacks as ouro_gc_collect).  No store barrier is needed: see
+ * ouro_gc_step.  Costs: 4 bytes per 16 bytes of the arenas holding
+ * tracked objects, for the cycles' side tables, kept between cycles.
+ * docs/design.md §9.
  *
- * OURO_GC_SCHEDULE_DEFAULT selects the default (adaptive).  Setting a
+ * OURO_GC_SCHEDULE_DEFAULT selects the default (incremental).  Setting a
  * schedule resets the trigger to threshold0 and ends an incremental cycle
  * in progress (its work is discarded); ouro_gc_set_threshold resets the
  * trigger too.  Returns 0, or OURO_EINVAL for an unknown schedule. */
@@ -575,27 +581,29 @@ OURO_API int ouro_gc_get_schedule(ouro_heap *h);
 
 /* One increment of an incremental cycle, under any schedule (Lua's
  * collectgarbage("step")): starts a cycle if none is in progress, then does
- * up to `work` units (one unit: one object visited) of it.  A cycle
+ * up to `work` units (one unit: one object visited) of it, plus at most
+ * one exact collection of a batch of candidates.  A cycle
  * computes, a piece at a time while the program runs, which objects look
  * unreachable (trial deletion over every generation, then marking from
  * what has references from outside); the program may change anything
  * between increments, including moving references between objects without
- * any count changing.  Its last increment runs CPython's exact collection
- * on the objects found, at that instant, so a misjudgement caused by the
+ * any count changing.  Its last increments run CPython's exact collection
+ * on the objects found, a batch of whole components (about 4,096 objects)
+ * at a time, each at one instant, so a misjudgement caused by the
  * program's changes can only keep an object for one more cycle, never
  * free a live one, and every object that was garbage when the cycle
- * started is collected when it ends.  That last increment's pause grows
- * with the garbage it frees (as dropping the last reference to a large
- * structure does), not with the heap.  Returns 1 when this step ended a
- * cycle, 0 when work remains or when a collection is running (then it does
+ * started is collected when it ends.  A pause thus grows with the largest
+ * garbage structure (as dropping the last reference to a large structure
+ * does), not with the heap.  Returns 1 when this step ended a cycle, 0 when work remains or when a collection is running (then it does
  * nothing); like ouro_gc_collect it works while automatic collection is
  * disabled.  OURO_EINVAL for a NULL heap or work < 1, OURO_ENOMEM when the
  * cycle's side table could not be allocated (the cycle is abandoned, the
  * heap unchanged).  Each step is reported to gc callbacks as
  * a collection of generation 2 with `increment` set; the cycle's end
  * counts as one collection of generation 2 in ouro_gc_get_stats.
- * ouro_gc_collect, freeze, get_objects(…) see a cycle's objects in
- * generation 2; ouro_gc_collect, freeze and unfreeze first end a cycle in
+ * get_objects, get_referrers and ouro_heap_check see a cycle's objects in
+ * generation 2; ouro_gc_collect, any collection of generation 2, freeze
+ * and unfreeze first end a cycle in
  * progress without finishing it (its work is discarded). */
 OURO_API long ouro_gc_step(ouro_heap *h, long work);
 /* Whether an incremental cycle is in progress: 0 none, 1 its first pass
@@ -661,8 +669,9 @@ typedef struct ouro_gc_info {
     long collected;
     long uncollectable;
     /* 0: a collection; 1: an increment of an incremental cycle
-     * (ouro_gc_step), reported as generation 2, whose counts are the
-     * cycle's result at its last increment and 0 before. */
+     * (ouro_gc_step or the incremental schedule), reported as generation
+     * 2, whose counts are what that increment's exact collection of a
+     * batch found (0 before the cycle's last phase). */
     int increment;
 } ouro_gc_info;
 typedef void (*ouro_gc_callback)(ouro_heap *h, const char *phase,

@@ -357,7 +357,8 @@ void ouro__gc_init(ouro_heap *h)
     static const int thresholds[OURO_GC_GENERATIONS] = {700, 10, 10};
     for (int i = 0; i < OURO_GC_GENERATIONS; i++)
         h->gen[i].threshold = thresholds[i];
-    h->young_growth = OURO__ADAPTIVE_GROWTH; /* the default schedule: adaptive */
+    h->young_growth = OURO__ADAPTIVE_GROWTH;
+    h->incremental = true; /* the default schedule: incremental (docs/design.md §9) */
     young_retune(h, 1);
     h->enabled = true;
 }
@@ -1331,6 +1332,8 @@ int ouro_gc_set_schedule(ouro_heap *h, int schedule)
         h->young_growth = 1;
         break;
     case OURO_GC_SCHEDULE_DEFAULT:
+        schedule = OURO_GC_SCHEDULE_INCREMENTAL;
+        /* fall through */
     case OURO_GC_SCHEDULE_ADAPTIVE:
     case OURO_GC_SCHEDULE_INCREMENTAL:
         h->young_growth = OURO__ADAPTIVE_GROWTH;

@@ -13,46 +13,48 @@
  * already visited is seen by neither visit, and one moved the other way is
  * seen twice.  Any collector that trusts such a computation needs a
  * barrier on every store.  This one does not trust it: the increments
- * only *select candidates*, and the cycle's last increment runs CPython's
- * exact collection on the candidates, at one instant, with every
- * reference from outside them (the rest of the heap, the program's
- * locals, C code) counted from the objects' counts as they are then.
- * That decision is right for any set whatsoever; the increments' only job
- * is to make the set small and to make sure it contains the garbage.
+ * only *select candidates*, and the cycle ends with CPython's exact
+ * collection of the candidates, a batch at a time, each at one instant,
+ * with every reference from outside the batch (the rest of the heap, the
+ * program's locals, C code) counted from the objects' counts as they are
+ * then.  That decision is right for any set whatsoever; the increments'
+ * only job is to make the set small and to make sure it holds the garbage.
  *
  *   start     every generation is spliced onto INC_SCAN (O(1)); the cycle's
  *             set S is what was tracked at that instant.  New objects join
  *             generation 0 as usual and are collected by young collections.
  *   SUBTRACT  a cursor walks INC_SCAN; for each object of S, in
  *             increments: set OURO__F_INCR, and for each tracked object it
- *             references, decrement that object's side count (a per-cycle
- *             table beside the arenas, zero to start with).
- *   MARK      the cursor walks INC_SCAN again: an object known reachable,
- *             or whose count plus side count is above zero (a reference
- *             from outside the visited objects), is reachable: traverse
- *             it, marking what it references that is in S as reachable
- *             (moving it back from INC_UNREACH to the end of INC_SCAN, ahead
- *             of the cursor, if it had been judged unreachable), and leave
- *             it where it is.  Otherwise it moves to INC_UNREACH.
- *   finish    when the cursor reaches the end: CPython's exact collection
- *             of INC_UNREACH (gc.c, ouro__gc_collect_list: weak
- *             references, finalizers, resurrection, clear, gc.garbage, as
- *             always); INC_SCAN and the survivors join the oldest
- *             generation.  The side tables are kept for the next cycle,
- *             which zeroes each when it first needs one.
+ *             references, decrement that object's side count (a table
+ *             beside the arenas, zero to start with).
+ *   MARK      the cursor walks INC_SCAN backwards: an object known
+ *             reachable, or whose count plus side count is above zero (a
+ *             reference from outside the visited objects), is reachable:
+ *             traverse it, marking what it references that is in S as
+ *             reachable (moving it back from INC_UNREACH to the front of
+ *             INC_SCAN, which the cursor reaches last, if it had been
+ *             judged unreachable), and leave it where it is.  Otherwise it
+ *             moves to INC_UNREACH.  At the end INC_SCAN joins the oldest
+ *             generation.
+ *   FINISH    the candidates are collected in batches of whole components
+ *             (finish_step): closed under references from a seed, then
+ *             CPython's exact collection (gc.c, ouro__gc_collect_list:
+ *             weak references, finalizers, resurrection, clear,
+ *             gc.garbage, as always), one batch per increment; what a
+ *             batch keeps is retried once at the end.  The side tables
+ *             are kept for the next cycle and zeroed a few per pause.
  *
- * WHY IT IS SAFE.  The exact collection frees an object only if, at that
- * instant, every reference to it comes from a candidate that is freed too;
- * so whatever the increments concluded, nothing reachable is freed.  An
- * object dying (by reference counting) during the cycle leaves its list
- * like any tracked object; the cursor's object is flagged CURSOR between
- * increments, which sends its untracking (or any move off its list) to
- * the slow path, where the cursor moves on to its successor
- * (ouro__inc_cursor_leaves): the allocation and deallocation fast paths
- * pay nothing.  The side table is only read for
- * objects on the cycle's lists (flagged INCR in MARK), never for objects
- * tracked during the cycle, so a block that died and was reused by a new
- * object is never misread.
+ * WHY IT IS SAFE.  An exact collection frees an object only if, at that
+ * instant, every reference to it comes from a batch object that is freed
+ * too; so whatever the increments concluded, nothing reachable is freed.
+ * An object dying (by reference counting) during the cycle leaves its
+ * list like any tracked object; the cursor's object is flagged CURSOR
+ * between increments, which sends its untracking (or any move off its
+ * list) to the slow path, where the cursor moves on (ouro__inc_cursor_leaves):
+ * the allocation and deallocation fast paths pay nothing.  The side table
+ * is only read for objects on the cycle's lists (flagged INCR), never for
+ * objects tracked during the cycle, so a block that died and was reused
+ * by a new object is never misread.
  *
  * WHY IT IS COMPLETE.  An object that was garbage when the cycle started
  * is touched by nobody until the collector frees it (a weak reference
@@ -60,17 +62,17 @@
  * reference to it comes from garbage in S, which SUBTRACT visits with the
  * same references it had at the start, so its count plus its side count
  * is exactly zero; no reachable object references it, so MARK never marks
- * it; it is in INC_UNREACH at the end and the exact collection frees it.
+ * it: it is a candidate.  Its batch holds everything it references; if
+ * garbage of a later batch references it, its batch keeps it and the
+ * retry, after that batch freed its referrers, collects it.
  *
  * COST.  Each object of S is visited once by SUBTRACT and once or twice by
  * MARK (an increment's budget counts visits), and only the objects judged
- * unreachable change lists; the last increment costs O(candidates): the
- * garbage, plus the live objects the program's moves misled the passes
- * about.  Memory: 4 bytes per 16 bytes of the arenas holding S, mapped
- * by the first cycle and kept for the next ones (mapping them afresh each
- * cycle cost page faults and TLB shootdowns at unmapping: a quarter of the
- * collector's time on W10); released when the heap is freed or the
- * schedule changes.
+ * unreachable change lists; FINISH visits the candidates once more and
+ * collects them a batch per increment.  Memory: 4 bytes per 16 bytes of
+ * the arenas holding S (mapping them afresh each cycle cost page faults
+ * and TLB shootdowns at unmapping: a quarter of the collector's time on
+ * W10), released when the heap is freed or the schedule changes.
  */
 #include "internal.h"
 
