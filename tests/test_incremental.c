@@ -133,6 +133,9 @@ static totals run_scripts(const char *name, mut_profile p, int mode, uint64_t se
 }
 
 static int nseeds(int quick) { return deep() ? quick * 10 : light() ? 1 : quick * 2; }
+/* What a test must have exercised to count ("the test did test"): the
+ * quick mode's figure, a quarter of it in the light mode's one script. */
+static unsigned long at_least(unsigned long quick) { return light() ? quick / 4 : quick; }
 static int nops(void) { return deep() ? 2500 : 800; }
 
 /* ------------------------------------------------------------ randomized */
@@ -148,8 +151,8 @@ TEST(incremental_never_frees_reachable_under_steal_moves)
     p.w[MOP_STEP_BIG] = 0;
     p.max_ring = deep() ? 300 : 120;
     totals t = run_scripts("steal moves", p, MODE_MANUAL, 1000, nseeds(6), nops());
-    CHECK(t.moves > 1000);
-    CHECK(t.cycles > 10);
+    CHECK(t.moves > at_least(1000));
+    CHECK(t.cycles > at_least(10));
 }
 
 TEST(incremental_cycle_finds_all_garbage_present_at_start)
@@ -162,8 +165,8 @@ TEST(incremental_cycle_finds_all_garbage_present_at_start)
     p.w[MOP_COLLECT] = 0;
     p.max_ring = deep() ? 400 : 150;
     totals t = run_scripts("completeness", p, MODE_MANUAL, 2000, nseeds(6), nops());
-    CHECK(t.cycles_nonempty > 10);
-    CHECK(t.verified > 1000);
+    CHECK(t.cycles_nonempty > at_least(10));
+    CHECK(t.verified > at_least(1000));
 }
 
 TEST(incremental_finalizer_resurrection_survives)
@@ -174,8 +177,8 @@ TEST(incremental_finalizer_resurrection_survives)
     p.w[MOP_DROP_ROOT] = 10;
     p.w[MOP_RING] = 6;
     totals t = run_scripts("resurrection", p, MODE_MANUAL, 3000, nseeds(5), nops());
-    CHECK(t.resurrections > 20);
-    CHECK(t.cycles_nonempty > 5);
+    CHECK(t.resurrections > at_least(20));
+    CHECK(t.cycles_nonempty > at_least(5));
 }
 
 TEST(incremental_weakref_callbacks_only_for_dead)
@@ -187,8 +190,8 @@ TEST(incremental_weakref_callbacks_only_for_dead)
     p.w[MOP_DROP_ROOT] = 10;
     p.resurrect_pct = 15;
     totals t = run_scripts("weak references", p, MODE_MANUAL, 4000, nseeds(5), nops());
-    CHECK(t.callbacks > 50);
-    CHECK(t.handbacks > 50);
+    CHECK(t.callbacks > at_least(50));
+    CHECK(t.handbacks > at_least(50));
 }
 
 TEST(explicit_collect_abandons_cycle)
@@ -197,15 +200,15 @@ TEST(explicit_collect_abandons_cycle)
     p.w[MOP_COLLECT] = 6;
     p.w[MOP_STEP_BIG] = 0;
     totals t = run_scripts("collect during cycles", p, MODE_MANUAL, 5000, nseeds(4), nops());
-    CHECK(t.abandoned > 5);
-    CHECK(t.cycles > 5);
+    CHECK(t.abandoned > at_least(5));
+    CHECK(t.cycles > at_least(5));
 }
 
 TEST(incremental_steps_between_young_collections)
 {
     mut_profile p = base_profile();
     totals t = run_scripts("adaptive schedule", p, MODE_ADAPTIVE, 6000, nseeds(3), nops());
-    CHECK(t.cycles > 5);
+    CHECK(t.cycles > at_least(5));
 }
 
 TEST(incremental_schedule_small_graphs)
@@ -215,7 +218,7 @@ TEST(incremental_schedule_small_graphs)
     p.w[MOP_NEW] = 15;
     p.w[MOP_RING] = 8;
     totals t = run_scripts("incremental schedule", p, MODE_INCREMENTAL, 7000, nseeds(4), nops());
-    CHECK(t.cycles > 5);
+    CHECK(t.cycles > at_least(5));
 }
 
 /* ------------------------------------------------------------ deterministic */

@@ -316,14 +316,22 @@ static int visit_subtract(ouro_object *c, void *arg)
     return 0;
 }
 
+/* c's side count if c is one of the cycle's objects (tracked and visited
+ * by SUBTRACT), else NULL; also NULL when its table cannot be mapped,
+ * which sets h->inc.oom (the visits return it, ending the traversal). */
+static inline int32_t *cycle_side(ouro_heap *h, const ouro_object *c)
+{
+    if (!c || !c->gc_next || !(c->flags & OURO__F_INCR))
+        return NULL;
+    return side_of(h, c);
+}
+
 static int visit_mark(ouro_object *c, void *arg)
 {
     ouro_heap *h = arg;
-    if (!c || !c->gc_next || !(c->flags & OURO__F_INCR))
-        return 0;
-    int32_t *s = side_of(h, c);
+    int32_t *s = cycle_side(h, c);
     if (!s)
-        return 1;
+        return h->inc.oom;
     if (*s == SIDE_UNREACH) {
         /* Reachable after all: to the front of INC_SCAN, which the
          * backward walk reaches last (the cursor is on the object being
@@ -418,11 +426,9 @@ static void finish_start(ouro_heap *h)
 static int visit_batch(ouro_object *c, void *arg)
 {
     ouro_heap *h = arg;
-    if (!c || !c->gc_next || !(c->flags & OURO__F_INCR))
-        return 0;
-    int32_t *s = side_of(h, c);
+    int32_t *s = cycle_side(h, c);
     if (!s)
-        return 1;
+        return h->inc.oom;
     if (*s == SIDE_UNREACH) {
         ouro__list_move(h, c, BATCH);
         *s = SIDE_BATCH;
