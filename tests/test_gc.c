@@ -1017,3 +1017,72 @@ TEST(incremental_schedule_collects_cycles_in_increments)
     CHECK_EQ(tn_freed, 300000);
     tl_heap_done(h);
 }
+
+/* Side counts are 16 bits; an object referenced from more than 32,767
+ * objects of the cycle keeps its count in the overflow map.  A hub
+ * referenced by 40,000 nodes of a chain that the hub closes into a cycle:
+ * (a) all garbage: one cycle frees the 40,001 objects (arithmetic);
+ * (b) the hub also held by the test: it reaches every node, so nothing is
+ *     freed (its count overflowed, its outside reference still counts);
+ *     dropped, the next cycle frees all;
+ * (c) the chain's head held too: nothing is freed. */
+static ouro_object *hub_cycle(ouro_heap *h, ouro_object **head)
+{
+    ouro_object *hub = tn_plain(h), *prev = NULL;
+    for (int i = 0; i < 40000; i++) {
+        ouro_object *n = tn_plain(h);
+        ouro_incref(hub);
+        ((tnode *)n)->slot[0] = hub;
+        ((tnode *)n)->slot[1] = prev; /* takes prev's reference */
+        prev = n;
+    }
+    ((tnode *)hub)->slot[0] = prev; /* takes the last node's reference */
+    ouro_incref(prev);
+    *head = prev;
+    return hub;
+}
+
+static void run_cycle(ouro_heap *h)
+{
+    CHECK_EQ(ouro_gc_cycle_phase(h), 0);
+    int steps = 0;
+    while (ouro_gc_step(h, 5000) != 1) {
+        CHECK_EQ(ouro_heap_check(h), 0);
+        CHECK(++steps < 10000);
+    }
+    CHECK_EQ(ouro_heap_check(h), 0);
+}
+
+TEST(incremental_side_count_overflow)
+{
+    ouro_heap *h = tl_heap();
+    ouro_object *head;
+    /* (a) */
+    tn_reset();
+    ouro_object *hub = hub_cycle(h, &head);
+    ouro_decref(head);
+    ouro_decref(hub);
+    run_cycle(h);
+    CHECK_EQ(tn_freed, 40001);
+    /* (b) */
+    tn_reset();
+    hub = hub_cycle(h, &head);
+    ouro_decref(head);
+    run_cycle(h);
+    CHECK_EQ(tn_freed, 0);
+    CHECK_EQ(ouro_refcount(hub), 40001);
+    ouro_decref(hub);
+    run_cycle(h);
+    CHECK_EQ(tn_freed, 40001);
+    /* (c) */
+    tn_reset();
+    hub = hub_cycle(h, &head);
+    run_cycle(h);
+    CHECK_EQ(tn_freed, 0);
+    CHECK_EQ(ouro_refcount(hub), 40001);
+    ouro_decref(hub);
+    ouro_decref(head);
+    CHECK_EQ(ouro_gc_collect(h, 2), 40001);
+    CHECK_EQ(tn_freed, 40001);
+    tl_heap_done(h);
+}

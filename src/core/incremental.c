@@ -86,11 +86,15 @@
 #define RETRY (&h->lists[OURO__LIST_INC_RETRY])
 #define GEN(i) (&h->lists[OURO__LIST_GEN0 + (i)])
 
-/* Side counts are minus a number of references, so never positive: the
- * two marks are positive. */
-#define SIDE_ALIVE 0x40000000
-#define SIDE_UNREACH 0x20000000
-#define SIDE_BATCH 0x10000000
+/* A side count is minus a number of references, so never positive: the
+ * marks are positive.  16 bits an entry: a count that would pass
+ * SIDE_MIN reads SIDE_SAT, and the count itself is kept in the overflow
+ * map (h->inc.ovf), keyed by the object's compressed reference. */
+#define SIDE_ALIVE 0x4000
+#define SIDE_UNREACH 0x2000
+#define SIDE_BATCH 0x1000
+#define SIDE_MIN (-32767)
+#define SIDE_SAT INT16_MIN
 
 /* FINISH collects the candidates in batches of whole components: a batch
  * is closed when it holds this many objects (one component may hold more:
@@ -108,9 +112,9 @@ static inline uint32_t head_ref(ouro_heap *h, ouro_object *head)
 /* One table per arena-table slot: an arena has 65,536 16-byte units (a
  * large block's object sits at unit 4).  Mapped, not allocated: the pages
  * are zero until touched, and only those under S are. */
-#define SIDE_BYTES ((size_t)1 << 18)
+#define SIDE_BYTES ((size_t)1 << 17)
 
-static int32_t *side_alloc(ouro_heap *h, uint32_t index)
+static side_t *side_alloc(ouro_heap *h, uint32_t index)
 {
     void *t;
     if (h->inc.nspare) {
@@ -135,9 +139,9 @@ static int32_t *side_alloc(ouro_heap *h, uint32_t index)
 
 /* The side count of the object whose compressed reference is r, or NULL
  * when its table cannot be mapped. */
-static inline int32_t *side_at(ouro_heap *h, uint32_t r)
+static inline side_t *side_at(ouro_heap *h, uint32_t r)
 {
-    int32_t *t = h->inc.side[r >> 16];
+    side_t *t = h->inc.side[r >> 16];
     if (OURO__UNLIKELY(!t) && !(t = side_alloc(h, r >> 16)))
         return NULL;
     return &t[r & 0xffff];
@@ -147,12 +151,12 @@ static inline int32_t *side_at(ouro_heap *h, uint32_t r)
  * looked at, so the pool's slot, base and table are remembered
  * (h->inc.memo) instead of read from its header and the arena table for
  * every edge. */
-static inline int32_t *side_of(ouro_heap *h, const ouro_object *o)
+static inline side_t *side_of(ouro_heap *h, const ouro_object *o)
 {
     uintptr_t pool = (uintptr_t)o & ~(uintptr_t)(OURO__POOL_SIZE - 1);
     if (OURO__UNLIKELY(pool != h->inc.memo_pool)) {
         uint32_t index = ((ouro__chunk *)pool)->index;
-        int32_t *t = h->inc.side[index];
+        side_t *t = h->inc.side[index];
         if (OURO__UNLIKELY(!t) && !(t = side_alloc(h, index)))
             return NULL;
         h->inc.memo_pool = pool;
@@ -164,7 +168,7 @@ static inline int32_t *side_of(ouro_heap *h, const ouro_object *o)
 
 static void *table_map(void)
 {
-    void *p = mmap(NULL, OURO__MAX_ARENAS * sizeof(int32_t *), PROT_READ | PROT_WRITE,
+    void *p = mmap(NULL, OURO__MAX_ARENAS * sizeof(side_t *), PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
@@ -178,9 +182,9 @@ void ouro__inc_release(ouro_heap *h)
     while (h->inc.ndirty)
         munmap(h->inc.dirty[--h->inc.ndirty], SIDE_BYTES);
     if (h->inc.phase == OURO__INC_IDLE && h->inc.side) {
-        munmap(h->inc.side, OURO__MAX_ARENAS * sizeof(int32_t *));
-        munmap(h->inc.spare, OURO__MAX_ARENAS * sizeof(int32_t *));
-        munmap(h->inc.dirty, OURO__MAX_ARENAS * sizeof(int32_t *));
+        munmap(h->inc.side, OURO__MAX_ARENAS * sizeof(side_t *));
+        munmap(h->inc.spare, OURO__MAX_ARENAS * sizeof(side_t *));
+        munmap(h->inc.dirty, OURO__MAX_ARENAS * sizeof(side_t *));
         h->inc.side = h->inc.spare = h->inc.dirty = NULL;
     }
 }
@@ -192,13 +196,16 @@ void ouro__inc_release(ouro_heap *h)
 void ouro__inc_scrub(ouro_heap *h, uint32_t n)
 {
     while (n-- && h->inc.ndirty) {
-        int32_t *t = h->inc.dirty[--h->inc.ndirty];
+        side_t *t = h->inc.dirty[--h->inc.ndirty];
         memset(t, 0, SIDE_BYTES);
         h->inc.spare[h->inc.nspare++] = t;
     }
 }
 
-/* The cycle's tables wait to be zeroed for the next one. */
+static void ovf_clear(ouro_heap *h);
+
+/* The cycle's tables wait to be zeroed for the next one, and its overflow
+ * map goes. */
 static void side_retire(ouro_heap *h)
 {
     for (uint32_t i = 0; h->inc.ntables && i < OURO__MAX_ARENAS; i++) {
@@ -209,6 +216,89 @@ static void side_retire(ouro_heap *h)
         }
     }
     h->inc.memo_pool = 0;
+    ovf_clear(h);
+}
+
+/* ------------------------------------------------------------ overflow map */
+
+/* The counts past SIDE_MIN: open addressing on the compressed reference
+ * (never 0 for an object).  Rare: an object referenced from more than
+ * 32,767 others of the cycle. */
+static int32_t *ovf_slot(ouro_heap *h, uint32_t ref, bool create)
+{
+    ouro__side_ovf *m = &h->inc.ovf;
+    if (create && (m->n + 1) * 2 > m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        uint32_t *keys = calloc(cap, sizeof *keys);
+        int32_t *vals = calloc(cap, sizeof *vals);
+        if (!keys || !vals) {
+            free(keys);
+            free(vals);
+            h->inc.oom = true;
+            return NULL;
+        }
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->keys[i])
+                continue;
+            size_t j = (m->keys[i] * 2654435761u) & (cap - 1);
+            while (keys[j])
+                j = (j + 1) & (cap - 1);
+            keys[j] = m->keys[i];
+            vals[j] = m->vals[i];
+        }
+        free(m->keys);
+        free(m->vals);
+        m->keys = keys;
+        m->vals = vals;
+        m->cap = cap;
+    }
+    if (!m->cap)
+        return NULL;
+    size_t j = (ref * 2654435761u) & (m->cap - 1);
+    while (m->keys[j] && m->keys[j] != ref)
+        j = (j + 1) & (m->cap - 1);
+    if (!m->keys[j]) {
+        if (!create)
+            return NULL;
+        m->keys[j] = ref;
+        m->vals[j] = 0;
+        m->n++;
+    }
+    return &m->vals[j];
+}
+
+static void ovf_clear(ouro_heap *h)
+{
+    free(h->inc.ovf.keys);
+    free(h->inc.ovf.vals);
+    memset(&h->inc.ovf, 0, sizeof h->inc.ovf);
+}
+
+/* One reference less to o, whose entry is s.  False when the overflow map
+ * cannot grow (h->inc.oom). */
+static inline bool side_dec(ouro_heap *h, side_t *s, const ouro_object *o)
+{
+    if (OURO__LIKELY(*s > SIDE_MIN)) {
+        --*s;
+        return true;
+    }
+    int32_t *v = ovf_slot(h, ouro__obj_ref(h, o), true);
+    if (!v)
+        return false;
+    if (*s == SIDE_MIN)
+        *v = SIDE_MIN;
+    *s = SIDE_SAT;
+    --*v;
+    return true;
+}
+
+/* The count an unmarked entry stands for. */
+static inline int32_t side_count(ouro_heap *h, const side_t *s, uint32_t ref)
+{
+    if (OURO__LIKELY(*s != SIDE_SAT))
+        return *s;
+    int32_t *v = ovf_slot(h, ref, false);
+    return v ? *v : SIDE_SAT;
 }
 
 /* ------------------------------------------------------------ the cursor */
@@ -258,10 +348,10 @@ bool ouro__inc_start(ouro_heap *h)
         h->inc.spare = table_map();
         h->inc.dirty = table_map();
         if (!h->inc.side || !h->inc.spare || !h->inc.dirty) {
-            int32_t **a[3] = {h->inc.side, h->inc.spare, h->inc.dirty};
+            side_t **a[3] = {h->inc.side, h->inc.spare, h->inc.dirty};
             for (int i = 0; i < 3; i++)
                 if (a[i])
-                    munmap(a[i], OURO__MAX_ARENAS * sizeof(int32_t *));
+                    munmap(a[i], OURO__MAX_ARENAS * sizeof(side_t *));
             h->inc.side = h->inc.spare = h->inc.dirty = NULL;
             return false;
         }
@@ -309,17 +399,16 @@ static int visit_subtract(ouro_object *c, void *arg)
     ouro_heap *h = arg;
     if (!c || !c->gc_next)
         return 0;
-    int32_t *s = side_of(h, c);
-    if (!s)
+    side_t *s = side_of(h, c);
+    if (!s || !side_dec(h, s, c))
         return 1;
-    --*s;
     return 0;
 }
 
 /* c's side count if c is one of the cycle's objects (tracked and visited
  * by SUBTRACT), else NULL; also NULL when its table cannot be mapped,
  * which sets h->inc.oom (the visits return it, ending the traversal). */
-static inline int32_t *cycle_side(ouro_heap *h, const ouro_object *c)
+static inline side_t *cycle_side(ouro_heap *h, const ouro_object *c)
 {
     if (!c || !c->gc_next || !(c->flags & OURO__F_INCR))
         return NULL;
@@ -329,7 +418,7 @@ static inline int32_t *cycle_side(ouro_heap *h, const ouro_object *c)
 static int visit_mark(ouro_object *c, void *arg)
 {
     ouro_heap *h = arg;
-    int32_t *s = cycle_side(h, c);
+    side_t *s = cycle_side(h, c);
     if (!s)
         return h->inc.oom;
     if (*s == SIDE_UNREACH) {
@@ -386,10 +475,11 @@ static bool mark(ouro_heap *h, long *budget)
     while (*budget > 0 && h->inc.cursor != end) {
         ouro_object *o = ouro__obj_of(h, h->inc.cursor);
         OURO__ASSERT(o->flags & OURO__F_INCR);
-        int32_t *s = side_at(h, h->inc.cursor);
+        side_t *s = side_at(h, h->inc.cursor);
         if (!s)
             return false;
-        if (*s == SIDE_ALIVE || ouro_is_immortal(o) || (int64_t)o->refcnt + *s > 0) {
+        if (*s == SIDE_ALIVE || ouro_is_immortal(o) ||
+            (int64_t)o->refcnt + side_count(h, s, h->inc.cursor) > 0) {
             *s = SIDE_ALIVE;
             if (traverse(o, visit_mark, h))
                 return false;
@@ -426,7 +516,7 @@ static void finish_start(ouro_heap *h)
 static int visit_batch(ouro_object *c, void *arg)
 {
     ouro_heap *h = arg;
-    int32_t *s = cycle_side(h, c);
+    side_t *s = cycle_side(h, c);
     if (!s)
         return h->inc.oom;
     if (*s == SIDE_UNREACH) {
@@ -490,7 +580,7 @@ static int finish_step(ouro_heap *h, long *budget, long *collected, long *uncoll
             if (*budget <= 0)
                 return 0;
             ouro_object *seed = ouro__obj_of(h, UNREACH_LIST->gc_prev);
-            int32_t *s = side_of(h, seed);
+            side_t *s = side_of(h, seed);
             if (!s)
                 return OURO_ENOMEM;
             *s = SIDE_BATCH;
@@ -561,7 +651,7 @@ oom:
 static int32_t side_peek(ouro_heap *h, const ouro_object *o)
 {
     uint32_t ref = ouro__obj_ref(h, o);
-    int32_t *t = h->inc.side[ref >> 16];
+    side_t *t = h->inc.side[ref >> 16];
     return t ? t[ref & 0xffff] : 0;
 }
 

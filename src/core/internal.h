@@ -345,9 +345,18 @@ typedef struct ouro__gen {
  *     them), NULL for the others; at the cycle's end they move to dirty[]
  *     and side[] is all NULL again. */
 enum { OURO__INC_IDLE = 0, OURO__INC_SUBTRACT = 1, OURO__INC_MARK = 2, OURO__INC_FINISH = 3 };
+/* A side count: 16 bits per 16 bytes of arena (incremental.c). */
+typedef int16_t side_t;
+/* The side counts that do not fit in 16 bits (incremental.c, ovf_slot). */
+typedef struct ouro__side_ovf {
+    uint32_t *keys;        /* compressed references, 0 = empty */
+    int32_t *vals;
+    size_t cap, n;
+} ouro__side_ovf;
 typedef struct ouro__incr {
     int phase;
-    int32_t **side;        /* OURO__MAX_ARENAS entries while a cycle runs */
+    side_t **side;         /* OURO__MAX_ARENAS entries while a cycle runs */
+    ouro__side_ovf ovf;
     bool oom;              /* a side table could not be allocated */
     long since;            /* generation 0's count at the last increment */
     uint32_t cursor;       /* the next object of INC_SCAN the pass visits
@@ -361,13 +370,13 @@ typedef struct ouro__incr {
     /* Tables of finished cycles (OURO__MAX_ARENAS entries each, mapped
      * with side[]): zeroed ones ready for the next cycle, and those still
      * to be zeroed, a few per pause (ouro__inc_scrub). */
-    int32_t **spare, **dirty;
+    side_t **spare, **dirty;
     uint32_t nspare, ndirty;
     /* side_of's memo: the last pool a referent was in, its arena's base
      * and side table (memo_pool 0: none). */
     uintptr_t memo_pool;
     uint8_t *memo_base;
-    int32_t *memo_table;
+    side_t *memo_table;
     /* totals, for ouro_gc_cycle_stats-style reporting and the tests */
     uint64_t cycles, increments, abandoned;
     uint64_t candidates;   /* objects the second pass found unreachable */
