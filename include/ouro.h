@@ -560,7 +560,7 @@ OURO_API void ouro_gc_get_count(ouro_heap *h, int out[OURO_GC_GENERATIONS]);
  * with CPython's exact collection of the objects it found unreachable, a
  * batch of whole components per increment (finalizers, weak references
  * and callbacks as ouro_gc_collect).  No store barrier is needed: see
- * ouro_gc_step.  Costs: 4 bytes per 16 bytes of the arenas holding
+ * ouro_gc_step.  Costs: 2 bytes per 16 bytes of the arenas holding
  * tracked objects, for the cycles' side tables, kept between cycles.
  * docs/design.md §9.
  *

@@ -69,7 +69,7 @@
  * COST.  Each object of S is visited once by SUBTRACT and once or twice by
  * MARK (an increment's budget counts visits), and only the objects judged
  * unreachable change lists; FINISH visits the candidates once more and
- * collects them a batch per increment.  Memory: 4 bytes per 16 bytes of
+ * collects them a batch per increment.  Memory: 2 bytes per 16 bytes of
  * the arenas holding S (mapping them afresh each cycle cost page faults
  * and TLB shootdowns at unmapping: a quarter of the collector's time on
  * W10), released when the heap is freed or the schedule changes.
