@@ -67,11 +67,6 @@
 
 /* ------------------------------------------------------------ lists */
 
-static inline uint32_t head_ref(ouro_heap *h, ouro_object *head)
-{
-    return (uint32_t)((size_t)((uint8_t *)head - (uint8_t *)h) >> 4);
-}
-
 /* A list walk's decoder: remembers the last slot base, so that the common
  * step to a neighbour in the same arena is a compare the branch predictor
  * answers instead of a dependent load of slot_base[] in the walk's chain
@@ -96,13 +91,13 @@ static inline ouro_object *walk_obj(ouro_heap *h, walk_base *w, uint32_t r)
 
 void ouro__list_init(ouro_heap *h, ouro_object *head)
 {
-    uint32_t r = head_ref(h, head);
+    uint32_t r = ouro__head_ref(h, head);
     head->gc_next = head->gc_prev = r;
 }
 
 bool ouro__list_empty(ouro_heap *h, ouro_object *head)
 {
-    return head->gc_next == head_ref(h, head);
+    return head->gc_next == ouro__head_ref(h, head);
 }
 
 void ouro__list_append(ouro_heap *h, ouro_object *o, ouro_object *head)
@@ -111,7 +106,7 @@ void ouro__list_append(ouro_heap *h, ouro_object *o, ouro_object *head)
     uint32_t r = REF(o);
     last->gc_next = r;
     o->gc_prev = head->gc_prev;
-    o->gc_next = head_ref(h, head);
+    o->gc_next = ouro__head_ref(h, head);
     head->gc_prev = r;
 }
 
@@ -132,18 +127,14 @@ void ouro__list_prepend(ouro_heap *h, ouro_object *o, ouro_object *head)
     ouro_object *first = NEXT(head);
     uint32_t r = REF(o);
     o->gc_next = head->gc_next;
-    o->gc_prev = head_ref(h, head);
+    o->gc_prev = ouro__head_ref(h, head);
     first->gc_prev = r;
     head->gc_next = r;
 }
 
 void ouro__list_move(ouro_heap *h, ouro_object *o, ouro_object *head)
 {
-    if (OURO__UNLIKELY(o->flags & OURO__F_CURSOR))
-        ouro__inc_cursor_leaves(h, o);
-    ouro_object *prev = PREV(o), *next = NEXT(o);
-    prev->gc_next = o->gc_next;
-    next->gc_prev = o->gc_prev;
+    ouro__list_remove(h, o);
     ouro__list_append(h, o, head);
 }
 
@@ -157,14 +148,14 @@ void ouro__list_merge(ouro_heap *h, ouro_object *from, ouro_object *to)
     tail->gc_next = from->gc_next;
     first->gc_prev = REF(tail);
     to->gc_prev = from->gc_prev;
-    last->gc_next = head_ref(h, to);
+    last->gc_next = ouro__head_ref(h, to);
     ouro__list_init(h, from);
 }
 
 size_t ouro__list_size(ouro_heap *h, ouro_object *head)
 {
     size_t n = 0;
-    uint32_t hr = head_ref(h, head);
+    uint32_t hr = ouro__head_ref(h, head);
     for (uint32_t r = head->gc_next; r != hr; r = ouro__obj_of(h, r)->gc_next)
         n++;
     return n;
@@ -201,7 +192,7 @@ static bool validate_list(ouro_heap *h, ouro_object *head, uint16_t flags, size_
 {
     const uint16_t mask = OURO__F_COLLECTING | OURO__F_UNREACHABLE;
     const char *name = list_name(h, head);
-    uint32_t hr = head_ref(h, head), prev = hr;
+    uint32_t hr = ouro__head_ref(h, head), prev = hr;
     size_t n = 0;
     for (uint32_t r = head->gc_next; r != hr;) {
         ouro_object *o = ouro__obj_of(h, r);
@@ -374,17 +365,11 @@ static void gc_debug(ouro_heap *h, const char *msg, ouro_object *o)
 
 /* ------------------------------------------------------------ the phases */
 
-static int traverse(ouro_object *o, ouro_visit_fn fn, void *arg)
-{
-    ouro_type *t = ouro__type(o);
-    return t->traverse ? t->traverse(o, fn, arg) : 0;
-}
-
 /* Returns the number of objects in the list.  `clear` flags are removed on
  * the way (PENDING, in a full collection). */
 static size_t update_refs(ouro_heap *h, ouro_object *young, uint16_t clear)
 {
-    uint32_t hr = head_ref(h, young);
+    uint32_t hr = ouro__head_ref(h, young);
     walk_base w = {0, h->slot_base[0]};
     size_t n = 0;
     for (uint32_t r = young->gc_next; r != hr;) {
@@ -407,7 +392,7 @@ static int visit_decref(ouro_object *o, void *arg)
 
 static void subtract_refs(ouro_heap *h, ouro_object *young)
 {
-    uint32_t hr = head_ref(h, young);
+    uint32_t hr = ouro__head_ref(h, young);
     walk_base w = {0, h->slot_base[0]};
     for (uint32_t r = young->gc_next; r != hr;) {
         ouro_object *o = walk_obj(h, &w, r);
@@ -482,7 +467,7 @@ static int visit_reachable(ouro_object *o, void *arg)
         ouro_object *young = rc->young;
         ouro_object *last = PREV(young);
         last->gc_next = r;
-        o->gc_next = head_ref(h, young);
+        o->gc_next = ouro__head_ref(h, young);
         young->gc_prev = r;
         o->gc_prev = 1; /* gc_refs */
     } else if (o->gc_prev == 0) {
@@ -509,8 +494,8 @@ static size_t move_unreachable(ouro_heap *h, ouro_object *young, ouro_object *un
 {
     size_t reachable = 0;
     ouro_object *prev = young;
-    uint32_t hr = head_ref(h, young);
-    uint32_t ur = head_ref(h, unreachable);
+    uint32_t hr = ouro__head_ref(h, young);
+    uint32_t ur = ouro__head_ref(h, unreachable);
     reach_ctx rc = {h, young};
     uint32_t prev_ref = hr;
     uint32_t r = young->gc_next;
@@ -521,7 +506,7 @@ static size_t move_unreachable(ouro_heap *h, ouro_object *young, ouro_object *un
          * while this object's referents are visited. */
         __builtin_prefetch(walk_obj(h, &w, o->gc_next));
         if (o->gc_prev) {
-            traverse(o, visit_reachable, &rc);
+            ouro__traverse(o, visit_reachable, &rc);
             o->gc_prev = prev == young ? hr : prev_ref;
             o->flags = (uint16_t)((o->flags & ~OURO__F_COLLECTING) | set);
             prev = o;
@@ -601,7 +586,7 @@ static inline bool keep_survivor(ouro_heap *h, ouro_object *head, uint32_t r, ou
 
 static void report_list(ouro_heap *h, ouro_object *head, const char *what)
 {
-    uint32_t hr = head_ref(h, head);
+    uint32_t hr = ouro__head_ref(h, head);
     for (uint32_t r = head->gc_next; r != hr; r = ouro__obj_of(h, r)->gc_next)
         gc_debug(h, what, ouro__obj_of(h, r));
 }
@@ -661,11 +646,11 @@ static int visit_same_heap(ouro_object *o, void *arg)
 static void check_foreign_refs(ouro_heap *h, ouro_object *young)
 {
     foreign_ctx fc = {h};
-    uint32_t hr = head_ref(h, young);
+    uint32_t hr = ouro__head_ref(h, young);
     for (uint32_t r = young->gc_next; r != hr;) {
         ouro_object *o = ouro__obj_of(h, r);
         r = o->gc_next;
-        traverse(o, visit_same_heap, &fc);
+        ouro__traverse(o, visit_same_heap, &fc);
     }
 }
 
@@ -747,7 +732,7 @@ static void move_survivors(ouro_heap *h, collection *c)
 static void split_legacy(ouro_heap *h, ouro_object *unreachable, ouro_object *finalizers,
                          trash_info *ti)
 {
-    uint32_t hr = head_ref(h, unreachable);
+    uint32_t hr = ouro__head_ref(h, unreachable);
     uint8_t *const *sb = h->slot_base;
     for (uint32_t r = unreachable->gc_next; r != hr;) {
         ouro_object *o = (ouro_object *)(sb[r >> 16] + ((size_t)(r & 0xffff) << 4));
@@ -784,10 +769,10 @@ static int visit_move(ouro_object *o, void *arg)
 static void move_legacy_finalizer_reachable(ouro_heap *h, ouro_object *finalizers)
 {
     move_ctx mc = {h, finalizers};
-    uint32_t hr = head_ref(h, finalizers);
+    uint32_t hr = ouro__head_ref(h, finalizers);
     for (uint32_t r = finalizers->gc_next; r != hr;) {
         ouro_object *o = ouro__obj_of(h, r);
-        traverse(o, visit_move, &mc);
+        ouro__traverse(o, visit_move, &mc);
         r = o->gc_next;
     }
 }
@@ -819,7 +804,7 @@ static void handle_weakrefs(ouro_heap *h, collection *c)
     ouro_object *wrcb = LIST(WRCB);
     ouro__list_init(h, wrcb);
     ouro_object *unreachable = c->unreachable;
-    uint32_t hr = head_ref(h, unreachable);
+    uint32_t hr = ouro__head_ref(h, unreachable);
     for (uint32_t r = unreachable->gc_next; r != hr;) {
         ouro_object *o = ouro__obj_of(h, r);
         r = o->gc_next;
@@ -893,7 +878,7 @@ static void handle_resurrected_objects(ouro_heap *h, collection *c)
         ouro__list_merge(h, unreachable, still_unreachable);
         still = c->n_unreachable;
     } else {
-        uint32_t hr = head_ref(h, unreachable);
+        uint32_t hr = ouro__head_ref(h, unreachable);
         for (uint32_t r = unreachable->gc_next; r != hr;) {
             ouro_object *o = ouro__obj_of(h, r);
             r = o->gc_next;
@@ -901,7 +886,7 @@ static void handle_resurrected_objects(ouro_heap *h, collection *c)
         }
         size_t resurrected;
         deduce_unreachable(h, unreachable, still_unreachable, &resurrected, &still, 0, 0, NULL);
-        uint32_t sr = head_ref(h, still_unreachable);
+        uint32_t sr = ouro__head_ref(h, still_unreachable);
         for (uint32_t r = still_unreachable->gc_next; r != sr;) {
             ouro_object *o = ouro__obj_of(h, r);
             r = o->gc_next;
@@ -916,7 +901,7 @@ static void handle_resurrected_objects(ouro_heap *h, collection *c)
  * legacy finalizer (all of them under DEBUG_SAVEALL) to the garbage list. */
 static void handle_legacy_finalizers(ouro_heap *h, ouro_object *finalizers, ouro_object *old)
 {
-    uint32_t hr = head_ref(h, finalizers);
+    uint32_t hr = ouro__head_ref(h, finalizers);
     for (uint32_t r = finalizers->gc_next; r != hr;) {
         ouro_object *o = ouro__obj_of(h, r);
         r = o->gc_next;
@@ -1006,7 +991,7 @@ static void collect_steps(ouro_heap *h, collection *cp, long *collected, long *u
 }
 
 size_t ouro__gc_collect_list(ouro_heap *h, ouro_object *list, ouro_object *old,
-                             uint64_t *candidates, long *collected, long *uncollectable)
+                             long *collected, long *uncollectable)
 {
     collection c = {0};
     c.generation = OURO_GC_GENERATIONS - 1;
@@ -1019,7 +1004,6 @@ size_t ouro__gc_collect_list(ouro_heap *h, ouro_object *list, ouro_object *old,
     if (h->cfg.debug >= OURO_DEBUG_CHECKS)
         check_foreign_refs(h, c.young);
     collect_steps(h, &c, collected, uncollectable);
-    *candidates += c.n_young + c.n_unreachable;
     return c.n_young;
 }
 
@@ -1142,13 +1126,15 @@ static int increment_with_callback(ouro_heap *h, long budget)
  * adaptive trigger, at most INC_YOUNG_MAX x threshold0, so that a young
  * collection stays well under a millisecond); its survivors join the
  * middle generation, which is never collected on its own.  When the
- * survivors still alive there (middle_live) outnumber a quarter of what
- * the last cycle left, and INC_YOUNG_MAX x threshold0, a cycle starts;
- * while it runs, every INC_EVERY net tracked allocations do an increment
- * of INC_WORK_PER_ALLOC units each, so that a cycle over S objects (about
- * 2 S units) ends before S / 8 more are allocated: garbage waits for at
- * most about 3/8 of the live heap.  The pace follows allocation, not the
- * clock, so it cannot fall behind a program that allocates faster.
+ * survivors still alive there (middle_live) outnumber what the last cycle
+ * left (the old heap doubled), and INC_CYCLE_MIN x threshold0, a cycle
+ * starts (young_adapt set young_limit through young_retune); while it
+ * runs, every INC_EVERY net tracked allocations do an increment of
+ * INC_WORK_PER_ALLOC units each, so that a cycle over S objects (about
+ * 2 S units) ends before S / 8 more are allocated: garbage promoted before
+ * it died waits for at most about one live heap.  The pace follows
+ * allocation, not the clock, so it cannot fall behind a program that
+ * allocates faster.
  */
 enum { INC_EVERY = 256, INC_WORK_PER_ALLOC = 16 };
 
@@ -1159,10 +1145,9 @@ static void incremental_schedule(ouro_heap *h)
     if (count > h->young_limit) {
         long found = collect_with_callback(h, 0);
         young_adapt(h, found);
-        h->young_limit = h->young_threshold;
         size_t floor = (size_t)h->gen[0].threshold * INC_CYCLE_MIN;
-        size_t quarter = h->long_lived_total / 1;
-        if (h->inc.phase == OURO__INC_IDLE && h->middle_live > (floor > quarter ? floor : quarter))
+        size_t last = h->long_lived_total; /* what the last cycle left */
+        if (h->inc.phase == OURO__INC_IDLE && h->middle_live > (floor > last ? floor : last))
             ouro__inc_start(h); /* O(1); on failure, tried again next time */
         h->inc.since = 0;
     } else if (h->inc.phase != OURO__INC_IDLE) {
@@ -1388,7 +1373,7 @@ int ouro_gc_get_objects(ouro_heap *h, int generation, ouro_visit_fn visit, void 
     int hi = generation < 0 || generation == 2 ? 6 : generation;
     for (int g = lo; g <= hi; g++) {
         ouro_object *head = &h->lists[order[g]];
-        uint32_t hr = head_ref(h, head);
+        uint32_t hr = ouro__head_ref(h, head);
         for (uint32_t r = head->gc_next; r != hr;) {
             ouro_object *o = ouro__obj_of(h, r);
             r = o->gc_next;
@@ -1423,12 +1408,12 @@ int ouro_gc_get_referrers(ouro_heap *h, ouro_object *target, ouro_visit_fn visit
         ouro__fatal(target, "object used with a heap it does not belong to (wrong heap)");
     for (int l = OURO__LIST_GEN0; l < OURO__LIST_PERMANENT; l++) {
         ouro_object *head = &h->lists[l];
-        uint32_t hr = head_ref(h, head);
+        uint32_t hr = ouro__head_ref(h, head);
         for (uint32_t r = head->gc_next; r != hr;) {
             ouro_object *o = ouro__obj_of(h, r);
             r = o->gc_next;
             referrer_ctx rc = {target, false};
-            traverse(o, visit_find, &rc);
+            ouro__traverse(o, visit_find, &rc);
             if (rc.found) {
                 int v = visit(o, arg);
                 if (v)
@@ -1443,7 +1428,7 @@ int ouro_gc_get_referents(ouro_object *o, ouro_visit_fn visit, void *arg)
 {
     if (!o || !visit)
         return OURO_EINVAL;
-    return traverse(o, visit, arg);
+    return ouro__traverse(o, visit, arg);
 }
 
 int ouro_gc_is_tracked(const ouro_object *o)
@@ -1568,7 +1553,7 @@ int ouro__gc_check(ouro_heap *h)
 {
     for (int i = OURO__LIST_GEN0; i <= OURO__LIST_PERMANENT; i++) {
         ouro_object *head = &h->lists[i];
-        uint32_t hr = head_ref(h, head);
+        uint32_t hr = ouro__head_ref(h, head);
         uint32_t prev = hr;
         size_t n = 0;
         for (uint32_t r = head->gc_next; r != hr;) {

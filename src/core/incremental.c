@@ -102,11 +102,6 @@
  * structure whose last reference goes). */
 #define BATCH_MAX 4096
 
-static inline uint32_t head_ref(ouro_heap *h, ouro_object *head)
-{
-    return (uint32_t)((size_t)((uint8_t *)head - (uint8_t *)h) >> 4);
-}
-
 /* ------------------------------------------------------------ side table */
 
 /* One table per arena-table slot: an arena has 65,536 16-byte units (a
@@ -311,13 +306,13 @@ static inline ouro_object *cursor_list(ouro_heap *h)
 
 static inline void cursor_flag(ouro_heap *h)
 {
-    if (h->inc.phase != OURO__INC_IDLE && h->inc.cursor != head_ref(h, cursor_list(h)))
+    if (h->inc.phase != OURO__INC_IDLE && h->inc.cursor != ouro__head_ref(h, cursor_list(h)))
         ouro__obj_of(h, h->inc.cursor)->flags |= OURO__F_CURSOR;
 }
 
 static inline void cursor_unflag(ouro_heap *h)
 {
-    if (h->inc.phase != OURO__INC_IDLE && h->inc.cursor != head_ref(h, cursor_list(h)))
+    if (h->inc.phase != OURO__INC_IDLE && h->inc.cursor != ouro__head_ref(h, cursor_list(h)))
         ouro__obj_of(h, h->inc.cursor)->flags &= (uint16_t)~OURO__F_CURSOR;
 }
 
@@ -391,7 +386,6 @@ void ouro__inc_abandon(ouro_heap *h)
     ouro__list_merge(h, tmp, GEN(2));
     side_retire(h);
     h->inc.phase = OURO__INC_IDLE;
-    h->inc.abandoned++;
 }
 
 static int visit_subtract(ouro_object *c, void *arg)
@@ -432,22 +426,16 @@ static int visit_mark(ouro_object *c, void *arg)
     return 0;
 }
 
-static inline int traverse(ouro_object *o, ouro_visit_fn fn, void *arg)
-{
-    ouro_type *t = ouro__type(o);
-    return t->traverse ? t->traverse(o, fn, arg) : 0;
-}
-
 /* SUBTRACT: visit up to *budget objects.  Returns false on a side table
  * that could not be mapped. */
 static bool subtract(ouro_heap *h, long *budget)
 {
-    uint32_t end = head_ref(h, SCAN), r = h->inc.cursor;
+    uint32_t end = ouro__head_ref(h, SCAN), r = h->inc.cursor;
     bool ok = true;
     while (*budget > 0 && r != end) {
         ouro_object *o = ouro__obj_of(h, r);
         o->flags = (uint16_t)((o->flags & ~(OURO__F_PENDING | OURO__F_MIDDLE)) | OURO__F_INCR);
-        if (traverse(o, visit_subtract, h)) {
+        if (ouro__traverse(o, visit_subtract, h)) {
             ok = false;
             break;
         }
@@ -471,7 +459,7 @@ static bool subtract(ouro_heap *h, long *budget)
  * to INC_UNREACH, so that it keeps the lists' order. */
 static bool mark(ouro_heap *h, long *budget)
 {
-    uint32_t end = head_ref(h, SCAN);
+    uint32_t end = ouro__head_ref(h, SCAN);
     while (*budget > 0 && h->inc.cursor != end) {
         ouro_object *o = ouro__obj_of(h, h->inc.cursor);
         OURO__ASSERT(o->flags & OURO__F_INCR);
@@ -481,7 +469,7 @@ static bool mark(ouro_heap *h, long *budget)
         if (*s == SIDE_ALIVE || ouro_is_immortal(o) ||
             (int64_t)o->refcnt + side_count(h, s, h->inc.cursor) > 0) {
             *s = SIDE_ALIVE;
-            if (traverse(o, visit_mark, h))
+            if (ouro__traverse(o, visit_mark, h))
                 return false;
             h->inc.cursor = o->gc_prev; /* after the traversal: it may prepend */
             h->inc.alive++;
@@ -505,7 +493,7 @@ static void finish_start(ouro_heap *h)
     ouro__list_merge(h, GEN(2), tmp);
     ouro__list_merge(h, tmp, GEN(2));
     h->inc.phase = OURO__INC_FINISH;
-    h->inc.cursor = head_ref(h, BATCH);
+    h->inc.cursor = ouro__head_ref(h, BATCH);
     h->inc.batch_n = 0;
     h->inc.retried = false;
     h->inc.kept = 0;
@@ -531,11 +519,11 @@ static int visit_batch(ouro_object *c, void *arg)
 static void collect_batch(ouro_heap *h, long *collected, long *uncollectable)
 {
     long m = 0, n = 0;
-    h->inc.kept += ouro__gc_collect_list(h, BATCH, RETRY, &h->inc.candidates, &m, &n);
+    h->inc.kept += ouro__gc_collect_list(h, BATCH, RETRY, &m, &n);
     *collected += m;
     *uncollectable += n;
     h->inc.batch_n = 0;
-    h->inc.cursor = head_ref(h, BATCH);
+    h->inc.cursor = ouro__head_ref(h, BATCH);
 }
 
 /*
@@ -557,10 +545,10 @@ static void collect_batch(ouro_heap *h, long *collected, long *uncollectable)
 static int finish_step(ouro_heap *h, long *budget, long *collected, long *uncollectable)
 {
     for (;;) {
-        uint32_t end = head_ref(h, BATCH);
+        uint32_t end = ouro__head_ref(h, BATCH);
         while (*budget > 0 && h->inc.cursor != end) {
             ouro_object *o = ouro__obj_of(h, h->inc.cursor);
-            if (traverse(o, visit_batch, h))
+            if (ouro__traverse(o, visit_batch, h))
                 return OURO_ENOMEM;
             if (o->flags & OURO__F_HASWEAK)
                 for (ouro_object *w = ouro__weak_head(h, o); w; w = ouro__weak_next(w))
@@ -594,9 +582,7 @@ static int finish_step(ouro_heap *h, long *budget, long *collected, long *uncoll
              * what they could: one more exact collection, of all of it. */
             h->inc.retried = true;
             h->inc.kept = 0;
-            ouro__list_merge(h, RETRY, BATCH);
-            h->inc.batch_n = 1; /* (not counted: no closure to build) */
-            h->inc.cursor = head_ref(h, BATCH);
+            ouro__list_merge(h, RETRY, BATCH); /* no closure to build */
             collect_batch(h, collected, uncollectable);
             return 0;
         }
@@ -604,12 +590,10 @@ static int finish_step(ouro_heap *h, long *budget, long *collected, long *uncoll
         ouro__list_merge(h, RETRY, GEN(2));
         side_retire(h);
         h->inc.phase = OURO__INC_IDLE;
-        h->inc.rescued += h->inc.kept;
         /* What the cycle left (objects that died since they were counted
          * are still in: a heuristic for the next cycle's start). */
         h->long_lived_total = h->inc.alive + h->inc.kept;
         h->long_lived_pending = 0;
-        h->inc.cycles++;
         return 1;
     }
 }
@@ -621,7 +605,6 @@ static int finish_step(ouro_heap *h, long *budget, long *collected, long *uncoll
 int ouro__inc_work(ouro_heap *h, long budget, long *collected, long *uncollectable)
 {
     *collected = *uncollectable = 0;
-    h->inc.increments++;
     h->inc.memo_pool = 0; /* pools may have come and gone since the last */
     cursor_unflag(h);
     if (h->inc.phase == OURO__INC_SUBTRACT && !subtract(h, &budget))
@@ -629,7 +612,7 @@ int ouro__inc_work(ouro_heap *h, long budget, long *collected, long *uncollectab
     if (h->inc.phase == OURO__INC_MARK) {
         if (!mark(h, &budget))
             goto oom;
-        if (h->inc.cursor == head_ref(h, SCAN))
+        if (h->inc.cursor == ouro__head_ref(h, SCAN))
             finish_start(h);
     }
     if (h->inc.phase == OURO__INC_FINISH) {
@@ -642,8 +625,7 @@ int ouro__inc_work(ouro_heap *h, long budget, long *collected, long *uncollectab
     cursor_flag(h);
     return 0;
 oom:
-    cursor_flag(h);
-    ouro__inc_abandon(h);
+    ouro__inc_abandon(h); /* the cursor is not flagged during an increment */
     return OURO_ENOMEM;
 }
 
@@ -658,7 +640,7 @@ static int32_t side_peek(ouro_heap *h, const ouro_object *o)
 /* Every object of `head` has INCR and side count `side`. */
 static int check_marked(ouro_heap *h, ouro_object *head, int32_t side, const char *what)
 {
-    uint32_t hr = head_ref(h, head);
+    uint32_t hr = ouro__head_ref(h, head);
     for (uint32_t r = head->gc_next; r != hr;) {
         ouro_object *o = ouro__obj_of(h, r);
         r = o->gc_next;
@@ -699,7 +681,7 @@ int ouro__inc_check(ouro_heap *h)
      * cursor for SUBTRACT and FINISH, after it for MARK, which walks
      * backwards), the cursor's flagged, and no other. */
     ouro_object *cl = cursor_list(h);
-    uint32_t hr = head_ref(h, cl);
+    uint32_t hr = ouro__head_ref(h, cl);
     bool cursor_seen = h->inc.cursor == hr;
     for (uint32_t r = cl->gc_next; r != hr;) {
         ouro_object *o = ouro__obj_of(h, r);

@@ -377,10 +377,6 @@ typedef struct ouro__incr {
     uintptr_t memo_pool;
     uint8_t *memo_base;
     side_t *memo_table;
-    /* totals, for ouro_gc_cycle_stats-style reporting and the tests */
-    uint64_t cycles, increments, abandoned;
-    uint64_t candidates;   /* objects the second pass found unreachable */
-    uint64_t rescued;      /* ... of which the exact collection kept */
 } ouro__incr;
 
 typedef struct ouro__callback {
@@ -543,6 +539,12 @@ static inline uint32_t ouro__ref_of(ouro_heap *h, const ouro_object *o);
 static inline ouro_object *ouro__obj_of(ouro_heap *h, uint32_t ref)
 {
     return (ouro_object *)(h->slot_base[ref >> 16] + ((size_t)(ref & 0xffff) << 4));
+}
+/* The compressed reference of a list head (it lives in the heap
+ * structure, slot 0). */
+static inline uint32_t ouro__head_ref(ouro_heap *h, const ouro_object *head)
+{
+    return (uint32_t)((size_t)((const uint8_t *)head - (const uint8_t *)h) >> 4);
 }
 static inline ouro__pool *ouro__pool_of(const void *p)
 {
@@ -782,6 +784,13 @@ static inline ouro_type *ouro__type(const ouro_object *o)
 {
     return ouro__type_by_id(o->type_id);
 }
+
+/* o's references, through its type's traverse hook (none without one). */
+static inline int ouro__traverse(ouro_object *o, ouro_visit_fn fn, void *arg)
+{
+    ouro_type *t = ouro__type(o);
+    return t->traverse ? t->traverse(o, fn, arg) : 0;
+}
 /* The two kinds of finalizer (ouro_type.finalize).  A PEP 442 one
  * (CPython's tp_finalize) runs at most once per object (FINALIZED), on
  * death by reference counting or as cyclic trash.  A legacy one
@@ -892,7 +901,7 @@ static inline void ouro__gc_untrack_fast(ouro_heap *h, ouro_object *o)
 static inline void ouro__gc_track_ref(ouro_heap *h, ouro_object *o, uint32_t r)
 {
     ouro_object *head = &h->lists[0];
-    uint32_t hr = (uint32_t)((size_t)((uint8_t *)head - (uint8_t *)h) >> 4);
+    uint32_t hr = ouro__head_ref(h, head);
     uint32_t lr = head->gc_prev;
     ouro_object *last = ouro__obj_of(h, lr);
     last->gc_next = r;
@@ -917,12 +926,10 @@ OURO__HIDDEN void ouro__inc_scrub(ouro_heap *h, uint32_t n);
 OURO__HIDDEN void ouro__inc_cursor_leaves(ouro_heap *h, ouro_object *o);
 /* gc.c, for incremental.c: CPython's exact collection of the objects on
  * `list` (the steps of a collection after the first), survivors to
- * `old`.  Returns how many of them it found reachable; adds
- * how many there were to *candidates; *collected and *uncollectable as a
- * collection counts them. */
+ * `old`.  Returns how many of them it found reachable; *collected and
+ * *uncollectable as a collection counts them. */
 OURO__HIDDEN size_t ouro__gc_collect_list(ouro_heap *h, ouro_object *list, ouro_object *old,
-                                          uint64_t *candidates, long *collected,
-                                          long *uncollectable);
+                                          long *collected, long *uncollectable);
 OURO__HIDDEN int ouro__gc_check(ouro_heap *h);
 OURO__HIDDEN void ouro__list_init(ouro_heap *h, ouro_object *head);
 OURO__HIDDEN void ouro__list_append(ouro_heap *h, ouro_object *o, ouro_object *head);

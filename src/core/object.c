@@ -272,7 +272,7 @@ new_finish(ouro_heap *h, ouro_type *type, ouro_object *o, size_t size)
     if (type->flags & OURO_TYPE_GC) {
         h->gen[0].count++;
         ouro_object *head = &h->lists[0];
-        uint32_t hr = (uint32_t)((size_t)((uint8_t *)head - (uint8_t *)h) >> 4);
+        uint32_t hr = ouro__head_ref(h, head);
         uint32_t r = ouro__pool_block_ref(ouro__pool_of(o), o);
         OURO__ASSERT(r == ouro__obj_ref(h, o));
         uint32_t lr = head->gc_prev;
