@@ -121,7 +121,11 @@ static side_t *side_alloc(ouro_heap *h, uint32_t index)
         t = h->inc.dirty[--h->inc.ndirty];
         memset(t, 0, SIDE_BYTES); /* not scrubbed yet: now */
     } else {
-        t = mmap(NULL, SIDE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        /* Populated in one call: touched page by page, a fresh table
+         * took two faults a page (the zero page read, then its copy on
+         * the first decrement), a fifth of SUBTRACT's time on W5. */
+        t = mmap(NULL, SIDE_BYTES, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
         if (t == MAP_FAILED) {
             h->inc.oom = true;
             return NULL;
