@@ -552,7 +552,8 @@ OURO_API void ouro_gc_get_count(ouro_heap *h, int out[OURO_GC_GENERATIONS]);
  * collected as under the adaptive schedule, but its trigger stays at most
  * 16 x threshold0; the older generations are never collected at once.
  * Instead, when the survivors of young collections still alive outnumber
- * what the last cycle left (the old heap doubled; at least 4 x
+ * what the last cycle left (the old heap doubled; tripled when the last
+ * cycle found garbage in under 1/32 of what it kept; at least 4 x
  * threshold0), an incremental cycle starts: its work is spread over
  * increments between young collections (one every 256 net tracked
  * allocations, 16 objects of work per allocation, so that a cycle ends

@@ -1018,6 +1018,87 @@ TEST(incremental_schedule_collects_cycles_in_increments)
     tl_heap_done(h);
 }
 
+/* When incremental cycles start: a heap growing without cyclic garbage
+ * waits for the old heap to triple between cycles (the last one found
+ * next to nothing); once cycles find garbage they start on doubling
+ * again.  Cycle starts are seen at each cycle's first increment, with the
+ * live objects then.  Arithmetic: a cycle over S objects leaves S alive,
+ * and the next starts when the middle generation's survivors pass 2 S
+ * (tripling: about 3 S tracked) or S (doubling: about 2 S); young
+ * collections (at most 11,200 objects) and the cycle's own length move
+ * that by a few percent. */
+typedef struct start_log {
+    size_t at[64];
+    int n, phase;
+} start_log;
+
+static void on_cycle_start(ouro_heap *h, const char *phase, const ouro_gc_info *info, void *arg)
+{
+    start_log *s = arg;
+    if (strcmp(phase, "start") == 0 && info->increment && s->phase == 0 && s->n < 64) {
+        ouro_heap_stats st;
+        st.struct_size = offsetof(ouro_heap_stats, class_size);
+        CHECK_EQ(ouro_heap_get_stats(h, &st), 0);
+        s->at[s->n++] = st.objects;
+    }
+    if (strcmp(phase, "stop") == 0)
+        s->phase = ouro_gc_cycle_phase(h);
+}
+
+TEST(incremental_cycles_triple_while_they_find_no_garbage)
+{
+    ouro_heap *h = tl_heap();
+    tn_reset();
+    CHECK_EQ(ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_INCREMENTAL), 0);
+    start_log log = {{0}, 0, 0};
+    CHECK_EQ(ouro_gc_callback_add(h, on_cycle_start, &log), 0);
+    ouro_object *chain = NULL;
+    for (int i = 0; i < 400000; i++) {
+        ouro_object *n = tn_plain(h);
+        ((tnode *)n)->slot[0] = chain;
+        chain = n;
+    }
+    int quiet = log.n;
+    CHECK(quiet >= 4);
+    for (int i = 2; i < quiet; i++) {
+        if (log.at[i] * 10 < log.at[i - 1] * 26)
+            fprintf(stderr, "cycle %d started at %zu objects, the one before at %zu\n", i,
+                    log.at[i], log.at[i - 1]);
+        CHECK(log.at[i] * 10 >= log.at[i - 1] * 26);
+    }
+    /* Now garbage that outlives young collections: 2-object cycles held
+     * in a ring of 100,000 slots, dropped when their slot comes round. */
+    enum { RING = 100000 };
+    ouro_object **ring = calloc(RING, sizeof *ring);
+    CHECK(ring != NULL);
+    for (long i = 0; i < 1500000; i++) {
+        ouro_object *p = tn_plain(h), *q = tn_plain(h);
+        tn_link(p, q);
+        tn_link(q, p);
+        ouro_decref(q);
+        ouro_clear(&ring[i % RING]);
+        ring[i % RING] = p;
+    }
+    /* Live: the chain's 400,000 objects and the ring's 200,000.  The
+     * first cycle of this phase still waits for tripling (the last one
+     * before found nothing) and finds garbage; from then on a cycle starts
+     * once the middle generation's survivors outnumber the 600,000 the
+     * last one kept: at about 1.2 M objects, tripling would be 1.8 M. */
+    CHECK(log.n >= quiet + 3);
+    for (int i = quiet + 1; i < log.n; i++) {
+        if (log.at[i] > 1380000)
+            fprintf(stderr, "cycle %d started at %zu objects\n", i, log.at[i]);
+        CHECK(log.at[i] <= 1380000);
+    }
+    ouro_gc_callback_remove(h, on_cycle_start, &log);
+    for (long i = 0; i < RING; i++)
+        ouro_clear(&ring[i]);
+    free(ring);
+    ouro_decref(chain);
+    ouro_gc_collect(h, 2);
+    tl_heap_done(h);
+}
+
 /* Side counts are 16 bits; an object referenced from more than 32,767
  * objects of the cycle keeps its count in the overflow map.  A hub
  * referenced by 40,000 nodes of a chain that the hub closes into a cycle:

@@ -21,7 +21,8 @@ SKIP = {"rss_falls_after_1gib", "deep_chain_bounded_stack", "ten_million_objects
         # schedule and the side counts' overflow: 20 s here, about the
         # counts, not memcheck (test_incremental's light mode runs the
         # incremental cycle under memcheck)
-        "incremental_schedule_collects_cycles_in_increments", "incremental_side_count_overflow"}
+        "incremental_schedule_collects_cycles_in_increments", "incremental_side_count_overflow",
+        "incremental_cycles_triple_while_they_find_no_garbage"}
 VG = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
       "--errors-for-leak-kinds=definite,indirect"]
 

@@ -1156,11 +1156,16 @@ static int increment_with_callback(ouro_heap *h, long budget)
  * middle generation, which is never collected on its own.  When the
  * survivors still alive there (middle_live) outnumber what the last cycle
  * left (the old heap doubled), and INC_CYCLE_MIN x threshold0, a cycle
- * starts (young_adapt set young_limit through young_retune); while it
- * runs, every INC_EVERY net tracked allocations do an increment of
- * INC_WORK_PER_ALLOC units each, so that a cycle over S objects (about
- * 2 S units) ends before S / 8 more are allocated: garbage promoted before
- * it died waits for at most about one live heap.  The pace follows
+ * starts (young_adapt set young_limit through young_retune).  After a
+ * cycle that found garbage in under 1/32 of what it kept (h->inc.sparse:
+ * a heap that grows without cyclic garbage), the next waits for the old
+ * heap to triple: cycles then cost 1.5 x the final heap instead of 2 x,
+ * and cyclic garbage that appears later waits for at most two live heaps
+ * instead of one, once; the first cycle that finds some goes back to
+ * doubling.  While a cycle runs, every INC_EVERY net tracked allocations
+ * do an increment of INC_WORK_PER_ALLOC units each, so that a cycle over
+ * S objects (about 2 S units) ends before S / 8 more are allocated:
+ * garbage promoted before it died waits for at most about one live heap.  The pace follows
  * allocation, not the clock, so it cannot fall behind a program that
  * allocates faster.
  */
@@ -1175,6 +1180,8 @@ static void incremental_schedule(ouro_heap *h)
         young_adapt(h, found);
         size_t floor = (size_t)h->gen[0].threshold * INC_CYCLE_MIN;
         size_t last = h->long_lived_total; /* what the last cycle left */
+        if (h->inc.sparse)
+            last *= 2; /* it found next to no garbage: wait for tripling */
         if (h->inc.phase == OURO__INC_IDLE && h->middle_live > (floor > last ? floor : last))
             ouro__inc_start(h); /* O(1); on failure, tried again next time */
         h->inc.since = 0;

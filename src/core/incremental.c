@@ -361,6 +361,7 @@ bool ouro__inc_start(ouro_heap *h)
     ouro__list_merge(h, GEN(1), SCAN);
     ouro__list_merge(h, GEN(0), SCAN);
     h->inc.alive = 0;
+    h->inc.found = 0;
     h->gen[0].count = 0;
     h->gen[1].count = 0;
     h->middle_live = 0;
@@ -390,6 +391,7 @@ void ouro__inc_abandon(ouro_heap *h)
     ouro__list_merge(h, tmp, GEN(2));
     side_retire(h);
     h->inc.phase = OURO__INC_IDLE;
+    h->inc.sparse = false; /* nothing learnt: the next cycle on doubling */
 }
 
 static int visit_subtract(ouro_object *c, void *arg)
@@ -524,6 +526,7 @@ static void collect_batch(ouro_heap *h, long *collected, long *uncollectable)
 {
     long m = 0, n = 0;
     h->inc.kept += ouro__gc_collect_list(h, BATCH, RETRY, &m, &n);
+    h->inc.found += (size_t)(m + n);
     *collected += m;
     *uncollectable += n;
     h->inc.batch_n = 0;
@@ -598,6 +601,7 @@ static int finish_step(ouro_heap *h, long *budget, long *collected, long *uncoll
          * are still in: a heuristic for the next cycle's start). */
         h->long_lived_total = h->inc.alive + h->inc.kept;
         h->long_lived_pending = 0;
+        h->inc.sparse = h->inc.found * 32 < h->long_lived_total;
         return 1;
     }
 }

@@ -366,6 +366,11 @@ typedef struct ouro__incr {
     size_t batch_n;        /* objects on INC_BATCH (FINISH) */
     size_t kept;           /* ... that the batches' collections kept */
     bool retried;          /* INC_RETRY was collected once */
+    size_t found;          /* objects the cycle's collections freed or
+                              found uncollectable */
+    bool sparse;           /* the last cycle that ended found garbage in
+                              under 1/32 of what it kept: the next one
+                              waits for the old heap to triple */
     uint32_t ntables;      /* non-NULL entries of side[] */
     /* Tables of finished cycles (OURO__MAX_ARENAS entries each, mapped
      * with side[]): zeroed ones ready for the next cycle, and those still
