@@ -414,7 +414,8 @@ OURO_API int ouro_heap_set_decay(ouro_heap *h, uint64_t decay_bytes, uint64_t de
 
 /* malloc_trim: return every empty arena to the page source now, whatever
  * its decay, after giving back the pool each size class keeps when its
- * last block is freed (so an arena that held only such pools goes too).
+ * last block is freed (so an arena that held only such pools goes too),
+ * and the side tables the incremental schedule keeps between cycles.
  * Returns the bytes returned.  Does nothing (returns 0) while a collection
  * runs or the heap is being freed. */
 OURO_API size_t ouro_heap_trim(ouro_heap *h);
@@ -562,7 +563,8 @@ OURO_API void ouro_gc_get_count(ouro_heap *h, int out[OURO_GC_GENERATIONS]);
  * batch of whole components per increment (finalizers, weak references
  * and callbacks as ouro_gc_collect).  No store barrier is needed: see
  * ouro_gc_step.  Costs: 2 bytes per 16 bytes of the arenas holding
- * tracked objects, for the cycles' side tables, kept between cycles.
+ * tracked objects, for the cycles' side tables, taken from the page
+ * source and kept between cycles (ouro_heap_trim returns them).
  * docs/design.md §9.
  *
  * OURO_GC_SCHEDULE_DEFAULT selects the default (incremental).  Setting a
@@ -595,11 +597,13 @@ OURO_API int ouro_gc_get_schedule(ouro_heap *h);
  * free a live one, and every object that was garbage when the cycle
  * started is collected when it ends.  A pause thus grows with the largest
  * garbage structure (as dropping the last reference to a large structure
- * does), not with the heap.  Returns 1 when this step ended a cycle, 0 when work remains or when a collection is running (then it does
+ * does), not with the heap.  Returns 1 when this step ended a cycle, 0
+ * when work remains or when a collection is running (then it does
  * nothing); like ouro_gc_collect it works while automatic collection is
  * disabled.  OURO_EINVAL for a NULL heap or work < 1, OURO_ENOMEM when the
- * cycle's side table could not be allocated (the cycle is abandoned, the
- * heap unchanged).  Each step is reported to gc callbacks as
+ * page source refused memory for the cycle's side tables (the cycle is
+ * abandoned, nothing is freed or lost; the next cycle starts over).
+ * Each step is reported to gc callbacks as
  * a collection of generation 2 with `increment` set; the cycle's end
  * counts as one collection of generation 2 in ouro_gc_get_stats.
  * get_objects, get_referrers and ouro_heap_check see a cycle's objects in

@@ -1099,6 +1099,125 @@ TEST(incremental_cycles_triple_while_they_find_no_garbage)
     tl_heap_done(h);
 }
 
+/* The incremental cycle's side tables come from the heap's page source,
+ * like the arenas.  A source that refuses them ends the cycle cleanly:
+ * ouro_gc_step returns OURO_ENOMEM, nothing is freed or lost, the heap
+ * check passes, and the next cycle (memory back) frees the garbage.  The
+ * heap's mapped_bytes follows the source's own count throughout, and the
+ * tables go back at ouro_heap_trim and heap free. */
+typedef struct flaky_pages {
+    int fail;
+    long allocs, frees;
+    size_t bytes;
+} flaky_pages;
+
+static void *flaky_alloc(void *ctx, size_t size)
+{
+    flaky_pages *f = ctx;
+    if (f->fail)
+        return NULL;
+    ouro_config def;
+    ouro_config_init(&def);
+    void *p = def.pages.alloc(NULL, size);
+    if (p) {
+        f->allocs++;
+        f->bytes += size;
+    }
+    return p;
+}
+
+static void flaky_free(void *ctx, void *p, size_t size)
+{
+    flaky_pages *f = ctx;
+    ouro_config def;
+    ouro_config_init(&def);
+    def.pages.free(NULL, p, size);
+    f->frees++;
+    f->bytes -= size;
+}
+
+static size_t mapped_now(ouro_heap *h)
+{
+    ouro_heap_stats st;
+    st.struct_size = offsetof(ouro_heap_stats, class_size);
+    CHECK_EQ(ouro_heap_get_stats(h, &st), 0);
+    return st.mapped_bytes;
+}
+
+TEST(incremental_side_tables_out_of_memory_abandon_the_cycle)
+{
+    flaky_pages f = {0, 0, 0, 0};
+    ouro_config cfg;
+    ouro_config_init(&cfg);
+    cfg.debug = OURO_DEBUG_CHECKS;
+    cfg.leak_policy = OURO_LEAKS_FAIL;
+    cfg.pages.alloc = flaky_alloc;
+    cfg.pages.free = flaky_free;
+    cfg.pages.ctx = &f;
+    ouro_heap *h = tl_heap_cfg(&cfg);
+    tn_reset();
+    CHECK_EQ(ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_INCREMENTAL), 0);
+    ouro_gc_disable(h); /* only the steps below collect */
+    ouro_object *keep = tn_plain(h);
+
+    /* No memory for the tables' arrays: the cycle does not start. */
+    f.fail = 1;
+    CHECK_EQ(ouro_gc_step(h, 10), OURO_ENOMEM);
+    CHECK_EQ(ouro_gc_cycle_phase(h), 0);
+    f.fail = 0;
+    CHECK_EQ(ouro_heap_check(h), 0);
+
+    /* A garbage ring of 60,000 nodes: 64-byte blocks, four arenas. */
+    enum { N = 60000 };
+    ouro_object **ring = malloc(N * sizeof *ring);
+    CHECK(ring != NULL);
+    for (int i = 0; i < N; i++)
+        ring[i] = tn_plain(h);
+    for (int i = 0; i < N; i++)
+        tn_link(ring[i], ring[(i + 1) % N]);
+    for (int i = 0; i < N; i++)
+        ouro_decref(ring[i]);
+    free(ring);
+    CHECK_EQ(mapped_now(h), f.bytes);
+
+    /* The cycle starts and visits one object (one table mapped), then the
+     * source refuses the next table. */
+    CHECK_EQ(ouro_gc_step(h, 1), 0);
+    CHECK_EQ(ouro_gc_cycle_phase(h), 1);
+    CHECK_EQ(mapped_now(h), f.bytes);
+    f.fail = 1;
+    CHECK_EQ(ouro_gc_step(h, 1000000), OURO_ENOMEM);
+    f.fail = 0;
+    CHECK_EQ(ouro_gc_cycle_phase(h), 0);
+    CHECK_EQ(tn_freed, 0);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    CHECK_EQ(mapped_now(h), f.bytes);
+
+    /* Memory back: a whole cycle frees the ring (arithmetic: N). */
+    int steps = 0;
+    long rc;
+    while ((rc = ouro_gc_step(h, 100000)) != 1) {
+        CHECK_EQ(rc, 0);
+        CHECK(++steps < 1000);
+    }
+    CHECK_EQ(tn_freed, N);
+    CHECK_EQ(ouro_refcount(keep), 1);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    CHECK_EQ(mapped_now(h), f.bytes);
+
+    /* The tables kept for the next cycle go back at trim: the arrays'
+     * three 512 KiB at least. */
+    size_t before = f.bytes;
+    size_t trimmed = ouro_heap_trim(h);
+    CHECK(trimmed >= 3 * 65536 * sizeof(void *));
+    CHECK_EQ(before - f.bytes, trimmed);
+    CHECK_EQ(mapped_now(h), f.bytes);
+    ouro_decref(keep);
+    tl_heap_done(h);
+    CHECK_EQ(f.allocs, f.frees);
+    CHECK_EQ(f.bytes, 0);
+}
+
 /* Side counts are 16 bits; an object referenced from more than 32,767
  * objects of the cycle keeps its count in the overflow map.  A hub
  * referenced by 40,000 nodes of a chain that the hub closes into a cycle:

@@ -78,7 +78,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #define SCAN (&h->lists[OURO__LIST_INC_SCAN])
 #define UNREACH_LIST (&h->lists[OURO__LIST_INC_UNREACH])
@@ -105,8 +104,8 @@
 /* ------------------------------------------------------------ side table */
 
 /* One table per arena-table slot: an arena has 65,536 16-byte units (a
- * large block's object sits at unit 4).  Mapped, not allocated: the pages
- * are zero until touched, and only those under S are. */
+ * large block's object sits at unit 4).  128 KiB from the heap's page
+ * source, for the arenas that hold objects of S. */
 #define SIDE_BYTES ((size_t)1 << 17)
 
 static side_t *side_alloc(ouro_heap *h, uint32_t index)
@@ -121,12 +120,12 @@ static side_t *side_alloc(ouro_heap *h, uint32_t index)
         t = h->inc.dirty[--h->inc.ndirty];
         memset(t, 0, SIDE_BYTES); /* not scrubbed yet: now */
     } else {
-        /* Populated in one call: touched page by page, a fresh table
-         * took two faults a page (the zero page read, then its copy on
-         * the first decrement), a fifth of SUBTRACT's time on W5. */
-        t = mmap(NULL, SIDE_BYTES, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-        if (t == MAP_FAILED) {
+        /* From the heap's page source, so that the collector's memory
+         * is the embedder's to limit and shows in mapped_bytes; resident
+         * at once (a fifth of SUBTRACT's time on W5 went to faulting fresh
+         * tables in page by page). */
+        t = ouro__pages_alloc_zeroed(h, SIDE_BYTES, true);
+        if (!t) {
             h->inc.oom = true;
             return NULL;
         }
@@ -165,31 +164,26 @@ static inline side_t *side_of(ouro_heap *h, const ouro_object *o)
     return &h->inc.memo_table[(size_t)((const uint8_t *)o - h->inc.memo_base) >> 4];
 }
 
-static void *table_map(void)
-{
-    void *p = mmap(NULL, OURO__MAX_ARENAS * sizeof(side_t *), PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-}
+#define TABLE_ARRAY_BYTES (OURO__MAX_ARENAS * sizeof(side_t *))
 
-/* Unmaps every table kept between cycles and, when no cycle runs, the
- * arrays. */
+/* Every table kept between cycles back to the page source and, when no
+ * cycle runs, the arrays (heap free, a schedule change, ouro_heap_trim). */
 void ouro__inc_release(ouro_heap *h)
 {
     while (h->inc.nspare)
-        munmap(h->inc.spare[--h->inc.nspare], SIDE_BYTES);
+        ouro__pages_free(h, h->inc.spare[--h->inc.nspare], SIDE_BYTES);
     while (h->inc.ndirty)
-        munmap(h->inc.dirty[--h->inc.ndirty], SIDE_BYTES);
+        ouro__pages_free(h, h->inc.dirty[--h->inc.ndirty], SIDE_BYTES);
     if (h->inc.phase == OURO__INC_IDLE && h->inc.side) {
-        munmap(h->inc.side, OURO__MAX_ARENAS * sizeof(side_t *));
-        munmap(h->inc.spare, OURO__MAX_ARENAS * sizeof(side_t *));
-        munmap(h->inc.dirty, OURO__MAX_ARENAS * sizeof(side_t *));
+        ouro__pages_free(h, h->inc.side, TABLE_ARRAY_BYTES);
+        ouro__pages_free(h, h->inc.spare, TABLE_ARRAY_BYTES);
+        ouro__pages_free(h, h->inc.dirty, TABLE_ARRAY_BYTES);
         h->inc.side = h->inc.spare = h->inc.dirty = NULL;
     }
 }
 
-/* Zeroes up to `n` tables of finished cycles (a table: 256 KiB, some tens
- * of microseconds), so that the next cycle finds them ready: a cycle's
+/* Zeroes up to `n` tables of finished cycles (a table: 128 KiB, some
+ * microseconds), so that the next cycle finds them ready: a cycle's
  * first increments would otherwise zero every table they touch in one
  * pause (close to a millisecond on W10). */
 void ouro__inc_scrub(ouro_heap *h, uint32_t n)
@@ -343,17 +337,19 @@ bool ouro__inc_start(ouro_heap *h)
 {
     OURO__ASSERT(h->inc.phase == OURO__INC_IDLE);
     if (!h->inc.side) {
-        h->inc.side = table_map();
-        h->inc.spare = table_map();
-        h->inc.dirty = table_map();
-        if (!h->inc.side || !h->inc.spare || !h->inc.dirty) {
-            side_t **a[3] = {h->inc.side, h->inc.spare, h->inc.dirty};
-            for (int i = 0; i < 3; i++)
-                if (a[i])
-                    munmap(a[i], OURO__MAX_ARENAS * sizeof(side_t *));
-            h->inc.side = h->inc.spare = h->inc.dirty = NULL;
-            return false;
+        /* The arrays of tables, touched only where arenas are. */
+        side_t **a[3] = {NULL, NULL, NULL};
+        for (int i = 0; i < 3; i++) {
+            a[i] = ouro__pages_alloc_zeroed(h, TABLE_ARRAY_BYTES, false);
+            if (!a[i]) {
+                while (i--)
+                    ouro__pages_free(h, a[i], TABLE_ARRAY_BYTES);
+                return false;
+            }
         }
+        h->inc.side = a[0];
+        h->inc.spare = a[1];
+        h->inc.dirty = a[2];
     }
     h->inc.oom = false;
     /* Oldest first, as a full collection merges them. */

@@ -678,6 +678,7 @@ ouro__pool_walk_inline(ouro_heap *h, bool raw, int (*fn)(void *block, void *arg)
 }
 OURO__HIDDEN void *ouro__pages_alloc(ouro_heap *h, size_t size);
 OURO__HIDDEN void ouro__pages_free(ouro_heap *h, void *p, size_t size);
+OURO__HIDDEN void *ouro__pages_alloc_zeroed(ouro_heap *h, size_t size, bool resident);
 
 /* ----- pool fast paths, inline in the object allocator.  The common case
  * (a small class whose first used pool has a next free block; a free into a

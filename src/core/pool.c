@@ -40,7 +40,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <string.h>
 #include <time.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
 
 /* ------------------------------------------------------------ page source */
 
@@ -102,6 +107,24 @@ void *ouro__pages_alloc(ouro_heap *h, size_t size)
         if (h->st.mapped_bytes > h->st.peak_mapped_bytes)
             h->st.peak_mapped_bytes = h->st.mapped_bytes;
     }
+    return p;
+}
+
+/* Page-source memory that will be read before it is written (the
+ * collector's side tables): zeroed, and made resident in one call when it
+ * comes from the default source (anonymous mappings are zero already;
+ * touched page by page, a page faults twice, once for the shared zero page
+ * read and once for its copy at the first write).  Returns NULL as
+ * ouro__pages_alloc does. */
+void *ouro__pages_alloc_zeroed(ouro_heap *h, size_t size, bool resident)
+{
+    void *p = ouro__pages_alloc(h, size);
+    if (!p)
+        return NULL;
+    if (h->cfg.pages.alloc != mmap_alloc)
+        memset(p, 0, size);
+    else if (resident)
+        (void)madvise(p, size, MADV_POPULATE_WRITE); /* a hint: may fail on old kernels */
     return p;
 }
 
@@ -654,6 +677,7 @@ size_t ouro_heap_trim(ouro_heap *h)
         empty_unlink(h, a);
         arena_release(h, a);
     }
+    ouro__inc_release(h); /* side tables kept for the next cycle */
     h->decay_seen_bytes = h->bytes_alloc;
     return before - h->st.mapped_bytes;
 }
