@@ -1105,37 +1105,6 @@ TEST(incremental_cycles_triple_while_they_find_no_garbage)
  * check passes, and the next cycle (memory back) frees the garbage.  The
  * heap's mapped_bytes follows the source's own count throughout, and the
  * tables go back at ouro_heap_trim and heap free. */
-typedef struct flaky_pages {
-    int fail;
-    long allocs, frees;
-    size_t bytes;
-} flaky_pages;
-
-static void *flaky_alloc(void *ctx, size_t size)
-{
-    flaky_pages *f = ctx;
-    if (f->fail)
-        return NULL;
-    ouro_config def;
-    ouro_config_init(&def);
-    void *p = def.pages.alloc(NULL, size);
-    if (p) {
-        f->allocs++;
-        f->bytes += size;
-    }
-    return p;
-}
-
-static void flaky_free(void *ctx, void *p, size_t size)
-{
-    flaky_pages *f = ctx;
-    ouro_config def;
-    ouro_config_init(&def);
-    def.pages.free(NULL, p, size);
-    f->frees++;
-    f->bytes -= size;
-}
-
 static size_t mapped_now(ouro_heap *h)
 {
     ouro_heap_stats st;
@@ -1146,14 +1115,12 @@ static size_t mapped_now(ouro_heap *h)
 
 TEST(incremental_side_tables_out_of_memory_abandon_the_cycle)
 {
-    flaky_pages f = {0, 0, 0, 0};
+    tl_pages f = {0};
     ouro_config cfg;
     ouro_config_init(&cfg);
     cfg.debug = OURO_DEBUG_CHECKS;
     cfg.leak_policy = OURO_LEAKS_FAIL;
-    cfg.pages.alloc = flaky_alloc;
-    cfg.pages.free = flaky_free;
-    cfg.pages.ctx = &f;
+    tl_pages_use(&cfg, &f);
     ouro_heap *h = tl_heap_cfg(&cfg);
     tn_reset();
     CHECK_EQ(ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_INCREMENTAL), 0);

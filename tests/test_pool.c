@@ -225,36 +225,6 @@ TEST(rss_falls_after_1gib)
     tl_heap_done(h);
 }
 
-typedef struct counting {
-    size_t allocs, frees, bytes;
-    int unaligned;
-} counting;
-
-static void *count_alloc(void *ctx, size_t size)
-{
-    counting *c = ctx;
-    ouro_page_source def;
-    ouro_config cfg;
-    ouro_config_init(&cfg);
-    def = cfg.pages;
-    void *p = def.alloc(NULL, size);
-    if (p) {
-        c->allocs++;
-        c->bytes += size;
-    }
-    return p;
-}
-
-static void count_free(void *ctx, void *p, size_t size)
-{
-    counting *c = ctx;
-    ouro_config cfg;
-    ouro_config_init(&cfg);
-    cfg.pages.free(NULL, p, size);
-    c->frees++;
-    c->bytes -= size;
-}
-
 /* An alloc+free pair around an empty heap must not map and unmap an arena
  * every time: one empty arena is kept. */
 TEST(one_empty_arena_is_kept)
@@ -489,12 +459,10 @@ TEST(page_failure_with_kept_arenas)
 
 TEST(custom_page_source_gets_everything_back)
 {
-    counting c = {0};
+    tl_pages c = {0};
     ouro_config cfg;
     ouro_config_init(&cfg);
-    cfg.pages.alloc = count_alloc;
-    cfg.pages.free = count_free;
-    cfg.pages.ctx = &c;
+    tl_pages_use(&cfg, &c);
     cfg.leak_policy = OURO_LEAKS_FAIL;
     ouro_heap *h = tl_heap_cfg(&cfg);
     void *big = ouro_raw_alloc(h, 100000);

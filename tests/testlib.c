@@ -114,3 +114,35 @@ int main(int argc, char **argv)
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
+
+static void *tl_pages_alloc(void *ctx, size_t size)
+{
+    tl_pages *tp = ctx;
+    if (tp->fail)
+        return NULL;
+    ouro_config def;
+    ouro_config_init(&def);
+    void *p = def.pages.alloc(NULL, size);
+    if (p) {
+        tp->allocs++;
+        tp->bytes += size;
+    }
+    return p;
+}
+
+static void tl_pages_free(void *ctx, void *p, size_t size)
+{
+    tl_pages *tp = ctx;
+    ouro_config def;
+    ouro_config_init(&def);
+    def.pages.free(NULL, p, size);
+    tp->frees++;
+    tp->bytes -= size;
+}
+
+void tl_pages_use(ouro_config *cfg, tl_pages *p)
+{
+    cfg->pages.alloc = tl_pages_alloc;
+    cfg->pages.free = tl_pages_free;
+    cfg->pages.ctx = p;
+}

@@ -60,4 +60,13 @@ void tl_heap_done(ouro_heap *h);
 /* Current resident set size in bytes. */
 size_t tl_rss(void);
 
+/* A page source that counts what it hands out (through the default one)
+ * and refuses every request while `fail` is set.  tl_pages_use points a
+ * configuration at it. */
+typedef struct tl_pages {
+    int fail;
+    size_t allocs, frees, bytes;
+} tl_pages;
+void tl_pages_use(ouro_config *cfg, tl_pages *p);
+
 #endif

@@ -468,7 +468,7 @@ static bool mark(ouro_heap *h, long *budget)
         side_t *s = side_at(h, h->inc.cursor);
         if (!s)
             return false;
-        if (*s == SIDE_ALIVE || ouro_is_immortal(o) ||
+        if (*s == SIDE_ALIVE || (int32_t)o->refcnt < 0 /* immortal */ ||
             (int64_t)o->refcnt + side_count(h, s, h->inc.cursor) > 0) {
             *s = SIDE_ALIVE;
             if (ouro__traverse(o, visit_mark, h))
