@@ -1185,6 +1185,46 @@ TEST(incremental_side_tables_out_of_memory_abandon_the_cycle)
     CHECK_EQ(f.bytes, 0);
 }
 
+/* A weak reference that is trash never calls back, even when the cycle
+ * collects its referent and its owner in different batches.  Two dropped
+ * 5,000-node lists; `inner`, owned by a node of the first, points into
+ * the second.  CPython 3.11 (gc.collect() on the same graph of Python
+ * objects): everything collected, no callback. */
+static int inner_calls;
+
+static void inner_cb(ouro_heap *h, ouro_object *wr, void *arg)
+{
+    (void)h;
+    (void)wr;
+    (void)arg;
+    inner_calls++;
+}
+
+TEST(incremental_cycle_trash_weakref_across_batches_never_calls_back)
+{
+    ouro_heap *h = tl_heap();
+    tn_reset();
+    inner_calls = 0;
+    CHECK_EQ(ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_INCREMENTAL), 0);
+    ouro_gc_disable(h);
+    ouro_object *l1 = churn_list(h, 5000, NULL, NULL);
+    ouro_object *l2 = churn_list(h, 5000, NULL, NULL);
+    ouro_object *inner = ouro_weakref_new(h, ((tnode *)l2)->slot[1], inner_cb, NULL);
+    CHECK(inner != NULL);
+    ((tnode *)l1)->slot[3] = inner; /* the first list owns it */
+    ouro_decref(l1);
+    ouro_decref(l2);
+    int steps = 0;
+    long rc;
+    while ((rc = ouro_gc_step(h, 1000)) != 1) {
+        CHECK_EQ(rc, 0);
+        CHECK(++steps < 10000);
+    }
+    CHECK_EQ(tn_freed, 10000);
+    CHECK_EQ(inner_calls, 0);
+    tl_heap_done(h);
+}
+
 /* Side counts are 16 bits; an object referenced from more than 32,767
  * objects of the cycle keeps its count in the overflow map.  A hub
  * referenced by 40,000 nodes of a chain that the hub closes into a cycle:

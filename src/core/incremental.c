@@ -498,7 +498,18 @@ static void finish_start(ouro_heap *h)
     h->inc.cursor = ouro__head_ref(h, BATCH);
     h->inc.batch_n = 0;
     h->inc.retried = false;
+    h->inc.batch_wcb = false;
     h->inc.kept = 0;
+}
+
+/* The candidate c, whose side entry is s, joins the batch. */
+static void batch_take(ouro_heap *h, ouro_object *c, side_t *s)
+{
+    ouro__list_move(h, c, BATCH);
+    *s = SIDE_BATCH;
+    h->inc.batch_n++;
+    if (c->type_id == ouro__weakref_type.id && ouro__weakref_has_callback(c))
+        h->inc.batch_wcb = true;
 }
 
 /* A candidate that o references (or that is a weak reference to o) joins
@@ -509,11 +520,8 @@ static int visit_batch(ouro_object *c, void *arg)
     side_t *s = cycle_side(h, c);
     if (!s)
         return h->inc.oom;
-    if (*s == SIDE_UNREACH) {
-        ouro__list_move(h, c, BATCH);
-        *s = SIDE_BATCH;
-        h->inc.batch_n++;
-    }
+    if (*s == SIDE_UNREACH)
+        batch_take(h, c, s);
     return 0;
 }
 
@@ -521,6 +529,18 @@ static int visit_batch(ouro_object *c, void *arg)
 static void collect_batch(ouro_heap *h, long *collected, long *uncollectable)
 {
     long m = 0, n = 0;
+    if (h->inc.batch_wcb) {
+        /* A weak reference with a callback among the candidates: if it is
+         * trash held by trash outside the batch, the batch's collection
+         * would keep it and run its callback when its referent goes,
+         * which CPython never does for a weak reference that is trash.
+         * Every candidate left is collected now, at once (this pause is
+         * not bounded by BATCH_MAX: cyclic trash that holds weak
+         * references with callbacks is collected as a whole). */
+        ouro__list_merge(h, UNREACH_LIST, BATCH);
+        ouro__list_merge(h, RETRY, BATCH);
+        h->inc.batch_wcb = false;
+    }
     h->inc.kept += ouro__gc_collect_list(h, BATCH, RETRY, &m, &n);
     h->inc.found += (size_t)(m + n);
     *collected += m;
@@ -574,9 +594,7 @@ static int finish_step(ouro_heap *h, long *budget, long *collected, long *uncoll
             side_t *s = side_of(h, seed);
             if (!s)
                 return OURO_ENOMEM;
-            *s = SIDE_BATCH;
-            ouro__list_move(h, seed, BATCH);
-            h->inc.batch_n++;
+            batch_take(h, seed, s);
             h->inc.cursor = BATCH->gc_prev; /* the seed: the batch before it is closed */
             continue;
         }

@@ -366,6 +366,8 @@ typedef struct ouro__incr {
     size_t batch_n;        /* objects on INC_BATCH (FINISH) */
     size_t kept;           /* ... that the batches' collections kept */
     bool retried;          /* INC_RETRY was collected once */
+    bool batch_wcb;        /* the batch holds a candidate weak reference
+                              with a callback (finish_step) */
     size_t found;          /* objects the cycle's collections freed or
                               found uncollectable */
     bool sparse;           /* the last cycle that ended found garbage in
