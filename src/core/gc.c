@@ -734,17 +734,19 @@ static void move_survivors(ouro_heap *h, collection *c)
      * backwards to meet referrers first (incremental.c, mark()); in that
      * order it would set aside nearly every object of such a chain as
      * unreachable and move it back (W5: 2.7x MARK's time).  Reversed, the
-     * survivors are in the order MARK wants.  Only the incremental
-     * schedule's young collections do this: what order the generations are
-     * in after an automatic collection is the schedule's (CPython's own
-     * depends on when its collections ran), and CPython 3.11's schedule,
-     * which every replay uses, keeps CPython's. */
-    if (c->generation == OURO_GC_GENERATIONS - 3 && h->incremental)
-        list_reverse(h, c->young);
-    if (c->generation == OURO_GC_GENERATIONS - 3)
+     * survivors are in the order MARK wants.  Only young collections under
+     * the incremental schedule (automatic or explicit) do this: what each
+     * collects is CPython's decision either way, and the order the
+     * generations are in is already the schedule's (CPython's own depends
+     * on when its collections ran); CPython 3.11's schedule, which every
+     * replay uses, keeps CPython's. */
+    if (c->generation == OURO_GC_GENERATIONS - 3) {
+        if (h->incremental)
+            list_reverse(h, c->young);
         h->middle_live += c->n_young;
-    else
+    } else {
         h->middle_live = 0; /* the middle generation was collected */
+    }
     if (c->young != c->old) {
         if (c->generation == OURO_GC_GENERATIONS - 2)
             h->long_lived_pending += c->n_young;

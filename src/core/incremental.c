@@ -72,7 +72,8 @@
  * collects them a batch per increment.  Memory: 2 bytes per 16 bytes of
  * the arenas holding S (mapping them afresh each cycle cost page faults
  * and TLB shootdowns at unmapping: a quarter of the collector's time on
- * W10), released when the heap is freed or the schedule changes.
+ * W10), released when the heap is freed, the schedule changes or
+ * ouro_heap_trim runs.
  */
 #include "internal.h"
 
@@ -508,7 +509,7 @@ static void batch_take(ouro_heap *h, ouro_object *c, side_t *s)
     ouro__list_move(h, c, BATCH);
     *s = SIDE_BATCH;
     h->inc.batch_n++;
-    if (c->type_id == ouro__weakref_type.id && ouro__weakref_has_callback(c))
+    if (ouro_is_weakref(c) && ouro__weakref_has_callback(c))
         h->inc.batch_wcb = true;
 }
 

@@ -39,8 +39,8 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #ifndef MADV_POPULATE_WRITE
