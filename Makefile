@@ -60,16 +60,16 @@ test-asan: deps
 
 # ThreadSanitizer over the programs that use threads: tests/test_threads.c
 # (4-8 threads, each with its own heaps, hand-overs between threads, new
-# types registered concurrently, process-wide heap hooks changing, tracing)
-# and tests/test_object.c (a heap handed to a thread).  Only those targets
-# are built: about a minute on 2 cores.  Heaps shared by threads at once do
-# not exist yet, so this checks ouro's process-wide state and the hand-over
-# protocol, not concurrent use of one heap.
+# types registered concurrently, process-wide heap hooks changing, tracing),
+# tests/test_object.c (a heap handed to a thread) and tests/test_shared.c
+# (shared heaps: threads allocating and freeing each other's blocks,
+# attaching, detaching and parking while others stop the world).  Only
+# those targets are built: about a minute on 2 cores.
 test-tsan: deps
 	@$(CMAKE) -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DOURO_TSAN=ON -DOURO_ASSERT=1 >/dev/null
-	@$(CMAKE) --build build-tsan -j$(JOBS) --target test_threads test_object
+	@$(CMAKE) --build build-tsan -j$(JOBS) --target test_threads test_object test_shared
 	@cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 $$TSAN_OPTIONS" \
-	    ctest --output-on-failure -j$(JOBS) -R '^(test_threads|test_object)$$'
+	    ctest --output-on-failure -j$(JOBS) -R '^(test_threads|test_object|test_shared)$$'
 
 test-valgrind: deps
 	@$(CMAKE) -S . -B build-vg -DCMAKE_BUILD_TYPE=Debug -DOURO_VALGRIND=ON -DOURO_ASSERT=2 >/dev/null

@@ -73,7 +73,10 @@ enum {
     OURO_ELEAK = -5,    /* heap freed with live objects under OURO_LEAKS_FAIL */
     OURO_ELIMIT = -6,   /* an internal table is full (types, arenas) */
     OURO_ENOTFOUND = -7, /* the item asked for is not there */
-    OURO_ERANGE = -8     /* an index or a value is out of range */
+    OURO_ERANGE = -8,    /* an index or a value is out of range */
+    OURO_ENOTSUP = -9,   /* not supported by this kind of heap (yet) */
+    OURO_ETHREAD = -10   /* the calling thread is not attached to the shared
+                            heap (ouro_thread_attach) */
 };
 
 /* A static string naming an error code ("out of memory", ...). */
@@ -329,6 +332,9 @@ typedef struct ouro_config {
      * its own event-loop time, or a test, can supply its own. */
     uint64_t (*clock_ms)(void *ctx);
     void *clock_ctx;
+    /* 1: a shared heap, used by many threads at once (see "Shared heaps"
+     * below); 0 (the default): a heap used by one thread at a time. */
+    int shared;
 } ouro_config;
 
 #define OURO_DECAY_NEVER UINT64_MAX
@@ -406,6 +412,76 @@ OURO_API void ouro_heap_clear_error(ouro_heap *h);
  */
 OURO_API int ouro_heap_set_owner(ouro_heap *h);
 OURO_API int ouro_heap_disown(ouro_heap *h);
+
+/*
+ * Shared heaps: one heap used by many threads at once (cfg.shared = 1).
+ *
+ * Every thread that uses a shared heap attaches to it first and detaches
+ * when done; the creating thread is attached by ouro_heap_new.  Each
+ * attached thread allocates from pools of its own, with no lock on the
+ * fast path (as mimalloc's thread-local heaps); a block freed by another
+ * thread goes back to the thread that allocated it through an atomic list,
+ * which that thread takes back at its next pool refill or safe point.  A
+ * thread that detaches leaves its pools to the next thread that attaches.
+ *
+ * Some operations stop the world: every other attached thread stops at
+ * its next safe point (any allocation from the heap, or ouro_safepoint)
+ * and waits there until the operation ends.  A thread about to block
+ * outside ouro (I/O, a lock, a condition variable) parks first, as
+ * CPython releases the GIL: a parked thread counts as stopped, and
+ * ouro_thread_unpark waits until no stop is in force.  A thread that does
+ * neither for a long time delays every stop by that long.  A thread that
+ * was stopped always runs again before the next stop begins, so repeated
+ * stops cannot starve it.  Operations that stop the world on a shared
+ * heap: ouro_heap_get_stats (and _text), ouro_heap_check, ouro_heap_trim.
+ *
+ * This is the first stage of shared heaps: they hold raw memory
+ * (ouro_raw_alloc, ouro_raw_realloc, ouro_raw_free, from any attached
+ * thread, whoever allocated the block).  Objects on a shared heap are not
+ * supported yet: ouro_new and the constructors fail with OURO_ENOTSUP, and
+ * so do ouro_gc_collect and allocation tracing.  ouro_heap_last_error is
+ * per thread on a shared heap.  ouro_heap_free must be called by an
+ * attached thread once every other thread has detached (OURO_EBUSY before).
+ *
+ * All of these return 0 or a negative OURO_E* code: OURO_EINVAL for a NULL
+ * heap or a heap that is not shared (ouro_safepoint: nothing to do, 0),
+ * OURO_ETHREAD when the calling thread is not attached (or, for unpark,
+ * not parked), OURO_ELIMIT when 256 threads are attached already,
+ * OURO_ENOMEM when a new thread's state cannot be allocated.
+ */
+/* Attach the calling thread (nested calls count: detach as often). */
+OURO_API int ouro_thread_attach(ouro_heap *h);
+/* Detach it; the last detach of a nested attach lets the heap go.  Blocks
+ * this thread freed stay valid for their owners; the thread's own pools
+ * pass to the next thread that attaches. */
+OURO_API int ouro_thread_detach(ouro_heap *h);
+/* Park before a blocking call, unpark after it (no heap calls between). */
+OURO_API int ouro_thread_park(ouro_heap *h);
+OURO_API int ouro_thread_unpark(ouro_heap *h);
+/* A safe point: stop here if another thread is stopping the world, and
+ * take back the blocks other threads freed.  For a loop that runs long
+ * without allocating from the heap. */
+OURO_API int ouro_safepoint(ouro_heap *h);
+/* 1 if h is a shared heap, 0 if not (or NULL). */
+OURO_API int ouro_heap_is_shared(const ouro_heap *h);
+
+typedef struct ouro_thread_stats {
+    size_t struct_size;        /* set by caller: sizeof(ouro_thread_stats) */
+    size_t threads;            /* attached now (running or parked) */
+    size_t peak_threads;
+    size_t thread_states;      /* per-thread allocation states, ever made
+                                  (detached ones are reused) */
+    uint64_t attaches;         /* ouro_thread_attach calls that attached */
+    uint64_t stops;            /* times the world was stopped */
+    uint64_t stop_wait_ns;     /* total time from a stop's request until
+                                  every other attached thread stopped */
+    uint64_t stop_wait_max_ns; /* the longest such wait */
+    uint64_t remote_frees;     /* blocks freed by a thread other than
+                                  the one that allocated them */
+    uint64_t remote_pending;   /* ... not taken back by their owner yet */
+} ouro_thread_stats;
+/* A shared heap's thread statistics (stops the world to read them). */
+OURO_API int ouro_heap_get_thread_stats(ouro_heap *h, ouro_thread_stats *out);
 
 /* Change the heap's decay (ouro_config's decay_bytes and decay_ms) and
  * apply it at once: empty arenas already past the new decay are returned

@@ -177,6 +177,18 @@ int ouro_heap_check(ouro_heap *h)
 {
     if (!h)
         return OURO_EINVAL;
+    if (h->shared) {
+        /* The pools of every thread, with every thread stopped. */
+        if (!ouro__stw_begin(h, "ouro_heap_check"))
+            return OURO_ETHREAD;
+        ouro__lock(h);
+        int rc = ouro__pool_check(h);
+        if (rc == 0)
+            rc = ouro__shared_check(h);
+        ouro__unlock(h);
+        ouro__stw_end(h);
+        return rc; /* no objects on a shared heap yet */
+    }
     int rc = ouro__pool_check(h);
     if (rc < 0)
         return rc;

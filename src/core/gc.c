@@ -1266,6 +1266,8 @@ long ouro_gc_collect(ouro_heap *h, int generation)
 {
     if (!h || generation < 0 || generation >= OURO_GC_GENERATIONS)
         return OURO_EINVAL;
+    if (h->shared)
+        return OURO_ENOTSUP; /* no objects on shared heaps yet */
     ouro__check_owner(h);
     if (h->collecting)
         return 0;
@@ -1283,6 +1285,8 @@ long ouro_gc_step(ouro_heap *h, long work)
 {
     if (!h || work < 1)
         return OURO_EINVAL;
+    if (h->shared)
+        return OURO_ENOTSUP; /* no objects on shared heaps yet */
     ouro__check_owner(h);
     if (h->collecting)
         return 0;

@@ -26,6 +26,8 @@ const char *ouro_strerror(int code)
     case OURO_ELIMIT: return "internal table full";
     case OURO_ENOTFOUND: return "not found";
     case OURO_ERANGE: return "out of range";
+    case OURO_ENOTSUP: return "not supported by this kind of heap";
+    case OURO_ETHREAD: return "the calling thread is not attached to the shared heap";
     default: return "unknown error";
     }
 }
@@ -124,6 +126,11 @@ ouro_heap *ouro_heap_new(const ouro_config *cfg)
     h->st.struct_size = sizeof h->st;
     h->st.mapped_bytes = h->st.peak_mapped_bytes = total;
     h->userdata = c.userdata;
+    h->ta0.heap = h;
+    h->ta0.state = OURO__TS_ATTACHED;
+    h->tallocs[0] = &h->ta0;
+    if (c.shared)
+        ouro__shared_init(h);
     ouro__pool_init(h);
     ouro__gc_init(h);
     ouro__heap_hooks_run(h);
@@ -136,10 +143,19 @@ void ouro_heap_set_userdata(ouro_heap *h, void *u)
     if (h)
         h->userdata = u;
 }
-int ouro_heap_last_error(const ouro_heap *h) { return h ? h->last_error : OURO_EINVAL; }
+int ouro_heap_last_error(const ouro_heap *h)
+{
+    if (!h)
+        return OURO_EINVAL;
+    if (h->shared) /* per thread */
+        return ouro__shared_last_error((ouro_heap *)h);
+    return h->last_error;
+}
 void ouro_heap_clear_error(ouro_heap *h)
 {
-    if (h)
+    if (h && h->shared)
+        ouro__shared_clear_error(h);
+    else if (h)
         h->last_error = 0;
 }
 
@@ -169,6 +185,13 @@ int ouro_heap_disown(ouro_heap *h)
  * the crash that follows a race is far from both. */
 void ouro__owner_slow(ouro_heap *h)
 {
+    if (h->shared) {
+        /* A shared heap has no owner: any attached thread may use it. */
+        if (!ouro__shared_self(h))
+            ouro__fatalf(h, "shared heap %p used from thread %#lx, which is not attached to it "
+                         "(ouro_thread_attach first)", (void *)h, (unsigned long)pthread_self());
+        return;
+    }
     pthread_t self = pthread_self();
     bool expected = false;
     if (!__atomic_load_n(&h->owned, __ATOMIC_ACQUIRE) &&
@@ -279,6 +302,11 @@ int ouro_heap_free(ouro_heap *h)
     if (!h)
         return 0;
     ouro__check_owner(h);
+    if (h->shared) {
+        int rc = ouro__shared_free_begin(h);
+        if (rc < 0)
+            return rc;
+    }
     /* The layer above first: weakref.finalize(atexit=True) objects run,
      * newest first, and the registry lets go of the others, before the
      * leak reports, since what the registry held (finalize objects, their
@@ -317,6 +345,8 @@ int ouro_heap_free(ouro_heap *h)
     free(h->scope.items);
     free(h->garbage.items);
     free(h->callbacks);
+    if (h->shared)
+        ouro__shared_fini(h);
     ouro__pool_fini(h);
     ouro_page_source ps = h->cfg.pages;
     size_t size = h->map_size;

@@ -232,7 +232,9 @@ struct ouro__pool {
                              / 16 (k << 10 for the arena's pool k), so that
                              a block's reference comes from this header
                              alone (ouro__pool_block_ref) */
-    uint32_t block_size;
+    uint16_t block_size;  /* at most 2048 */
+    uint16_t owner;       /* id of the talloc whose used list it is on
+                             (h->tallocs[owner]; 0 in a single-thread heap) */
 };
 static inline uint32_t ouro__pool_ref(const ouro__pool *p) { return p->nalloc - p->nfree; }
 /* The compressed reference of block `b` of `pool`: the same value as
@@ -407,6 +409,73 @@ typedef struct ouro__vec {
 } ouro__vec;
 OURO__HIDDEN int ouro__vec_push(ouro__vec *v, ouro_object *o);
 
+/* A thread's allocation state: the used-pool lists it allocates from and
+ * the byte counters of its allocations and frees.  A single-thread heap has
+ * one, embedded (h->ta0), at a fixed offset from the heap, so that its fast
+ * paths are what they were before threads.  A shared heap (shared.c) has
+ * one per attached thread, found through a thread-local cache; each pool
+ * records the id of the one it belongs to (pool->owner), and only that
+ * thread's calls change the pool or its list.
+ *
+ * INVARIANTS
+ *   - A pool is on the used list of the talloc its `owner` names, iff it
+ *     has a free block (pools invariant, above); `owner` changes only when
+ *     a pool is taken from its arena (pool_new), under the heap lock.
+ *   - bytes_alloc - bytes_freed is the bytes of the blocks this talloc
+ *     handed out and took back, including blocks other threads freed that
+ *     still wait on `remote`; peak_in_use is its maximum.
+ *   - Shared heaps: every block on `remote` is an allocated block of one of
+ *     this talloc's pools (or a large block's), linked through its word at
+ *     +8; only other threads push, only the talloc's thread (or a thread
+ *     that has stopped the world, or holds it detached) takes the list. */
+typedef struct ouro__talloc {
+    ouro__pool *usedpools[2][OURO_NUM_CLASSES]; /* [raw][class] */
+    size_t bytes_alloc, bytes_freed;
+    size_t peak_in_use;
+    /* ----- shared heaps only (shared.c) */
+    ouro_heap *heap;
+    uint16_t id;              /* index in h->tallocs; pool->owner */
+    /* OURO__TS_*: written under h->stw_mu (and read without it by the
+     * thread itself and by the stop-the-world requester under it). */
+    int state;
+    int nest;                 /* ouro_thread_attach calls not yet detached */
+    bool counted;             /* a stop-the-world requester waits for it */
+    pthread_t thread;
+    int last_error;           /* ouro_heap_last_error for this thread */
+    void *remote;             /* atomic: blocks freed by other threads */
+    uint64_t remote_frees;    /* blocks this thread pushed onto others' */
+    uint64_t remote_taken;    /* blocks taken back from its own */
+    void *chunk;              /* the page-source chunk it lives in (0: ta0) */
+} ouro__talloc;
+
+/* A thread's state on a shared heap (ouro__talloc.state). */
+enum {
+    OURO__TS_DETACHED = 0,    /* no thread: reused by the next attach */
+    OURO__TS_ATTACHED,        /* running in the heap */
+    OURO__TS_PARKED,          /* attached, but outside ouro (blocking) */
+    OURO__TS_SUSPENDED        /* stopped at a safe point for another thread */
+};
+#define OURO__MAX_THREADS 256
+
+/* Stop-the-world and thread registry state of a shared heap (shared.c). */
+typedef struct ouro__shared {
+    pthread_mutex_t lock;     /* arenas, slots, large blocks, decay, stats */
+    pthread_mutex_t stw_mu;   /* thread states, the stop protocol */
+    pthread_cond_t stopped;   /* a thread counted by a requester stopped */
+    pthread_cond_t resumed;   /* the world restarted */
+    int requested;            /* atomic: a stop is requested or in force */
+    int pending;              /* counted threads not stopped yet */
+    int nsuspended;           /* threads in SUSPENDED not resumed yet */
+    uint32_t ntallocs;        /* tallocs[0..ntallocs) exist */
+    uint32_t attached;        /* threads attached (running or parked) */
+    uint32_t peak_attached;
+    uint64_t attaches;
+    uint64_t stops;
+    uint64_t stop_wait_ns, stop_wait_max_ns;
+    size_t pool_bytes;        /* the decay's allocation clock: bytes of
+                                 pools and large blocks taken */
+} ouro__shared;
+
 struct ouro_heap {
     /* The list heads must come first: their compressed references are
      * offsets into this structure, which has arena index 0.  `reserved0`
@@ -435,8 +504,9 @@ struct ouro_heap {
     pthread_t owner;
     bool owned;
 
-    /* pools */
-    ouro__pool *usedpools[2][OURO_NUM_CLASSES]; /* [raw][class] */
+    /* pools: the one thread's allocation state (a shared heap's thread 0,
+     * its creator's, at first), then the heap's own */
+    ouro__talloc ta0;
     ouro__arena *usable_arenas;     /* sorted, fullest first */
     /* Wholly free arenas kept for reuse until their decay, newest first
      * (taken from the head, released from the tail), and the clocks as
@@ -461,7 +531,6 @@ struct ouro_heap {
      * one by free, for the same reason as a pool's nalloc/nfree; blocks per
      * class are counted from the pools when asked for (ouro__stats_sync). */
     ouro_heap_stats st;
-    size_t bytes_alloc, bytes_freed;
     size_t objects_new, objects_freed;
     uint64_t page_requests;
     uint64_t allocs;                /* allocations counted for fault injection */
@@ -538,7 +607,29 @@ struct ouro_heap {
     /* scopes */
     ouro__vec scope;
     void *userdata;
+
+    /* Shared heaps (shared.c): NULL for a single-thread heap.  tallocs[i]
+     * is the thread allocation state with id i (tallocs[0] = &ta0). */
+    ouro__shared *shared;
+    ouro__talloc *tallocs[OURO__MAX_THREADS];
+    ouro__shared shared_store;
 };
+
+/* ----- shared heaps (shared.c) */
+OURO__HIDDEN void ouro__shared_init(ouro_heap *h);
+OURO__HIDDEN void ouro__shared_fini(ouro_heap *h);
+OURO__HIDDEN ouro__talloc *ouro__shared_self(ouro_heap *h);
+OURO__HIDDEN int ouro__shared_last_error(ouro_heap *h);
+OURO__HIDDEN void ouro__shared_clear_error(ouro_heap *h);
+OURO__HIDDEN void *ouro__shared_raw_alloc(ouro_heap *h, size_t size);
+OURO__HIDDEN void ouro__shared_raw_free(ouro_heap *h, void *p);
+/* Stop every other attached thread for an operation of the calling
+ * thread; NULL (OURO_ETHREAD) when it is not attached.  Ends with
+ * ouro__stw_end. */
+OURO__HIDDEN ouro__talloc *ouro__stw_begin(ouro_heap *h, const char *what);
+OURO__HIDDEN void ouro__stw_end(ouro_heap *h);
+OURO__HIDDEN int ouro__shared_check(ouro_heap *h);
+OURO__HIDDEN int ouro__shared_free_begin(ouro_heap *h);
 
 /* ----- compressed references */
 
@@ -578,12 +669,32 @@ static inline uint32_t ouro__ref_of(ouro_heap *h, const ouro_object *o)
     return ouro__obj_ref(h, o);
 }
 
+/* ----- a shared heap's lock (shared.c): taken around the heap-wide pool
+ * state (arenas, the arena table, large blocks, decay, h->st), on pool and
+ * arena events only; a single-thread heap pays a test of h->shared. */
+static inline void ouro__lock(ouro_heap *h)
+{
+    if (OURO__UNLIKELY(h->shared != NULL))
+        pthread_mutex_lock(&h->shared->lock);
+}
+static inline void ouro__unlock(ouro_heap *h)
+{
+    if (OURO__UNLIKELY(h->shared != NULL))
+        pthread_mutex_unlock(&h->shared->lock);
+}
+OURO__HIDDEN size_t ouro__pool_trim(ouro_heap *h);
+OURO__HIDDEN size_t ouro__shared_trim(ouro_heap *h);
+
 /* ----- pools (pool.c) */
 OURO__HIDDEN int ouro__pool_init(ouro_heap *h);
 OURO__HIDDEN void ouro__pool_fini(ouro_heap *h);
 /* Allocate a block of at least `size` bytes, 16-aligned; NULL on OOM. */
 OURO__HIDDEN void *ouro__block_alloc(ouro_heap *h, size_t size, int raw);
 OURO__LAYER_API void ouro__block_free(ouro_heap *h, void *p);
+/* The same for thread allocation state `ta` of h (shared heaps: the
+ * calling thread's, or a stopped or detached thread's). */
+OURO__HIDDEN void *ouro__block_alloc_ta(ouro_heap *h, ouro__talloc *ta, size_t size, int raw);
+OURO__HIDDEN void ouro__block_free_ta(ouro_heap *h, ouro__talloc *ta, void *p);
 /* A block's usable size, from its chunk header (inline for the fast paths;
  * ouro__block_size is the out-of-line copy). */
 static inline size_t ouro__block_size_inline(const void *p)
@@ -694,14 +805,14 @@ OURO__HIDDEN void *ouro__pages_alloc_zeroed(ouro_heap *h, size_t size, bool resi
 #endif
 
 /* Block accounting, shared by the fast paths and pool.c: two stores. */
-static inline void ouro__count_alloc(ouro_heap *h, size_t bytes)
+static inline void ouro__count_alloc(ouro__talloc *ta, size_t bytes)
 {
-    h->bytes_alloc += bytes;
-    size_t in_use = h->bytes_alloc - h->bytes_freed;
-    if (OURO__UNLIKELY(in_use > h->st.peak_bytes_in_use))
-        h->st.peak_bytes_in_use = in_use;
+    ta->bytes_alloc += bytes;
+    size_t in_use = ta->bytes_alloc - ta->bytes_freed;
+    if (OURO__UNLIKELY(in_use > ta->peak_in_use))
+        ta->peak_in_use = in_use;
 }
-static inline void ouro__count_free(ouro_heap *h, size_t bytes) { h->bytes_freed += bytes; }
+static inline void ouro__count_free(ouro__talloc *ta, size_t bytes) { ta->bytes_freed += bytes; }
 /* Bring h->st up to date: the split counters always, class_blocks (a walk
  * over every pool header) only when `classes`. */
 OURO__HIDDEN void ouro__stats_sync(ouro_heap *h, bool classes);
@@ -712,12 +823,12 @@ static inline size_t ouro__live_objects(const ouro_heap *h)
 
 /* The pool fast path alone: NULL when it does not apply (or in sanitizer
  * builds), and the caller goes to ouro__block_alloc. */
-static inline void *ouro__block_alloc_try(ouro_heap *h, size_t size, int raw)
+static inline void *ouro__block_alloc_try_ta(ouro__talloc *ta, size_t size, int raw)
 {
 #if OURO__FAST_POOLS
     if (OURO__LIKELY(size - 1 < OURO__SMALL_MAX)) {
         unsigned c = (unsigned)((size - 1) >> 4);
-        ouro__pool *pool = h->usedpools[raw][c];
+        ouro__pool *pool = ta->usedpools[raw][c];
         if (OURO__LIKELY(pool != NULL)) {
             uint8_t *bp = pool->freeblock, *next;
             memcpy(&next, bp + 8, sizeof next);
@@ -730,15 +841,19 @@ static inline void *ouro__block_alloc_try(ouro_heap *h, size_t size, int raw)
             if (OURO__LIKELY(next != NULL)) {
                 pool->freeblock = next;
                 pool->nalloc++;
-                ouro__count_alloc(h, pool->block_size);
+                ouro__count_alloc(ta, pool->block_size);
                 return bp;
             }
         }
     }
 #else
-    (void)h, (void)size, (void)raw;
+    (void)ta, (void)size, (void)raw;
 #endif
     return NULL;
+}
+static inline void *ouro__block_alloc_try(ouro_heap *h, size_t size, int raw)
+{
+    return ouro__block_alloc_try_ta(&h->ta0, size, raw);
 }
 
 static inline void *ouro__block_alloc_fast(ouro_heap *h, size_t size, int raw)
@@ -748,8 +863,9 @@ static inline void *ouro__block_alloc_fast(ouro_heap *h, size_t size, int raw)
 }
 
 /* The pool fast path of a free alone: false when it does not apply (or in
- * sanitizer builds), and the caller goes to ouro__block_free. */
-static inline bool ouro__block_free_try(ouro_heap *h, void *p)
+ * sanitizer builds), and the caller goes to ouro__block_free.  The block's
+ * pool must be ta's. */
+static inline bool ouro__block_free_try_ta(ouro__talloc *ta, void *p)
 {
 #if OURO__FAST_POOLS
     ouro__pool *pool = (ouro__pool *)ouro__pool_of(p);
@@ -761,13 +877,17 @@ static inline bool ouro__block_free_try(ouro_heap *h, void *p)
         memcpy((uint8_t *)p + 8, &pool->freeblock, sizeof(void *));
         pool->freeblock = p;
         pool->nfree++;
-        ouro__count_free(h, pool->block_size);
+        ouro__count_free(ta, pool->block_size);
         return true;
     }
 #else
-    (void)h, (void)p;
+    (void)ta, (void)p;
 #endif
     return false;
+}
+static inline bool ouro__block_free_try(ouro_heap *h, void *p)
+{
+    return ouro__block_free_try_ta(&h->ta0, p);
 }
 
 static inline void ouro__block_free_fast(ouro_heap *h, void *p)
@@ -840,7 +960,8 @@ static inline void ouro__obj_slow_update(ouro_heap *h)
 /* Whether alloc_slow must be set: recomputed when cfg changes. */
 static inline void ouro__alloc_slow_update(ouro_heap *h)
 {
-    h->alloc_slow = h->cfg.fail_alloc_at != 0 || h->cfg.debug >= OURO_DEBUG_CHECKS;
+    h->alloc_slow = h->cfg.fail_alloc_at != 0 || h->cfg.debug >= OURO_DEBUG_CHECKS ||
+                    h->shared != NULL;
     ouro__obj_slow_update(h);
 }
 
@@ -1009,7 +1130,7 @@ static inline size_t ouro__trace_filter_bit(uintptr_t block)
 static inline void ouro__trace_fields_off(ouro_heap *h)
 {
     h->trace_at = SIZE_MAX;
-    h->slow_free = h->cfg.debug >= OURO_DEBUG_CHECKS;
+    h->slow_free = h->cfg.debug >= OURO_DEBUG_CHECKS || h->shared != NULL;
 }
 
 /* After an allocation the pools counted: untraced, or sampling with no
@@ -1018,7 +1139,7 @@ static inline void ouro__trace_fields_off(ouro_heap *h)
 static inline void *ouro__trace_alloc(ouro_heap *h, void *block, int raw, const char *file,
                                       int line, const char *func)
 {
-    if (OURO__LIKELY(h->bytes_alloc < h->trace_at))
+    if (OURO__LIKELY(h->ta0.bytes_alloc < h->trace_at))
         return block;
     return h->tracer->on_alloc(h, block, raw, file, line, func);
 }
@@ -1028,7 +1149,7 @@ static inline void *ouro__trace_alloc(ouro_heap *h, void *block, int raw, const 
 static inline void ouro__trace_unpooled(ouro_heap *h, size_t size)
 {
     if (h->tracer->sampling)
-        h->trace_at = h->trace_at - h->bytes_alloc > size ? h->trace_at - size : h->bytes_alloc;
+        h->trace_at = h->trace_at - h->ta0.bytes_alloc > size ? h->trace_at - size : h->ta0.bytes_alloc;
 }
 
 static inline void ouro__trace_free(ouro_heap *h, void *block, int raw)

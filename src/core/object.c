@@ -216,6 +216,13 @@ static __attribute__((noinline)) ouro_object *new_slow(ouro_heap *h, ouro_type *
 {
     if (!h)
         return NULL;
+    if (h->shared) {
+        /* Objects on shared heaps are the next stage (shared.c). */
+        ouro__talloc *ta = ouro__shared_self(h);
+        if (ta)
+            ta->last_error = OURO_ENOTSUP;
+        return NULL;
+    }
     if (!type || size < sizeof(ouro_object)) {
         h->last_error = OURO_EINVAL;
         return NULL;
@@ -320,7 +327,7 @@ new_fast(ouro_heap *h, ouro_type *type, const char *file, int line, const char *
         /* new_slow's test, on the count it would make. */
         if ((tf & OURO_TYPE_GC) && OURO__UNLIKELY(young_collection_due(h, h->gen[0].count + 1L)))
             goto slow;
-        if (OURO__UNLIKELY(h->bytes_alloc + OURO__SMALL_MAX >= h->trace_at))
+        if (OURO__UNLIKELY(h->ta0.bytes_alloc + OURO__SMALL_MAX >= h->trace_at))
             goto slow;
     }
     ouro_object *o = ouro__block_alloc_try(h, size, 0);

@@ -295,11 +295,19 @@ static uint64_t decay_now(ouro_heap *h)
 
 static bool decay_timed(const ouro_heap *h) { return h->cfg.decay_ms != OURO_DECAY_NEVER; }
 
+/* The decay's allocation clock: the bytes the heap has handed out.  A
+ * shared heap's threads count their blocks each on their own, so its clock
+ * is the bytes of pools and large blocks taken, counted under its lock. */
+static size_t decay_clock(const ouro_heap *h)
+{
+    return h->shared ? h->shared->pool_bytes : h->ta0.bytes_alloc;
+}
+
 /* The arena is wholly free: put it at the head of the empty list, stamped
  * now.  It must be on no other list. */
 static void empty_push(ouro_heap *h, ouro__arena *a)
 {
-    a->empty_bytes_at = h->bytes_alloc;
+    a->empty_bytes_at = decay_clock(h);
     a->empty_ms_at = decay_timed(h) ? decay_now(h) : 0;
     a->prevarena = NULL;
     a->nextarena = h->empty_arenas;
@@ -335,7 +343,7 @@ static bool decay_due(const ouro_heap *h, const ouro__arena *a, size_t now_b, ui
 
 void ouro__pool_decay_slow(ouro_heap *h)
 {
-    size_t now_b = h->bytes_alloc;
+    size_t now_b = decay_clock(h);
     uint64_t now_ms = decay_timed(h) ? decay_now(h) : 0;
     ouro__arena *a;
     while ((a = h->empty_oldest) != NULL && decay_due(h, a, now_b, now_ms)) {
@@ -350,15 +358,19 @@ int ouro_heap_set_decay(ouro_heap *h, uint64_t decay_bytes, uint64_t decay_ms)
 {
     if (!h)
         return OURO_EINVAL;
+    ouro__lock(h);
     h->cfg.decay_bytes = decay_bytes;
     h->cfg.decay_ms = decay_ms;
     ouro__pool_decay(h);
+    ouro__unlock(h);
     return 0;
 }
 
-/* A fresh pool of class `c`, or NULL when out of memory. */
-static ouro__pool *pool_new(ouro_heap *h, int c, int raw)
+/* A fresh pool of class `c` for thread state `ta`, or NULL when out of
+ * memory.  The arena part runs under a shared heap's lock. */
+static ouro__pool *pool_new(ouro_heap *h, ouro__talloc *ta, int c, int raw)
 {
+    ouro__lock(h);
     ouro__arena *a = h->usable_arenas;
     if (!a) {
         /* The newest empty arena first: its pages are the likeliest to be
@@ -366,8 +378,10 @@ static ouro__pool *pool_new(ouro_heap *h, int c, int raw)
         a = h->empty_arenas;
         if (a)
             empty_unlink(h, a);
-        else if (!(a = arena_new(h)))
+        else if (!(a = arena_new(h))) {
+            ouro__unlock(h);
             return NULL;
+        }
         h->usable_arenas = a;
     }
     ouro__pool *pool;
@@ -385,13 +399,21 @@ static ouro__pool *pool_new(ouro_heap *h, int c, int raw)
     if (a->nfreepools == 0)
         arena_unlink(h, a);
     uint32_t size = (uint32_t)ouro__class_size(c);
+    h->st.class_pools[c]++;
+    if (h->shared)
+        h->shared->pool_bytes += OURO__POOL_SIZE;
+    /* A pool event: a decay check (a load and a branch when no arena is
+     * empty; once per 16 KiB of new pool at most). */
+    ouro__pool_decay(h);
+    ouro__unlock(h);
     pool->c.heap = h;
     pool->c.kind = OURO__CHUNK_POOL;
     pool->c.index = a->index;
     pool->nalloc = pool->nfree = 0;
     pool->szidx = (uint8_t)c;
     pool->raw = (uint8_t)raw;
-    pool->block_size = size;
+    pool->block_size = (uint16_t)size;
+    pool->owner = ta->id;
     pool->capacity = (uint16_t)((OURO__POOL_SIZE - OURO__POOL_HEADER) / size);
     pool->nextoffset = (uint16_t)(OURO__POOL_HEADER + size);
     pool->maxnextoffset = (uint16_t)(OURO__POOL_HEADER + (pool->capacity - 1) * size);
@@ -401,23 +423,19 @@ static ouro__pool *pool_new(ouro_heap *h, int c, int raw)
     link_set(pool->freeblock, NULL);
     /* becomes the class's first used pool */
     pool->prevpool = NULL;
-    pool->nextpool = h->usedpools[raw][c];
+    pool->nextpool = ta->usedpools[raw][c];
     if (pool->nextpool)
         pool->nextpool->prevpool = pool;
-    h->usedpools[raw][c] = pool;
-    h->st.class_pools[c]++;
-    /* A pool event: a decay check (a load and a branch when no arena is
-     * empty; once per 16 KiB of new pool at most). */
-    ouro__pool_decay(h);
+    ta->usedpools[raw][c] = pool;
     return pool;
 }
 
-static void pool_unlink_used(ouro_heap *h, ouro__pool *pool)
+static void pool_unlink_used(ouro__talloc *ta, ouro__pool *pool)
 {
     if (pool->prevpool)
         pool->prevpool->nextpool = pool->nextpool;
     else
-        h->usedpools[pool->raw][pool->szidx] = pool->nextpool;
+        ta->usedpools[pool->raw][pool->szidx] = pool->nextpool;
     if (pool->nextpool)
         pool->nextpool->prevpool = pool->prevpool;
     pool->nextpool = pool->prevpool = NULL;
@@ -425,10 +443,11 @@ static void pool_unlink_used(ouro_heap *h, ouro__pool *pool)
 
 /* The pool has no allocated block left: give it back to its arena, and the
  * arena back to the page source when it has no used pool left. */
-static void pool_release(ouro_heap *h, ouro__pool *pool)
+static void pool_release(ouro_heap *h, ouro__talloc *ta, ouro__pool *pool)
 {
     ouro__arena *a = &h->arenas[pool->c.index];
-    pool_unlink_used(h, pool);
+    pool_unlink_used(ta, pool);
+    ouro__lock(h);
     h->st.class_pools[pool->szidx]--;
     pool->c.kind = 0;
     pool->nextpool = a->freepools;
@@ -452,6 +471,7 @@ static void pool_release(ouro_heap *h, ouro__pool *pool)
         arena_resort(h, a);
     }
     ouro__pool_decay(h);
+    ouro__unlock(h);
 }
 
 /* ------------------------------------------------------------ large blocks */
@@ -462,11 +482,15 @@ static void *large_alloc(ouro_heap *h, size_t size, int raw)
         return NULL;
     size_t map = (sizeof(ouro__large) + size + 4095) & ~(size_t)4095;
     uint32_t index;
-    if (slot_get(h, &index) < 0)
+    ouro__lock(h);
+    if (slot_get(h, &index) < 0) {
+        ouro__unlock(h);
         return NULL;
+    }
     ouro__large *L = ouro__pages_alloc(h, map);
     if (!L) {
         slot_put(h, index);
+        ouro__unlock(h);
         return NULL;
     }
     L->c.heap = h;
@@ -483,12 +507,16 @@ static void *large_alloc(ouro_heap *h, size_t size, int raw)
     h->slot_base[index] = (uint8_t *)L;
     h->st.large_blocks++;
     h->st.large_bytes += L->size;
+    if (h->shared)
+        h->shared->pool_bytes += L->size;
     ouro__pool_decay(h);
+    ouro__unlock(h);
     return L + 1;
 }
 
 static void large_free(ouro_heap *h, ouro__large *L)
 {
+    ouro__lock(h);
     if (L->prev)
         L->prev->next = L->next;
     else
@@ -500,11 +528,17 @@ static void large_free(ouro_heap *h, ouro__large *L)
     slot_put(h, L->c.index);
     ouro__pages_free(h, L, L->map_size);
     ouro__pool_decay(h);
+    ouro__unlock(h);
 }
 
 /* ------------------------------------------------------------ blocks */
 
 void *ouro__block_alloc(ouro_heap *h, size_t size, int raw)
+{
+    return ouro__block_alloc_ta(h, &h->ta0, size, raw);
+}
+
+void *ouro__block_alloc_ta(ouro_heap *h, ouro__talloc *ta, size_t size, int raw)
 {
     int c = size_class(size);
     uint8_t *bp;
@@ -515,9 +549,9 @@ void *ouro__block_alloc(ouro_heap *h, size_t size, int raw)
             return NULL;
         bsize = ((ouro__large *)bp - 1)->size;
     } else {
-        ouro__pool *pool = h->usedpools[raw][c];
+        ouro__pool *pool = ta->usedpools[raw][c];
         if (OURO__UNLIKELY(!pool)) {
-            pool = pool_new(h, c, raw);
+            pool = pool_new(h, ta, c, raw);
             if (!pool)
                 return NULL;
         }
@@ -534,13 +568,13 @@ void *ouro__block_alloc(ouro_heap *h, size_t size, int raw)
             pool->freeblock = next;
         } else {
             pool->freeblock = NULL; /* full: off the used list */
-            pool_unlink_used(h, pool);
+            pool_unlink_used(ta, pool);
         }
         bsize = pool->block_size;
     }
     OURO__UNPOISON(bp, bsize);
     OURO__VG_ALLOC(bp, bsize);
-    ouro__count_alloc(h, bsize);
+    ouro__count_alloc(ta, bsize);
     return bp;
 }
 
@@ -551,20 +585,25 @@ size_t ouro__block_size(const void *p)
 
 void ouro__block_free(ouro_heap *h, void *p)
 {
+    ouro__block_free_ta(h, &h->ta0, p);
+}
+
+void ouro__block_free_ta(ouro_heap *h, ouro__talloc *ta, void *p)
+{
     ouro__chunk *ch = (ouro__chunk *)ouro__pool_of(p);
     if (ch->kind == OURO__CHUNK_LARGE) {
         ouro__large *L = (ouro__large *)ch;
-        ouro__count_free(h, L->size);
+        ouro__count_free(ta, L->size);
         OURO__VG_FREE(p);
         large_free(h, L);
         return;
     }
     ouro__pool *pool = (ouro__pool *)ch;
     /* Only a block this heap's pool handed out comes back to it. */
-    OURO__ASSERT(ch->kind == OURO__CHUNK_POOL && ch->heap == h);
+    OURO__ASSERT(ch->kind == OURO__CHUNK_POOL && ch->heap == h && pool->owner == ta->id);
     OURO__ASSERT(ouro__pool_ref(pool) > 0);
     uint8_t *bp = p;
-    ouro__count_free(h, pool->block_size);
+    ouro__count_free(ta, pool->block_size);
     OURO__VG_FREE(bp);
     OURO__POISON(bp, pool->block_size);
     uint8_t *old = pool->freeblock;
@@ -575,10 +614,10 @@ void ouro__block_free(ouro_heap *h, void *p)
         /* was full: back on its class's used list (front: it is the
          * fullest, so allocation fills it again first) */
         pool->prevpool = NULL;
-        pool->nextpool = h->usedpools[pool->raw][pool->szidx];
+        pool->nextpool = ta->usedpools[pool->raw][pool->szidx];
         if (pool->nextpool)
             pool->nextpool->prevpool = pool;
-        h->usedpools[pool->raw][pool->szidx] = pool;
+        ta->usedpools[pool->raw][pool->szidx] = pool;
         return;
     }
     if (OURO__UNLIKELY(ouro__pool_ref(pool) == 0)) {
@@ -588,7 +627,7 @@ void ouro__block_free(ouro_heap *h, void *p)
          * At most one such pool per class (80 pools in all). */
         if (ouro__pool_alone(pool))
             return;
-        pool_release(h, pool);
+        pool_release(h, ta, pool);
     }
 }
 
@@ -649,7 +688,9 @@ void ouro__pool_fini(ouro_heap *h)
     h->usable_arenas = NULL;
     h->empty_arenas = h->empty_oldest = NULL;
     h->st.empty_arenas = 0;
-    memset(h->usedpools, 0, sizeof h->usedpools);
+    for (uint32_t i = 0; i < OURO__MAX_THREADS; i++)
+        if (h->tallocs[i])
+            memset(h->tallocs[i]->usedpools, 0, sizeof h->tallocs[i]->usedpools);
 }
 
 /* ------------------------------------------------------------ trim */
@@ -660,26 +701,44 @@ size_t ouro_heap_trim(ouro_heap *h)
      * pool or an arena under a walk would pull memory from under it. */
     if (!h || h->collecting || h->teardown)
         return 0;
+    if (h->shared)
+        return ouro__shared_trim(h);
+    return ouro__pool_trim(h);
+}
+
+/* ouro_heap_trim's work; a shared heap's threads are stopped (or the
+ * caller is the only one attached). */
+size_t ouro__pool_trim(ouro_heap *h)
+{
     size_t before = h->st.mapped_bytes;
     /* The pools each class keeps, empty, on its used list (at most one per
-     * class and kind; not necessarily first on the list). */
-    for (int raw = 0; raw < 2; raw++)
-        for (int c = 0; c < OURO_NUM_CLASSES; c++)
-            for (ouro__pool *pool = h->usedpools[raw][c], *next; pool; pool = next) {
-                next = pool->nextpool;
-                if (ouro__pool_ref(pool) == 0) {
-                    pool_release(h, pool);
-                    break;
+     * class and kind; not necessarily first on the list), of every thread
+     * allocation state. */
+    for (uint32_t i = 0; i < OURO__MAX_THREADS; i++) {
+        ouro__talloc *ta = h->tallocs[i];
+        if (!ta)
+            continue;
+        for (int raw = 0; raw < 2; raw++)
+            for (int c = 0; c < OURO_NUM_CLASSES; c++)
+                for (ouro__pool *pool = ta->usedpools[raw][c], *next; pool; pool = next) {
+                    next = pool->nextpool;
+                    if (ouro__pool_ref(pool) == 0) {
+                        pool_release(h, ta, pool);
+                        break;
+                    }
                 }
-            }
+    }
+    ouro__lock(h);
     ouro__arena *a;
     while ((a = h->empty_oldest) != NULL) {
         empty_unlink(h, a);
         arena_release(h, a);
     }
     ouro__inc_release(h); /* side tables kept for the next cycle */
-    h->decay_seen_bytes = h->bytes_alloc;
-    return before - h->st.mapped_bytes;
+    h->decay_seen_bytes = decay_clock(h);
+    size_t freed = before - h->st.mapped_bytes;
+    ouro__unlock(h);
+    return freed;
 }
 
 /* ------------------------------------------------------------ walk, check */
@@ -718,7 +777,18 @@ int ouro__pool_walk(ouro_heap *h, bool raw, int (*fn)(void *block, void *arg), v
 
 void ouro__stats_sync(ouro_heap *h, bool classes)
 {
-    h->st.bytes_in_use = h->bytes_alloc - h->bytes_freed;
+    size_t bytes = 0, peak = 0;
+    for (uint32_t i = 0; i < OURO__MAX_THREADS; i++) {
+        ouro__talloc *ta = h->tallocs[i];
+        if (ta) {
+            bytes += ta->bytes_alloc - ta->bytes_freed;
+            peak += ta->peak_in_use;
+        }
+    }
+    h->st.bytes_in_use = bytes;
+    /* A shared heap's threads keep their peaks each: the sum bounds the
+     * heap's peak from above. */
+    h->st.peak_bytes_in_use = peak;
     h->st.objects = h->objects_new - h->objects_freed;
     if (!classes)
         return;
@@ -733,7 +803,6 @@ int ouro__pool_check(ouro_heap *h)
 {
     uint8_t bits[OURO__POOL_SIZE / 16 / 8];
     size_t pools[OURO_NUM_CLASSES] = {0};
-    uint8_t empty_kept[2][OURO_NUM_CLASSES] = {{0}};
     size_t arenas = 0, bytes = 0, empty = 0;
 #define FAIL(...) do { ouro__report(h, __VA_ARGS__); return OURO_EINVAL; } while (0)
     ouro__stats_sync(h, false);
@@ -769,14 +838,13 @@ int ouro__pool_check(ouro_heap *h)
             if (ref + (uint32_t)nf != pool->capacity)
                 FAIL("ouro_heap_check: pool %p: ref %u + free %d != capacity %u\n",
                      (void *)pool, ref, nf, (unsigned)pool->capacity);
-            if (ref == 0) {
-                /* only a class's kept last pool may be empty, one per class */
-                if (empty_kept[pool->raw][pool->szidx]++)
-                    FAIL("ouro_heap_check: pool %p: a second empty pool in class %u\n",
-                         (void *)pool, pool->szidx);
-            }
+            if (pool->owner >= OURO__MAX_THREADS || !h->tallocs[pool->owner] ||
+                (!h->shared && pool->owner != 0))
+                FAIL("ouro_heap_check: pool %p: owner %u is no thread of the heap\n",
+                     (void *)pool, (unsigned)pool->owner);
             bool on_list = false;
-            for (ouro__pool *u = h->usedpools[pool->raw][pool->szidx]; u; u = u->nextpool)
+            ouro__talloc *ta = h->tallocs[pool->owner];
+            for (ouro__pool *u = ta->usedpools[pool->raw][pool->szidx]; u; u = u->nextpool)
                 if (u == pool)
                     on_list = true;
             if (on_list != (pool->freeblock != NULL))
@@ -784,6 +852,21 @@ int ouro__pool_check(ouro_heap *h)
             pools[pool->szidx]++;
             bytes += (size_t)ref * pool->block_size;
         }
+    }
+    /* Only a class's kept last pool may be empty: one per class on each
+     * thread's used lists (every empty pool is on one: it has free blocks). */
+    for (uint32_t i = 0; i < OURO__MAX_THREADS; i++) {
+        ouro__talloc *ta = h->tallocs[i];
+        if (!ta)
+            continue;
+        for (int raw = 0; raw < 2; raw++)
+            for (int c = 0; c < OURO_NUM_CLASSES; c++) {
+                int empty_kept = 0;
+                for (ouro__pool *u = ta->usedpools[raw][c]; u; u = u->nextpool)
+                    if (ouro__pool_ref(u) == 0 && empty_kept++)
+                        FAIL("ouro_heap_check: pool %p: a second empty pool in class %d\n",
+                             (void *)u, c);
+            }
     }
     /* usable_arenas sorted and holding exactly the arenas with free pools */
     size_t usable = 0;

@@ -35,6 +35,8 @@ void *ouro_raw_alloc_at(ouro_heap *h, size_t size, const char *file, int line, c
             return ouro__trace_alloc(h, p, 1, file, line, func);
         }
     }
+    if (h->shared)
+        return ouro__shared_raw_alloc(h, size);
     return raw_alloc_slow(h, size, file, line, func);
 }
 
@@ -48,6 +50,10 @@ static __attribute__((noinline)) void raw_free_slow(ouro_heap *h, void *p)
 {
     if (OURO__UNLIKELY(h->teardown))
         return; /* the pools must not change under the teardown's walks */
+    if (h->shared) {
+        ouro__shared_raw_free(h, p);
+        return;
+    }
     ouro__chunk *ch = (ouro__chunk *)ouro__pool_of(p);
     if (h->cfg.debug >= OURO_DEBUG_CHECKS) {
         ouro__check_owner(h);

@@ -646,7 +646,7 @@ __attribute__((noinline)) static void take_sample(tracer *t, void *block, size_t
     ouro_heap *h = t->heap;
     do
         h->trace_at += (size_t)next_distance(t);
-    while (h->trace_at <= h->bytes_alloc);
+    while (h->trace_at <= h->ta0.bytes_alloc);
     record_sample(t, block, sample_weight(t, size), raw, file, line, func);
 }
 
@@ -693,6 +693,8 @@ int ouro__ins_trace_begin(ouro_heap *h, int nframes, size_t sample_bytes,
 {
     if (!h || nframes < 1 || nframes > OURO_TRACE_MAX_FRAMES)
         return OURO_EINVAL;
+    if (ouro_heap_is_shared(h))
+        return OURO_ENOTSUP; /* not on shared heaps yet */
     if (h->tracer) {
         /* tracemalloc.start() while tracing: nothing changes, the frame
          * limit included, as in CPython 3.11 (its tracemalloc_start
@@ -719,7 +721,7 @@ int ouro__ins_trace_begin(ouro_heap *h, int nframes, size_t sample_bytes,
     }
     if (sample_bytes) {
         t->hooks.sampling = 1;
-        h->trace_at = h->bytes_alloc + (size_t)next_distance(t);
+        h->trace_at = h->ta0.bytes_alloc + (size_t)next_distance(t);
         t->hooks.sample_filter = t->filter;
         t->hooks.on_alloc = on_alloc_sampled;
         t->hooks.on_free = on_free_sampled;

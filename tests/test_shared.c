@@ -1,0 +1,674 @@
+/*
+ * Shared heaps (cfg.shared): one heap used by many threads at once.  The
+ * first stage holds raw memory: per-thread pools, blocks freed by other
+ * threads, attach/detach/park, and the operations that stop the world
+ * (ouro_heap_check, ouro_heap_get_stats, ouro_heap_trim,
+ * ouro_heap_get_thread_stats).  `make test-tsan` runs this file under
+ * ThreadSanitizer; the ordinary, sanitizer and Valgrind builds run it too.
+ *
+ * What it checks, with expected values from arithmetic:
+ *   - one thread: bytes in use are the sum of the blocks' class sizes,
+ *     every block freed leaves 0, and a trim gives back every arena;
+ *   - the errors: a thread that is not attached, nested attach, park and
+ *     unpark out of turn, objects and collections refused, a heap freed
+ *     while another thread is attached;
+ *   - producers and consumers: blocks written by one thread, checked and
+ *     freed by another (remote frees), while the main thread stops the
+ *     world in a loop; the counts of remote frees balance, and at the end
+ *     nothing is in use and a trim returns the heap to its first mapping;
+ *   - threads attaching and detaching over and over, adopting each other's
+ *     pools, freeing blocks others allocated;
+ *   - stops requested back to back by two threads while workers allocate:
+ *     every worker finishes its work (no thread is starved);
+ *   - a page source that refuses memory: allocation fails with
+ *     OURO_ENOMEM in the thread that asked, the heap stays consistent.
+ * Interleavings are not reproducible; OURO_SHARED_SCALE=K multiplies the
+ * work (a longer run).
+ */
+#include "testlib.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
+static int scale(void)
+{
+    const char *s = getenv("OURO_SHARED_SCALE");
+    int k = s ? atoi(s) : 1;
+    if (k < 1)
+        k = 1;
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+    return k;
+#else
+    return RUNNING_ON_VALGRIND ? k : 4 * k;
+#endif
+}
+
+static ouro_heap *shared_heap(tl_pages *pages)
+{
+    ouro_config cfg;
+    ouro_config_init(&cfg);
+    cfg.shared = 1;
+    cfg.debug = OURO_DEBUG_CHECKS;
+    cfg.leak_policy = OURO_LEAKS_FAIL;
+    if (pages)
+        tl_pages_use(&cfg, pages);
+    return ouro_heap_new(&cfg);
+}
+
+static ouro_heap_stats stats_of(ouro_heap *h)
+{
+    ouro_heap_stats s;
+    s.struct_size = sizeof s;
+    CHECK_EQ(ouro_heap_get_stats(h, &s), 0);
+    return s;
+}
+
+static ouro_thread_stats tstats_of(ouro_heap *h)
+{
+    ouro_thread_stats s;
+    s.struct_size = sizeof s;
+    CHECK_EQ(ouro_heap_get_thread_stats(h, &s), 0);
+    return s;
+}
+
+/* A size class's block size (ouro.h: 16-byte steps to 512 B). */
+static size_t class_size(size_t n) { return n == 0 ? 16 : (n + 15) / 16 * 16; }
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+TEST(shared_one_thread_counts_and_returns_everything)
+{
+    tl_pages pages = {0};
+    ouro_heap *h = shared_heap(&pages);
+    CHECK(h != NULL);
+    CHECK_EQ(ouro_heap_is_shared(h), 1);
+    size_t base = stats_of(h).mapped_bytes;
+    CHECK_EQ(base, pages.bytes); /* the heap's own mapping */
+    enum { N = 20000 };
+    void **b = calloc(N, sizeof *b);
+    size_t expect = 0;
+    uint64_t seed = 42;
+    for (int i = 0; i < N; i++) {
+        size_t n = 1 + rng_next(&seed) % 512;
+        b[i] = ouro_raw_alloc(h, n);
+        CHECK(b[i] != NULL);
+        memset(b[i], (int)i, n);
+        expect += class_size(n);
+    }
+    void *large = ouro_raw_alloc(h, 100000);
+    CHECK(large != NULL);
+    memset(large, 7, 100000);
+    ouro_heap_stats s = stats_of(h);
+    CHECK_EQ(s.large_blocks, 1);
+    CHECK_EQ(s.bytes_in_use, expect + s.large_bytes);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    ouro_raw_free(h, large);
+    for (int i = 0; i < N; i += 2)
+        ouro_raw_free(h, b[i]);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    for (int i = 1; i < N; i += 2)
+        ouro_raw_free(h, b[i]);
+    s = stats_of(h);
+    CHECK_EQ(s.bytes_in_use, 0);
+    CHECK_EQ(s.large_blocks, 0);
+    CHECK(ouro_heap_trim(h) > 0);
+    s = stats_of(h);
+    CHECK_EQ(s.mapped_bytes, base);
+    CHECK_EQ(s.arenas, 0);
+    CHECK_EQ(pages.bytes, base);
+    ouro_thread_stats t = tstats_of(h);
+    CHECK_EQ(t.threads, 1);
+    CHECK_EQ(t.thread_states, 1);
+    CHECK_EQ(t.remote_frees, 0);
+    CHECK(t.stops >= 5); /* every stats read, check and trim stopped the (empty) world */
+    CHECK_EQ(ouro_heap_free(h), 0);
+    CHECK_EQ(pages.bytes, 0); /* everything back to the page source */
+    free(b);
+}
+
+/* ------------------------------------------------------------ errors */
+
+typedef struct err_arg {
+    ouro_heap *h;
+    int alloc_null, err, detach, park, unpark, safepoint;
+    int attach, attach2, detach1, alloc_after_one_detach, detach2, alloc_after;
+} err_arg;
+
+static void *err_thread(void *p)
+{
+    err_arg *a = p;
+    /* not attached: everything refused, with OURO_ETHREAD, nothing changed */
+    a->alloc_null = ouro_raw_alloc(a->h, 32) == NULL;
+    a->err = ouro_heap_last_error(a->h);
+    a->detach = ouro_thread_detach(a->h);
+    a->park = ouro_thread_park(a->h);
+    a->unpark = ouro_thread_unpark(a->h);
+    a->safepoint = ouro_safepoint(a->h);
+    /* nested attach: detach as often */
+    a->attach = ouro_thread_attach(a->h);
+    a->attach2 = ouro_thread_attach(a->h);
+    a->detach1 = ouro_thread_detach(a->h);
+    void *x = ouro_raw_alloc(a->h, 48);
+    a->alloc_after_one_detach = x != NULL;
+    ouro_raw_free(a->h, x);
+    a->detach2 = ouro_thread_detach(a->h);
+    a->alloc_after = ouro_raw_alloc(a->h, 48) != NULL;
+    return NULL;
+}
+
+typedef struct hold_arg {
+    ouro_heap *h;
+    atomic_int attached, release;
+} hold_arg;
+
+static void *hold_thread(void *p)
+{
+    hold_arg *a = p;
+    CHECK_EQ(ouro_thread_attach(a->h), 0);
+    atomic_store(&a->attached, 1);
+    CHECK_EQ(ouro_thread_park(a->h), 0);
+    while (!atomic_load(&a->release))
+        sched_yield();
+    CHECK_EQ(ouro_thread_unpark(a->h), 0);
+    CHECK_EQ(ouro_thread_detach(a->h), 0);
+    return NULL;
+}
+
+TEST(shared_misuse_is_refused_with_a_code)
+{
+    ouro_config cfg;
+    ouro_config_init(&cfg);
+    cfg.shared = 1;
+    cfg.leak_policy = OURO_LEAKS_FAIL;
+    ouro_heap *h = ouro_heap_new(&cfg); /* release heap: codes, not aborts */
+    CHECK(h != NULL);
+    /* on a single-thread heap the thread calls are invalid */
+    ouro_heap *single = tl_heap();
+    CHECK_EQ(ouro_heap_is_shared(single), 0);
+    CHECK_EQ(ouro_thread_attach(single), OURO_EINVAL);
+    CHECK_EQ(ouro_thread_detach(single), OURO_EINVAL);
+    CHECK_EQ(ouro_safepoint(single), 0);
+    tl_heap_done(single);
+    CHECK_EQ(ouro_thread_attach(NULL), OURO_EINVAL);
+    CHECK_EQ(ouro_heap_is_shared(NULL), 0);
+
+    err_arg a = {.h = h};
+    pthread_t t;
+    pthread_create(&t, NULL, err_thread, &a);
+    pthread_join(t, NULL);
+    CHECK(a.alloc_null);
+    CHECK_EQ(a.err, OURO_ETHREAD);
+    CHECK_EQ(a.detach, OURO_ETHREAD);
+    CHECK_EQ(a.park, OURO_ETHREAD);
+    CHECK_EQ(a.unpark, OURO_ETHREAD);
+    CHECK_EQ(a.safepoint, OURO_ETHREAD);
+    CHECK_EQ(a.attach, 0);
+    CHECK_EQ(a.attach2, 0);
+    CHECK_EQ(a.detach1, 0);
+    CHECK(a.alloc_after_one_detach);
+    CHECK_EQ(a.detach2, 0);
+    CHECK(!a.alloc_after);
+
+    /* unpark without park, park twice */
+    CHECK_EQ(ouro_thread_unpark(h), OURO_ETHREAD);
+    CHECK_EQ(ouro_thread_park(h), 0);
+    CHECK_EQ(ouro_thread_park(h), OURO_ETHREAD);
+    CHECK_EQ(ouro_thread_detach(h), OURO_ETHREAD); /* parked: unpark first */
+    CHECK_EQ(ouro_thread_unpark(h), 0);
+
+    /* objects, collections and tracing are not there yet */
+    static ouro_type plain = {.name = "plain", .basic_size = 32};
+    CHECK(ouro_new(h, &plain) == NULL);
+    CHECK_EQ(ouro_heap_last_error(h), OURO_ENOTSUP);
+    CHECK_EQ(ouro_gc_collect(h, 2), OURO_ENOTSUP);
+    CHECK_EQ(ouro_gc_step(h, 100), OURO_ENOTSUP);
+    CHECK_EQ(ouro_trace_start(h, 1), OURO_ENOTSUP);
+    ouro_heap_clear_error(h);
+    CHECK_EQ(ouro_heap_last_error(h), 0);
+
+    /* the heap cannot be freed while another thread is attached */
+    hold_arg hold = {.h = h};
+    pthread_create(&t, NULL, hold_thread, &hold);
+    while (!atomic_load(&hold.attached))
+        sched_yield();
+    CHECK_EQ(ouro_heap_free(h), OURO_EBUSY);
+    CHECK_EQ(ouro_heap_check(h), 0); /* a parked thread does not hold a stop up */
+    atomic_store(&hold.release, 1);
+    pthread_join(t, NULL);
+    ouro_thread_stats ts = tstats_of(h);
+    CHECK_EQ(ts.threads, 1);
+    CHECK_EQ(ts.peak_threads, 2);
+    CHECK_EQ(ts.thread_states, 2); /* the first thread's was reused by the second */
+    CHECK_EQ(ts.attaches, 3);      /* the creator and the two threads */
+    CHECK_EQ(ouro_heap_free(h), 0);
+}
+
+/* ------------------------------------------------------------ producers and consumers */
+
+enum { QCAP = 64, MAGIC = 0x5a };
+
+typedef struct queue {
+    pthread_mutex_t mu;
+    pthread_cond_t not_empty, not_full;
+    void *items[QCAP];
+    size_t sizes[QCAP];
+    int head, len, producers_left;
+} queue;
+
+typedef struct pc_arg {
+    ouro_heap *h;
+    queue *q;
+    int id, n;
+    uint64_t seed;
+    long done;
+    atomic_int *stop_main;
+} pc_arg;
+
+static void fill(uint8_t *p, size_t n, uint64_t tag)
+{
+    memcpy(p, &tag, n < 8 ? n : 8);
+    if (n > 16)
+        memset(p + 16, MAGIC ^ (int)(tag & 0xff), n - 16);
+}
+
+static int verify(const uint8_t *p, size_t n, uint64_t tag)
+{
+    if (memcmp(p, &tag, n < 8 ? n : 8) != 0)
+        return 0;
+    for (size_t i = 16; i < n; i++)
+        if (p[i] != (uint8_t)(MAGIC ^ (int)(tag & 0xff)))
+            return 0;
+    return 1;
+}
+
+static void *producer(void *p)
+{
+    pc_arg *a = p;
+    CHECK_EQ(ouro_thread_attach(a->h), 0);
+    for (int i = 0; i < a->n; i++) {
+        uint64_t r = rng_next(&a->seed);
+        /* mostly small blocks, some medium, a few large */
+        size_t n = r % 100 == 0 ? 3000 + r % 20000 : r % 10 == 0 ? 513 + r % 1500 : 1 + r % 256;
+        uint8_t *b = ouro_raw_alloc(a->h, n);
+        CHECK(b != NULL);
+        uint64_t tag = ((uint64_t)a->id << 32) | (uint64_t)i;
+        fill(b, n, tag);
+        /* wait for room, parked: a stop need not wait for this thread */
+        CHECK_EQ(ouro_thread_park(a->h), 0);
+        pthread_mutex_lock(&a->q->mu);
+        while (a->q->len == QCAP)
+            pthread_cond_wait(&a->q->not_full, &a->q->mu);
+        int k = (a->q->head + a->q->len) % QCAP;
+        a->q->items[k] = b;
+        a->q->sizes[k] = n;
+        a->q->len++;
+        pthread_cond_signal(&a->q->not_empty);
+        pthread_mutex_unlock(&a->q->mu);
+        CHECK_EQ(ouro_thread_unpark(a->h), 0);
+        a->done++;
+    }
+    pthread_mutex_lock(&a->q->mu);
+    a->q->producers_left--;
+    pthread_cond_broadcast(&a->q->not_empty);
+    pthread_mutex_unlock(&a->q->mu);
+    CHECK_EQ(ouro_thread_detach(a->h), 0);
+    return NULL;
+}
+
+static void *consumer(void *p)
+{
+    pc_arg *a = p;
+    CHECK_EQ(ouro_thread_attach(a->h), 0);
+    for (;;) {
+        CHECK_EQ(ouro_thread_park(a->h), 0);
+        pthread_mutex_lock(&a->q->mu);
+        while (a->q->len == 0 && a->q->producers_left > 0)
+            pthread_cond_wait(&a->q->not_empty, &a->q->mu);
+        if (a->q->len == 0) {
+            pthread_mutex_unlock(&a->q->mu);
+            CHECK_EQ(ouro_thread_unpark(a->h), 0);
+            break;
+        }
+        uint8_t *b = a->q->items[a->q->head];
+        size_t n = a->q->sizes[a->q->head];
+        a->q->head = (a->q->head + 1) % QCAP;
+        a->q->len--;
+        pthread_cond_signal(&a->q->not_full);
+        pthread_mutex_unlock(&a->q->mu);
+        CHECK_EQ(ouro_thread_unpark(a->h), 0);
+        uint64_t tag;
+        memcpy(&tag, b, n < 8 ? n : 8);
+        if (n >= 8)
+            CHECK(verify(b, n, tag));
+        /* a block of its own now and then, kept across the frees */
+        void *mine = ouro_raw_alloc(a->h, 24);
+        CHECK(mine != NULL);
+        ouro_raw_free(a->h, b); /* mostly another thread's block */
+        ouro_raw_free(a->h, mine);
+        a->done++;
+    }
+    CHECK_EQ(ouro_thread_detach(a->h), 0);
+    return NULL;
+}
+
+TEST(shared_producers_and_consumers_while_the_world_stops)
+{
+    tl_pages pages = {0};
+    ouro_heap *h = shared_heap(&pages);
+    CHECK(h != NULL);
+    size_t base = stats_of(h).mapped_bytes;
+    enum { P = 2, C = 2 };
+    int n = (RUNNING_ON_VALGRIND ? 300 : 3000) * scale();
+    queue q = {.head = 0, .len = 0, .producers_left = P};
+    pthread_mutex_init(&q.mu, NULL);
+    pthread_cond_init(&q.not_empty, NULL);
+    pthread_cond_init(&q.not_full, NULL);
+    pc_arg args[P + C];
+    pthread_t t[P + C];
+    for (int i = 0; i < P + C; i++) {
+        args[i] = (pc_arg){.h = h, .q = &q, .id = i, .n = n, .seed = 0x9e3779b97f4a7c15u + i};
+        pthread_create(&t[i], NULL, i < P ? producer : consumer, &args[i]);
+    }
+    /* the main thread stops the world over and over meanwhile */
+    int rounds = 0;
+    for (;;) {
+        pthread_mutex_lock(&q.mu);
+        int left = q.producers_left;
+        pthread_mutex_unlock(&q.mu);
+        if (left == 0)
+            break;
+        CHECK_EQ(ouro_heap_check(h), 0);
+        if (rounds % 8 == 0)
+            ouro_heap_trim(h);
+        (void)stats_of(h);
+        rounds++;
+        /* a pause between stops, parked */
+        CHECK_EQ(ouro_thread_park(h), 0);
+        nanosleep(&(struct timespec){0, 20000}, NULL);
+        CHECK_EQ(ouro_thread_unpark(h), 0);
+    }
+    CHECK_EQ(ouro_thread_park(h), 0);
+    for (int i = 0; i < P + C; i++)
+        pthread_join(t[i], NULL);
+    CHECK_EQ(ouro_thread_unpark(h), 0);
+    long consumed = 0;
+    for (int i = P; i < P + C; i++)
+        consumed += args[i].done;
+    CHECK_EQ(consumed, (long)P * n);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    ouro_thread_stats ts = tstats_of(h);
+    CHECK_EQ(ts.threads, 1);
+    CHECK(ts.remote_frees > 0);
+    CHECK(ts.remote_frees <= (uint64_t)P * n);
+    CHECK(ts.stops >= (uint64_t)rounds);
+    /* a trim takes back the pending frees and every arena */
+    ouro_heap_trim(h);
+    ts = tstats_of(h);
+    CHECK_EQ(ts.remote_pending, 0);
+    ouro_heap_stats s = stats_of(h);
+    CHECK_EQ(s.bytes_in_use, 0);
+    CHECK_EQ(s.arenas, 0);
+    /* the heap's own mapping and the threads' states */
+    CHECK_EQ(s.mapped_bytes, base + (ts.thread_states - 1) * 16384);
+    CHECK_EQ(s.mapped_bytes, pages.bytes);
+    CHECK_EQ(ouro_heap_free(h), 0);
+    CHECK_EQ(pages.bytes, 0);
+}
+
+/* ------------------------------------------------------------ attach/detach churn */
+
+enum { SLOTS = 512 };
+
+typedef struct churn {
+    ouro_heap *h;
+    pthread_mutex_t mu;
+    void *slot[SLOTS];
+    size_t size[SLOTS];
+    int rounds;
+} churn;
+
+typedef struct churn_arg {
+    churn *c;
+    uint64_t seed;
+    long frees_of_others;
+} churn_arg;
+
+static void *churn_thread(void *p)
+{
+    churn_arg *a = p;
+    churn *c = a->c;
+    for (int r = 0; r < c->rounds; r++) {
+        CHECK_EQ(ouro_thread_attach(c->h), 0);
+        for (int k = 0; k < 64; k++) {
+            int i = (int)(rng_next(&a->seed) % SLOTS);
+            size_t n = 1 + rng_next(&a->seed) % 700;
+            void *fresh = ouro_raw_alloc(c->h, n);
+            CHECK(fresh != NULL);
+            memset(fresh, 0xab, n);
+            pthread_mutex_lock(&c->mu);
+            void *old = c->slot[i];
+            size_t oldn = c->size[i];
+            c->slot[i] = fresh;
+            c->size[i] = n;
+            pthread_mutex_unlock(&c->mu);
+            if (old) {
+                CHECK(((uint8_t *)old)[oldn - 1] == 0xab);
+                ouro_raw_free(c->h, old);
+                a->frees_of_others++;
+            }
+        }
+        if (r % 4 == 3)
+            CHECK_EQ(ouro_safepoint(c->h), 0);
+        CHECK_EQ(ouro_thread_detach(c->h), 0);
+    }
+    return NULL;
+}
+
+TEST(shared_threads_attach_and_detach_and_adopt_pools)
+{
+    ouro_heap *h = shared_heap(NULL);
+    CHECK(h != NULL);
+    enum { T = 4 };
+    churn c = {.h = h, .rounds = 40 * scale()};
+    pthread_mutex_init(&c.mu, NULL);
+    churn_arg args[T];
+    pthread_t t[T];
+    for (int i = 0; i < T; i++) {
+        args[i] = (churn_arg){.c = &c, .seed = 77 + (uint64_t)i};
+        pthread_create(&t[i], NULL, churn_thread, &args[i]);
+    }
+    for (int i = 0; i < 20; i++) {
+        CHECK_EQ(ouro_heap_check(h), 0);
+        sched_yield();
+    }
+    for (int i = 0; i < T; i++)
+        pthread_join(t[i], NULL);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    ouro_thread_stats ts = tstats_of(h);
+    CHECK_EQ(ts.threads, 1);
+    CHECK(ts.thread_states <= T + 1); /* detached states are reused */
+    CHECK_EQ(ts.attaches, 1 + (uint64_t)T * c.rounds);
+    size_t expect = 0;
+    for (int i = 0; i < SLOTS; i++)
+        if (c.slot[i])
+            expect += c.size[i] <= 512 ? class_size(c.size[i]) : 0;
+    ouro_heap_stats s = stats_of(h);
+    CHECK(s.bytes_in_use >= expect);
+    /* the main thread frees what is left: blocks of every thread's pools */
+    for (int i = 0; i < SLOTS; i++)
+        ouro_raw_free(h, c.slot[i]);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    ouro_heap_trim(h);
+    s = stats_of(h);
+    CHECK_EQ(s.bytes_in_use, 0);
+    CHECK_EQ(s.arenas, 0);
+    CHECK_EQ(ouro_heap_free(h), 0);
+}
+
+/* ------------------------------------------------------------ no starvation */
+
+typedef struct starve {
+    ouro_heap *h;
+    atomic_int workers_done;
+    int ops;
+} starve;
+
+static void *starve_worker(void *p)
+{
+    starve *s = p;
+    CHECK_EQ(ouro_thread_attach(s->h), 0);
+    void *keep[16] = {0};
+    for (int i = 0; i < s->ops; i++) {
+        int k = i % 16;
+        ouro_raw_free(s->h, keep[k]);
+        keep[k] = ouro_raw_alloc(s->h, 16 + (size_t)(i % 200));
+        CHECK(keep[k] != NULL);
+    }
+    for (int k = 0; k < 16; k++)
+        ouro_raw_free(s->h, keep[k]);
+    CHECK_EQ(ouro_thread_detach(s->h), 0);
+    atomic_fetch_add(&s->workers_done, 1);
+    return NULL;
+}
+
+static void *starve_stopper(void *p)
+{
+    starve *s = p;
+    CHECK_EQ(ouro_thread_attach(s->h), 0);
+    ouro_heap_stats st;
+    st.struct_size = offsetof(ouro_heap_stats, class_size);
+    while (atomic_load(&s->workers_done) < 2)
+        CHECK_EQ(ouro_heap_get_stats(s->h, &st), 0); /* a stop, back to back */
+    CHECK_EQ(ouro_thread_detach(s->h), 0);
+    return NULL;
+}
+
+TEST(shared_back_to_back_stops_starve_no_thread)
+{
+    starve s = {.h = shared_heap(NULL), .ops = 5000 * scale()};
+    CHECK(s.h != NULL);
+    pthread_t w[2], st[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&st[i], NULL, starve_stopper, &s);
+    for (int i = 0; i < 2; i++)
+        pthread_create(&w[i], NULL, starve_worker, &s);
+    /* the main thread stops too, parked between its stops */
+    while (atomic_load(&s.workers_done) < 2) {
+        CHECK_EQ(ouro_heap_check(s.h), 0);
+        CHECK_EQ(ouro_thread_park(s.h), 0);
+        sched_yield();
+        CHECK_EQ(ouro_thread_unpark(s.h), 0);
+    }
+    /* joining blocks: parked, or the stoppers would wait for this thread
+     * forever (ouro.h: a thread that neither parks nor reaches a safe
+     * point holds every stop up) */
+    CHECK_EQ(ouro_thread_park(s.h), 0);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(w[i], NULL);
+        pthread_join(st[i], NULL);
+    }
+    CHECK_EQ(ouro_thread_unpark(s.h), 0);
+    ouro_thread_stats ts = tstats_of(s.h);
+    CHECK(ts.stops > 2);
+    CHECK(ts.stop_wait_max_ns >= ts.stop_wait_ns / ts.stops);
+    CHECK_EQ(stats_of(s.h).bytes_in_use, 0);
+    CHECK_EQ(ouro_heap_free(s.h), 0);
+}
+
+/* ------------------------------------------------------------ out of memory */
+
+typedef struct oom {
+    ouro_heap *h;
+    tl_pages *pages;
+    atomic_int phase;
+    int before, after, err, attach_refused;
+} oom;
+
+static void *oom_thread(void *p)
+{
+    oom *o = p;
+    CHECK_EQ(ouro_thread_attach(o->h), 0);
+    enum { MAX = 20000 };
+    void **b = calloc(MAX, sizeof *b);
+    int n = 0;
+    for (; n < 100; n++)
+        CHECK((b[n] = ouro_raw_alloc(o->h, 2000)) != NULL);
+    o->before = n;
+    atomic_store(&o->phase, 1);
+    CHECK_EQ(ouro_thread_park(o->h), 0); /* waiting: the main thread stops the world */
+    while (atomic_load(&o->phase) != 2)
+        sched_yield();
+    CHECK_EQ(ouro_thread_unpark(o->h), 0);
+    /* the page source refuses now: the pool and arena in hand run out */
+    while (n < MAX && (b[n] = ouro_raw_alloc(o->h, 2000)) != NULL)
+        n++;
+    o->after = n;
+    o->err = ouro_heap_last_error(o->h);
+    for (int i = 0; i < n; i++)
+        ouro_raw_free(o->h, b[i]);
+    free(b);
+    CHECK_EQ(ouro_thread_detach(o->h), 0);
+    return NULL;
+}
+
+static void *attach_refused(void *p)
+{
+    oom *o = p;
+    o->attach_refused = ouro_thread_attach(o->h);
+    return NULL;
+}
+
+TEST(shared_out_of_memory_fails_in_the_thread_that_asked)
+{
+    tl_pages pages = {0};
+    ouro_heap *h = shared_heap(&pages);
+    CHECK(h != NULL);
+    oom o = {.h = h, .pages = &pages};
+    pthread_t t, u;
+    pthread_create(&t, NULL, oom_thread, &o);
+    while (atomic_load(&o.phase) != 1)
+        sched_yield();
+    /* the page source is called under the heap's lock: a stop makes the
+     * change of its flag visible to the calls that follow */
+    CHECK_EQ(ouro_heap_check(h), 0);
+    pages.fail = 1;
+    CHECK_EQ(ouro_heap_check(h), 0);
+    /* a new thread's state cannot be allocated: attach says so */
+    pthread_create(&u, NULL, attach_refused, &o);
+    pthread_join(u, NULL);
+    CHECK_EQ(o.attach_refused, OURO_ENOMEM);
+    atomic_store(&o.phase, 2);
+    pthread_join(t, NULL);
+    CHECK(o.after > o.before && o.after < 20000);
+    CHECK_EQ(o.err, OURO_ENOMEM);
+    CHECK_EQ(ouro_heap_last_error(h), 0); /* the error was the other thread's */
+    CHECK_EQ(ouro_heap_check(h), 0);
+    ouro_heap_stats s = stats_of(h);
+    CHECK_EQ(s.bytes_in_use, 0);
+    pages.fail = 0;
+    ouro_heap_trim(h);
+    s = stats_of(h);
+    CHECK_EQ(s.arenas, 0);
+    CHECK_EQ(s.mapped_bytes, pages.bytes);
+    CHECK_EQ(ouro_heap_free(h), 0);
+    CHECK_EQ(pages.bytes, 0);
+}
