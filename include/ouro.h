@@ -184,6 +184,10 @@ OURO_API ouro_object *ouro_new_sized_at(ouro_heap *h, ouro_type *type, size_t si
 
 /* Out-of-line deallocation, called when a count reaches zero. */
 OURO_API void ouro__dealloc(ouro_object *o);
+/* Reference operations on an object of a shared heap (biased reference
+ * counting), whose count has the top bit set without being immortal. */
+OURO_API void ouro__incref_shared(ouro_object *o);
+OURO_API void ouro__decref_shared(ouro_object *o);
 /* Debug builds check every reference operation through these. */
 OURO_API void ouro__debug_incref(ouro_object *o);
 OURO_API void ouro__debug_decref(ouro_object *o);
@@ -192,24 +196,33 @@ OURO_API void ouro__debug_decref(ouro_object *o);
 static inline void ouro_incref(ouro_object *o) { ouro__debug_incref(o); }
 static inline void ouro_decref(ouro_object *o) { ouro__debug_decref(o); }
 #else
-/* About 3 instructions: a load, a sign test and a store. */
+/* About 3 instructions: a load, a sign test and a store.  A count with
+ * the top bit set is an immortal object's (nothing to do) or an object of
+ * a shared heap (biased reference counting, out of line).  The count is
+ * read and written as a relaxed atomic: a plain load and store, which
+ * other threads may read while the owner writes. */
 static inline void ouro_incref(ouro_object *o)
 {
-    uint32_t rc = o->refcnt;
+    uint32_t rc = __atomic_load_n(&o->refcnt, __ATOMIC_RELAXED);
     if ((int32_t)rc >= 0)
-        o->refcnt = rc + 1;
+        __atomic_store_n(&o->refcnt, rc + 1, __ATOMIC_RELAXED);
+    else if (rc < OURO_IMMORTAL_REFCNT)
+        ouro__incref_shared(o);
 }
 
 /* About 4 instructions when the object survives. */
 static inline void ouro_decref(ouro_object *o)
 {
-    uint32_t rc = o->refcnt;
-    if ((int32_t)rc < 0)
+    uint32_t rc = __atomic_load_n(&o->refcnt, __ATOMIC_RELAXED);
+    if ((int32_t)rc < 0) {
+        if (rc < OURO_IMMORTAL_REFCNT)
+            ouro__decref_shared(o);
         return; /* immortal */
+    }
     if (--rc == 0)
         ouro__dealloc(o);
     else
-        o->refcnt = rc;
+        __atomic_store_n(&o->refcnt, rc, __ATOMIC_RELAXED);
 }
 #endif
 
@@ -435,13 +448,29 @@ OURO_API int ouro_heap_disown(ouro_heap *h);
  * stops cannot starve it.  Operations that stop the world on a shared
  * heap: ouro_heap_get_stats (and _text), ouro_heap_check, ouro_heap_trim.
  *
- * This is the first stage of shared heaps: they hold raw memory
- * (ouro_raw_alloc, ouro_raw_realloc, ouro_raw_free, from any attached
- * thread, whoever allocated the block).  Objects on a shared heap are not
- * supported yet: ouro_new and the constructors fail with OURO_ENOTSUP, and
- * so do ouro_gc_collect and allocation tracing.  ouro_heap_last_error is
- * per thread on a shared heap.  ouro_heap_free must be called by an
- * attached thread once every other thread has detached (OURO_EBUSY before).
+ * What a shared heap holds so far:
+ *   - raw memory (ouro_raw_alloc, ouro_raw_realloc, ouro_raw_free) from any
+ *     attached thread, whoever allocated the block;
+ *   - objects of types without OURO_TYPE_GC (ouro_new; their clear,
+ *     dealloc and PEP 442 finalize hooks run as on any heap), referenced
+ *     and released from any attached thread with the ordinary ouro_incref
+ *     and ouro_decref, by biased reference counting (PEP 703): the thread
+ *     that created an object counts its own references with plain loads
+ *     and stores, every other thread with atomic operations on a second
+ *     count; when the creator's count reaches zero the two are merged,
+ *     and an object another thread drops to zero while its creator still
+ *     counts is queued to the creator, which frees it at its next safe
+ *     point, allocation refill or detach (or, once it has detached, the
+ *     next thread to reach a safe point does).  Storing references into
+ *     your objects is your code's business: synchronize it as you would
+ *     any shared data.
+ * Not yet: objects of OURO_TYPE_GC types (the collector stopping the
+ * world), weak references, the built-in types (src/types) and allocation
+ * tracing: those calls fail with OURO_ENOTSUP, and so do ouro_gc_collect
+ * and ouro_gc_step.  ouro_heap_last_error is per thread on a shared heap.
+ * ouro_heap_free must be called by an attached thread once every other
+ * thread has detached (OURO_EBUSY before); it frees every queued object
+ * first.  A thread must detach before it exits.
  *
  * All of these return 0 or a negative OURO_E* code: OURO_EINVAL for a NULL
  * heap or a heap that is not shared (ouro_safepoint: nothing to do, 0),

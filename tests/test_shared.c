@@ -235,9 +235,10 @@ TEST(shared_misuse_is_refused_with_a_code)
     CHECK_EQ(ouro_thread_detach(h), OURO_ETHREAD); /* parked: unpark first */
     CHECK_EQ(ouro_thread_unpark(h), 0);
 
-    /* objects, collections and tracing are not there yet */
-    static ouro_type plain = {.name = "plain", .basic_size = 32};
-    CHECK(ouro_new(h, &plain) == NULL);
+    /* tracked objects, collections, weak references and tracing are not
+     * there yet */
+    static ouro_type tracked = {.name = "tracked", .basic_size = 32, .flags = OURO_TYPE_GC};
+    CHECK(ouro_new(h, &tracked) == NULL);
     CHECK_EQ(ouro_heap_last_error(h), OURO_ENOTSUP);
     CHECK_EQ(ouro_gc_collect(h, 2), OURO_ENOTSUP);
     CHECK_EQ(ouro_gc_step(h, 100), OURO_ENOTSUP);
@@ -671,4 +672,221 @@ TEST(shared_out_of_memory_fails_in_the_thread_that_asked)
     CHECK_EQ(s.mapped_bytes, pages.bytes);
     CHECK_EQ(ouro_heap_free(h), 0);
     CHECK_EQ(pages.bytes, 0);
+}
+
+/* ------------------------------------------------------------ objects */
+
+/* A box: one reference and a value; its hooks count deaths. */
+typedef struct box {
+    OURO_HEAD;
+    ouro_object *ref;
+    long value;
+} box;
+
+static atomic_long boxes_freed, boxes_finalized;
+
+static int box_traverse(ouro_object *self, ouro_visit_fn visit, void *arg)
+{
+    box *b = (box *)self;
+    return b->ref ? visit(b->ref, arg) : 0;
+}
+static void box_clear(ouro_heap *h, ouro_object *self) { ouro_clear(&((box *)self)->ref); }
+static void box_dealloc(ouro_heap *h, ouro_object *self) { atomic_fetch_add(&boxes_freed, 1); }
+static ouro_type box_type = {.name = "box", .basic_size = sizeof(box), .traverse = box_traverse,
+                             .clear = box_clear, .dealloc = box_dealloc};
+
+static box *box_new(ouro_heap *h, ouro_object *ref, long value)
+{
+    box *b = (box *)ouro_new(h, &box_type);
+    CHECK(b != NULL);
+    b->ref = ref; /* takes the reference */
+    b->value = value;
+    return b;
+}
+
+/* A finalizer that resurrects its box once into `lifeboat` (a new
+ * reference), PEP 442 style. */
+static pthread_mutex_t lifeboat_mu = PTHREAD_MUTEX_INITIALIZER;
+static ouro_object *lifeboat;
+static void phoenix_finalize(ouro_heap *h, ouro_object *self)
+{
+    atomic_fetch_add(&boxes_finalized, 1);
+    if (((box *)self)->value == 1) {
+        pthread_mutex_lock(&lifeboat_mu);
+        ouro_incref(self);
+        ouro_xdecref(lifeboat);
+        lifeboat = self;
+        pthread_mutex_unlock(&lifeboat_mu);
+    }
+}
+static ouro_type phoenix_type = {.name = "phoenix", .basic_size = sizeof(box),
+                                 .traverse = box_traverse, .clear = box_clear,
+                                 .dealloc = box_dealloc, .finalize = phoenix_finalize};
+
+TEST(shared_objects_one_thread_counts_and_frees_at_zero)
+{
+    ouro_heap *h = shared_heap(NULL);
+    CHECK(h != NULL);
+    long freed0 = atomic_load(&boxes_freed);
+    box *a = box_new(h, NULL, 7);
+    CHECK_EQ(ouro_refcount(&a->ob_base), 1);
+    CHECK_EQ(ouro_is_immortal(&a->ob_base), 0);
+    for (int i = 0; i < 10; i++)
+        ouro_incref(&a->ob_base);
+    CHECK_EQ(ouro_refcount(&a->ob_base), 11);
+    for (int i = 0; i < 10; i++)
+        ouro_decref(&a->ob_base);
+    CHECK_EQ(ouro_refcount(&a->ob_base), 1);
+    CHECK_EQ(stats_of(h).objects, 1);
+    ouro_decref(&a->ob_base);
+    CHECK_EQ(atomic_load(&boxes_freed) - freed0, 1);
+    CHECK_EQ(stats_of(h).objects, 0);
+    /* a chain of 200,000 boxes freed by one decref, without recursion:
+     * the trashcan is the thread's */
+    enum { N = 200000 };
+    ouro_object *head = NULL;
+    for (long i = 0; i < N; i++)
+        head = &box_new(h, head, i)->ob_base;
+    CHECK_EQ(stats_of(h).objects, N);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    ouro_decref(head);
+    CHECK_EQ(atomic_load(&boxes_freed) - freed0, 1 + N);
+    CHECK_EQ(stats_of(h).objects, 0);
+    /* a finalizer runs once and may resurrect */
+    long fin0 = atomic_load(&boxes_finalized);
+    box *p = (box *)ouro_new(h, &phoenix_type);
+    CHECK(p != NULL);
+    p->value = 1;
+    ouro_decref(&p->ob_base);
+    CHECK_EQ(atomic_load(&boxes_finalized) - fin0, 1);
+    CHECK(lifeboat == &p->ob_base);
+    CHECK_EQ(ouro_refcount(lifeboat), 1);
+    CHECK_EQ(atomic_load(&boxes_freed) - freed0, 1 + N); /* not freed */
+    ouro_clear(&lifeboat);
+    CHECK_EQ(atomic_load(&boxes_finalized) - fin0, 1); /* not again */
+    CHECK_EQ(atomic_load(&boxes_freed) - freed0, 2 + N);
+    /* immortal objects */
+    box *im = box_new(h, NULL, 0);
+    ouro_make_immortal(&im->ob_base);
+    CHECK_EQ(ouro_is_immortal(&im->ob_base), 1);
+    ouro_decref(&im->ob_base);
+    ouro_decref(&im->ob_base);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    CHECK_EQ(ouro_heap_free(h), 0); /* an immortal is no leak */
+    CHECK_EQ(atomic_load(&boxes_freed) - freed0, 3 + N); /* torn down at heap free */
+}
+
+/* Threads sharing boxes: each round a thread makes a chain of boxes and
+ * publishes its head in a slot of a shared table (the slot's old head is
+ * dropped by the thread that replaces it), takes references to heads other
+ * threads published, walks and drops them; finalizers resurrect into the
+ * lifeboat now and then, which other threads empty. */
+typedef struct table {
+    ouro_heap *h;
+    pthread_mutex_t mu;
+    ouro_object *slot[16];
+    int rounds;
+    atomic_long made;
+} table;
+
+static void *sharer(void *p)
+{
+    table *t = ((void **)p)[0];
+    uint64_t seed = (uint64_t)(uintptr_t)((void **)p)[1];
+    CHECK_EQ(ouro_thread_attach(t->h), 0);
+    for (int r = 0; r < t->rounds; r++) {
+        /* a chain of 1-20 boxes, its tail sometimes a phoenix */
+        int len = 1 + (int)(rng_next(&seed) % 20);
+        ouro_object *head = NULL;
+        if (rng_next(&seed) % 8 == 0) {
+            box *ph = (box *)ouro_new(t->h, &phoenix_type);
+            CHECK(ph != NULL);
+            ph->value = (long)(rng_next(&seed) % 2);
+            head = &ph->ob_base;
+            atomic_fetch_add(&t->made, 1);
+        }
+        for (int i = 0; i < len; i++)
+            head = &box_new(t->h, head, i)->ob_base;
+        atomic_fetch_add(&t->made, len);
+        int k = (int)(rng_next(&seed) % 16), j = (int)(rng_next(&seed) % 16);
+        pthread_mutex_lock(&t->mu);
+        ouro_object *old = t->slot[k];
+        t->slot[k] = head; /* the table takes our reference */
+        ouro_object *other = t->slot[j];
+        ouro_xincref(other); /* a reference of our own to another thread's chain */
+        pthread_mutex_unlock(&t->mu);
+        ouro_xdecref(old); /* often the last reference to another thread's chain */
+        long sum = 0;
+        for (ouro_object *o = other; o; o = ((box *)o)->ref)
+            sum += ((box *)o)->value >= 0;
+        (void)sum;
+        ouro_xdecref(other);
+        if (r % 16 == 0) {
+            pthread_mutex_lock(&lifeboat_mu);
+            ouro_object *saved = lifeboat;
+            lifeboat = NULL;
+            pthread_mutex_unlock(&lifeboat_mu);
+            ouro_xdecref(saved);
+        }
+        if (r % 64 == 0)
+            CHECK_EQ(ouro_safepoint(t->h), 0);
+    }
+    CHECK_EQ(ouro_thread_detach(t->h), 0);
+    return NULL;
+}
+
+static void *attach_detach(void *p)
+{
+    CHECK_EQ(ouro_thread_attach(p), 0);
+    CHECK_EQ(ouro_thread_detach(p), 0);
+    return NULL;
+}
+
+TEST(shared_objects_shared_between_threads_all_die)
+{
+    ouro_heap *h = shared_heap(NULL);
+    CHECK(h != NULL);
+    long freed0 = atomic_load(&boxes_freed);
+    enum { T = 4 };
+    table t = {.h = h, .rounds = (RUNNING_ON_VALGRIND ? 100 : 1000) * scale()};
+    pthread_mutex_init(&t.mu, NULL);
+    void *args[T][2];
+    pthread_t th[T];
+    for (int i = 0; i < T; i++) {
+        args[i][0] = &t;
+        args[i][1] = (void *)(uintptr_t)(1234 + i * 77);
+        pthread_create(&th[i], NULL, sharer, args[i]);
+    }
+    for (int i = 0; i < 10; i++) {
+        CHECK_EQ(ouro_heap_check(h), 0);
+        CHECK_EQ(ouro_thread_park(h), 0);
+        nanosleep(&(struct timespec){0, 200000}, NULL);
+        CHECK_EQ(ouro_thread_unpark(h), 0);
+    }
+    CHECK_EQ(ouro_thread_park(h), 0);
+    for (int i = 0; i < T; i++)
+        pthread_join(th[i], NULL);
+    CHECK_EQ(ouro_thread_unpark(h), 0);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    /* what the table and the lifeboat still hold, dropped here: objects of
+     * every thread, the main thread owning none of them */
+    for (int i = 0; i < 16; i++)
+        ouro_clear(&t.slot[i]);
+    ouro_clear(&lifeboat);
+    /* The detached threads' queues (their objects the main thread just
+     * dropped) are taken at a safe point; phoenixes dying there for the
+     * first time resurrect into the lifeboat, which is emptied again. */
+    for (int i = 0; i < 4; i++) {
+        CHECK_EQ(ouro_safepoint(h), 0);
+        ouro_clear(&lifeboat);
+    }
+    CHECK(lifeboat == NULL);
+    CHECK_EQ(stats_of(h).objects, 0);
+    /* a thread adopting a detached state: nothing left to take */
+    pthread_t u;
+    pthread_create(&u, NULL, attach_detach, h);
+    pthread_join(u, NULL);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    CHECK_EQ(ouro_heap_free(h), 0); /* no leak: every box died */
+    CHECK_EQ(atomic_load(&boxes_freed) - freed0, atomic_load(&t.made));
 }

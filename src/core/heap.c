@@ -151,6 +151,17 @@ int ouro_heap_last_error(const ouro_heap *h)
         return ouro__shared_last_error((ouro_heap *)h);
     return h->last_error;
 }
+void ouro__set_error(ouro_heap *h, int code)
+{
+    if (h->shared) {
+        ouro__talloc *ta = ouro__shared_self(h);
+        if (ta)
+            ta->last_error = code;
+    } else {
+        h->last_error = code;
+    }
+}
+
 void ouro_heap_clear_error(ouro_heap *h)
 {
     if (h && h->shared)
@@ -227,7 +238,7 @@ static int leak_visit(ouro_object *o, void *arg)
     if (ls->listed < 50) {
         ls->listed++;
         ouro__report(ls->h, "ouro: leak: %s object at %p, refcount %u\n", ouro_type_name(o),
-                     (void *)o, o->refcnt);
+                     (void *)o, ouro_refcount(o));
     }
     return 0;
 }

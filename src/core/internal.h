@@ -262,9 +262,15 @@ typedef struct ouro__large {
     size_t map_size;                 /* bytes from the page source */
     size_t size;                     /* usable block bytes */
     uint32_t raw;                    /* 1: raw memory, 0: an object */
-    uint32_t pad0;
-    uint64_t pad1;
+    uint16_t owner;                  /* the talloc that allocated it */
+    uint16_t pad0;
+    /* a shared heap's object: its shared count (shared.c) */
+    struct ouro__brc {
+        int32_t shared;
+        uint32_t qlink;
+    } brc;
 } ouro__large;
+typedef struct ouro__brc ouro__brc;
 
 struct ouro__arena {
     uint8_t *base;            /* from the page source, POOL_SIZE-aligned */
@@ -446,7 +452,35 @@ typedef struct ouro__talloc {
     uint64_t remote_frees;    /* blocks this thread pushed onto others' */
     uint64_t remote_taken;    /* blocks taken back from its own */
     void *chunk;              /* the page-source chunk it lives in (0: ta0) */
+    /* Objects (shared.c): those other threads queued for this thread to
+     * merge their counts (compressed references linked through their
+     * ouro__brc.qlink; atomic), and the thread's own counts and trashcan
+     * (a single-thread heap keeps these in the heap). */
+    uint32_t oqueue;
+    int claim;                /* atomic: 1 while a thread takes a detached
+                                 state's queue, or adopts it */
+    size_t objects_new, objects_freed;
+    unsigned dealloc_depth;
+    ouro_object *deferred;
 } ouro__talloc;
+
+/* Biased reference counting on a shared heap (PEP 703's, shared.c).  A
+ * mortal object's refcnt is OURO__RC_SHARED | its local count, which only
+ * the owner thread (the thread of the talloc its pool belongs to) changes,
+ * with plain loads and stores; OURO__RC_MERGED once the local count has
+ * been merged into the shared one (then every thread uses the shared
+ * count).  The bit 31 that every such value has sends the inline
+ * reference operations of ouro.h to ouro__incref_shared and
+ * ouro__decref_shared; immortal values (OURO_IMMORTAL_REFCNT and above)
+ * stay inline no-ops.  The shared count lives beside the object: in an
+ * array at the end of its pool (8 bytes per block; a shared heap's object
+ * pools hold fewer blocks) or in its large block's header.  It is
+ * (count << 2) | state, count signed, state 0, QUEUED (queued to the owner
+ * to merge: the queue holds one reference) or MERGED. */
+#define OURO__RC_SHARED 0x80000000u
+#define OURO__RC_MERGED 0x20000000u
+#define OURO__RC_LOCAL 0x1FFFFFFFu
+enum { OURO__SH_QUEUED = 2, OURO__SH_MERGED = 3 };
 
 /* A thread's state on a shared heap (ouro__talloc.state). */
 enum {
@@ -466,6 +500,7 @@ typedef struct ouro__shared {
     int requested;            /* atomic: a stop is requested or in force */
     int pending;              /* counted threads not stopped yet */
     int nsuspended;           /* threads in SUSPENDED not resumed yet */
+    struct ouro__talloc *stopper; /* the thread whose stop is in force */
     uint32_t ntallocs;        /* tallocs[0..ntallocs) exist */
     uint32_t attached;        /* threads attached (running or parked) */
     uint32_t peak_attached;
@@ -630,6 +665,12 @@ OURO__HIDDEN ouro__talloc *ouro__stw_begin(ouro_heap *h, const char *what);
 OURO__HIDDEN void ouro__stw_end(ouro_heap *h);
 OURO__HIDDEN int ouro__shared_check(ouro_heap *h);
 OURO__HIDDEN int ouro__shared_free_begin(ouro_heap *h);
+/* Objects on a shared heap (shared.c): a new object of a ready type (a
+ * new reference), or NULL with the thread's last error set. */
+OURO__HIDDEN ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, size_t size);
+OURO__HIDDEN uint32_t ouro__shared_refcount(const ouro_object *o);
+/* The calling thread's last error, on any heap (upper layers). */
+OURO__LAYER_API void ouro__set_error(ouro_heap *h, int code);
 
 /* ----- compressed references */
 

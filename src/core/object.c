@@ -216,22 +216,17 @@ static __attribute__((noinline)) ouro_object *new_slow(ouro_heap *h, ouro_type *
 {
     if (!h)
         return NULL;
-    if (h->shared) {
-        /* Objects on shared heaps are the next stage (shared.c). */
-        ouro__talloc *ta = ouro__shared_self(h);
-        if (ta)
-            ta->last_error = OURO_ENOTSUP;
-        return NULL;
-    }
     if (!type || size < sizeof(ouro_object)) {
-        h->last_error = OURO_EINVAL;
+        ouro__set_error(h, OURO_EINVAL);
         return NULL;
     }
     int rc = type_ready(type);
     if (rc < 0) {
-        h->last_error = rc;
+        ouro__set_error(h, rc);
         return NULL;
     }
+    if (h->shared)
+        return ouro__shared_new(h, type, size);
     if (ouro__alloc_fails(h))
         return NULL;
     bool gc = (type->flags & OURO_TYPE_GC) != 0;
@@ -393,6 +388,8 @@ void ouro__debug_incref(ouro_object *o)
     uint32_t rc = o->refcnt;
     if ((int32_t)rc >= 0)
         o->refcnt = rc + 1;
+    else if (rc < OURO_IMMORTAL_REFCNT)
+        ouro__incref_shared(o);
 }
 
 void ouro__debug_decref(ouro_object *o)
@@ -400,8 +397,11 @@ void ouro__debug_decref(ouro_object *o)
     check_live(o, "decref");
     ouro__check_owner(ouro__heap_of(o));
     uint32_t rc = o->refcnt;
-    if ((int32_t)rc < 0)
+    if ((int32_t)rc < 0) {
+        if (rc < OURO_IMMORTAL_REFCNT)
+            ouro__decref_shared(o);
         return;
+    }
     if (rc == 0 || (rc == 1 && (o->flags & OURO__F_DEALLOC)))
         ouro__fatal(o, "decref below zero (reference count underflow)");
     if (--rc == 0)
@@ -642,7 +642,12 @@ void ouro__dealloc(ouro_object *o)
  * None). */
 uint32_t ouro_refcount(const ouro_object *o)
 {
-    return o ? o->refcnt : 0;
+    if (!o)
+        return 0;
+    uint32_t rc = __atomic_load_n(&o->refcnt, __ATOMIC_RELAXED);
+    if ((rc & OURO__RC_SHARED) && rc < OURO_IMMORTAL_REFCNT && ouro__heap_of(o)->shared)
+        return ouro__shared_refcount(o);
+    return rc;
 }
 
 uintptr_t ouro_id(const ouro_object *o)
@@ -687,5 +692,9 @@ void ouro_make_immortal(ouro_object *o)
 
 int ouro_is_immortal(const ouro_object *o)
 {
-    return o && (int32_t)o->refcnt < 0;
+    if (!o)
+        return 0;
+    uint32_t rc = __atomic_load_n(&o->refcnt, __ATOMIC_RELAXED);
+    /* a shared heap's mortal objects have the top bit set too */
+    return rc >= OURO_IMMORTAL_REFCNT || ((int32_t)rc < 0 && !ouro__heap_of(o)->shared);
 }

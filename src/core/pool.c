@@ -414,7 +414,17 @@ static ouro__pool *pool_new(ouro_heap *h, ouro__talloc *ta, int c, int raw)
     pool->raw = (uint8_t)raw;
     pool->block_size = (uint16_t)size;
     pool->owner = ta->id;
-    pool->capacity = (uint16_t)((OURO__POOL_SIZE - OURO__POOL_HEADER) / size);
+    if (h->shared && !raw) {
+        /* A shared heap's object pool keeps its objects' shared counts in
+         * an array at its end (shared.c, brc_of). */
+        pool->capacity =
+            (uint16_t)((OURO__POOL_SIZE - OURO__POOL_HEADER) / (size + sizeof(ouro__brc)));
+        size_t side = pool->capacity * sizeof(ouro__brc);
+        OURO__UNPOISON((uint8_t *)pool + OURO__POOL_SIZE - side, side);
+        OURO__VG_UNDEFINED((uint8_t *)pool + OURO__POOL_SIZE - side, side);
+    } else {
+        pool->capacity = (uint16_t)((OURO__POOL_SIZE - OURO__POOL_HEADER) / size);
+    }
     pool->nextoffset = (uint16_t)(OURO__POOL_HEADER + size);
     pool->maxnextoffset = (uint16_t)(OURO__POOL_HEADER + (pool->capacity - 1) * size);
     pool->nsampled = 0;
@@ -476,7 +486,7 @@ static void pool_release(ouro_heap *h, ouro__talloc *ta, ouro__pool *pool)
 
 /* ------------------------------------------------------------ large blocks */
 
-static void *large_alloc(ouro_heap *h, size_t size, int raw)
+static void *large_alloc(ouro_heap *h, ouro__talloc *ta, size_t size, int raw)
 {
     if (size > ((size_t)1 << 46))
         return NULL;
@@ -499,6 +509,7 @@ static void *large_alloc(ouro_heap *h, size_t size, int raw)
     L->map_size = map;
     L->size = map - sizeof(ouro__large);
     L->raw = (uint32_t)raw;
+    L->owner = ta->id;
     L->prev = NULL;
     L->next = h->large_blocks;
     if (L->next)
@@ -544,7 +555,7 @@ void *ouro__block_alloc_ta(ouro_heap *h, ouro__talloc *ta, size_t size, int raw)
     uint8_t *bp;
     size_t bsize;
     if (OURO__UNLIKELY(c < 0)) {
-        bp = large_alloc(h, size, raw);
+        bp = large_alloc(h, ta, size, raw);
         if (!bp)
             return NULL;
         bsize = ((ouro__large *)bp - 1)->size;
@@ -786,10 +797,14 @@ void ouro__stats_sync(ouro_heap *h, bool classes)
         }
     }
     h->st.bytes_in_use = bytes;
+    size_t objects = h->objects_new - h->objects_freed;
+    for (uint32_t i = 0; i < OURO__MAX_THREADS; i++)
+        if (h->tallocs[i])
+            objects += h->tallocs[i]->objects_new - h->tallocs[i]->objects_freed;
     /* A shared heap's threads keep their peaks each: the sum bounds the
      * heap's peak from above. */
     h->st.peak_bytes_in_use = peak;
-    h->st.objects = h->objects_new - h->objects_freed;
+    h->st.objects = objects;
     if (!classes)
         return;
     memset(h->st.class_blocks, 0, sizeof h->st.class_blocks);

@@ -216,7 +216,7 @@ static void drain(ouro_heap *h, ouro__talloc *ta)
  * here until the stop ends. */
 static void suspend_locked(ouro__shared *S, ouro__talloc *ta)
 {
-    ta->state = OURO__TS_SUSPENDED;
+    ASTORE(&ta->state, OURO__TS_SUSPENDED);
     S->nsuspended++;
     if (ta->counted) {
         ta->counted = false;
@@ -225,7 +225,7 @@ static void suspend_locked(ouro__shared *S, ouro__talloc *ta)
     }
     while (S->requested)
         pthread_cond_wait(&S->resumed, &S->stw_mu);
-    ta->state = OURO__TS_ATTACHED;
+    ASTORE(&ta->state, OURO__TS_ATTACHED);
     if (--S->nsuspended == 0)
         pthread_cond_broadcast(&S->resumed); /* a requester waits for it */
 }
@@ -245,7 +245,7 @@ static void safepoint_slow(ouro_heap *h, ouro__talloc *ta)
 {
     ouro__shared *S = h->shared;
     pthread_mutex_lock(&S->stw_mu);
-    if (S->requested)
+    if (S->requested && S->stopper != ta) /* (the stopper's own calls go on) */
         suspend_locked(S, ta);
     pthread_mutex_unlock(&S->stw_mu);
 }
@@ -282,6 +282,7 @@ static void stw_begin(ouro_heap *h, ouro__talloc *me)
         }
     }
     S->pending = n;
+    S->stopper = me;
     while (S->pending > 0)
         pthread_cond_wait(&S->stopped, &S->stw_mu);
     uint64_t waited = now_ns() - t0;
@@ -296,6 +297,7 @@ static void stw_end(ouro_heap *h)
 {
     ouro__shared *S = h->shared;
     pthread_mutex_lock(&S->stw_mu);
+    S->stopper = NULL;
     ASTORE(&S->requested, 0);
     pthread_cond_broadcast(&S->resumed);
     pthread_mutex_unlock(&S->stw_mu);
@@ -389,6 +391,408 @@ void ouro__shared_raw_free(ouro_heap *h, void *p)
     ouro__block_free_ta(h, ta, p); /* a large block: under the heap lock */
 }
 
+/* ------------------------------------------------------------ objects */
+
+/* The talloc whose pool (or large block) holds o: its owner. */
+static inline uint16_t owner_id(const ouro_object *o)
+{
+    const ouro__chunk *ch = (const ouro__chunk *)ouro__pool_of(o);
+    if (ch->kind == OURO__CHUNK_LARGE)
+        return ((const ouro__large *)ch)->owner;
+    return ((const ouro__pool *)ch)->owner;
+}
+
+/* o's shared count and queue link: the array at the end of its pool,
+ * from the last entry down (block k's is entry k from the end), or its
+ * large block's header. */
+static inline ouro__brc *brc_of(const ouro_object *o)
+{
+    ouro__chunk *ch = (ouro__chunk *)ouro__pool_of(o);
+    if (ch->kind == OURO__CHUNK_LARGE)
+        return &((ouro__large *)ch)->brc;
+    ouro__pool *pool = (ouro__pool *)ch;
+    uint32_t k = (uint32_t)(((uintptr_t)o & (OURO__POOL_SIZE - 1)) - OURO__POOL_HEADER) /
+                 pool->block_size;
+    return (ouro__brc *)((uint8_t *)pool + OURO__POOL_SIZE) - 1 - k;
+}
+
+#define SH_ONE 4 /* one reference in the shared word (count << 2) */
+
+static inline uint32_t rc_load(const ouro_object *o)
+{
+    return __atomic_load_n(&o->refcnt, __ATOMIC_RELAXED);
+}
+static inline void rc_store(ouro_object *o, uint32_t v)
+{
+    __atomic_store_n(&o->refcnt, v, __ATOMIC_RELAXED);
+}
+
+/* Is the calling thread (ta, NULL when not attached) o's owner, with o's
+ * local count in use (not merged)? */
+static inline bool owned_here(const ouro__talloc *ta, const ouro_object *o, uint32_t rc)
+{
+    return ta && !(rc & OURO__RC_MERGED) && owner_id(o) == ta->id;
+}
+
+uint32_t ouro__shared_refcount(const ouro_object *o)
+{
+    uint32_t rc = rc_load(o);
+    int32_t sh = __atomic_load_n(&brc_of(o)->shared, __ATOMIC_RELAXED);
+    int64_t n = (int64_t)(sh >> 2) + ((rc & OURO__RC_MERGED) ? 0 : (rc & OURO__RC_LOCAL));
+    return n < 0 ? 0 : (uint32_t)n;
+}
+
+static void obj_dealloc(ouro_heap *h, ouro__talloc *ta, ouro_object *o);
+static void process_orphans(ouro_heap *h, ouro__talloc *me);
+
+/* Merge o's local count into its shared word, `extra` added (-1: the
+ * reference a queue held); o is owned by the caller, or its owner is
+ * stopped, parked or detached.  Returns the merged count. */
+static int32_t explicit_merge(ouro_object *o, int32_t extra)
+{
+    ouro__brc *b = brc_of(o);
+    uint32_t rc = rc_load(o);
+    int32_t local = (rc & OURO__RC_MERGED) ? 0 : (int32_t)(rc & OURO__RC_LOCAL);
+    int32_t sh = __atomic_load_n(&b->shared, __ATOMIC_RELAXED), total;
+    do {
+        total = (sh >> 2) + local + extra;
+    } while (!__atomic_compare_exchange_n(&b->shared, &sh, (int32_t)((uint32_t)total << 2) |
+                                                              OURO__SH_MERGED,
+                                          false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
+    __atomic_store_n(&o->refcnt, OURO__RC_SHARED | OURO__RC_MERGED, __ATOMIC_SEQ_CST);
+    return total;
+}
+
+/* The objects other threads queued for ta: merged, and freed when
+ * nothing else holds them.  By ta's thread, or with it stopped, parked
+ * or detached (`me`: the calling thread's talloc). */
+static void process_queue(ouro_heap *h, ouro__talloc *me, ouro__talloc *ta)
+{
+    if (__atomic_load_n(&ta->oqueue, __ATOMIC_RELAXED) == 0)
+        return;
+    uint32_t r = __atomic_exchange_n(&ta->oqueue, 0, __ATOMIC_ACQUIRE);
+    while (r) {
+        ouro_object *o = ouro__obj_of(h, r);
+        r = brc_of(o)->qlink;
+        if (explicit_merge(o, -1) == 0)
+            obj_dealloc(h, me, o);
+    }
+}
+
+/* Push o (a reference held by the queue) onto its owner's queue. */
+static void queue_push(ouro_heap *h, ouro_object *o)
+{
+    ouro__talloc *owner = ALOAD(&h->tallocs[owner_id(o)]);
+    ouro__brc *b = brc_of(o);
+    uint32_t r = ouro__obj_ref(h, o);
+    uint32_t head = __atomic_load_n(&owner->oqueue, __ATOMIC_RELAXED);
+    do {
+        __atomic_store_n(&b->qlink, head, __ATOMIC_RELAXED);
+    } while (!__atomic_compare_exchange_n(&owner->oqueue, &head, r, true, __ATOMIC_RELEASE,
+                                          __ATOMIC_RELAXED));
+}
+
+static void decref_shared_word(ouro_heap *h, ouro__talloc *ta, ouro_object *o);
+
+/* The count reached zero in the shared word of a merged object: free it
+ * here, or, from a thread that is not attached (it has no pools to free
+ * into), hand it to its owner with a reference for the queue. */
+static void dead_in_shared(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
+{
+    if (ta) {
+        obj_dealloc(h, ta, o);
+        return;
+    }
+    __atomic_store_n(&brc_of(o)->shared, SH_ONE | OURO__SH_MERGED, __ATOMIC_RELAXED);
+    queue_push(h, o);
+}
+
+/* A decrement of o's shared word: by a thread that is not its owner, or
+ * by any thread once o is merged (CPython's _Py_DecRefShared). */
+static void decref_shared_word(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
+{
+    ouro__brc *b = brc_of(o);
+    int32_t sh = __atomic_load_n(&b->shared, __ATOMIC_RELAXED), nw;
+    bool queue;
+    do {
+        /* Shared count zero, not queued or merged: the owner's local
+         * count holds the rest, so the owner must merge.  The reference
+         * is not subtracted: the queue holds it. */
+        queue = sh == 0;
+        nw = queue ? OURO__SH_QUEUED : sh - SH_ONE;
+    } while (!__atomic_compare_exchange_n(&b->shared, &sh, nw, false, __ATOMIC_SEQ_CST,
+                                          __ATOMIC_RELAXED));
+    if (queue) {
+        /* The owner may have merged meanwhile (its local count reached
+         * zero): then the queue's reference is dropped here instead
+         * (gh-119999: the owner marks the merge before its own CAS). */
+        if (__atomic_load_n(&o->refcnt, __ATOMIC_SEQ_CST) & OURO__RC_MERGED)
+            decref_shared_word(h, ta, o);
+        else
+            queue_push(h, o);
+    } else if (nw == OURO__SH_MERGED) {
+        dead_in_shared(h, ta, o);
+    }
+}
+
+/* The owner's local count reached zero (CPython's
+ * _Py_MergeZeroLocalRefcount). */
+static void merge_zero_local(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
+{
+    ouro__brc *b = brc_of(o);
+    int32_t sh = __atomic_load_n(&b->shared, __ATOMIC_ACQUIRE);
+    if (sh == 0) {
+        obj_dealloc(h, ta, o); /* nobody else ever held it */
+        return;
+    }
+    /* Merged from now on: every thread, the owner too, uses the shared
+     * word.  Marked before the CAS, so that a thread that queued it sees
+     * the mark after its own CAS and drops the queue's reference itself. */
+    __atomic_store_n(&o->refcnt, OURO__RC_SHARED | OURO__RC_MERGED, __ATOMIC_SEQ_CST);
+    int32_t nw;
+    do {
+        nw = (sh & ~3) | OURO__SH_MERGED;
+    } while (!__atomic_compare_exchange_n(&b->shared, &sh, nw, false, __ATOMIC_SEQ_CST,
+                                          __ATOMIC_RELAXED));
+    if (nw == OURO__SH_MERGED)
+        obj_dealloc(h, ta, o);
+}
+
+void ouro__incref_shared(ouro_object *o)
+{
+    uint32_t rc = rc_load(o);
+    if (rc >= OURO_IMMORTAL_REFCNT)
+        return;
+    ouro_heap *h = ouro__heap_of(o);
+    if (!h->shared) {
+        /* a single-thread heap's count that passed 2^31: immortal */
+        rc_store(o, OURO_IMMORTAL_REFCNT);
+        return;
+    }
+    ouro__talloc *ta = self(h);
+    if (owned_here(ta, o, rc)) {
+        if ((rc & OURO__RC_LOCAL) == OURO__RC_LOCAL)
+            rc_store(o, OURO_IMMORTAL_REFCNT); /* the local count is full */
+        else
+            rc_store(o, rc + 1);
+        return;
+    }
+    __atomic_fetch_add(&brc_of(o)->shared, SH_ONE, __ATOMIC_RELAXED);
+}
+
+void ouro__decref_shared(ouro_object *o)
+{
+    uint32_t rc = rc_load(o);
+    if (rc >= OURO_IMMORTAL_REFCNT)
+        return;
+    ouro_heap *h = ouro__heap_of(o);
+    if (!h->shared) {
+        rc_store(o, OURO_IMMORTAL_REFCNT);
+        return;
+    }
+    ouro__talloc *ta = self(h);
+    if (!ta)
+        not_attached(h, "a reference drop");
+    if (owned_here(ta, o, rc)) {
+        uint32_t local = rc & OURO__RC_LOCAL;
+        if (OURO__UNLIKELY(local == 0)) {
+            if (h->cfg.debug >= OURO_DEBUG_CHECKS)
+                ouro__fatal(o, "decref below zero (reference count underflow)");
+            return;
+        }
+        rc_store(o, rc - 1);
+        if (local == 1)
+            merge_zero_local(h, ta, o);
+        return;
+    }
+    decref_shared_word(h, ta, o);
+}
+
+/* ----- allocation and deallocation */
+
+ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, size_t size)
+{
+    ouro__talloc *ta = self(h);
+    if (!ta) {
+        not_attached(h, "ouro_new");
+        return NULL;
+    }
+    if (type->flags & OURO_TYPE_GC) {
+        /* Collector-tracked objects on shared heaps are the next stage:
+         * the collector stopping the world. */
+        ta->last_error = OURO_ENOTSUP;
+        return NULL;
+    }
+    safepoint(h, ta);
+    process_queue(h, ta, ta);
+    ouro_object *o = ouro__block_alloc_try_ta(ta, size, 0);
+    if (!o) {
+        if (OURO__UNLIKELY(h->teardown)) {
+            ta->last_error = OURO_EBUSY;
+            return NULL;
+        }
+        drain(h, ta);
+        process_orphans(h, ta);
+        o = ouro__block_alloc_ta(h, ta, size, 0);
+        if (!o) {
+            ta->last_error = OURO_ENOMEM;
+            return NULL;
+        }
+    }
+    memset((uint8_t *)o + sizeof(ouro_object), 0, size - sizeof(ouro_object));
+    o->type_id = (uint16_t)type->id;
+    o->flags = OURO__F_OBJECT;
+    o->gc_next = o->gc_prev = 0;
+    ouro__brc *b = brc_of(o);
+    __atomic_store_n(&b->shared, 0, __ATOMIC_RELAXED);
+    b->qlink = 0;
+    rc_store(o, OURO__RC_SHARED | 1);
+    ta->objects_new++;
+    return o;
+}
+
+/* Give o's block back: into ta's pools if they hold it, else to its
+ * owner's remote list (or the heap, for a large block). */
+static void obj_free_block(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
+{
+    ouro__pool *pool = ouro__pool_of(o);
+    if (pool->c.kind == OURO__CHUNK_POOL && pool->owner != ta->id) {
+        remote_push(ALOAD(&h->tallocs[pool->owner]), o);
+        ta->remote_frees++;
+        return;
+    }
+    if (!ouro__block_free_try_ta(ta, o))
+        ouro__block_free_ta(h, ta, o);
+}
+
+/* Run t's finalizer on dying o with a temporary reference in its shared
+ * word (o is merged: any thread's references count there).  True if it
+ * resurrected o: then o lives on, merged, finalized. */
+static bool finalize_resurrects(ouro_heap *h, ouro_object *o, ouro_type *t)
+{
+    ouro__brc *b = brc_of(o);
+    __atomic_store_n(&b->shared, SH_ONE | OURO__SH_MERGED, __ATOMIC_RELAXED);
+    t->finalize(h, o);
+    /* Alive until the temporary reference goes: the flags first, since
+     * once it goes another thread may free a resurrected o. */
+    o->flags &= (uint16_t)~OURO__F_DEALLOC;
+    int32_t sh = __atomic_sub_fetch(&b->shared, SH_ONE, __ATOMIC_ACQ_REL);
+    if (sh != OURO__SH_MERGED)
+        return true;
+    o->flags |= OURO__F_DEALLOC; /* nobody else holds it */
+    return false;
+}
+
+static void obj_dealloc_now(ouro_heap *h, ouro__talloc *ta, ouro_object *o);
+
+static void drain_deferred(ouro_heap *h, ouro__talloc *ta)
+{
+    ta->dealloc_depth++;
+    while (ta->deferred) {
+        ouro_object *o = ta->deferred;
+        ta->deferred = o->gc_prev ? ouro__obj_of(h, o->gc_prev) : NULL;
+        o->gc_prev = 0;
+        obj_dealloc_now(h, ta, o);
+    }
+    ta->dealloc_depth--;
+}
+
+/* CPython's subtype_dealloc for an untracked object, in the calling
+ * thread (ta); the trashcan and depth are the thread's own. */
+static void obj_dealloc(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
+{
+    o->flags |= OURO__F_DEALLOC;
+    rc_store(o, OURO__RC_SHARED | OURO__RC_MERGED); /* reads as dead: count 0 */
+    __atomic_store_n(&brc_of(o)->shared, OURO__SH_MERGED, __ATOMIC_RELAXED);
+    if (ta->dealloc_depth >= h->cfg.dealloc_depth) {
+        o->gc_prev = ta->deferred ? ouro__obj_ref(h, ta->deferred) : 0;
+        ta->deferred = o;
+        return;
+    }
+    obj_dealloc_now(h, ta, o);
+    if (ta->deferred && ta->dealloc_depth == 0)
+        drain_deferred(h, ta);
+}
+
+static void obj_dealloc_now(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
+{
+    ouro_type *t = ouro__type(o);
+    ta->dealloc_depth++;
+    if (ouro__has_pep442_del(t) && !(o->flags & OURO__F_FINALIZED)) {
+        o->flags |= OURO__F_FINALIZED;
+        if (finalize_resurrects(h, o, t))
+            goto done;
+    }
+    if (ouro__has_legacy_del(t) && finalize_resurrects(h, o, t))
+        goto done;
+    if (t->clear)
+        t->clear(h, o);
+    if (t->dealloc)
+        t->dealloc(h, o);
+    ta->objects_freed++;
+    if (h->cfg.debug >= OURO_DEBUG_CHECKS) {
+        size_t n = ouro__block_size(o);
+        memset((uint8_t *)o + sizeof(ouro_object), 0xDD, n - sizeof(ouro_object));
+        rc_store(o, OURO__FREED_REFCNT);
+        o->flags = OURO__F_FREED;
+        o->gc_next = 0;
+    } else {
+        o->flags = 0;
+    }
+    obj_free_block(h, ta, o);
+done:
+    ta->dealloc_depth--;
+}
+
+/* With the world stopped (or the caller the heap's one thread): every
+ * talloc's queued objects merged and freed, in the calling thread. */
+static void process_all_queues(ouro_heap *h, ouro__talloc *me)
+{
+    /* A death may queue objects to a state already done: again until
+     * every queue stays empty. */
+    bool again = true;
+    while (again) {
+        again = false;
+        for (uint32_t i = 0; i < h->shared->ntallocs; i++)
+            if (__atomic_load_n(&h->tallocs[i]->oqueue, __ATOMIC_RELAXED)) {
+                process_queue(h, me, h->tallocs[i]);
+                again = true;
+            }
+    }
+}
+
+/* The queues of detached threads (no thread to take them until one
+ * attaches and adopts the state): taken by the calling thread, one state
+ * at a time, claimed so that no attach adopts it meanwhile. */
+static void process_orphans(ouro_heap *h, ouro__talloc *me)
+{
+    uint32_t n = __atomic_load_n(&h->shared->ntallocs, __ATOMIC_ACQUIRE);
+    /* A death here drops references to the next object of a chain, which
+     * (this thread not being the owner) queues it again, to the same or
+     * another detached state: round after round until a round finds
+     * nothing to take. */
+    bool again = true;
+    while (again) {
+    again = false;
+    for (uint32_t i = 0; i < n; i++) {
+        ouro__talloc *ta = ALOAD(&h->tallocs[i]);
+        if (ta == me || __atomic_load_n(&ta->oqueue, __ATOMIC_RELAXED) == 0 ||
+            __atomic_load_n(&ta->state, __ATOMIC_ACQUIRE) != OURO__TS_DETACHED)
+            continue;
+        int free_claim = 0;
+        if (!__atomic_compare_exchange_n(&ta->claim, &free_claim, 1, false, __ATOMIC_ACQUIRE,
+                                         __ATOMIC_RELAXED))
+            continue;
+        if (__atomic_load_n(&ta->state, __ATOMIC_ACQUIRE) == OURO__TS_DETACHED)
+            while (__atomic_load_n(&ta->oqueue, __ATOMIC_RELAXED)) {
+                process_queue(h, me, ta);
+                again = true;
+            }
+        __atomic_store_n(&ta->claim, 0, __ATOMIC_RELEASE);
+    }
+    }
+}
+
 /* ------------------------------------------------------------ threads */
 
 /* A fresh talloc in a chunk of its own from the page source, or NULL. */
@@ -421,11 +825,18 @@ int ouro_thread_attach(ouro_heap *h)
     pthread_mutex_lock(&S->stw_mu);
     while (S->requested) /* no thread joins a stopped world */
         pthread_cond_wait(&S->resumed, &S->stw_mu);
-    for (uint32_t i = 0; i < S->ntallocs; i++)
-        if (h->tallocs[i]->state == OURO__TS_DETACHED) {
-            ta = h->tallocs[i]; /* adopt: its pools and pending frees */
+    for (uint32_t i = 0; i < S->ntallocs; i++) {
+        ouro__talloc *d = h->tallocs[i];
+        int free_claim = 0;
+        /* adopt: its pools and pending frees, unless a thread is taking
+         * its queue meanwhile (process_orphans) */
+        if (d->state == OURO__TS_DETACHED &&
+            __atomic_compare_exchange_n(&d->claim, &free_claim, 1, false, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED)) {
+            ta = d;
             break;
         }
+    }
     if (!ta) {
         if (S->ntallocs >= OURO__MAX_THREADS) {
             pthread_mutex_unlock(&S->stw_mu);
@@ -437,13 +848,14 @@ int ouro_thread_attach(ouro_heap *h)
             return OURO_ENOMEM;
         }
         ASTORE(&h->tallocs[S->ntallocs], ta);
-        S->ntallocs++;
+        __atomic_store_n(&S->ntallocs, S->ntallocs + 1, __ATOMIC_RELEASE);
     }
-    ta->state = OURO__TS_ATTACHED;
+    ASTORE(&ta->state, OURO__TS_ATTACHED);
     ta->thread = pthread_self();
     ta->nest = 1;
     ta->counted = false;
     ta->last_error = 0;
+    __atomic_store_n(&ta->claim, 0, __ATOMIC_RELEASE);
     S->attached++;
     if (S->attached > S->peak_attached)
         S->peak_attached = S->attached;
@@ -451,6 +863,7 @@ int ouro_thread_attach(ouro_heap *h)
     pthread_mutex_unlock(&S->stw_mu);
     tls_heap = h;
     tls_ta = ta;
+    process_queue(h, ta, ta); /* what others queued for an adopted state */
     return 0;
 }
 
@@ -467,10 +880,12 @@ int ouro_thread_detach(ouro_heap *h)
     if (--ta->nest > 0)
         return 0;
     safepoint(h, ta);
+    process_queue(h, ta, ta);
+    process_orphans(h, ta);
     drain(h, ta);
     pthread_mutex_lock(&S->stw_mu);
     uncount_locked(S, ta);
-    ta->state = OURO__TS_DETACHED;
+    ASTORE(&ta->state, OURO__TS_DETACHED);
     S->attached--;
     pthread_mutex_unlock(&S->stw_mu);
     if (tls_heap == h)
@@ -488,7 +903,7 @@ int ouro_thread_park(ouro_heap *h)
         return OURO_ETHREAD;
     pthread_mutex_lock(&S->stw_mu);
     uncount_locked(S, ta);
-    ta->state = OURO__TS_PARKED;
+    ASTORE(&ta->state, OURO__TS_PARKED);
     pthread_mutex_unlock(&S->stw_mu);
     return 0;
 }
@@ -504,7 +919,7 @@ int ouro_thread_unpark(ouro_heap *h)
     pthread_mutex_lock(&S->stw_mu);
     while (S->requested)
         pthread_cond_wait(&S->resumed, &S->stw_mu);
-    ta->state = OURO__TS_ATTACHED;
+    ASTORE(&ta->state, OURO__TS_ATTACHED);
     pthread_mutex_unlock(&S->stw_mu);
     return 0;
 }
@@ -519,6 +934,8 @@ int ouro_safepoint(ouro_heap *h)
     if (!ta || ta->state != OURO__TS_ATTACHED)
         return OURO_ETHREAD;
     safepoint(h, ta);
+    process_queue(h, ta, ta);
+    process_orphans(h, ta);
     drain(h, ta);
     return 0;
 }
@@ -571,6 +988,41 @@ int ouro_heap_get_thread_stats(ouro_heap *h, ouro_thread_stats *out)
 /* ouro_heap_check's shared part, with the world stopped: every block on a
  * remote list is an allocated block of a pool of that list's talloc, and
  * the counts of pending frees agree with the lists. */
+typedef struct obj_check {
+    ouro_heap *h;
+    int bad;
+    uint64_t queued;
+} obj_check;
+
+static int check_object(void *block, void *arg)
+{
+    obj_check *cs = arg;
+    ouro_object *o = block;
+    uint32_t rc = rc_load(o);
+    if (rc >= OURO_IMMORTAL_REFCNT)
+        return 0;
+    int32_t sh = __atomic_load_n(&brc_of(o)->shared, __ATOMIC_RELAXED);
+    int64_t n = (int64_t)(sh >> 2) + ((rc & OURO__RC_MERGED) ? 0 : (rc & OURO__RC_LOCAL));
+    const char *why = NULL;
+    if (!(o->flags & OURO__F_OBJECT) || !ouro__type_by_id(o->type_id))
+        why = "not an object of a registered type";
+    else if (!(rc & OURO__RC_SHARED) || (rc & 0x40000000u))
+        why = "a count that is not a shared heap's";
+    else if ((rc & OURO__RC_MERGED) && (sh & 3) != OURO__SH_MERGED)
+        why = "merged, but its shared word is not";
+    else if (n <= 0 || o->gc_next != 0)
+        why = n <= 0 ? "alive with a count of zero or less" : "tracked";
+    if (why) {
+        ouro__report(cs->h, "ouro_heap_check: object %p (%s): %s (count %#x, shared %d)\n",
+                     block, ouro__type_by_id(o->type_id) ? ouro__type(o)->name : "?", why, rc,
+                     (int)sh);
+        cs->bad = 1;
+        return 1;
+    }
+    cs->queued += (sh & 3) == OURO__SH_QUEUED;
+    return 0;
+}
+
 int ouro__shared_check(ouro_heap *h)
 {
     ouro__shared *S = h->shared;
@@ -599,6 +1051,28 @@ int ouro__shared_check(ouro_heap *h)
                 break; /* too many: reported below (and a cycle ends here) */
         }
     }
+    /* the objects: counts in the shared encoding, queued ones on a queue */
+    uint64_t queued = 0;
+    for (uint32_t i = 0; i < S->ntallocs; i++)
+        for (uint32_t r = ALOAD(&h->tallocs[i]->oqueue); r; r = brc_of(ouro__obj_of(h, r))->qlink) {
+            ouro_object *o = ouro__obj_of(h, r);
+            if (owner_id(o) != i || !(o->flags & OURO__F_OBJECT)) {
+                ouro__report(h, "ouro_heap_check: object %p queued to thread state %u is not "
+                             "one of its objects\n", (void *)o, i);
+                return OURO_EINVAL;
+            }
+            if (++queued > (uint64_t)h->st.objects + 1)
+                break;
+        }
+    obj_check cs = {h, 0, 0};
+    ouro__pool_walk(h, false, check_object, &cs);
+    if (cs.bad)
+        return OURO_EINVAL;
+    if (cs.queued != queued) {
+        ouro__report(h, "ouro_heap_check: %llu objects marked queued, %llu on the queues\n",
+                     (unsigned long long)cs.queued, (unsigned long long)queued);
+        return OURO_EINVAL;
+    }
     if (frees - taken != listed) {
         ouro__report(h, "ouro_heap_check: %llu blocks on remote lists, counters say %llu\n",
                      (unsigned long long)listed, (unsigned long long)(frees - taken));
@@ -622,6 +1096,7 @@ int ouro__shared_free_begin(ouro_heap *h)
     pthread_mutex_unlock(&S->stw_mu);
     if (attached > 1)
         return OURO_EBUSY;
+    process_all_queues(h, me);
     drain_all(h);
     return 0;
 }

@@ -296,7 +296,12 @@ static ouro_object *make_ref(ouro_heap *h, ouro_object *target, ouro_weakref_cal
 {
     if (!h || !target) {
         if (h)
-            h->last_error = OURO_EINVAL;
+            ouro__set_error(h, OURO_EINVAL);
+        return NULL;
+    }
+    if (h->shared) {
+        /* Weak references on shared heaps are a later stage (shared.c). */
+        ouro__set_error(h, OURO_ENOTSUP);
         return NULL;
     }
     if (ouro__check_same_heap(h, target, "ouro_weakref_new") < 0) {

@@ -54,6 +54,12 @@ ouro__types_state *ouro__ts(ouro_heap *h)
 {
     if (OURO__LIKELY(h->types != NULL))
         return h->types;
+    if (ouro_heap_is_shared(h)) {
+        /* The built-in types on shared heaps (their free lists and caches
+         * per thread, containers' locking) are a later stage. */
+        ouro__set_error(h, OURO_ENOTSUP);
+        return NULL;
+    }
     ouro__types_state *ts = ouro_raw_alloc(h, sizeof *ts);
     if (!ts) {
         h->last_error = OURO_ENOMEM;
