@@ -451,8 +451,8 @@ OURO_API int ouro_heap_disown(ouro_heap *h);
  * What a shared heap holds so far:
  *   - raw memory (ouro_raw_alloc, ouro_raw_realloc, ouro_raw_free) from any
  *     attached thread, whoever allocated the block;
- *   - objects of types without OURO_TYPE_GC (ouro_new; their clear,
- *     dealloc and PEP 442 finalize hooks run as on any heap), referenced
+ *   - objects (ouro_new; their clear, dealloc and PEP 442 finalize
+ *     hooks run as on any heap), referenced
  *     and released from any attached thread with the ordinary ouro_incref
  *     and ouro_decref, by biased reference counting (PEP 703): the thread
  *     that created an object counts its own references with plain loads
@@ -463,11 +463,20 @@ OURO_API int ouro_heap_disown(ouro_heap *h);
  *     point, allocation refill or detach (or, once it has detached, the
  *     next thread to reach a safe point does).  Storing references into
  *     your objects is your code's business: synchronize it as you would
- *     any shared data.
- * Not yet: objects of OURO_TYPE_GC types (the collector stopping the
- * world), weak references, the built-in types (src/types) and allocation
- * tracing: those calls fail with OURO_ENOTSUP, and so do ouro_gc_collect
- * and ouro_gc_step.  ouro_heap_last_error is per thread on a shared heap.
+ *     any shared data;
+ *   - the cycle collector: every collection (automatic or ouro_gc_collect)
+ *     stops the world and runs with CPython's exact semantics; the
+ *     collector's calls (thresholds, callbacks, get_objects, freeze, ...)
+ *     stop the world too.  Finalizers and callbacks of a collection run in
+ *     the collecting thread while the other threads are still stopped (so
+ *     they must not wait for another thread of the heap).  A thread's new
+ *     tracked objects stay on a young list of its own until the next
+ *     collection.  The schedule is the stop-the-world one (adaptive, or
+ *     CPython 3.11's: a heap driven by one thread collects exactly as a
+ *     single-thread heap does); the incremental one is refused.
+ * Not yet: weak references, the built-in types (src/types), allocation
+ * tracing and ouro_gc_step: those calls fail with OURO_ENOTSUP.
+ * ouro_heap_last_error is per thread on a shared heap.
  * ouro_heap_free must be called by an attached thread once every other
  * thread has detached (OURO_EBUSY before); it frees every queued object
  * first.  A thread must detach before it exits.

@@ -26,6 +26,7 @@
  * work (a longer run).
  */
 #include "testlib.h"
+#include "ouro_types.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -235,13 +236,22 @@ TEST(shared_misuse_is_refused_with_a_code)
     CHECK_EQ(ouro_thread_detach(h), OURO_ETHREAD); /* parked: unpark first */
     CHECK_EQ(ouro_thread_unpark(h), 0);
 
-    /* tracked objects, collections, weak references and tracing are not
-     * there yet */
-    static ouro_type tracked = {.name = "tracked", .basic_size = 32, .flags = OURO_TYPE_GC};
-    CHECK(ouro_new(h, &tracked) == NULL);
+    /* weak references, the built-in types, increments of the collector
+     * and tracing are not there yet */
+    static ouro_type weakable = {.name = "weakable", .basic_size = 32,
+                                 .flags = OURO_TYPE_WEAKREFABLE};
+    ouro_object *w = ouro_new(h, &weakable);
+    CHECK(w != NULL);
+    CHECK(ouro_weakref_new(h, w, NULL, NULL) == NULL);
     CHECK_EQ(ouro_heap_last_error(h), OURO_ENOTSUP);
-    CHECK_EQ(ouro_gc_collect(h, 2), OURO_ENOTSUP);
+    ouro_decref(w);
+    ouro_heap_clear_error(h);
+    CHECK(ouro_int_new(h, 5) == NULL);
+    CHECK_EQ(ouro_heap_last_error(h), OURO_ENOTSUP);
+    CHECK_EQ(ouro_gc_collect(h, 2), 0);
     CHECK_EQ(ouro_gc_step(h, 100), OURO_ENOTSUP);
+    CHECK_EQ(ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_INCREMENTAL), OURO_ENOTSUP);
+    CHECK_EQ(ouro_gc_get_schedule(h), OURO_GC_SCHEDULE_ADAPTIVE);
     CHECK_EQ(ouro_trace_start(h, 1), OURO_ENOTSUP);
     ouro_heap_clear_error(h);
     CHECK_EQ(ouro_heap_last_error(h), 0);
@@ -889,4 +899,204 @@ TEST(shared_objects_shared_between_threads_all_die)
     CHECK_EQ(ouro_heap_check(h), 0);
     CHECK_EQ(ouro_heap_free(h), 0); /* no leak: every box died */
     CHECK_EQ(atomic_load(&boxes_freed) - freed0, atomic_load(&t.made));
+}
+
+/* ------------------------------------------------------------ the collector */
+
+/* A collected node with two references; its hooks count deaths and
+ * finalizations. */
+typedef struct gnode {
+    OURO_HEAD;
+    ouro_object *a, *b;
+    long tag;
+} gnode;
+
+static atomic_long gnodes_freed, gnodes_finalized;
+
+static int gnode_traverse(ouro_object *self, ouro_visit_fn visit, void *arg)
+{
+    gnode *n = (gnode *)self;
+    int r = n->a ? visit(n->a, arg) : 0;
+    return r ? r : n->b ? visit(n->b, arg) : 0;
+}
+static void gnode_clear(ouro_heap *h, ouro_object *self)
+{
+    ouro_clear(&((gnode *)self)->a);
+    ouro_clear(&((gnode *)self)->b);
+}
+static void gnode_dealloc(ouro_heap *h, ouro_object *self) { atomic_fetch_add(&gnodes_freed, 1); }
+static void gnode_finalize(ouro_heap *h, ouro_object *self)
+{
+    atomic_fetch_add(&gnodes_finalized, 1);
+}
+static ouro_type gnode_type = {.name = "gnode", .basic_size = sizeof(gnode),
+                               .flags = OURO_TYPE_GC, .traverse = gnode_traverse,
+                               .clear = gnode_clear, .dealloc = gnode_dealloc};
+static ouro_type gfin_type = {.name = "gfin", .basic_size = sizeof(gnode), .flags = OURO_TYPE_GC,
+                              .traverse = gnode_traverse, .clear = gnode_clear,
+                              .dealloc = gnode_dealloc, .finalize = gnode_finalize};
+
+static gnode *gnode_new(ouro_heap *h, ouro_type *t, long tag)
+{
+    gnode *n = (gnode *)ouro_new(h, t);
+    CHECK(n != NULL);
+    n->tag = tag;
+    return n;
+}
+
+/* Every collection's start and stop as CPython's gc.callbacks see them. */
+typedef struct gc_log {
+    char text[65536];
+    size_t len;
+} gc_log;
+
+static void log_callback(ouro_heap *h, const char *phase, const ouro_gc_info *info, void *arg)
+{
+    gc_log *l = arg;
+    if (l->len + 64 < sizeof l->text)
+        l->len += (size_t)snprintf(l->text + l->len, sizeof l->text - l->len, "%s %d %ld %ld\n",
+                                   phase, info->generation, info->collected, info->uncollectable);
+}
+
+/* A program of cycles and chains, run on `h` under CPython 3.11's schedule
+ * with automatic collection on: the same calls on a single-thread heap
+ * and on a shared heap driven by one thread must give the same
+ * collections, counts and deaths. */
+static void cycle_program(ouro_heap *h, gc_log *log, long *freed, long *finalized)
+{
+    long f0 = atomic_load(&gnodes_freed), z0 = atomic_load(&gnodes_finalized);
+    CHECK_EQ(ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_CPYTHON311), 0);
+    CHECK_EQ(ouro_gc_callback_add(h, log_callback, log), 0);
+    ouro_object *keep = NULL;
+    for (long i = 0; i < 6000; i++) {
+        /* a two-node cycle, one in three with finalizers, dropped at once */
+        gnode *x = gnode_new(h, i % 3 ? &gnode_type : &gfin_type, i);
+        gnode *y = gnode_new(h, &gnode_type, i);
+        x->a = &y->ob_base;
+        ouro_incref(&x->ob_base);
+        y->a = &x->ob_base;
+        ouro_decref(&x->ob_base);
+        if (i % 10 == 0) {
+            /* a survivor chained onto what is kept */
+            gnode *k = gnode_new(h, &gnode_type, -i);
+            k->a = keep;
+            keep = &k->ob_base;
+        }
+    }
+    int counts[3];
+    ouro_gc_get_count(h, counts);
+    char buf[64];
+    snprintf(buf, sizeof buf, "count %d %d %d\n", counts[0], counts[1], counts[2]);
+    memcpy(log->text + log->len, buf, strlen(buf) + 1);
+    log->len += strlen(buf);
+    CHECK(ouro_gc_collect(h, 2) >= 0);
+    ouro_decref(keep);
+    CHECK_EQ(ouro_gc_collect(h, 2), 0);
+    CHECK_EQ(ouro_gc_callback_remove(h, log_callback, log), 0);
+    *freed = atomic_load(&gnodes_freed) - f0;
+    *finalized = atomic_load(&gnodes_finalized) - z0;
+}
+
+TEST(shared_collector_one_thread_collects_as_a_single_thread_heap)
+{
+    static gc_log single, shared;
+    memset(&single, 0, sizeof single);
+    memset(&shared, 0, sizeof shared);
+    long freed1, fin1, freed2, fin2;
+    ouro_heap *h1 = tl_heap();
+    cycle_program(h1, &single, &freed1, &fin1);
+    tl_heap_done(h1);
+    ouro_heap *h2 = shared_heap(NULL);
+    CHECK(h2 != NULL);
+    cycle_program(h2, &shared, &freed2, &fin2);
+    CHECK_EQ(ouro_heap_check(h2), 0);
+    CHECK_EQ(ouro_heap_free(h2), 0);
+    /* arithmetic: 6000 cycles of two, 600 kept nodes, 2000 finalizers */
+    CHECK_EQ(freed1, 12600);
+    CHECK_EQ(fin1, 2000);
+    CHECK_EQ(freed2, freed1);
+    CHECK_EQ(fin2, fin1);
+    CHECK(single.len > 100); /* automatic collections happened */
+    CHECK_STR(shared.text, single.text);
+}
+
+/* Threads building cycles that cross threads: each round a thread makes a
+ * node, links it both ways with a node another thread published in a
+ * shared table (a cycle whose two nodes have different owners), replaces
+ * that table entry, and drops its references; every thread allocates, so
+ * automatic collections stop the world meanwhile. */
+typedef struct xtable {
+    ouro_heap *h;
+    pthread_mutex_t mu;
+    ouro_object *slot[32];
+    int rounds;
+    atomic_long made;
+} xtable;
+
+static void *crosser(void *p)
+{
+    xtable *t = ((void **)p)[0];
+    uint64_t seed = (uint64_t)(uintptr_t)((void **)p)[1];
+    CHECK_EQ(ouro_thread_attach(t->h), 0);
+    for (int r = 0; r < t->rounds; r++) {
+        gnode *n = gnode_new(t->h, rng_next(&seed) % 4 ? &gnode_type : &gfin_type, r);
+        atomic_fetch_add(&t->made, 1);
+        int k = (int)(rng_next(&seed) % 32);
+        pthread_mutex_lock(&t->mu);
+        ouro_object *other = t->slot[k];
+        if (other) {
+            gnode *o = (gnode *)other;
+            /* the cycle n <-> other: n takes the table's reference */
+            n->a = other;
+            ouro_incref(&n->ob_base);
+            ouro_object *old = o->b;
+            o->b = &n->ob_base;
+            t->slot[k] = NULL;
+            pthread_mutex_unlock(&t->mu);
+            ouro_xdecref(old);
+        } else {
+            ouro_incref(&n->ob_base);
+            t->slot[k] = &n->ob_base;
+            pthread_mutex_unlock(&t->mu);
+        }
+        ouro_decref(&n->ob_base);
+        if (r % 100 == 0)
+            CHECK_EQ(ouro_safepoint(t->h), 0);
+    }
+    CHECK_EQ(ouro_thread_detach(t->h), 0);
+    return NULL;
+}
+
+TEST(shared_collector_frees_cycles_across_threads)
+{
+    ouro_heap *h = shared_heap(NULL);
+    CHECK(h != NULL);
+    long f0 = atomic_load(&gnodes_freed);
+    enum { T = 4 };
+    xtable t = {.h = h, .rounds = (RUNNING_ON_VALGRIND ? 500 : 5000) * scale()};
+    pthread_mutex_init(&t.mu, NULL);
+    void *args[T][2];
+    pthread_t th[T];
+    for (int i = 0; i < T; i++) {
+        args[i][0] = &t;
+        args[i][1] = (void *)(uintptr_t)(99 + i * 31);
+        pthread_create(&th[i], NULL, crosser, args[i]);
+    }
+    CHECK_EQ(ouro_thread_park(h), 0);
+    for (int i = 0; i < T; i++)
+        pthread_join(th[i], NULL);
+    CHECK_EQ(ouro_thread_unpark(h), 0);
+    ouro_gc_gen_stats st[3];
+    ouro_gc_get_stats(h, st);
+    CHECK(st[0].collections > 0); /* automatic collections ran */
+    CHECK_EQ(ouro_heap_check(h), 0);
+    for (int i = 0; i < 32; i++)
+        ouro_clear(&t.slot[i]);
+    CHECK_EQ(ouro_safepoint(h), 0); /* the detached threads' queues */
+    CHECK(ouro_gc_collect(h, 2) >= 0);
+    CHECK_EQ(ouro_safepoint(h), 0);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    CHECK_EQ(stats_of(h).objects, 0);
+    CHECK_EQ(atomic_load(&gnodes_freed) - f0, atomic_load(&t.made));
+    CHECK_EQ(ouro_heap_free(h), 0);
 }

@@ -185,6 +185,8 @@ int ouro_heap_check(ouro_heap *h)
         int rc = ouro__pool_check(h);
         if (rc == 0)
             rc = ouro__shared_check(h);
+        if (rc == 0)
+            rc = ouro__shared_gc_check(h);
         ouro__unlock(h);
         ouro__stw_end(h);
         return rc; /* no objects on a shared heap yet */

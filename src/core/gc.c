@@ -380,6 +380,16 @@ static void gc_debug(ouro_heap *h, const char *msg, ouro_object *o)
 
 /* ------------------------------------------------------------ the phases */
 
+/* An object's reference count as the collector reads it: a shared heap's
+ * object counts in two places (shared.c), both still while the world is
+ * stopped. */
+static inline uint32_t gc_count(const ouro_heap *h, const ouro_object *o)
+{
+    if (OURO__UNLIKELY(h->shared != NULL))
+        return ouro__shared_refcount(o);
+    return o->refcnt;
+}
+
 /* Returns the number of objects in the list.  `clear` flags are removed on
  * the way (PENDING, in a full collection). */
 static size_t update_refs(ouro_heap *h, ouro_object *young, uint16_t clear)
@@ -390,7 +400,7 @@ static size_t update_refs(ouro_heap *h, ouro_object *young, uint16_t clear)
     for (uint32_t r = young->gc_next; r != hr;) {
         ouro_object *o = walk_obj(h, &w, r);
         r = o->gc_next;
-        o->gc_prev = o->refcnt;
+        o->gc_prev = gc_count(h, o);
         o->flags = (uint16_t)((o->flags & ~clear) | OURO__F_COLLECTING);
         n++;
     }
@@ -427,6 +437,7 @@ static void subtract_refs(ouro_heap *h, ouro_object *young)
 typedef struct sweep_ctx {
     size_t n;
     uint16_t clear;
+    ouro_heap *h;
 } sweep_ctx;
 
 static int visit_decref_init(ouro_object *c, void *arg)
@@ -435,7 +446,7 @@ static int visit_decref_init(ouro_object *c, void *arg)
         return 0;
     if (!(c->flags & OURO__F_COLLECTING)) {
         sweep_ctx *sc = arg;
-        c->gc_prev = c->refcnt;
+        c->gc_prev = gc_count(sc->h, c);
         c->flags = (uint16_t)((c->flags & ~sc->clear) | OURO__F_COLLECTING);
         sc->n++;
     }
@@ -450,7 +461,7 @@ static inline int sweep_refs(void *block, void *arg)
         return 0;
     if (!(o->flags & OURO__F_COLLECTING)) {
         sweep_ctx *sc = arg;
-        o->gc_prev = o->refcnt;
+        o->gc_prev = gc_count(sc->h, o);
         o->flags = (uint16_t)((o->flags & ~sc->clear) | OURO__F_COLLECTING);
         sc->n++;
     }
@@ -703,7 +714,7 @@ static void deduce_unreachable_young(ouro_heap *h, collection *c)
         deduce_unreachable(h, c->young, c->unreachable, &c->n_young, &c->n_unreachable,
                            clear | OURO__F_INCR, 0, &c->special);
     } else if (c->generation == OURO_GC_GENERATIONS - 1 && ouro__list_empty(h, LIST(PERMANENT))) {
-        sweep_ctx sc = {0, clear};
+        sweep_ctx sc = {0, clear, h};
         ouro__pool_walk_inline(h, false, sweep_refs, &sc);
         if (h->cfg.debug >= OURO_DEBUG_CHECKS && sc.n != ouro__list_size(h, c->young))
             ouro__fatalf(h, "collector sweep found %zu tracked objects, the generation lists "
@@ -1262,12 +1273,33 @@ void ouro__gc_maybe_collect(ouro_heap *h)
 
 /* ------------------------------------------------------------ public API */
 
+/* A shared heap's collector API: the call again with every other thread
+ * stopped and the young lists flushed into generation 0 (shared.c).  The
+ * calls made while the calling thread holds the world stopped (from a
+ * finalizer or callback of a collection) go on directly. */
+typedef struct stopped_call {
+    int kind;
+    long a, b, c;
+    void *p, *q, *r;
+    long result;
+} stopped_call;
+enum { SC_COLLECT, SC_ENABLE, SC_THRESHOLD, SC_SCHEDULE, SC_GET_OBJECTS, SC_REFERRERS,
+       SC_FREEZE, SC_UNFREEZE, SC_DEBUG, SC_CB_ADD, SC_CB_REMOVE, SC_GARBAGE_CLEAR,
+       SC_GROWTH, SC_COUNT, SC_TRACK, SC_UNTRACK };
+static void stopped_fn(ouro_heap *h, void *arg);
+static long stopped(ouro_heap *h, stopped_call c)
+{
+    int rc = ouro__shared_stopped(h, "the collector", stopped_fn, &c);
+    return rc < 0 ? rc : c.result;
+}
+#define SHARED_CALL(h) (OURO__UNLIKELY((h)->shared != NULL) && !ouro__stw_mine(h))
+
 long ouro_gc_collect(ouro_heap *h, int generation)
 {
     if (!h || generation < 0 || generation >= OURO_GC_GENERATIONS)
         return OURO_EINVAL;
-    if (h->shared)
-        return OURO_ENOTSUP; /* no objects on shared heaps yet */
+    if (SHARED_CALL(h))
+        return stopped(h, (stopped_call){.kind = SC_COLLECT, .a = generation});
     ouro__check_owner(h);
     if (h->collecting)
         return 0;
@@ -1286,7 +1318,7 @@ long ouro_gc_step(ouro_heap *h, long work)
     if (!h || work < 1)
         return OURO_EINVAL;
     if (h->shared)
-        return OURO_ENOTSUP; /* no objects on shared heaps yet */
+        return OURO_ENOTSUP; /* the world stops for whole collections */
     ouro__check_owner(h);
     if (h->collecting)
         return 0;
@@ -1308,12 +1340,16 @@ int ouro_gc_cycle_phase(ouro_heap *h)
  * zeros, as ouro.h promises that bad input never aborts. */
 void ouro_gc_enable(ouro_heap *h)
 {
-    if (h)
+    if (h && SHARED_CALL(h))
+        (void)stopped(h, (stopped_call){.kind = SC_ENABLE, .a = 1});
+    else if (h)
         h->enabled = true;
 }
 void ouro_gc_disable(ouro_heap *h)
 {
-    if (h)
+    if (h && SHARED_CALL(h))
+        (void)stopped(h, (stopped_call){.kind = SC_ENABLE, .a = 0});
+    else if (h)
         h->enabled = false;
 }
 int ouro_gc_is_enabled(ouro_heap *h) { return h ? h->enabled : 0; }
@@ -1330,6 +1366,8 @@ int ouro_gc_set_threshold(ouro_heap *h, int t0, int t1, int t2)
 {
     if (!h || t0 < 0 || t1 < 0 || t2 < 0)
         return OURO_EINVAL;
+    if (SHARED_CALL(h))
+        return (int)stopped(h, (stopped_call){.kind = SC_THRESHOLD, .a = t0, .b = t1, .c = t2});
     h->gen[0].threshold = t0;
     h->gen[1].threshold = t1;
     h->gen[2].threshold = t2;
@@ -1341,6 +1379,8 @@ int ouro_gc_set_young_growth(ouro_heap *h, int max_factor)
 {
     if (!h || max_factor < 0 || max_factor > OURO__YOUNG_GROWTH_MAX)
         return OURO_EINVAL;
+    if (SHARED_CALL(h))
+        return (int)stopped(h, (stopped_call){.kind = SC_GROWTH, .a = max_factor});
     h->young_growth = max_factor > 1 ? max_factor : 1;
     h->incremental = false;
     young_retune(h, 1);
@@ -1353,6 +1393,16 @@ int ouro_gc_set_schedule(ouro_heap *h, int schedule)
 {
     if (!h)
         return OURO_EINVAL;
+    if (h->shared && (schedule == OURO_GC_SCHEDULE_INCREMENTAL ||
+                      schedule == OURO_GC_SCHEDULE_DEFAULT)) {
+        /* A shared heap's default is the stop-the-world schedule: its
+         * increments would run while other threads change the heap. */
+        if (schedule == OURO_GC_SCHEDULE_INCREMENTAL)
+            return OURO_ENOTSUP;
+        schedule = OURO_GC_SCHEDULE_ADAPTIVE;
+    }
+    if (SHARED_CALL(h))
+        return (int)stopped(h, (stopped_call){.kind = SC_SCHEDULE, .a = schedule});
     switch (schedule) {
     case OURO_GC_SCHEDULE_CPYTHON311:
         h->young_growth = 1;
@@ -1389,8 +1439,16 @@ void ouro_gc_get_count(ouro_heap *h, int out[OURO_GC_GENERATIONS])
 {
     if (!out)
         return;
+    if (h && SHARED_CALL(h)) {
+        (void)stopped(h, (stopped_call){.kind = SC_COUNT, .p = out});
+        return;
+    }
     for (int i = 0; i < OURO_GC_GENERATIONS; i++)
         out[i] = h ? h->gen[i].count : 0;
+    if (h && h->shared) /* the threads' shares of generation 0's count */
+        for (uint32_t i = 0; i < OURO__MAX_THREADS; i++)
+            if (h->tallocs[i])
+                out[0] += (int)h->tallocs[i]->young_count;
 }
 
 void ouro_gc_get_stats(ouro_heap *h, ouro_gc_gen_stats out[OURO_GC_GENERATIONS])
@@ -1405,6 +1463,9 @@ int ouro_gc_get_objects(ouro_heap *h, int generation, ouro_visit_fn visit, void 
 {
     if (!h || !visit || generation < -1 || generation >= OURO_GC_GENERATIONS)
         return OURO_EINVAL;
+    if (SHARED_CALL(h))
+        return (int)stopped(h, (stopped_call){.kind = SC_GET_OBJECTS, .a = generation,
+                                               .p = (void *)visit, .q = arg});
     /* Generation 2 is the oldest generation's list and an incremental
      * cycle's (in the order an abandoned cycle puts them back). */
     static const int order[] = {OURO__LIST_GEN0,      OURO__LIST_GEN1,        OURO__LIST_INC_SCAN,
@@ -1445,6 +1506,9 @@ int ouro_gc_get_referrers(ouro_heap *h, ouro_object *target, ouro_visit_fn visit
 {
     if (!h || !target || !visit)
         return OURO_EINVAL;
+    if (SHARED_CALL(h))
+        return (int)stopped(h, (stopped_call){.kind = SC_REFERRERS, .p = target,
+                                               .q = (void *)visit, .r = arg});
     if (h->cfg.debug >= OURO_DEBUG_CHECKS && ouro__heap_of(target) != h)
         ouro__fatal(target, "object used with a heap it does not belong to (wrong heap)");
     for (int l = OURO__LIST_GEN0; l < OURO__LIST_PERMANENT; l++) {
@@ -1488,8 +1552,11 @@ int ouro_gc_track(ouro_object *o)
         return OURO_EINVAL;
     if (!is_gc(o))
         return OURO_ETYPE;
+    ouro_heap *h = ouro__heap_of(o);
+    if (SHARED_CALL(h))
+        return (int)stopped(h, (stopped_call){.kind = SC_TRACK, .p = o});
     if (!o->gc_next && !ouro_is_immortal(o))
-        ouro__gc_track(ouro__heap_of(o), o);
+        ouro__gc_track(h, o);
     return 0;
 }
 
@@ -1497,8 +1564,11 @@ int ouro_gc_untrack(ouro_object *o)
 {
     if (!o)
         return OURO_EINVAL;
+    ouro_heap *h = ouro__heap_of(o);
+    if (SHARED_CALL(h))
+        return (int)stopped(h, (stopped_call){.kind = SC_UNTRACK, .p = o});
     if (o->gc_next)
-        ouro__gc_untrack(ouro__heap_of(o), o);
+        ouro__gc_untrack(h, o); /* (a shared heap's young lists are flushed) */
     return 0;
 }
 
@@ -1506,6 +1576,10 @@ void ouro_gc_freeze(ouro_heap *h)
 {
     if (!h)
         return;
+    if (SHARED_CALL(h)) {
+        (void)stopped(h, (stopped_call){.kind = SC_FREEZE});
+        return;
+    }
     ouro__inc_abandon(h);
     for (int i = 0; i < OURO_GC_GENERATIONS; i++)
         ouro__list_merge(h, GEN(i), LIST(PERMANENT));
@@ -1517,6 +1591,10 @@ void ouro_gc_unfreeze(ouro_heap *h)
 {
     if (!h)
         return;
+    if (SHARED_CALL(h)) {
+        (void)stopped(h, (stopped_call){.kind = SC_UNFREEZE});
+        return;
+    }
     ouro__inc_abandon(h);
     ouro__list_merge(h, LIST(PERMANENT), GEN(OURO_GC_GENERATIONS - 1));
 }
@@ -1530,7 +1608,9 @@ size_t ouro_gc_get_freeze_count(ouro_heap *h)
 
 void ouro_gc_set_debug(ouro_heap *h, int flags)
 {
-    if (h)
+    if (h && SHARED_CALL(h))
+        (void)stopped(h, (stopped_call){.kind = SC_DEBUG, .a = flags});
+    else if (h)
         h->debug_flags = flags;
 }
 int ouro_gc_get_debug(ouro_heap *h) { return h ? h->debug_flags : 0; }
@@ -1539,6 +1619,8 @@ int ouro_gc_callback_add(ouro_heap *h, ouro_gc_callback cb, void *arg)
 {
     if (!h || !cb)
         return OURO_EINVAL;
+    if (SHARED_CALL(h))
+        return (int)stopped(h, (stopped_call){.kind = SC_CB_ADD, .p = (void *)cb, .q = arg});
     if (h->ncallbacks == h->capcallbacks) {
         size_t cap = h->capcallbacks ? h->capcallbacks * 2 : 4;
         ouro__callback *c = realloc(h->callbacks, cap * sizeof *c);
@@ -1557,6 +1639,8 @@ int ouro_gc_callback_remove(ouro_heap *h, ouro_gc_callback cb, void *arg)
 {
     if (!h)
         return OURO_EINVAL;
+    if (SHARED_CALL(h))
+        return (int)stopped(h, (stopped_call){.kind = SC_CB_REMOVE, .p = (void *)cb, .q = arg});
     for (size_t i = 0; i < h->ncallbacks; i++) {
         if (h->callbacks[i].fn == cb && h->callbacks[i].arg == arg) {
             memmove(&h->callbacks[i], &h->callbacks[i + 1],
@@ -1581,6 +1665,10 @@ void ouro_gc_garbage_clear(ouro_heap *h)
      * last to the first. */
     if (!h)
         return;
+    if (SHARED_CALL(h)) {
+        (void)stopped(h, (stopped_call){.kind = SC_GARBAGE_CLEAR});
+        return;
+    }
     ouro__vec v = h->garbage;
     memset(&h->garbage, 0, sizeof h->garbage);
     while (v.len)
@@ -1621,4 +1709,61 @@ int ouro__gc_check(ouro_heap *h)
         }
     }
     return h->collecting ? 0 : ouro__inc_check(h);
+}
+
+/* The calls above, made again by the thread holding the world stopped. */
+static void stopped_fn(ouro_heap *h, void *arg)
+{
+    stopped_call *c = arg;
+    switch (c->kind) {
+    case SC_COLLECT:
+        ouro__shared_flush_counts(h);
+        c->result = ouro_gc_collect(h, (int)c->a);
+        break;
+    case SC_ENABLE:
+        c->a ? ouro_gc_enable(h) : ouro_gc_disable(h);
+        break;
+    case SC_THRESHOLD:
+        c->result = ouro_gc_set_threshold(h, (int)c->a, (int)c->b, (int)c->c);
+        break;
+    case SC_GROWTH:
+        c->result = ouro_gc_set_young_growth(h, (int)c->a);
+        break;
+    case SC_SCHEDULE:
+        c->result = ouro_gc_set_schedule(h, (int)c->a);
+        break;
+    case SC_GET_OBJECTS:
+        c->result = ouro_gc_get_objects(h, (int)c->a, (ouro_visit_fn)c->p, c->q);
+        break;
+    case SC_REFERRERS:
+        c->result = ouro_gc_get_referrers(h, c->p, (ouro_visit_fn)c->q, c->r);
+        break;
+    case SC_FREEZE:
+        ouro_gc_freeze(h);
+        break;
+    case SC_UNFREEZE:
+        ouro_gc_unfreeze(h);
+        break;
+    case SC_DEBUG:
+        ouro_gc_set_debug(h, (int)c->a);
+        break;
+    case SC_CB_ADD:
+        c->result = ouro_gc_callback_add(h, (ouro_gc_callback)c->p, c->q);
+        break;
+    case SC_CB_REMOVE:
+        c->result = ouro_gc_callback_remove(h, (ouro_gc_callback)c->p, c->q);
+        break;
+    case SC_GARBAGE_CLEAR:
+        ouro_gc_garbage_clear(h);
+        break;
+    case SC_COUNT:
+        ouro_gc_get_count(h, c->p);
+        break;
+    case SC_TRACK:
+        c->result = ouro_gc_track(c->p);
+        break;
+    case SC_UNTRACK:
+        c->result = ouro_gc_untrack(c->p);
+        break;
+    }
 }

@@ -133,6 +133,13 @@ ouro_heap *ouro_heap_new(const ouro_config *cfg)
         ouro__shared_init(h);
     ouro__pool_init(h);
     ouro__gc_init(h);
+    if (h->shared) {
+        for (uint32_t i = 0; i < OURO__MAX_THREADS; i++)
+            ouro__list_init(h, &h->young[i]);
+        /* The world stops for every collection: the stop-the-world
+         * schedule, not the incremental one (shared.c). */
+        ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_ADAPTIVE);
+    }
     ouro__heap_hooks_run(h);
     return h;
 }

@@ -178,6 +178,7 @@ enum {
                                       incremental cycle (incremental.c); may
                                       stay set after the cycle, which only
                                       reads it on objects of its own lists */
+    OURO__F_TLIST = 1u << 11,      /* on a shared heap's young list (shared.c) */
     OURO__F_CURSOR = 1u << 10      /* the next object an incremental cycle's
                                       pass visits (h->inc.cursor): leaving
                                       its list moves the cursor on */
@@ -462,6 +463,9 @@ typedef struct ouro__talloc {
     size_t objects_new, objects_freed;
     unsigned dealloc_depth;
     ouro_object *deferred;
+    /* Tracked objects allocated since the last collection, less those
+     * freed: this thread's share of generation 0's count. */
+    long young_count;
 } ouro__talloc;
 
 /* Biased reference counting on a shared heap (PEP 703's, shared.c).  A
@@ -495,12 +499,15 @@ enum {
 typedef struct ouro__shared {
     pthread_mutex_t lock;     /* arenas, slots, large blocks, decay, stats */
     pthread_mutex_t stw_mu;   /* thread states, the stop protocol */
+    pthread_mutex_t gc_lock;  /* the generation lists (not the young ones)
+                                 while the world runs */
     pthread_cond_t stopped;   /* a thread counted by a requester stopped */
     pthread_cond_t resumed;   /* the world restarted */
     int requested;            /* atomic: a stop is requested or in force */
     int pending;              /* counted threads not stopped yet */
     int nsuspended;           /* threads in SUSPENDED not resumed yet */
     struct ouro__talloc *stopper; /* the thread whose stop is in force */
+    int stop_depth;           /* its nested stops (written by it alone) */
     uint32_t ntallocs;        /* tallocs[0..ntallocs) exist */
     uint32_t attached;        /* threads attached (running or parked) */
     uint32_t peak_attached;
@@ -517,6 +524,13 @@ struct ouro_heap {
      * sits at offset 0 so that no list head has reference 0. */
     ouro_object reserved0;
     ouro_object lists[OURO__NUM_LISTS];
+    /* A shared heap's young lists, one per thread allocation state
+     * (young[ta->id]): the collector-tracked objects a thread allocated
+     * since the last collection, in allocation order, linked and unlinked
+     * by that thread alone (or with it stopped, or by the thread holding
+     * it detached); flushed into generation 0 when the world stops for a
+     * collection (shared.c).  List heads, so in this structure (slot 0). */
+    ouro_object young[OURO__MAX_THREADS];
 
     ouro_config cfg;
     int last_error;
@@ -659,16 +673,28 @@ OURO__HIDDEN void ouro__shared_clear_error(ouro_heap *h);
 OURO__HIDDEN void *ouro__shared_raw_alloc(ouro_heap *h, size_t size);
 OURO__HIDDEN void ouro__shared_raw_free(ouro_heap *h, void *p);
 /* Stop every other attached thread for an operation of the calling
- * thread; NULL (OURO_ETHREAD) when it is not attached.  Ends with
- * ouro__stw_end. */
+ * thread (nested: the thread holding the stop may stop again); NULL
+ * (OURO_ETHREAD) when it is not attached.  Ends with ouro__stw_end. */
 OURO__HIDDEN ouro__talloc *ouro__stw_begin(ouro_heap *h, const char *what);
 OURO__HIDDEN void ouro__stw_end(ouro_heap *h);
+OURO__HIDDEN int ouro__stw_enter(ouro_heap *h, const char *what);
+OURO__HIDDEN void ouro__stw_leave(ouro_heap *h);
+OURO__HIDDEN bool ouro__stw_mine(ouro_heap *h);
 OURO__HIDDEN int ouro__shared_check(ouro_heap *h);
 OURO__HIDDEN int ouro__shared_free_begin(ouro_heap *h);
 /* Objects on a shared heap (shared.c): a new object of a ready type (a
  * new reference), or NULL with the thread's last error set. */
 OURO__HIDDEN ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, size_t size);
 OURO__HIDDEN uint32_t ouro__shared_refcount(const ouro_object *o);
+/* The collector on a shared heap: `fn(h, arg)` with every other thread
+ * stopped and the young lists flushed into generation 0; OURO_ETHREAD
+ * when the calling thread is not attached. */
+OURO__HIDDEN int ouro__shared_stopped(ouro_heap *h, const char *what,
+                                      void (*fn)(ouro_heap *h, void *arg), void *arg);
+OURO__HIDDEN int ouro__shared_gc_check(ouro_heap *h);
+/* With the world stopped: the threads' shares of generation 0's count
+ * added to it (before a collection). */
+OURO__HIDDEN void ouro__shared_flush_counts(ouro_heap *h);
 /* The calling thread's last error, on any heap (upper layers). */
 OURO__LAYER_API void ouro__set_error(ouro_heap *h, int code);
 
@@ -705,7 +731,7 @@ static inline uint32_t ouro__obj_ref(ouro_heap *h, const ouro_object *o)
 static inline uint32_t ouro__ref_of(ouro_heap *h, const ouro_object *o)
 {
     const uint8_t *p = (const uint8_t *)o;
-    if (p >= (const uint8_t *)h && p < (const uint8_t *)(h->lists + OURO__NUM_LISTS))
+    if (p >= (const uint8_t *)h && p < (const uint8_t *)(h->young + OURO__MAX_THREADS))
         return (uint32_t)((size_t)(p - h->slot_base[0]) >> 4);
     return ouro__obj_ref(h, o);
 }
@@ -859,7 +885,12 @@ static inline void ouro__count_free(ouro__talloc *ta, size_t bytes) { ta->bytes_
 OURO__HIDDEN void ouro__stats_sync(ouro_heap *h, bool classes);
 static inline size_t ouro__live_objects(const ouro_heap *h)
 {
-    return h->objects_new - h->objects_freed;
+    size_t n = h->objects_new - h->objects_freed;
+    if (OURO__UNLIKELY(h->shared != NULL))
+        for (uint32_t i = 0; i < OURO__MAX_THREADS; i++)
+            if (h->tallocs[i])
+                n += h->tallocs[i]->objects_new - h->tallocs[i]->objects_freed;
+    return n;
 }
 
 /* The pool fast path alone: NULL when it does not apply (or in sanitizer

@@ -92,6 +92,7 @@ void ouro__shared_init(ouro_heap *h)
     memset(S, 0, sizeof *S);
     pthread_mutex_init(&S->lock, NULL);
     pthread_mutex_init(&S->stw_mu, NULL);
+    pthread_mutex_init(&S->gc_lock, NULL);
     pthread_cond_init(&S->stopped, NULL);
     pthread_cond_init(&S->resumed, NULL);
     S->ntallocs = 1;
@@ -245,7 +246,7 @@ static void safepoint_slow(ouro_heap *h, ouro__talloc *ta)
 {
     ouro__shared *S = h->shared;
     pthread_mutex_lock(&S->stw_mu);
-    if (S->requested && S->stopper != ta) /* (the stopper's own calls go on) */
+    if (S->requested && ALOAD_RELAXED(&S->stopper) != ta) /* (the stopper's own calls go on) */
         suspend_locked(S, ta);
     pthread_mutex_unlock(&S->stw_mu);
 }
@@ -282,7 +283,7 @@ static void stw_begin(ouro_heap *h, ouro__talloc *me)
         }
     }
     S->pending = n;
-    S->stopper = me;
+    ASTORE(&S->stopper, me);
     while (S->pending > 0)
         pthread_cond_wait(&S->stopped, &S->stw_mu);
     uint64_t waited = now_ns() - t0;
@@ -297,26 +298,97 @@ static void stw_end(ouro_heap *h)
 {
     ouro__shared *S = h->shared;
     pthread_mutex_lock(&S->stw_mu);
-    S->stopper = NULL;
+    ASTORE(&S->stopper, NULL);
     ASTORE(&S->requested, 0);
     pthread_cond_broadcast(&S->resumed);
     pthread_mutex_unlock(&S->stw_mu);
 }
 
-/* Begin a stop for an operation of the calling thread: its talloc, or
- * NULL (OURO_ETHREAD) when it is not attached. */
-ouro__talloc *ouro__stw_begin(ouro_heap *h, const char *what)
+/* The collector's young lists flushed into generation 0 (objects only:
+ * their counts stay with their threads until a collection takes them,
+ * flush_counts, so that a one-thread heap counts exactly as CPython). */
+static void flush_lists(ouro_heap *h)
+{
+    for (uint32_t i = 0; i < h->shared->ntallocs; i++) {
+        ouro_object *head = &h->young[i];
+        if (ouro__list_empty(h, head))
+            continue;
+        uint32_t hr = ouro__head_ref(h, head);
+        for (uint32_t r = head->gc_next; r != hr;) {
+            ouro_object *o = ouro__obj_of(h, r);
+            o->flags &= (uint16_t)~OURO__F_TLIST;
+            r = o->gc_next;
+        }
+        ouro__list_merge(h, head, &h->lists[OURO__LIST_GEN0]);
+    }
+}
+
+void ouro__shared_flush_counts(ouro_heap *h)
+{
+    for (uint32_t i = 0; i < h->shared->ntallocs; i++) {
+        h->gen[0].count += (int)h->tallocs[i]->young_count;
+        h->tallocs[i]->young_count = 0;
+    }
+}
+
+/* Stop the world for an operation of the calling thread (nested: a stop
+ * in force that the caller made counts once more).  OURO_ETHREAD when it
+ * is not attached. */
+int ouro__stw_enter(ouro_heap *h, const char *what)
 {
     ouro__talloc *me = self(h);
     if (!me) {
         not_attached(h, what);
-        return NULL;
+        return OURO_ETHREAD;
+    }
+    if (ALOAD_RELAXED(&h->shared->stopper) == me) {
+        h->shared->stop_depth++;
+        return 0;
     }
     stw_begin(h, me);
-    return me;
+    h->shared->stop_depth = 1;
+    return 0;
 }
 
-void ouro__stw_end(ouro_heap *h) { stw_end(h); }
+void ouro__stw_leave(ouro_heap *h)
+{
+    if (--h->shared->stop_depth == 0)
+        stw_end(h);
+}
+
+/* Whether the calling thread holds the world stopped. */
+bool ouro__stw_mine(ouro_heap *h)
+{
+    ouro__talloc *me = self(h);
+    return me && ALOAD_RELAXED(&h->shared->stopper) == me;
+}
+
+ouro__talloc *ouro__stw_begin(ouro_heap *h, const char *what)
+{
+    return ouro__stw_enter(h, what) < 0 ? NULL : self(h);
+}
+
+void ouro__stw_end(ouro_heap *h) { ouro__stw_leave(h); }
+
+int ouro__shared_stopped(ouro_heap *h, const char *what, void (*fn)(ouro_heap *h, void *arg),
+                         void *arg)
+{
+    int rc = ouro__stw_enter(h, what);
+    if (rc < 0)
+        return rc;
+    flush_lists(h);
+    fn(h, arg);
+    ouro__stw_leave(h);
+    return 0;
+}
+
+static void auto_collect(ouro_heap *h, void *arg)
+{
+    (void)arg;
+    ouro__shared_flush_counts(h);
+    if (!h->collecting)
+        ouro__gc_maybe_collect(h);
+}
 
 /* With the world stopped: every talloc's pending remote frees taken back. */
 static void drain_all(ouro_heap *h)
@@ -431,7 +503,13 @@ static inline void rc_store(ouro_object *o, uint32_t v)
  * local count in use (not merged)? */
 static inline bool owned_here(const ouro__talloc *ta, const ouro_object *o, uint32_t rc)
 {
-    return ta && !(rc & OURO__RC_MERGED) && owner_id(o) == ta->id;
+    if (!ta || (rc & OURO__RC_MERGED))
+        return false;
+    if (owner_id(o) == ta->id)
+        return true;
+    /* The thread holding the world stopped acts for every owner: they are
+     * stopped or parked, and touch no count until it restarts. */
+    return ALOAD_RELAXED(&ta->heap->shared->stopper) == ta;
 }
 
 uint32_t ouro__shared_refcount(const ouro_object *o)
@@ -499,7 +577,10 @@ static void decref_shared_word(ouro_heap *h, ouro__talloc *ta, ouro_object *o);
  * into), hand it to its owner with a reference for the queue. */
 static void dead_in_shared(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
 {
-    if (ta) {
+    /* A tracked object on its owner's young list dies in its owner's
+     * thread (or one holding the owner stopped): the list is the owner's. */
+    if (ta && (!(o->flags & OURO__F_TLIST) || owner_id(o) == ta->id ||
+               ALOAD_RELAXED(&h->shared->stopper) == ta)) {
         obj_dealloc(h, ta, o);
         return;
     }
@@ -608,6 +689,34 @@ void ouro__decref_shared(ouro_object *o)
     decref_shared_word(h, ta, o);
 }
 
+/* ----- the collector's lists */
+
+/* Track o on its owner's young list (the caller is its owner, or holds
+ * the owner stopped or detached). */
+static void track_young(ouro_heap *h, ouro_object *o)
+{
+    ouro__list_append(h, o, &h->young[owner_id(o)]);
+    o->flags |= OURO__F_TLIST;
+}
+
+/* Untrack o: from its owner's young list (the caller is the owner or holds
+ * it), or from the generation it is in, under the heap's gc_lock unless
+ * the caller holds the world stopped. */
+static void untrack(ouro_heap *h, ouro_object *o)
+{
+    if (o->flags & OURO__F_TLIST) {
+        ouro__list_remove(h, o);
+        o->flags &= (uint16_t)~OURO__F_TLIST;
+        return;
+    }
+    bool stopped = ouro__stw_mine(h);
+    if (!stopped)
+        pthread_mutex_lock(&h->shared->gc_lock);
+    ouro__gc_untrack(h, o);
+    if (!stopped)
+        pthread_mutex_unlock(&h->shared->gc_lock);
+}
+
 /* ----- allocation and deallocation */
 
 ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, size_t size)
@@ -617,14 +726,17 @@ ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, size_t size)
         not_attached(h, "ouro_new");
         return NULL;
     }
-    if (type->flags & OURO_TYPE_GC) {
-        /* Collector-tracked objects on shared heaps are the next stage:
-         * the collector stopping the world. */
-        ta->last_error = OURO_ENOTSUP;
-        return NULL;
-    }
     safepoint(h, ta);
     process_queue(h, ta, ta);
+    bool gc = (type->flags & OURO_TYPE_GC) != 0;
+    if (gc) {
+        /* As CPython: counted, and a collection due runs (the world
+         * stopped) before the new object is tracked. */
+        ta->young_count++;
+        if (ta->young_count > h->young_threshold && h->enabled && h->gen[0].threshold &&
+            !h->collecting && !h->freeing)
+            (void)ouro__shared_stopped(h, "ouro_new", auto_collect, NULL);
+    }
     ouro_object *o = ouro__block_alloc_try_ta(ta, size, 0);
     if (!o) {
         if (OURO__UNLIKELY(h->teardown)) {
@@ -635,6 +747,8 @@ ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, size_t size)
         process_orphans(h, ta);
         o = ouro__block_alloc_ta(h, ta, size, 0);
         if (!o) {
+            if (gc && ta->young_count > 0)
+                ta->young_count--;
             ta->last_error = OURO_ENOMEM;
             return NULL;
         }
@@ -648,6 +762,8 @@ ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, size_t size)
     b->qlink = 0;
     rc_store(o, OURO__RC_SHARED | 1);
     ta->objects_new++;
+    if (gc)
+        track_young(h, o);
     return o;
 }
 
@@ -671,6 +787,9 @@ static void obj_free_block(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
 static bool finalize_resurrects(ouro_heap *h, ouro_object *o, ouro_type *t)
 {
     ouro__brc *b = brc_of(o);
+    bool gc = (t->flags & OURO_TYPE_GC) != 0;
+    if (gc)
+        track_young(h, o); /* as subtype_dealloc: tracked while it runs */
     __atomic_store_n(&b->shared, SH_ONE | OURO__SH_MERGED, __ATOMIC_RELAXED);
     t->finalize(h, o);
     /* Alive until the temporary reference goes: the flags first, since
@@ -680,6 +799,8 @@ static bool finalize_resurrects(ouro_heap *h, ouro_object *o, ouro_type *t)
     if (sh != OURO__SH_MERGED)
         return true;
     o->flags |= OURO__F_DEALLOC; /* nobody else holds it */
+    if (gc && o->gc_next)
+        untrack(h, o);
     return false;
 }
 
@@ -701,6 +822,8 @@ static void drain_deferred(ouro_heap *h, ouro__talloc *ta)
  * thread (ta); the trashcan and depth are the thread's own. */
 static void obj_dealloc(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
 {
+    if (o->gc_next)
+        untrack(h, o);
     o->flags |= OURO__F_DEALLOC;
     rc_store(o, OURO__RC_SHARED | OURO__RC_MERGED); /* reads as dead: count 0 */
     __atomic_store_n(&brc_of(o)->shared, OURO__SH_MERGED, __ATOMIC_RELAXED);
@@ -730,6 +853,8 @@ static void obj_dealloc_now(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
     if (t->dealloc)
         t->dealloc(h, o);
     ta->objects_freed++;
+    if ((t->flags & OURO_TYPE_GC) && ta->young_count > 0)
+        ta->young_count--; /* as CPython's gen0 count at a GC object's free */
     if (h->cfg.debug >= OURO_DEBUG_CHECKS) {
         size_t n = ouro__block_size(o);
         memset((uint8_t *)o + sizeof(ouro_object), 0xDD, n - sizeof(ouro_object));
@@ -1010,8 +1135,10 @@ static int check_object(void *block, void *arg)
         why = "a count that is not a shared heap's";
     else if ((rc & OURO__RC_MERGED) && (sh & 3) != OURO__SH_MERGED)
         why = "merged, but its shared word is not";
-    else if (n <= 0 || o->gc_next != 0)
-        why = n <= 0 ? "alive with a count of zero or less" : "tracked";
+    else if (n <= 0)
+        why = "alive with a count of zero or less";
+    else if (o->gc_next != 0 && !(ouro__type(o)->flags & OURO_TYPE_GC))
+        why = "tracked, but its type is not a collected one";
     if (why) {
         ouro__report(cs->h, "ouro_heap_check: object %p (%s): %s (count %#x, shared %d)\n",
                      block, ouro__type_by_id(o->type_id) ? ouro__type(o)->name : "?", why, rc,
@@ -1114,8 +1241,40 @@ void ouro__shared_fini(ouro_heap *h)
     }
     pthread_mutex_destroy(&S->lock);
     pthread_mutex_destroy(&S->stw_mu);
+    pthread_mutex_destroy(&S->gc_lock);
     pthread_cond_destroy(&S->stopped);
     pthread_cond_destroy(&S->resumed);
     if (tls_heap == h)
         tls_heap = NULL, tls_ta = NULL;
+}
+
+/* ouro_heap_check's collector part on a shared heap, the world stopped:
+ * each young list well linked, holding tracked objects of its thread only
+ * (flagged TLIST), then the generations as on any heap. */
+int ouro__shared_gc_check(ouro_heap *h)
+{
+    size_t live = ouro__live_objects(h);
+    for (uint32_t i = 0; i < h->shared->ntallocs; i++) {
+        ouro_object *head = &h->young[i];
+        uint32_t hr = ouro__head_ref(h, head), prev = hr;
+        size_t n = 0;
+        for (uint32_t r = head->gc_next; r != hr;) {
+            ouro_object *o = ouro__obj_of(h, r);
+            if (o->gc_prev != prev || !(o->flags & OURO__F_OBJECT) ||
+                !(o->flags & OURO__F_TLIST) || owner_id(o) != i ||
+                !(ouro__type(o)->flags & OURO_TYPE_GC) || ++n > live) {
+                ouro__report(h, "ouro_heap_check: thread state %u's young list: object %p is "
+                             "not one of its tracked objects, or the list is broken\n",
+                             i, (void *)o);
+                return OURO_EINVAL;
+            }
+            prev = r;
+            r = o->gc_next;
+        }
+        if (head->gc_prev != prev) {
+            ouro__report(h, "ouro_heap_check: thread state %u's young list: bad tail\n", i);
+            return OURO_EINVAL;
+        }
+    }
+    return ouro__gc_check(h);
 }
