@@ -474,8 +474,14 @@ OURO_API int ouro_heap_disown(ouro_heap *h);
  *     collection.  The schedule is the stop-the-world one (adaptive, or
  *     CPython 3.11's: a heap driven by one thread collects exactly as a
  *     single-thread heap does); the incremental one is refused.
- * Not yet: weak references, the built-in types (src/types), allocation
- * tracing and ouro_gc_step: those calls fail with OURO_ENOTSUP.
+ *   - weak references, with callbacks, made and read from any thread:
+ *     ouro_weakref_get returns a new strong reference or NULL, never an
+ *     object dying in another thread (a referent whose count reached zero
+ *     is not revived); callbacks run in the thread where the referent
+ *     dies.  ouro_weakref_peek's borrowed reference is only safe while
+ *     something else keeps the referent alive.
+ * Not yet: the built-in types (src/types), allocation tracing and
+ * ouro_gc_step: those calls fail with OURO_ENOTSUP.
  * ouro_heap_last_error is per thread on a shared heap.
  * ouro_heap_free must be called by an attached thread once every other
  * thread has detached (OURO_EBUSY before); it frees every queued object

@@ -31,6 +31,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -236,16 +237,8 @@ TEST(shared_misuse_is_refused_with_a_code)
     CHECK_EQ(ouro_thread_detach(h), OURO_ETHREAD); /* parked: unpark first */
     CHECK_EQ(ouro_thread_unpark(h), 0);
 
-    /* weak references, the built-in types, increments of the collector
-     * and tracing are not there yet */
-    static ouro_type weakable = {.name = "weakable", .basic_size = 32,
-                                 .flags = OURO_TYPE_WEAKREFABLE};
-    ouro_object *w = ouro_new(h, &weakable);
-    CHECK(w != NULL);
-    CHECK(ouro_weakref_new(h, w, NULL, NULL) == NULL);
-    CHECK_EQ(ouro_heap_last_error(h), OURO_ENOTSUP);
-    ouro_decref(w);
-    ouro_heap_clear_error(h);
+    /* the built-in types, increments of the collector and tracing are
+     * not there yet */
     CHECK(ouro_int_new(h, 5) == NULL);
     CHECK_EQ(ouro_heap_last_error(h), OURO_ENOTSUP);
     CHECK_EQ(ouro_gc_collect(h, 2), 0);
@@ -930,9 +923,11 @@ static void gnode_finalize(ouro_heap *h, ouro_object *self)
     atomic_fetch_add(&gnodes_finalized, 1);
 }
 static ouro_type gnode_type = {.name = "gnode", .basic_size = sizeof(gnode),
-                               .flags = OURO_TYPE_GC, .traverse = gnode_traverse,
+                               .flags = OURO_TYPE_GC | OURO_TYPE_WEAKREFABLE,
+                               .traverse = gnode_traverse,
                                .clear = gnode_clear, .dealloc = gnode_dealloc};
-static ouro_type gfin_type = {.name = "gfin", .basic_size = sizeof(gnode), .flags = OURO_TYPE_GC,
+static ouro_type gfin_type = {.name = "gfin", .basic_size = sizeof(gnode),
+                              .flags = OURO_TYPE_GC | OURO_TYPE_WEAKREFABLE,
                               .traverse = gnode_traverse, .clear = gnode_clear,
                               .dealloc = gnode_dealloc, .finalize = gnode_finalize};
 
@@ -958,6 +953,14 @@ static void log_callback(ouro_heap *h, const char *phase, const ouro_gc_info *in
                                    phase, info->generation, info->collected, info->uncollectable);
 }
 
+static void log_weak(ouro_heap *h, ouro_object *wr, void *arg)
+{
+    gc_log *l = arg;
+    if (l->len + 64 < sizeof l->text)
+        l->len += (size_t)snprintf(l->text + l->len, sizeof l->text - l->len, "callback %s\n",
+                                   ouro_weakref_arg(wr) == arg ? "ok" : "?");
+}
+
 /* A program of cycles and chains, run on `h` under CPython 3.11's schedule
  * with automatic collection on: the same calls on a single-thread heap
  * and on a shared heap driven by one thread must give the same
@@ -967,14 +970,24 @@ static void cycle_program(ouro_heap *h, gc_log *log, long *freed, long *finalize
     long f0 = atomic_load(&gnodes_freed), z0 = atomic_load(&gnodes_finalized);
     CHECK_EQ(ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_CPYTHON311), 0);
     CHECK_EQ(ouro_gc_callback_add(h, log_callback, log), 0);
-    ouro_object *keep = NULL;
+    ouro_object *keep = NULL, *wrs[6000 / 7 + 1];
+    int nwr = 0;
     for (long i = 0; i < 6000; i++) {
-        /* a two-node cycle, one in three with finalizers, dropped at once */
+        /* a two-node cycle, one in three with finalizers, dropped at once;
+         * one in seven with a weak reference with a callback, kept */
         gnode *x = gnode_new(h, i % 3 ? &gnode_type : &gfin_type, i);
         gnode *y = gnode_new(h, &gnode_type, i);
         x->a = &y->ob_base;
         ouro_incref(&x->ob_base);
         y->a = &x->ob_base;
+        if (i % 7 == 0) {
+            wrs[nwr] = ouro_weakref_new(h, &y->ob_base, log_weak, log);
+            CHECK(wrs[nwr] != NULL);
+            ouro_object *got = ouro_weakref_get(wrs[nwr]);
+            CHECK(got == &y->ob_base);
+            ouro_decref(got);
+            nwr++;
+        }
         ouro_decref(&x->ob_base);
         if (i % 10 == 0) {
             /* a survivor chained onto what is kept */
@@ -992,6 +1005,10 @@ static void cycle_program(ouro_heap *h, gc_log *log, long *freed, long *finalize
     CHECK(ouro_gc_collect(h, 2) >= 0);
     ouro_decref(keep);
     CHECK_EQ(ouro_gc_collect(h, 2), 0);
+    for (int i = 0; i < nwr; i++) {
+        CHECK(ouro_weakref_get(wrs[i]) == NULL); /* every referent died */
+        ouro_decref(wrs[i]);
+    }
     CHECK_EQ(ouro_gc_callback_remove(h, log_callback, log), 0);
     *freed = atomic_load(&gnodes_freed) - f0;
     *finalized = atomic_load(&gnodes_finalized) - z0;
@@ -1017,6 +1034,7 @@ TEST(shared_collector_one_thread_collects_as_a_single_thread_heap)
     CHECK_EQ(freed2, freed1);
     CHECK_EQ(fin2, fin1);
     CHECK(single.len > 100); /* automatic collections happened */
+    CHECK(strstr(single.text, "callback ok") != NULL);
     CHECK_STR(shared.text, single.text);
 }
 
@@ -1099,4 +1117,112 @@ TEST(shared_collector_frees_cycles_across_threads)
     CHECK_EQ(stats_of(h).objects, 0);
     CHECK_EQ(atomic_load(&gnodes_freed) - f0, atomic_load(&t.made));
     CHECK_EQ(ouro_heap_free(h), 0);
+}
+
+/* Weak references read in one thread while their referents die in
+ * another: what ouro_weakref_get returns is alive until released (its
+ * tag intact), or nothing; every callback runs once. */
+typedef struct wshare {
+    ouro_heap *h;
+    pthread_mutex_t mu;
+    ouro_object *wr[64];
+    atomic_int done;
+    atomic_long callbacks, expected_callbacks, hits;
+    int rounds;
+} wshare;
+
+static void count_callback(ouro_heap *h, ouro_object *wr, void *arg)
+{
+    atomic_fetch_add(&((wshare *)arg)->callbacks, 1);
+}
+
+static void *wmaker(void *p)
+{
+    wshare *w = p;
+    uint64_t seed = 5;
+    CHECK_EQ(ouro_thread_attach(w->h), 0);
+    for (int r = 0; r < w->rounds; r++) {
+        gnode *n = gnode_new(w->h, &gnode_type, 4242);
+        bool cb = rng_next(&seed) % 2;
+        ouro_object *wr = ouro_weakref_new(w->h, &n->ob_base, cb ? count_callback : NULL, w);
+        CHECK(wr != NULL);
+        if (cb)
+            atomic_fetch_add(&w->expected_callbacks, 1);
+        int k = (int)(rng_next(&seed) % 64);
+        pthread_mutex_lock(&w->mu);
+        ouro_object *old = w->wr[k];
+        w->wr[k] = wr;
+        pthread_mutex_unlock(&w->mu);
+        ouro_xdecref(old);
+        if (rng_next(&seed) % 3 == 0) {
+            /* a cycle through the node: dies at a collection */
+            n->a = &n->ob_base;
+            ouro_incref(&n->ob_base);
+        }
+        ouro_decref(&n->ob_base);
+        if (r % 500 == 0)
+            CHECK(ouro_gc_collect(w->h, 0) >= 0);
+    }
+    atomic_store(&w->done, 1);
+    CHECK_EQ(ouro_thread_detach(w->h), 0);
+    return NULL;
+}
+
+static void *wreader(void *p)
+{
+    wshare *w = p;
+    uint64_t seed = 9;
+    CHECK_EQ(ouro_thread_attach(w->h), 0);
+    while (!atomic_load(&w->done)) {
+        int k = (int)(rng_next(&seed) % 64);
+        pthread_mutex_lock(&w->mu);
+        ouro_object *wr = w->wr[k];
+        ouro_xincref(wr);
+        pthread_mutex_unlock(&w->mu);
+        if (!wr) {
+            CHECK_EQ(ouro_safepoint(w->h), 0);
+            continue;
+        }
+        ouro_object *o = ouro_weakref_get(wr);
+        if (o) {
+            CHECK_EQ(((gnode *)o)->tag, 4242); /* alive: not freed under us */
+            atomic_fetch_add(&w->hits, 1);
+            ouro_decref(o);
+        }
+        ouro_decref(wr);
+        CHECK_EQ(ouro_safepoint(w->h), 0);
+    }
+    CHECK_EQ(ouro_thread_detach(w->h), 0);
+    return NULL;
+}
+
+TEST(shared_weak_references_read_while_referents_die)
+{
+    wshare w = {.h = shared_heap(NULL), .rounds = (RUNNING_ON_VALGRIND ? 1000 : 10000) * scale()};
+    CHECK(w.h != NULL);
+    pthread_mutex_init(&w.mu, NULL);
+    long f0 = atomic_load(&gnodes_freed);
+    pthread_t m, r1, r2;
+    pthread_create(&m, NULL, wmaker, &w);
+    pthread_create(&r1, NULL, wreader, &w);
+    pthread_create(&r2, NULL, wreader, &w);
+    CHECK_EQ(ouro_thread_park(w.h), 0);
+    pthread_join(m, NULL);
+    pthread_join(r1, NULL);
+    pthread_join(r2, NULL);
+    CHECK_EQ(ouro_thread_unpark(w.h), 0);
+    for (int i = 0; i < 64; i++)
+        ouro_clear(&w.wr[i]);
+    CHECK_EQ(ouro_safepoint(w.h), 0);
+    CHECK(ouro_gc_collect(w.h, 2) >= 0);
+    CHECK_EQ(ouro_safepoint(w.h), 0);
+    CHECK_EQ(ouro_heap_check(w.h), 0);
+    CHECK_EQ(stats_of(w.h).objects, 0);
+    CHECK_EQ(atomic_load(&gnodes_freed) - f0, w.rounds);
+    if (getenv("OURO_SHARED_VERBOSE"))
+        printf("weak hits %ld, callbacks %ld of %ld\n", atomic_load(&w.hits), atomic_load(&w.callbacks), atomic_load(&w.expected_callbacks));
+    /* a callback runs when its weak reference outlives its referent: at
+     * most once each */
+    CHECK(atomic_load(&w.callbacks) <= atomic_load(&w.expected_callbacks));
+    CHECK_EQ(ouro_heap_free(w.h), 0);
 }

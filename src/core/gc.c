@@ -862,7 +862,7 @@ static void handle_weakrefs(ouro_heap *h, collection *c)
                 continue;
             if (wr->flags & OURO__F_COLLECTING)
                 continue; /* trash itself: no callback */
-            if (wr->refcnt == 0 || !wr->gc_next) {
+            if (ouro_refcount(wr) == 0 || !wr->gc_next) {
                 /* The weak reference is itself being deallocated (this
                  * collection was started by a callback or finalizer run
                  * from its deallocation).  It is untracked, so it cannot

@@ -484,7 +484,7 @@ typedef struct ouro__talloc {
 #define OURO__RC_SHARED 0x80000000u
 #define OURO__RC_MERGED 0x20000000u
 #define OURO__RC_LOCAL 0x1FFFFFFFu
-enum { OURO__SH_QUEUED = 2, OURO__SH_MERGED = 3 };
+enum { OURO__SH_MAYBE_WEAKREF = 1, OURO__SH_QUEUED = 2, OURO__SH_MERGED = 3 };
 
 /* A thread's state on a shared heap (ouro__talloc.state). */
 enum {
@@ -501,6 +501,8 @@ typedef struct ouro__shared {
     pthread_mutex_t stw_mu;   /* thread states, the stop protocol */
     pthread_mutex_t gc_lock;  /* the generation lists (not the young ones)
                                  while the world runs */
+    pthread_mutex_t weak_lock; /* the weak table and weak-reference lists
+                                  (weakref.c) */
     pthread_cond_t stopped;   /* a thread counted by a requester stopped */
     pthread_cond_t resumed;   /* the world restarted */
     int requested;            /* atomic: a stop is requested or in force */
@@ -686,6 +688,13 @@ OURO__HIDDEN int ouro__shared_free_begin(ouro_heap *h);
  * new reference), or NULL with the thread's last error set. */
 OURO__HIDDEN ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, size_t size);
 OURO__HIDDEN uint32_t ouro__shared_refcount(const ouro_object *o);
+/* A new reference to o unless its count is zero already (it is dying):
+ * weak references' get (PEP 703's _Py_TryIncref). */
+OURO__HIDDEN bool ouro__try_incref(ouro_object *o);
+/* Before o gets its first weak reference: its shared word flagged
+ * MAYBE_WEAKREF, so that its owner's count reaching zero merges with a
+ * compare-and-swap that a concurrent try_incref is ordered with. */
+OURO__HIDDEN void ouro__shared_mark_weak(ouro_object *o);
 /* The collector on a shared heap: `fn(h, arg)` with every other thread
  * stopped and the young lists flushed into generation 0; OURO_ETHREAD
  * when the calling thread is not attached. */

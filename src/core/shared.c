@@ -93,6 +93,7 @@ void ouro__shared_init(ouro_heap *h)
     pthread_mutex_init(&S->lock, NULL);
     pthread_mutex_init(&S->stw_mu, NULL);
     pthread_mutex_init(&S->gc_lock, NULL);
+    pthread_mutex_init(&S->weak_lock, NULL);
     pthread_cond_init(&S->stopped, NULL);
     pthread_cond_init(&S->resumed, NULL);
     S->ntallocs = 1;
@@ -512,6 +513,42 @@ static inline bool owned_here(const ouro__talloc *ta, const ouro_object *o, uint
     return ALOAD_RELAXED(&ta->heap->shared->stopper) == ta;
 }
 
+bool ouro__try_incref(ouro_object *o)
+{
+    uint32_t rc = rc_load(o);
+    if (rc >= OURO_IMMORTAL_REFCNT)
+        return true;
+    ouro_heap *h = ouro__heap_of(o);
+    if (!h->shared) {
+        if (rc == 0)
+            return false;
+        ouro_incref(o);
+        return true;
+    }
+    ouro__talloc *ta = self(h);
+    if (owned_here(ta, o, rc)) {
+        if ((rc & OURO__RC_LOCAL) == 0)
+            return false;
+        ouro_incref(o);
+        return true;
+    }
+    ouro__brc *b = brc_of(o);
+    int32_t sh = __atomic_load_n(&b->shared, __ATOMIC_RELAXED);
+    do {
+        if ((sh & 3) == OURO__SH_MERGED && (sh >> 2) <= 0)
+            return false; /* merged and zero: dying */
+    } while (!__atomic_compare_exchange_n(&b->shared, &sh, sh + SH_ONE, false, __ATOMIC_SEQ_CST,
+                                          __ATOMIC_RELAXED));
+    return true;
+}
+
+void ouro__shared_mark_weak(ouro_object *o)
+{
+    int32_t zero = 0;
+    (void)__atomic_compare_exchange_n(&brc_of(o)->shared, &zero, OURO__SH_MAYBE_WEAKREF, false,
+                                      __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+}
+
 uint32_t ouro__shared_refcount(const ouro_object *o)
 {
     uint32_t rc = rc_load(o);
@@ -599,7 +636,7 @@ static void decref_shared_word(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
         /* Shared count zero, not queued or merged: the owner's local
          * count holds the rest, so the owner must merge.  The reference
          * is not subtracted: the queue holds it. */
-        queue = sh == 0;
+        queue = sh == 0 || sh == OURO__SH_MAYBE_WEAKREF;
         nw = queue ? OURO__SH_QUEUED : sh - SH_ONE;
     } while (!__atomic_compare_exchange_n(&b->shared, &sh, nw, false, __ATOMIC_SEQ_CST,
                                           __ATOMIC_RELAXED));
@@ -846,12 +883,18 @@ static void obj_dealloc_now(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
         if (finalize_resurrects(h, o, t))
             goto done;
     }
+    if (o->flags & OURO__F_HASWEAK)
+        ouro__weak_clear_refs(h, o); /* callbacks, in this thread */
     if (ouro__has_legacy_del(t) && finalize_resurrects(h, o, t))
         goto done;
+    if (t->finalize && (o->flags & OURO__F_HASWEAK))
+        ouro__weak_clear_silently(h, o);
     if (t->clear)
         t->clear(h, o);
     if (t->dealloc)
         t->dealloc(h, o);
+    if (o->flags & OURO__F_HASWEAK)
+        ouro__weak_clear_silently(h, o); /* made by its clear or dealloc */
     ta->objects_freed++;
     if ((t->flags & OURO_TYPE_GC) && ta->young_count > 0)
         ta->young_count--; /* as CPython's gen0 count at a GC object's free */
@@ -1242,6 +1285,7 @@ void ouro__shared_fini(ouro_heap *h)
     pthread_mutex_destroy(&S->lock);
     pthread_mutex_destroy(&S->stw_mu);
     pthread_mutex_destroy(&S->gc_lock);
+    pthread_mutex_destroy(&S->weak_lock);
     pthread_cond_destroy(&S->stopped);
     pthread_cond_destroy(&S->resumed);
     if (tls_heap == h)

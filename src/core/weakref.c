@@ -34,6 +34,33 @@ typedef struct ouro__weakref {
 #define WR(o) ((ouro__weakref *)(o))
 #define TOMBSTONE ((ouro_object *)(uintptr_t)1)
 
+/* A shared heap's weak table and lists are changed under its weak_lock
+ * (never held across user code), except by the thread holding the world
+ * stopped (the collector). */
+static inline bool wlock(ouro_heap *h)
+{
+    if (OURO__LIKELY(h->shared == NULL) || ouro__stw_mine(h))
+        return false;
+    pthread_mutex_lock(&h->shared->weak_lock);
+    return true;
+}
+static inline void wunlock(ouro_heap *h, bool locked)
+{
+    if (locked)
+        pthread_mutex_unlock(&h->shared->weak_lock);
+}
+
+/* Whether o's count is zero (it is being deallocated). */
+static inline bool dead_count(const ouro_object *o)
+{
+    uint32_t rc = __atomic_load_n(&o->refcnt, __ATOMIC_RELAXED);
+    if (rc == 0)
+        return true;
+    if ((rc & OURO__RC_SHARED) && rc < OURO_IMMORTAL_REFCNT && ouro__heap_of(o)->shared)
+        return ouro__shared_refcount(o) == 0;
+    return false;
+}
+
 static void wr_clear_full(ouro_heap *h, ouro__weakref *wr);
 
 static void weakref_clear_hook(ouro_heap *h, ouro_object *self)
@@ -180,8 +207,10 @@ static void wr_unlink(ouro_heap *h, ouro__weakref *wr)
 /* As wr_unlink, and drop the callback (CPython's clear_weakref). */
 static void wr_clear_full(ouro_heap *h, ouro__weakref *wr)
 {
+    bool locked = wlock(h);
     wr_unlink(h, wr);
     wr->has_cb = 0;
+    wunlock(h, locked);
 }
 
 void ouro__weakref_clear_ref(ouro_heap *h, ouro_object *wr)
@@ -204,9 +233,13 @@ void ouro__weakref_call(ouro_heap *h, ouro_object *o)
 
 void ouro__weak_clear_silently(ouro_heap *h, ouro_object *o)
 {
+    bool locked = wlock(h);
     ouro_object *w;
-    while ((w = ouro__weak_head(h, o)) != NULL)
-        wr_clear_full(h, WR(w));
+    while ((w = ouro__weak_head(h, o)) != NULL) {
+        wr_unlink(h, WR(w));
+        WR(w)->has_cb = 0;
+    }
+    wunlock(h, locked);
 }
 
 /*
@@ -228,16 +261,22 @@ void ouro__weak_clear_silently(ouro_heap *h, ouro_object *o)
  */
 void ouro__weak_clear_refs(ouro_heap *h, ouro_object *o)
 {
+    bool locked = wlock(h);
     ouro_object *w = ouro__weak_head(h, o);
     if (w && !WR(w)->has_cb) {
-        wr_clear_full(h, WR(w));
+        wr_unlink(h, WR(w));
+        WR(w)->has_cb = 0;
         w = ouro__weak_head(h, o);
-        if (w && !WR(w)->has_cb)
-            wr_clear_full(h, WR(w));
+        if (w && !WR(w)->has_cb) {
+            wr_unlink(h, WR(w));
+            WR(w)->has_cb = 0;
+        }
     }
     ouro__weakref *p = (ouro__weakref *)ouro__weak_head(h, o);
-    if (!p)
+    if (!p) {
+        wunlock(h, locked);
         return;
+    }
     table_remove(h, o);
     OURO__ASSERT(!(o->flags & OURO__F_HASWEAK));
     /* Detach the whole list as a chain of the live references. */
@@ -246,7 +285,7 @@ void ouro__weak_clear_refs(ouro_heap *h, ouro_object *o)
         ouro__weakref *next = p->wr_next;
         p->referent = NULL;
         p->wr_prev = p->wr_next = NULL;
-        if (OURO_OBJ(p)->refcnt == 0) {
+        if (dead_count(OURO_OBJ(p))) {
             p->has_cb = 0;
         } else {
             p->pending = p->has_cb;
@@ -261,6 +300,7 @@ void ouro__weak_clear_refs(ouro_heap *h, ouro_object *o)
         }
         p = next;
     }
+    wunlock(h, locked); /* the callbacks are user code */
     for (p = first; p; p = p->wr_next) {
         if (p->pending) {
             p->pending = 0;
@@ -299,33 +339,34 @@ static ouro_object *make_ref(ouro_heap *h, ouro_object *target, ouro_weakref_cal
             ouro__set_error(h, OURO_EINVAL);
         return NULL;
     }
-    if (h->shared) {
-        /* Weak references on shared heaps are a later stage (shared.c). */
-        ouro__set_error(h, OURO_ENOTSUP);
-        return NULL;
-    }
     if (ouro__check_same_heap(h, target, "ouro_weakref_new") < 0) {
-        h->last_error = OURO_EINVAL;
+        ouro__set_error(h, OURO_EINVAL);
         return NULL;
     }
     if (!weakrefable(target)) {
-        h->last_error = OURO_ETYPE;
+        ouro__set_error(h, OURO_ETYPE);
         return NULL;
     }
+    if (h->shared)
+        ouro__shared_mark_weak(target);
     if (basic) {
+        bool locked = wlock(h);
         ouro_object *head = ouro__weak_head(h, target);
-        if (head && WR(head)->basic) {
-            ouro_incref(head);
+        if (head && WR(head)->basic && ouro__try_incref(head)) {
+            wunlock(h, locked);
             return head;
         }
+        wunlock(h, locked);
     }
     ouro_object *o = ouro_new(h, &ouro__weakref_type);
     if (!o)
         return NULL;
     /* The allocation may have run a collection: look the list up again. */
+    bool locked = wlock(h);
     ouro_object **list = ouro__weak_listptr(h, target, true);
     if (!list) {
-        h->last_error = OURO_ENOMEM;
+        wunlock(h, locked);
+        ouro__set_error(h, OURO_ENOMEM);
         ouro_decref(o);
         return NULL;
     }
@@ -352,6 +393,7 @@ static ouro_object *make_ref(ouro_heap *h, ouro_object *target, ouro_weakref_cal
             prev->wr_next->wr_prev = wr;
         prev->wr_next = wr;
     }
+    wunlock(h, locked);
     return o;
 }
 
@@ -370,17 +412,37 @@ ouro_object *ouro_weakref_peek(ouro_object *o)
 {
     if (!ouro_is_weakref(o))
         return NULL;
+    ouro_heap *h = ouro__heap_of(o);
+    bool locked = wlock(h);
     ouro_object *r = WR(o)->referent;
     /* An object whose count reached zero is gone, even if its weak
      * references are not cleared yet (deferred deallocation). */
-    return r && r->refcnt != 0 ? r : NULL;
+    if (r && dead_count(r))
+        r = NULL;
+    wunlock(h, locked);
+    return r;
 }
 
 ouro_object *ouro_weakref_get(ouro_object *o)
 {
-    ouro_object *r = ouro_weakref_peek(o);
-    if (r)
-        ouro_incref(r);
+    if (!ouro_is_weakref(o))
+        return NULL;
+    ouro_heap *h = ouro__heap_of(o);
+    if (OURO__LIKELY(h->shared == NULL)) {
+        ouro_object *r = ouro_weakref_peek(o);
+        if (r)
+            ouro_incref(r);
+        return r;
+    }
+    /* A shared heap: the referent cannot be freed while the lock is held
+     * (its deallocation clears its weak references under it first), and
+     * the count is taken only if it is not zero already: never an object
+     * dying in another thread. */
+    bool locked = wlock(h);
+    ouro_object *r = WR(o)->referent;
+    if (r && !ouro__try_incref(r))
+        r = NULL;
+    wunlock(h, locked);
     return r;
 }
 
@@ -394,9 +456,11 @@ size_t ouro_weakref_count(ouro_object *o)
     if (!o)
         return 0;
     ouro_heap *h = ouro__heap_of(o);
+    bool locked = wlock(h);
     size_t n = 0;
     for (ouro_object *w = ouro__weak_head(h, o); w; w = (ouro_object *)WR(w)->wr_next)
         n++;
+    wunlock(h, locked);
     return n;
 }
 
