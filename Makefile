@@ -32,9 +32,14 @@ test-unit: build
 	@$(PY) tests/death_check.py $(BUILD)
 
 # The corpus, tests/regressions, 300 short random scripts and 50 long ones
-# (1500 operations), each with a few new seeds per run (about a minute).
+# (1500 operations), each with a few new seeds per run (about a minute);
+# then again on a shared heap driven by one thread (issue 17: the logs are
+# the same), heap checked after every operation: the corpus, 100 short and
+# 10 long seeds.
 test-replay: build
 	@$(PY) tests/replay_check.py --ouro $(BUILD)/ouro
+	@$(PY) tests/replay_check.py --ouro $(BUILD)/ouro --shared --check --seeds 100 \
+	    --new-seeds 2 --long-seeds 10 --long-new 1
 
 # The long differential run against CPython, heap checked after every
 # operation (about 30 minutes on 2 cores): 1000 short and 500 long random
@@ -55,6 +60,7 @@ test-asan: deps
 	@$(CMAKE) --build build-asan -j$(JOBS)
 	@cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1 $(PY) tests/replay_check.py --ouro build-asan/ouro --corpus-only --check
+	@ASAN_OPTIONS=detect_leaks=1 $(PY) tests/replay_check.py --ouro build-asan/ouro --corpus-only --check --shared
 	@$(PY) tests/death_check.py build-asan --asan
 	@ASAN_OPTIONS=detect_leaks=1 $(PY) tests/fault_sweep.py --ouro build-asan/ouro --quick -j $(JOBS)
 

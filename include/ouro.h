@@ -480,8 +480,17 @@ OURO_API int ouro_heap_disown(ouro_heap *h);
  *     is not revived); callbacks run in the thread where the referent
  *     dies.  ouro_weakref_peek's borrowed reference is only safe while
  *     something else keeps the referent alive.
- * Not yet: the built-in types (src/types), allocation tracing and
- * ouro_gc_step: those calls fail with OURO_ENOTSUP.
+ *   - the built-in types (ouro_types.h): immutable objects (int, float,
+ *     str, bytes, tuple) are made and read from any thread without locks
+ *     (the small ints, None, the bools and the empty str, bytes and tuple
+ *     are the heap's immortal singletons, made when the types first use
+ *     the heap; interning and weakref.finalize's registry take a lock of
+ *     the heap's); the containers (list, dict, set, ...) are the
+ *     caller's to lock: mutating one while another thread reads or
+ *     mutates it is a data race, as for any structure of your own.  Their
+ *     free lists are not used on a shared heap.
+ * Not yet: allocation tracing and ouro_gc_step: those calls fail with
+ * OURO_ENOTSUP.
  * ouro_heap_last_error is per thread on a shared heap.
  * ouro_heap_free must be called by an attached thread once every other
  * thread has detached (OURO_EBUSY before); it frees every queued object

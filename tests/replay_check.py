@@ -2,7 +2,7 @@
 """Replay heaptrace scripts on ouro and compare each log, byte for byte,
 with what CPython 3.11 prints for it (cpython_oracle.py, run now).
 
-    replay_check.py --ouro build/ouro [--corpus-only] [--check] [--seeds N]
+    replay_check.py --ouro build/ouro [--corpus-only] [--check] [--shared] [--seeds N]
                     [--long-seeds N] [--long-ops N] [--long-new N]
 
 Checks every script of ../shared/heaptrace/corpus/ and of tests/regressions/,
@@ -13,6 +13,9 @@ operations, plus two new seeds), which reach states that short ones rarely
 do (many dead names, weak references to weak references, deep cascades of
 finalizers and callbacks).  A difference fails the run and prints the
 script's name, its seed and the diff.
+
+--shared replays every script on a shared heap (cfg.shared) driven by one
+thread: the logs must be the same (issue 17).
 
 A script on which CPython itself crashes (docs/design.md, section 7) has no
 log to compare: it is skipped, listed and counted in the last line, and ouro
@@ -36,7 +39,12 @@ sys.dont_write_bytecode = True  # ../shared is read-only
 import gen_random  # noqa: E402  (imported: no Python process per script)
 
 
+SHARED_FLAG = []  # ["--shared"] under --shared
+
+
 def run(cmd, stdin=None):
+    if len(cmd) > 1 and cmd[1] == "replay":
+        cmd = cmd[:2] + SHARED_FLAG + cmd[2:]
     return subprocess.run(cmd, input=stdin, capture_output=True, timeout=600)
 
 
@@ -81,8 +89,12 @@ def main():
     ap.add_argument("--long-ops", type=int, default=1500)
     ap.add_argument("--long-new", type=int, default=2,
                     help="new seeds from the clock at --long-ops (default 2)")
+    ap.add_argument("--shared", action="store_true",
+                    help="replay on a shared heap driven by one thread")
     ap.add_argument("-j", type=int, default=2)
     args = ap.parse_args()
+    if args.shared:
+        SHARED_FLAG.append("--shared")
     ouro = os.path.abspath(args.ouro)
 
     jobs = []

@@ -237,10 +237,7 @@ TEST(shared_misuse_is_refused_with_a_code)
     CHECK_EQ(ouro_thread_detach(h), OURO_ETHREAD); /* parked: unpark first */
     CHECK_EQ(ouro_thread_unpark(h), 0);
 
-    /* the built-in types, increments of the collector and tracing are
-     * not there yet */
-    CHECK(ouro_int_new(h, 5) == NULL);
-    CHECK_EQ(ouro_heap_last_error(h), OURO_ENOTSUP);
+    /* increments of the collector and tracing are not there yet */
     CHECK_EQ(ouro_gc_collect(h, 2), 0);
     CHECK_EQ(ouro_gc_step(h, 100), OURO_ENOTSUP);
     CHECK_EQ(ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_INCREMENTAL), OURO_ENOTSUP);
@@ -1225,4 +1222,109 @@ TEST(shared_weak_references_read_while_referents_die)
      * most once each */
     CHECK(atomic_load(&w.callbacks) <= atomic_load(&w.expected_callbacks));
     CHECK_EQ(ouro_heap_free(w.h), 0);
+}
+
+/* ------------------------------------------------------------ the built-in types */
+
+/* Threads using the built-in types on one heap: ints (small ones are the
+ * heap's immortal singletons), interned strs (one str per text, whatever
+ * thread interns it first), tuples, and a list and a dict that every thread
+ * appends to and pops from under a mutex of the program's own (containers
+ * are the caller's to lock, ouro.h), weakref.finalize registered from
+ * every thread; the lists of strs make cycles for the collector. */
+typedef struct tshare {
+    ouro_heap *h;
+    pthread_mutex_t mu;
+    ouro_object *list, *dict;
+    atomic_long finalized;
+    int rounds;
+} tshare;
+
+static void count_finalize(ouro_heap *h, void *ctx, ouro_object *arg)
+{
+    atomic_fetch_add(&((tshare *)ctx)->finalized, 1);
+}
+
+static void *typer(void *p)
+{
+    tshare *t = ((void **)p)[0];
+    uint64_t seed = (uint64_t)(uintptr_t)((void **)p)[1];
+    CHECK_EQ(ouro_thread_attach(t->h), 0);
+    for (int r = 0; r < t->rounds; r++) {
+        int64_t v = (int64_t)(rng_next(&seed) % 600) - 50;
+        ouro_object *i = ouro_int_new(t->h, v);
+        CHECK(i != NULL);
+        if (v >= -5 && v <= 256)
+            CHECK_EQ(ouro_is_immortal(i), 1); /* the heap's small int */
+        char text[32];
+        int n = snprintf(text, sizeof text, "key%d", (int)(rng_next(&seed) % 50));
+        ouro_object *k = ouro_str_intern(t->h, text, (size_t)n);
+        CHECK(k != NULL);
+        ouro_object *k2 = ouro_str_intern(t->h, text, (size_t)n);
+        CHECK(k2 == k); /* one str per text, in every thread */
+        ouro_decref(k2);
+        ouro_object *tup = ouro_tuple_pack(t->h, 2, k, i);
+        CHECK(tup != NULL);
+        ouro_object *cyc = ouro_list_new(t->h);
+        CHECK(cyc != NULL);
+        CHECK_EQ(ouro_list_append(cyc, cyc), 0); /* a cycle */
+        CHECK_EQ(ouro_list_append(cyc, tup), 0);
+        if (r % 8 == 0) {
+            /* a self-cycle that a weakref.finalize watches */
+            gnode *g = gnode_new(t->h, &gnode_type, r);
+            g->a = &g->ob_base;
+            ouro_incref(&g->ob_base);
+            ouro_object *f = ouro_finalize_new(t->h, &g->ob_base, count_finalize, t, NULL);
+            CHECK(f != NULL);
+            ouro_decref(f);
+            ouro_decref(&g->ob_base);
+        }
+        pthread_mutex_lock(&t->mu);
+        CHECK_EQ(ouro_list_append(t->list, tup), 0);
+        CHECK_EQ(ouro_dict_set(t->dict, k, i), 0);
+        ouro_object *old = ouro_list_len(t->list) > 100 ? ouro_list_pop(t->list, 0) : NULL;
+        pthread_mutex_unlock(&t->mu);
+        ouro_xdecref(old); /* often another thread's tuple */
+        ouro_decref(cyc);
+        ouro_decref(tup);
+        ouro_decref(k);
+        ouro_decref(i);
+    }
+    CHECK_EQ(ouro_thread_detach(t->h), 0);
+    return NULL;
+}
+
+TEST(shared_builtin_types_from_many_threads)
+{
+    tshare t = {.h = shared_heap(NULL), .rounds = (RUNNING_ON_VALGRIND ? 300 : 3000) * scale()};
+    CHECK(t.h != NULL);
+    pthread_mutex_init(&t.mu, NULL);
+    t.list = ouro_list_new(t.h);
+    t.dict = ouro_dict_new(t.h);
+    CHECK(t.list && t.dict);
+    enum { T = 4 };
+    void *args[T][2];
+    pthread_t th[T];
+    for (int i = 0; i < T; i++) {
+        args[i][0] = &t;
+        args[i][1] = (void *)(uintptr_t)(7 + i * 13);
+        pthread_create(&th[i], NULL, typer, args[i]);
+    }
+    CHECK_EQ(ouro_thread_park(t.h), 0);
+    for (int i = 0; i < T; i++)
+        pthread_join(th[i], NULL);
+    CHECK_EQ(ouro_thread_unpark(t.h), 0);
+    CHECK_EQ(ouro_heap_check(t.h), 0);
+    CHECK_EQ(ouro_list_len(t.list), 100);
+    CHECK(ouro_str_interned_count(t.h) <= 50);
+    ouro_clear(&t.list);
+    ouro_clear(&t.dict);
+    CHECK_EQ(ouro_safepoint(t.h), 0);
+    CHECK(ouro_gc_collect(t.h, 2) >= 0);
+    CHECK_EQ(ouro_safepoint(t.h), 0);
+    /* every registered finalize ran once, with its cycle collected */
+    CHECK_EQ(atomic_load(&t.finalized), (long)T * ((t.rounds + 7) / 8));
+    CHECK_EQ(ouro_heap_check(t.h), 0);
+    CHECK_EQ(ouro_str_interned_count(t.h), 0); /* every interned str died */
+    CHECK_EQ(ouro_heap_free(t.h), 0);
 }

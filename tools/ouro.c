@@ -43,7 +43,7 @@ static char *read_all(const char *path, size_t *len)
 
 static int usage(void)
 {
-    fputs("usage: ouro replay [--check] [--fail-alloc N] [--fail-every K] SCRIPT|-\n"
+    fputs("usage: ouro replay [--check] [--shared] [--fail-alloc N] [--fail-every K] SCRIPT|-\n"
           "       ouro demo\n"
           "       ouro version\n",
           stderr);
@@ -59,6 +59,8 @@ static int cmd_replay(int argc, char **argv)
         if (strcmp(argv[i], "--check") == 0) {
             opt.check_each = true;
             opt.debug = OURO_DEBUG_CHECKS;
+        } else if (strcmp(argv[i], "--shared") == 0) {
+            opt.shared = true; /* a shared heap, driven by this one thread */
         } else if (strcmp(argv[i], "--fail-alloc") == 0 && i + 1 < argc) {
             opt.fail_alloc_at = strtoull(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--fail-every") == 0 && i + 1 < argc) {

@@ -1210,6 +1210,7 @@ int replay_run_stats(const char *text, size_t len, FILE *out, const replay_optio
         cfg.fail_page_at = opt->fail_page_at;
         cfg.fail_page_every = opt->fail_page_every;
         cfg.debug = opt->debug;
+        cfg.shared = opt->shared;
     }
     ouro_heap *h = ouro_heap_new(&cfg);
     if (!h)

@@ -10,6 +10,7 @@ typedef struct replay_options {
     bool check_each;   /* ouro_heap_check after every operation (abort if bad) */
     bool fast_exit;    /* skip the orderly teardown */
     int debug;         /* OURO_DEBUG_* for the heap */
+    bool shared;       /* a shared heap (cfg.shared), driven by one thread */
     uint64_t fail_alloc_at, fail_alloc_every;
     uint64_t fail_page_at, fail_page_every;
     /* Fuzzing: the most nodes that all chain/ring macros of one run may

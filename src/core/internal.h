@@ -503,6 +503,9 @@ typedef struct ouro__shared {
                                  while the world runs */
     pthread_mutex_t weak_lock; /* the weak table and weak-reference lists
                                   (weakref.c) */
+    pthread_mutex_t types_lock; /* the built-in types' per-heap state
+                                   (src/types): a thread waiting for it is
+                                   parked, so its holder may stop */
     pthread_cond_t stopped;   /* a thread counted by a requester stopped */
     pthread_cond_t resumed;   /* the world restarted */
     int requested;            /* atomic: a stop is requested or in force */
@@ -704,6 +707,13 @@ OURO__HIDDEN int ouro__shared_gc_check(ouro_heap *h);
 /* With the world stopped: the threads' shares of generation 0's count
  * added to it (before a collection). */
 OURO__HIDDEN void ouro__shared_flush_counts(ouro_heap *h);
+/* The built-in types' state lock on a shared heap (src/types): true when
+ * taken (pass it to the unlock).  Not taken on a single-thread heap, nor
+ * by the thread holding the world stopped (the holder, if any, is stopped
+ * outside any change); a thread that has to wait parks meanwhile, so a
+ * holder that reaches a safe point inside cannot deadlock a stop. */
+OURO__LAYER_API bool ouro__types_lock(ouro_heap *h);
+OURO__LAYER_API void ouro__types_unlock(ouro_heap *h, bool taken);
 /* The calling thread's last error, on any heap (upper layers). */
 OURO__LAYER_API void ouro__set_error(ouro_heap *h, int code);
 
@@ -1276,7 +1286,7 @@ OURO__HIDDEN void ouro__heap_hooks_run(ouro_heap *h);
 static inline void ouro__heap_set_types(ouro_heap *h, const ouro__types_hooks *hooks, void *state)
 {
     h->types_hooks = hooks;
-    h->types = state;
+    __atomic_store_n(&h->types, state, __ATOMIC_RELEASE); /* (a shared heap's threads) */
 }
 
 #endif

@@ -94,6 +94,7 @@ void ouro__shared_init(ouro_heap *h)
     pthread_mutex_init(&S->stw_mu, NULL);
     pthread_mutex_init(&S->gc_lock, NULL);
     pthread_mutex_init(&S->weak_lock, NULL);
+    pthread_mutex_init(&S->types_lock, NULL);
     pthread_cond_init(&S->stopped, NULL);
     pthread_cond_init(&S->resumed, NULL);
     S->ntallocs = 1;
@@ -1286,6 +1287,7 @@ void ouro__shared_fini(ouro_heap *h)
     pthread_mutex_destroy(&S->stw_mu);
     pthread_mutex_destroy(&S->gc_lock);
     pthread_mutex_destroy(&S->weak_lock);
+    pthread_mutex_destroy(&S->types_lock);
     pthread_cond_destroy(&S->stopped);
     pthread_cond_destroy(&S->resumed);
     if (tls_heap == h)
@@ -1321,4 +1323,27 @@ int ouro__shared_gc_check(ouro_heap *h)
         }
     }
     return ouro__gc_check(h);
+}
+
+bool ouro__types_lock(ouro_heap *h)
+{
+    if (OURO__LIKELY(h->shared == NULL) || ouro__stw_mine(h))
+        return false;
+    ouro__shared *S = h->shared;
+    if (pthread_mutex_trylock(&S->types_lock) == 0)
+        return true;
+    ouro__talloc *ta = self(h);
+    bool park = ta && ta->state == OURO__TS_ATTACHED;
+    if (park)
+        ouro_thread_park(h);
+    pthread_mutex_lock(&S->types_lock);
+    if (park)
+        ouro_thread_unpark(h);
+    return true;
+}
+
+void ouro__types_unlock(ouro_heap *h, bool taken)
+{
+    if (taken)
+        pthread_mutex_unlock(&h->shared->types_lock);
 }

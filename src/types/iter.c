@@ -254,7 +254,7 @@ ouro_object *ouro_map_new(ouro_heap *h, ouro_map_fn fn, void *ctx, ouro_object *
 static ouro_object *finish(ouro_heap *h, o_iter *it)
 {
     ouro_clear(&it->seq);
-    h->last_error = OURO_OK;
+    ouro__set_error(h, OURO_OK);
     return NULL;
 }
 
@@ -268,7 +268,7 @@ static ouro_object *seqiter_next(ouro_heap *h, o_iter *it, int kind)
 {
     ouro_object *s = it->seq;
     if (!s) {
-        h->last_error = OURO_OK;
+        ouro__set_error(h, OURO_OK);
         return NULL;
     }
     ouro_object *v = NULL;
@@ -364,7 +364,7 @@ ouro_object *ouro_iter_next(ouro_object *o)
     if (ouro__is(o, &rangeiter_type)) {
         o_rangeiter *r = (o_rangeiter *)o;
         if (r->remaining == 0) {
-            h->last_error = OURO_OK;
+            ouro__set_error(h, OURO_OK);
             return NULL;
         }
         ouro_object *v = ouro_int_new(h, r->next);
@@ -379,12 +379,12 @@ ouro_object *ouro_iter_next(ouro_object *o)
     if (ouro__is(o, &ouro__map_type)) {
         o_map *m = (o_map *)o;
         if (!m->source) {
-            h->last_error = OURO_OK;
+            ouro__set_error(h, OURO_OK);
             return NULL;
         }
         ouro_object *x = ouro_iter_next(m->source);
         if (!x) {
-            if (h->last_error == OURO_OK)
+            if (ouro_heap_last_error(h) == OURO_OK)
                 ouro_clear(&m->source);
             return NULL;
         }
@@ -392,8 +392,8 @@ ouro_object *ouro_iter_next(ouro_object *o)
             return x;
         ouro_object *y = m->fn(h, x, m->ctx);
         ouro_decref(x);
-        if (!y && h->last_error == OURO_OK)
-            h->last_error = OURO_EINVAL; /* fn failed without saying why */
+        if (!y && ouro_heap_last_error(h) == OURO_OK)
+            ouro__set_error(h, OURO_EINVAL); /* fn failed without saying why */
         return y;
     }
     return ouro__fail(h, OURO_ETYPE);

@@ -286,7 +286,7 @@ int ouro_list_extend(ouro_object *o, ouro_object *src)
     }
     ouro_object *it = ouro_iter(h, src);
     if (!it)
-        return h->last_error;
+        return ouro_heap_last_error(h);
     /* A source that knows its length (range, dict, set, array, str) gets
      * the room at once: exact for an empty list, as CPython's length
      * hint makes list(range(n)) exactly n slots. */
@@ -307,7 +307,7 @@ int ouro_list_extend(ouro_object *o, ouro_object *src)
     for (;;) {
         ouro_object *v = ouro_iter_next(it);
         if (!v) {
-            rc = h->last_error;
+            rc = ouro_heap_last_error(h);
             break;
         }
         rc = ouro_list_append(o, v);

@@ -50,25 +50,65 @@ static const ouro__types_hooks hooks = {
     .heap_free = ouro__finalize_at_exit,
 };
 
-ouro__types_state *ouro__ts(ouro_heap *h)
+/* A shared heap's state while the thread making it fills it in (the
+ * singletons below are made through the ordinary constructors, which ask
+ * for the state). */
+static __thread ouro_heap *building_heap;
+static __thread ouro__types_state *building_ts;
+
+static ouro__types_state *ts_make(ouro_heap *h)
 {
-    if (OURO__LIKELY(h->types != NULL))
-        return h->types;
-    if (ouro_heap_is_shared(h)) {
-        /* The built-in types on shared heaps (their free lists and caches
-         * per thread, containers' locking) are a later stage. */
-        ouro__set_error(h, OURO_ENOTSUP);
-        return NULL;
-    }
     ouro__types_state *ts = ouro_raw_alloc(h, sizeof *ts);
     if (!ts) {
-        h->last_error = OURO_ENOMEM;
+        ouro__set_error(h, OURO_ENOMEM);
         return NULL;
     }
     memset(ts, 0, sizeof *ts);
     for (int i = 0; i < OURO__FL_COUNT; i++)
         ts->fl[i].max = i >= OURO__FL_TUPLE1 ? 2000 : fl_max[i];
-    ouro__heap_set_types(h, &hooks, ts);
+    return ts;
+}
+
+/* A shared heap's state, made under the types lock with every immortal
+ * singleton in it (None, the bools, the small ints, the empty str, bytes
+ * and tuple), then published: afterwards the threads only read them.
+ * What stays shared and changes (the intern table, weakref.finalize's
+ * registry) is changed under the lock. */
+static ouro__types_state *ts_make_shared(ouro_heap *h)
+{
+    bool taken = ouro__types_lock(h);
+    ouro__types_state *ts = __atomic_load_n(&h->types, __ATOMIC_ACQUIRE);
+    if (!ts && (ts = ts_make(h)) != NULL) {
+        building_heap = h;
+        building_ts = ts;
+        bool ok = ouro__none(h) != NULL && ouro_str_new(h, "", 0) != NULL &&
+                  ouro_bytes_new(h, "", 0) != NULL && ouro_tuple_new(h, 0) != NULL;
+        for (int64_t v = OURO__SMALLINT_MIN; ok && v <= OURO__SMALLINT_MAX; v++)
+            ok = ouro_int_new(h, v) != NULL; /* immortal: no reference to drop */
+        building_heap = NULL;
+        building_ts = NULL;
+        if (!ok) {
+            /* what was made stays immortal until the heap's free */
+            ouro__types_unlock(h, taken);
+            ouro__set_error(h, OURO_ENOMEM);
+            return NULL;
+        }
+        ouro__heap_set_types(h, &hooks, ts); /* publishes (release) */
+    }
+    ouro__types_unlock(h, taken);
+    return ts;
+}
+
+ouro__types_state *ouro__ts(ouro_heap *h)
+{
+    ouro__types_state *ts = __atomic_load_n(&h->types, __ATOMIC_ACQUIRE);
+    if (OURO__LIKELY(ts != NULL))
+        return ts;
+    if (ouro_heap_is_shared(h))
+        return building_heap == h ? building_ts : ts_make_shared(h);
+    ts = ts_make(h);
+    if (ts)
+        ouro__heap_set_types(h, &hooks, ts);
     return ts;
 }
 
@@ -76,7 +116,7 @@ ouro_object *ouro__tnew(ouro_heap *h, ouro_type *t, size_t size)
 {
     /* The state first: a free list needs somewhere to keep the block when
      * this object dies, and the free path must not allocate. */
-    if (OURO__UNLIKELY(!h->types) && !ouro__ts(h))
+    if (OURO__UNLIKELY(!ouro__ts_peek(h)) && !ouro__ts(h))
         return NULL;
     return ouro_new_sized(h, t, size);
 }
@@ -145,7 +185,7 @@ static void park_unpoison(void *b)
  * after the allocation is counted; the core initialises the block. */
 static ouro_object *types_take(ouro_heap *h, ouro_type *t, size_t size)
 {
-    ouro__types_state *ts = h->types;
+    ouro__types_state *ts = ouro__ts_peek(h);
     if (!ts)
         return NULL;
     int i = ouro__fl_index(t, size);
@@ -169,7 +209,7 @@ static size_t object_size(ouro_object *o)
  * true: the block is kept and must not be freed. */
 static bool types_keep(ouro_heap *h, ouro_object *o)
 {
-    ouro__types_state *ts = h->types;
+    ouro__types_state *ts = ouro__ts_peek(h);
     if (!ts || h->freeing)
         return false;
     int i = ouro__fl_index(ouro__type(o), object_size(o));
@@ -188,7 +228,7 @@ static bool types_keep(ouro_heap *h, ouro_object *o)
 /* A dict table of the smallest size, from its free list or the pool. */
 void *ouro__dkeys_take(ouro_heap *h, size_t bytes)
 {
-    ouro__types_state *ts = h->types;
+    ouro__types_state *ts = ouro__ts_peek(h);
     if (ts && ts->fl[OURO__FL_DKEYS].head) {
         /* Counted like a fresh allocation, so fault injection sees the
          * same sequence whether or not the list had a block. */
@@ -203,7 +243,7 @@ void *ouro__dkeys_take(ouro_heap *h, size_t bytes)
 
 void ouro__dkeys_keep(ouro_heap *h, void *b)
 {
-    ouro__types_state *ts = h->types;
+    ouro__types_state *ts = ouro__ts_peek(h);
     if (ts && !h->freeing && ouro__fl_push(&ts->fl[OURO__FL_DKEYS], b)) {
         park_poison(b);
         return;
@@ -213,7 +253,7 @@ void ouro__dkeys_keep(ouro_heap *h, void *b)
 
 static size_t clear_lists(ouro_heap *h)
 {
-    ouro__types_state *ts = h->types;
+    ouro__types_state *ts = ouro__ts_peek(h);
     size_t n = 0;
     if (!ts)
         return 0;

@@ -200,9 +200,14 @@ int ouro__str_cmp(const o_str *a, const o_str *b)
 
 static int64_t str_hash(o_str *s)
 {
-    if (s->hash == -1)
-        s->hash = ouro__hash_bytes(s->data, s->nbytes);
-    return s->hash;
+    /* cached on first use: relaxed atomics, since threads of a shared heap
+     * may compute it at once (the same value) */
+    int64_t hash = __atomic_load_n(&s->hash, __ATOMIC_RELAXED);
+    if (hash == -1) {
+        hash = ouro__hash_bytes(s->data, s->nbytes);
+        __atomic_store_n(&s->hash, hash, __ATOMIC_RELAXED);
+    }
+    return hash;
 }
 
 /* The slot holding text (p, n) with hash, or the first free slot. */
@@ -253,19 +258,23 @@ static int intern_reserve(ouro_heap *h, ouro__types_state *ts)
 
 void ouro__intern_remove(ouro_heap *h, o_str *s)
 {
-    ouro__types_state *ts = h->types;
-    if (!ts || !ts->intern)
+    ouro__types_state *ts = ouro__ts_peek(h);
+    if (!ts)
         return;
-    o_str **slot = intern_find(ts, s->data, s->nbytes, s->hash);
-    if (*slot == s) {
-        *slot = TOMB;
-        ts->intern_used--;
+    bool taken = ouro__types_lock(h);
+    if (ts->intern) {
+        o_str **slot = intern_find(ts, s->data, s->nbytes, s->hash);
+        if (*slot == s) {
+            *slot = TOMB;
+            ts->intern_used--;
+        }
     }
+    ouro__types_unlock(h, taken);
 }
 
 /* The interned str equal to (p, n), made from `have` (a str with that
  * text, may be NULL) or fresh; a new reference. */
-static ouro_object *intern_text(ouro_heap *h, const char *p, size_t n, ouro_object *have)
+static ouro_object *intern_text_locked(ouro_heap *h, const char *p, size_t n, ouro_object *have)
 {
     if (n == 0)
         return empty_str(h);
@@ -303,6 +312,20 @@ static ouro_object *intern_text(ouro_heap *h, const char *p, size_t n, ouro_obje
     return o;
 }
 
+/* A shared heap's threads intern under the types lock (the state made
+ * first: making it takes the lock too). */
+static ouro_object *intern_text(ouro_heap *h, const char *p, size_t n, ouro_object *have)
+{
+    if (n == 0)
+        return empty_str(h);
+    if (!ouro__ts(h))
+        return NULL;
+    bool taken = ouro__types_lock(h);
+    ouro_object *o = intern_text_locked(h, p, n, have);
+    ouro__types_unlock(h, taken);
+    return o;
+}
+
 ouro_object *ouro_str_intern(ouro_heap *h, const char *utf8, size_t nbytes)
 {
     if (!h)
@@ -322,7 +345,7 @@ int ouro_intern(ouro_object **p)
     ouro_heap *h = HEAP(*p);
     ouro_object *i = intern_text(h, s->data, s->nbytes, *p);
     if (!i)
-        return h->last_error;
+        return ouro_heap_last_error(h);
     ouro_object *old = *p;
     *p = i;
     ouro_decref(old);

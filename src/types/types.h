@@ -194,7 +194,7 @@ OURO__HIDDEN ouro__types_state *ouro__ts(ouro_heap *h);
 /* The state if the heap has one yet, or NULL. */
 static inline ouro__types_state *ouro__ts_peek(const ouro_heap *h)
 {
-    return (ouro__types_state *)h->types;
+    return (ouro__types_state *)__atomic_load_n(&h->types, __ATOMIC_ACQUIRE);
 }
 /* weakcont.c: run weakref.finalize's atexit finalizers (a hook at heap
  * free). */
@@ -248,7 +248,7 @@ static inline ouro_heap *HEAP(const ouro_object *o) { return ouro__heap_of(o); }
 /* Set the heap's last error and return NULL / the code. */
 static inline ouro_object *ouro__fail(ouro_heap *h, int code)
 {
-    h->last_error = code;
+    ouro__set_error(h, code);
     return NULL;
 }
 

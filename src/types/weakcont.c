@@ -83,6 +83,7 @@ static bool is_fin(const ouro_object *o)
 static void fin_unregister(ouro_heap *h, fin_obj *f)
 {
     ouro__types_state *ts = ouro__ts_peek(h);
+    bool taken = ouro__types_lock(h); /* the registry is the heap's */
     if (f->prev)
         f->prev->next = f->next;
     else
@@ -92,6 +93,7 @@ static void fin_unregister(ouro_heap *h, fin_obj *f)
     else
         ts->fin_tail = f->prev;
     f->prev = f->next = NULL;
+    ouro__types_unlock(h, taken);
 }
 
 /* Detach and, when `run`, call.  Returns 1 if f was alive. */
@@ -127,7 +129,7 @@ ouro_object *ouro_finalize_new(ouro_heap *h, ouro_object *target, ouro_finalize_
     if (!h || !target || ouro__check_same_heap(h, target, "ouro_finalize_new") < 0 ||
         ouro__check_same_heap(h, arg, "ouro_finalize_new") < 0) {
         if (h)
-            h->last_error = OURO_EINVAL;
+            ouro__set_error(h, OURO_EINVAL);
         return NULL;
     }
     /* The registry lives in the types' state, made here if need be. */
@@ -147,6 +149,7 @@ ouro_object *ouro_finalize_new(ouro_heap *h, ouro_object *target, ouro_finalize_
     f->arg = arg;
     ouro_xincref(arg);
     f->atexit = 1;
+    bool taken = ouro__types_lock(h);
     f->index = ++ts->fin_index;
     f->prev = ts->fin_tail;
     if (ts->fin_tail)
@@ -154,6 +157,7 @@ ouro_object *ouro_finalize_new(ouro_heap *h, ouro_object *target, ouro_finalize_
     else
         ts->fin_head = f;
     ts->fin_tail = f;
+    ouro__types_unlock(h, taken);
     ouro_incref(OURO_OBJ(f)); /* the registry's reference */
     return OURO_OBJ(f);
 }
