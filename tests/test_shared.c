@@ -938,7 +938,7 @@ static gnode *gnode_new(ouro_heap *h, ouro_type *t, long tag)
 
 /* Every collection's start and stop as CPython's gc.callbacks see them. */
 typedef struct gc_log {
-    char text[65536];
+    char text[262144];
     size_t len;
 } gc_log;
 
@@ -962,14 +962,14 @@ static void log_weak(ouro_heap *h, ouro_object *wr, void *arg)
  * with automatic collection on: the same calls on a single-thread heap
  * and on a shared heap driven by one thread must give the same
  * collections, counts and deaths. */
-static void cycle_program(ouro_heap *h, gc_log *log, long *freed, long *finalized)
+static void cycle_program(ouro_heap *h, gc_log *log, long *freed, long *finalized, int schedule)
 {
     long f0 = atomic_load(&gnodes_freed), z0 = atomic_load(&gnodes_finalized);
-    CHECK_EQ(ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_CPYTHON311), 0);
+    CHECK_EQ(ouro_gc_set_schedule(h, schedule), 0);
     CHECK_EQ(ouro_gc_callback_add(h, log_callback, log), 0);
-    ouro_object *keep = NULL, *wrs[6000 / 7 + 1];
+    ouro_object *keep = NULL, *wrs[12000 / 7 + 1];
     int nwr = 0;
-    for (long i = 0; i < 6000; i++) {
+    for (long i = 0; i < 12000; i++) {
         /* a two-node cycle, one in three with finalizers, dropped at once;
          * one in seven with a weak reference with a callback, kept */
         gnode *x = gnode_new(h, i % 3 ? &gnode_type : &gfin_type, i);
@@ -986,12 +986,19 @@ static void cycle_program(ouro_heap *h, gc_log *log, long *freed, long *finalize
             nwr++;
         }
         ouro_decref(&x->ob_base);
-        if (i % 10 == 0) {
+        if (i % 2 == 0) {
             /* a survivor chained onto what is kept */
             gnode *k = gnode_new(h, &gnode_type, -i);
             k->a = keep;
             keep = &k->ob_base;
         }
+    }
+    /* a phase that makes no garbage: the adaptive schedule's young
+     * collections find none and its trigger grows with the live heap */
+    for (long i = 0; i < 20000; i++) {
+        gnode *k = gnode_new(h, &gnode_type, i);
+        k->a = keep;
+        keep = &k->ob_base;
     }
     int counts[3];
     ouro_gc_get_count(h, counts);
@@ -1011,28 +1018,42 @@ static void cycle_program(ouro_heap *h, gc_log *log, long *freed, long *finalize
     *finalized = atomic_load(&gnodes_finalized) - z0;
 }
 
-TEST(shared_collector_one_thread_collects_as_a_single_thread_heap)
+static void one_thread_program(int schedule)
 {
-    static gc_log single, shared;
+    static gc_log single, shared; /* (64 KiB of log each) */
     memset(&single, 0, sizeof single);
     memset(&shared, 0, sizeof shared);
     long freed1, fin1, freed2, fin2;
     ouro_heap *h1 = tl_heap();
-    cycle_program(h1, &single, &freed1, &fin1);
+    cycle_program(h1, &single, &freed1, &fin1, schedule);
     tl_heap_done(h1);
     ouro_heap *h2 = shared_heap(NULL);
     CHECK(h2 != NULL);
-    cycle_program(h2, &shared, &freed2, &fin2);
+    cycle_program(h2, &shared, &freed2, &fin2, schedule);
     CHECK_EQ(ouro_heap_check(h2), 0);
     CHECK_EQ(ouro_heap_free(h2), 0);
-    /* arithmetic: 6000 cycles of two, 600 kept nodes, 2000 finalizers */
-    CHECK_EQ(freed1, 12600);
-    CHECK_EQ(fin1, 2000);
+    /* arithmetic: 12,000 cycles of two, 26,000 kept nodes, 4,000
+     * finalizers */
+    CHECK_EQ(freed1, 50000);
+    CHECK_EQ(fin1, 4000);
     CHECK_EQ(freed2, freed1);
     CHECK_EQ(fin2, fin1);
     CHECK(single.len > 100); /* automatic collections happened */
     CHECK(strstr(single.text, "callback ok") != NULL);
     CHECK_STR(shared.text, single.text);
+}
+
+TEST(shared_collector_one_thread_collects_as_a_single_thread_heap)
+{
+    one_thread_program(OURO_GC_SCHEDULE_CPYTHON311);
+}
+
+/* The stop-the-world (adaptive) schedule grows generation 0's trigger
+ * with the live heap: a shared heap must count its live objects (its
+ * threads', found once with the live count of the heap alone, 0). */
+TEST(shared_collector_one_thread_adaptive_schedule_as_a_single_thread_heap)
+{
+    one_thread_program(OURO_GC_SCHEDULE_ADAPTIVE);
 }
 
 /* Threads building cycles that cross threads: each round a thread makes a

@@ -347,7 +347,7 @@ static void young_adapt(ouro_heap *h, long found)
         f = h->young_growth;
     if (h->incremental && f > INC_YOUNG_MAX)
         f = INC_YOUNG_MAX;
-    size_t live = h->objects_new - h->objects_freed;
+    size_t live = ouro__live_objects(h);
     size_t young = h->gen[0].count > 0 ? (size_t)h->gen[0].count : 0;
     size_t old = live > young ? live - young : 0;
     size_t cap = h->gen[0].threshold ? old / 2 / (size_t)h->gen[0].threshold : 1;
