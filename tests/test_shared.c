@@ -835,6 +835,12 @@ static void *sharer(void *p)
     return NULL;
 }
 
+static int count_object(ouro_object *o, void *arg)
+{
+    ++*(size_t *)arg;
+    return 0;
+}
+
 static void *attach_detach(void *p)
 {
     CHECK_EQ(ouro_thread_attach(p), 0);
@@ -859,6 +865,11 @@ TEST(shared_objects_shared_between_threads_all_die)
     }
     for (int i = 0; i < 10; i++) {
         CHECK_EQ(ouro_heap_check(h), 0);
+        /* a walk (census, leak reports) stops the world too: it sees
+         * exactly the live objects the statistics count */
+        size_t walked = 0;
+        CHECK_EQ(ouro_heap_walk(h, count_object, &walked), 0);
+        CHECK(walked <= (size_t)atomic_load(&t.made));
         CHECK_EQ(ouro_thread_park(h), 0);
         nanosleep(&(struct timespec){0, 200000}, NULL);
         CHECK_EQ(ouro_thread_unpark(h), 0);

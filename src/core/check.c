@@ -32,6 +32,14 @@ int ouro_heap_walk(ouro_heap *h, ouro_visit_fn visit, void *arg)
     if (!h || !visit)
         return OURO_EINVAL;
     walk_state ws = {visit, arg};
+    if (h->shared) {
+        /* every thread's pools, with every other thread stopped */
+        if (ouro__stw_enter(h, "ouro_heap_walk") < 0)
+            return OURO_ETHREAD;
+        int rc = ouro__pool_walk(h, false, walk_visit, &ws);
+        ouro__stw_leave(h);
+        return rc;
+    }
     return ouro__pool_walk(h, false, walk_visit, &ws);
 }
 

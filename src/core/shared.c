@@ -747,10 +747,13 @@ static void untrack(ouro_heap *h, ouro_object *o)
         o->flags &= (uint16_t)~OURO__F_TLIST;
         return;
     }
+    /* Its links, whether it has any included, are read under the lock:
+     * unlinking a neighbour in another thread writes them. */
     bool stopped = ouro__stw_mine(h);
     if (!stopped)
         pthread_mutex_lock(&h->shared->gc_lock);
-    ouro__gc_untrack(h, o);
+    if (o->gc_next)
+        ouro__gc_untrack(h, o);
     if (!stopped)
         pthread_mutex_unlock(&h->shared->gc_lock);
 }
@@ -822,12 +825,22 @@ static void obj_free_block(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
 /* Run t's finalizer on dying o with a temporary reference in its shared
  * word (o is merged: any thread's references count there).  True if it
  * resurrected o: then o lives on, merged, finalized. */
-static bool finalize_resurrects(ouro_heap *h, ouro_object *o, ouro_type *t)
+static bool finalize_resurrects(ouro_heap *h, ouro__talloc *ta, ouro_object *o, ouro_type *t)
 {
     ouro__brc *b = brc_of(o);
     bool gc = (t->flags & OURO_TYPE_GC) != 0;
-    if (gc)
-        track_young(h, o); /* as subtype_dealloc: tracked while it runs */
+    if (gc) {
+        /* As subtype_dealloc: tracked while it runs.  On its owner's young
+         * list if this thread may change it (the owner, or the one holding
+         * the world stopped), else on generation 0, under the lock. */
+        if (owner_id(o) == ta->id || ALOAD_RELAXED(&h->shared->stopper) == ta) {
+            track_young(h, o);
+        } else {
+            pthread_mutex_lock(&h->shared->gc_lock);
+            ouro__gc_track(h, o);
+            pthread_mutex_unlock(&h->shared->gc_lock);
+        }
+    }
     __atomic_store_n(&b->shared, SH_ONE | OURO__SH_MERGED, __ATOMIC_RELAXED);
     t->finalize(h, o);
     /* Alive until the temporary reference goes: the flags first, since
@@ -837,7 +850,7 @@ static bool finalize_resurrects(ouro_heap *h, ouro_object *o, ouro_type *t)
     if (sh != OURO__SH_MERGED)
         return true;
     o->flags |= OURO__F_DEALLOC; /* nobody else holds it */
-    if (gc && o->gc_next)
+    if (gc)
         untrack(h, o);
     return false;
 }
@@ -860,7 +873,7 @@ static void drain_deferred(ouro_heap *h, ouro__talloc *ta)
  * thread (ta); the trashcan and depth are the thread's own. */
 static void obj_dealloc(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
 {
-    if (o->gc_next)
+    if (ouro__type(o)->flags & OURO_TYPE_GC)
         untrack(h, o);
     o->flags |= OURO__F_DEALLOC;
     rc_store(o, OURO__RC_SHARED | OURO__RC_MERGED); /* reads as dead: count 0 */
@@ -881,12 +894,12 @@ static void obj_dealloc_now(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
     ta->dealloc_depth++;
     if (ouro__has_pep442_del(t) && !(o->flags & OURO__F_FINALIZED)) {
         o->flags |= OURO__F_FINALIZED;
-        if (finalize_resurrects(h, o, t))
+        if (finalize_resurrects(h, ta, o, t))
             goto done;
     }
     if (o->flags & OURO__F_HASWEAK)
         ouro__weak_clear_refs(h, o); /* callbacks, in this thread */
-    if (ouro__has_legacy_del(t) && finalize_resurrects(h, o, t))
+    if (ouro__has_legacy_del(t) && finalize_resurrects(h, ta, o, t))
         goto done;
     if (t->finalize && (o->flags & OURO__F_HASWEAK))
         ouro__weak_clear_silently(h, o);
