@@ -269,7 +269,7 @@ void ouro__gc_untrack(ouro_heap *h, ouro_object *o)
             h->middle_live--;
     }
     o->flags &= (uint16_t)~(OURO__F_COLLECTING | OURO__F_UNREACHABLE | OURO__F_PENDING |
-                            OURO__F_MIDDLE | OURO__F_INCR | OURO__F_CURSOR);
+                            OURO__F_MIDDLE | OURO__F_INCR | OURO__F_CURSOR | OURO__F_TLIST);
 }
 
 /* The incremental schedule's bound on generation 0's growth factor. */
@@ -1553,8 +1553,10 @@ int ouro_gc_track(ouro_object *o)
     if (!is_gc(o))
         return OURO_ETYPE;
     ouro_heap *h = ouro__heap_of(o);
-    if (SHARED_CALL(h))
+    if (SHARED_CALL(h) && !ouro__shared_track_own(h, o, true))
         return (int)stopped(h, (stopped_call){.kind = SC_TRACK, .p = o});
+    if (h->shared && !ouro__stw_mine(h))
+        return 0; /* done on the thread's own young list */
     if (!o->gc_next && !ouro_is_immortal(o))
         ouro__gc_track(h, o);
     return 0;
@@ -1565,8 +1567,10 @@ int ouro_gc_untrack(ouro_object *o)
     if (!o)
         return OURO_EINVAL;
     ouro_heap *h = ouro__heap_of(o);
-    if (SHARED_CALL(h))
+    if (SHARED_CALL(h) && !ouro__shared_track_own(h, o, false))
         return (int)stopped(h, (stopped_call){.kind = SC_UNTRACK, .p = o});
+    if (h->shared && !ouro__stw_mine(h))
+        return 0; /* done on the thread's own young list */
     if (o->gc_next)
         ouro__gc_untrack(h, o); /* (a shared heap's young lists are flushed) */
     return 0;

@@ -179,6 +179,9 @@ enum {
                                       stay set after the cycle, which only
                                       reads it on objects of its own lists */
     OURO__F_TLIST = 1u << 11,      /* on a shared heap's young list (shared.c) */
+    OURO__F_ZOMBIE = 1u << 12,     /* dying or dead, still on a generation of
+                                      a shared heap until buried (shared.c) */
+    OURO__F_ZDONE = 1u << 13,      /* ... and its deallocation is over */
     OURO__F_CURSOR = 1u << 10      /* the next object an incremental cycle's
                                       pass visits (h->inc.cursor): leaving
                                       its list moves the cursor on */
@@ -466,6 +469,11 @@ typedef struct ouro__talloc {
     /* Tracked objects allocated since the last collection, less those
      * freed: this thread's share of generation 0's count. */
     long young_count;
+    /* Objects of the generations that died in this thread, still linked
+     * there (compressed references through ouro__brc.qlink): unlinked
+     * under gc_lock in batches, or by the next stop of the world. */
+    uint32_t zombies;
+    uint32_t nzombies;
 } ouro__talloc;
 
 /* Biased reference counting on a shared heap (PEP 703's, shared.c).  A
@@ -704,6 +712,10 @@ OURO__HIDDEN void ouro__shared_mark_weak(ouro_object *o);
 OURO__HIDDEN int ouro__shared_stopped(ouro_heap *h, const char *what,
                                       void (*fn)(ouro_heap *h, void *arg), void *arg);
 OURO__HIDDEN int ouro__shared_gc_check(ouro_heap *h);
+/* ouro_gc_track (track) or ouro_gc_untrack of an object the calling thread
+ * owns, on its own young list, with no stop: true when done so (false:
+ * the caller stops the world). */
+OURO__HIDDEN bool ouro__shared_track_own(ouro_heap *h, ouro_object *o, bool track);
 /* With the world stopped: the threads' shares of generation 0's count
  * added to it (before a collection). */
 OURO__HIDDEN void ouro__shared_flush_counts(ouro_heap *h);

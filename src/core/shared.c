@@ -259,6 +259,9 @@ static inline void safepoint(ouro_heap *h, ouro__talloc *ta)
         safepoint_slow(h, ta);
 }
 
+static void bury_all(ouro_heap *h, ouro__talloc *me);
+static void bury(ouro_heap *h, ouro__talloc *me, ouro__talloc *of);
+
 /* Stop every other attached thread; the caller (attached, running) then
  * has the heap to itself until stw_end.  Waits for a stop in force to end
  * first, taking part in it as any thread does. */
@@ -289,6 +292,7 @@ static void stw_begin(ouro_heap *h, ouro__talloc *me)
     while (S->pending > 0)
         pthread_cond_wait(&S->stopped, &S->stw_mu);
     uint64_t waited = now_ns() - t0;
+    bury_all(h, me); /* nothing walks the generations with the dead on them */
     S->stops++;
     S->stop_wait_ns += waited;
     if (waited > S->stop_wait_max_ns)
@@ -467,6 +471,17 @@ void ouro__shared_raw_free(ouro_heap *h, void *p)
 
 /* ------------------------------------------------------------ objects */
 
+/* ceil(2^32 / class size), by size class (pool.c's classes). */
+#define RECIP(sz) ((uint32_t)((((uint64_t)1 << 32) + (sz) - 1) / (sz)))
+#define R16(n) RECIP(16 * (n))
+static const uint32_t class_recip[OURO_NUM_CLASSES] = {
+    R16(1),  R16(2),  R16(3),  R16(4),  R16(5),  R16(6),  R16(7),  R16(8),
+    R16(9),  R16(10), R16(11), R16(12), R16(13), R16(14), R16(15), R16(16),
+    R16(17), R16(18), R16(19), R16(20), R16(21), R16(22), R16(23), R16(24),
+    R16(25), R16(26), R16(27), R16(28), R16(29), R16(30), R16(31), R16(32),
+    RECIP(640), RECIP(768), RECIP(896), RECIP(1024), RECIP(1280), RECIP(1536),
+    RECIP(1792), RECIP(2048)};
+
 /* The talloc whose pool (or large block) holds o: its owner. */
 static inline uint16_t owner_id(const ouro_object *o)
 {
@@ -485,8 +500,12 @@ static inline ouro__brc *brc_of(const ouro_object *o)
     if (ch->kind == OURO__CHUNK_LARGE)
         return &((ouro__large *)ch)->brc;
     ouro__pool *pool = (ouro__pool *)ch;
-    uint32_t k = (uint32_t)(((uintptr_t)o & (OURO__POOL_SIZE - 1)) - OURO__POOL_HEADER) /
-                 pool->block_size;
+    uint32_t off = (uint32_t)(((uintptr_t)o & (OURO__POOL_SIZE - 1)) - OURO__POOL_HEADER);
+    /* off / block_size as a multiplication: exact for off < 2^14 and
+     * block sizes up to 2^11 (the error, under off / 2^32, stays below
+     * 1 / block_size) */
+    uint32_t k = (uint32_t)(((uint64_t)off * class_recip[pool->szidx]) >> 32);
+    OURO__ASSERT(k == off / pool->block_size);
     return (ouro__brc *)((uint8_t *)pool + OURO__POOL_SIZE) - 1 - k;
 }
 
@@ -758,6 +777,28 @@ static void untrack(ouro_heap *h, ouro_object *o)
         pthread_mutex_unlock(&h->shared->gc_lock);
 }
 
+bool ouro__shared_track_own(ouro_heap *h, ouro_object *o, bool track)
+{
+    ouro__talloc *ta = self(h);
+    if (!ta || owner_id(o) != ta->id)
+        return false;
+    if (track) {
+        if (o->gc_next)
+            return true; /* tracked already */
+        if (ouro_is_immortal(o))
+            return true;
+        track_young(h, o);
+        return true;
+    }
+    if (!o->gc_next)
+        return true;
+    if (!(o->flags & OURO__F_TLIST))
+        return false; /* in the generations: the world stops */
+    ouro__list_remove(h, o);
+    o->flags &= (uint16_t)~OURO__F_TLIST;
+    return true;
+}
+
 /* ----- allocation and deallocation */
 
 ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, size_t size)
@@ -857,6 +898,54 @@ static bool finalize_resurrects(ouro_heap *h, ouro__talloc *ta, ouro_object *o, 
 
 static void obj_dealloc_now(ouro_heap *h, ouro__talloc *ta, ouro_object *o);
 
+#define ZOMBIE_BATCH 256
+
+/* Unlink `of`'s zombies from the generations (under gc_lock unless the
+ * calling thread, `me`, holds the world stopped) and free their blocks. */
+static void bury(ouro_heap *h, ouro__talloc *me, ouro__talloc *of)
+{
+    uint32_t list = of->zombies;
+    if (!list)
+        return;
+    of->zombies = 0;
+    of->nzombies = 0;
+    bool stopped = ALOAD_RELAXED(&h->shared->stopper) == me;
+    if (!stopped)
+        pthread_mutex_lock(&h->shared->gc_lock);
+    for (uint32_t r = list; r;) {
+        ouro_object *o = ouro__obj_of(h, r);
+        r = brc_of(o)->qlink;
+        if (o->gc_next) /* (untracked ones are zombies too: read here) */
+            ouro__gc_untrack(h, o); /* the generation's counters too */
+    }
+    if (!stopped)
+        pthread_mutex_unlock(&h->shared->gc_lock);
+    for (uint32_t r = list; r;) {
+        ouro_object *o = ouro__obj_of(h, r);
+        r = brc_of(o)->qlink;
+        if (!(o->flags & OURO__F_ZDONE)) {
+            /* still being deallocated (a collection its user code ran):
+             * untracked now, freed when its deallocation ends */
+            o->flags &= (uint16_t)~OURO__F_ZOMBIE;
+            continue;
+        }
+        if (h->cfg.debug >= OURO_DEBUG_CHECKS) {
+            rc_store(o, OURO__FREED_REFCNT);
+            o->flags = OURO__F_FREED;
+        } else {
+            o->flags = 0;
+        }
+        obj_free_block(h, me, o);
+    }
+}
+
+/* Every thread's zombies, with the world stopped (or one thread left). */
+static void bury_all(ouro_heap *h, ouro__talloc *me)
+{
+    for (uint32_t i = 0; i < h->shared->ntallocs; i++)
+        bury(h, me, h->tallocs[i]);
+}
+
 static void drain_deferred(ouro_heap *h, ouro__talloc *ta)
 {
     ta->dealloc_depth++;
@@ -873,8 +962,24 @@ static void drain_deferred(ouro_heap *h, ouro__talloc *ta)
  * thread (ta); the trashcan and depth are the thread's own. */
 static void obj_dealloc(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
 {
-    if (ouro__type(o)->flags & OURO_TYPE_GC)
-        untrack(h, o);
+    ouro_type *t = ouro__type(o);
+    if (t->flags & OURO_TYPE_GC) {
+        /* An object of the generations (it survived a collection) that
+         * dies in a running world and cannot be resurrected stays linked
+         * there until buried in a batch (bury): its death takes no lock. */
+        if (!(o->flags & OURO__F_TLIST) && !t->finalize &&
+            ta->dealloc_depth < h->cfg.dealloc_depth &&
+            ALOAD_RELAXED(&h->shared->stopper) != ta) {
+            /* On the thread's zombie list from now: a collection that its
+             * own deallocation runs (user code) buries it first. */
+            o->flags |= OURO__F_ZOMBIE;
+            brc_of(o)->qlink = ta->zombies;
+            ta->zombies = ouro__obj_ref(h, o);
+            ta->nzombies++;
+        } else {
+            untrack(h, o);
+        }
+    }
     o->flags |= OURO__F_DEALLOC;
     rc_store(o, OURO__RC_SHARED | OURO__RC_MERGED); /* reads as dead: count 0 */
     __atomic_store_n(&brc_of(o)->shared, OURO__SH_MERGED, __ATOMIC_RELAXED);
@@ -912,6 +1017,18 @@ static void obj_dealloc_now(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
     ta->objects_freed++;
     if ((t->flags & OURO_TYPE_GC) && ta->young_count > 0)
         ta->young_count--; /* as CPython's gen0 count at a GC object's free */
+    if (o->flags & OURO__F_ZOMBIE) {
+        /* not buried yet: its links and flags stay for the burial, which
+         * frees it */
+        if (h->cfg.debug >= OURO_DEBUG_CHECKS) {
+            size_t n = ouro__block_size(o);
+            memset((uint8_t *)o + sizeof(ouro_object), 0xDD, n - sizeof(ouro_object));
+        }
+        o->flags |= OURO__F_ZDONE;
+        if (ta->nzombies >= ZOMBIE_BATCH)
+            bury(h, ta, ta);
+        goto done;
+    }
     if (h->cfg.debug >= OURO_DEBUG_CHECKS) {
         size_t n = ouro__block_size(o);
         memset((uint8_t *)o + sizeof(ouro_object), 0xDD, n - sizeof(ouro_object));
@@ -1064,6 +1181,7 @@ int ouro_thread_detach(ouro_heap *h)
     safepoint(h, ta);
     process_queue(h, ta, ta);
     process_orphans(h, ta);
+    bury(h, ta, ta);
     drain(h, ta);
     pthread_mutex_lock(&S->stw_mu);
     uncount_locked(S, ta);
@@ -1281,6 +1399,11 @@ int ouro__shared_free_begin(ouro_heap *h)
     if (attached > 1)
         return OURO_EBUSY;
     process_all_queues(h, me);
+    pthread_mutex_lock(&S->stw_mu);
+    ASTORE(&S->stopper, me); /* the heap's one thread: no lock to take */
+    bury_all(h, me);
+    ASTORE(&S->stopper, NULL);
+    pthread_mutex_unlock(&S->stw_mu);
     drain_all(h);
     return 0;
 }
