@@ -965,11 +965,19 @@ static void obj_dealloc(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
     ouro_type *t = ouro__type(o);
     if (t->flags & OURO_TYPE_GC) {
         /* An object of the generations (it survived a collection) that
-         * dies in a running world and cannot be resurrected stays linked
-         * there until buried in a batch (bury): its death takes no lock. */
-        if (!(o->flags & OURO__F_TLIST) && !t->finalize &&
-            ta->dealloc_depth < h->cfg.dealloc_depth &&
-            ALOAD_RELAXED(&h->shared->stopper) != ta) {
+         * dies in a running world is unlinked at once if gc_lock is free;
+         * if another thread holds it and the object cannot be resurrected,
+         * it stays linked there until buried in a batch (bury), so that
+         * its death does not wait for the lock. */
+        if (!(o->flags & OURO__F_TLIST) && ALOAD_RELAXED(&h->shared->stopper) != ta &&
+            pthread_mutex_trylock(&h->shared->gc_lock) == 0) {
+            /* the lock is free (always, with one thread): unlinked now */
+            if (o->gc_next)
+                ouro__gc_untrack(h, o);
+            pthread_mutex_unlock(&h->shared->gc_lock);
+        } else if (!(o->flags & OURO__F_TLIST) && !t->finalize &&
+                   ta->dealloc_depth < h->cfg.dealloc_depth &&
+                   ALOAD_RELAXED(&h->shared->stopper) != ta) {
             /* On the thread's zombie list from now: a collection that its
              * own deallocation runs (user code) buries it first. */
             o->flags |= OURO__F_ZOMBIE;
