@@ -48,12 +48,15 @@ BIN = os.path.join(BUILD, "bench")
 PYDIR = os.path.join(ROOT, "bench", "py")
 RESULTS = os.path.join(ROOT, "bench", "results")
 
-# Column order of the tables; "ouro" and "ouro_obj" are ours, the rest peers.
-PEERS = ["ouro", "ouro_obj", "ouro_cpy", "ouro_ada", "glibc", "mimalloc", "jemalloc", "boehm", "cpython"]
+# Column order of the tables; "ouro" and "ouro_obj" are ours, the rest peers
+# ("ouro_single", W11's ordinary heap, is a peer of W11's shared heap).
+PEERS = ["ouro", "ouro_obj", "ouro_single", "ouro_cpy", "ouro_ada", "glibc", "mimalloc",
+         "jemalloc", "boehm", "cpython"]
 OURS = ["ouro", "ouro_obj"]
 LABEL = {
     "ouro": "ouro",
     "ouro_obj": "ouro obj",
+    "ouro_single": "ouro, single-thread heap",
     "ouro_cpy": "ouro, CPython's schedule",
     "ouro_ada": "ouro, adaptive schedule",
     "glibc": "glibc",
@@ -128,8 +131,10 @@ class Case:
 
     def __init__(self, wid, name, metric, unit, cmds, expect=None, text=None,
                  agree=False, scale=1.0, extras=(), note=None, schedule=None,
-                 pauses=False, timeline=False):
+                 pauses=False, timeline=False, tag=None):
         self.wid = wid
+        # tag: what extra_notes looks a case up by (W11: "pairs", "trees1"...)
+        self.tag = tag
         # pauses: every program reports its pauses (bench/pauses.h, @pauses
         # ... @pause_timeline), checked in validate(); timeline: this case's
         # timelines are drawn in the pause picture (one case per program set).
@@ -358,6 +363,52 @@ def build_cases(quick):
                           scale=1e3, extras=PAUSE_EXTRAS + ("collections",), pauses=True,
                           timeline=mode == "lists"))
 
+    cases.extend(w11_cases(q))
+    return cases
+
+
+def w11_cases(q):
+    """W11 threads, on raw blocks (the object versions are still to come):
+    ouro is one shared heap every thread attaches to, ouro_single an
+    ordinary heap (bench/w11_threads.c)."""
+    cases = []
+    mallocs = ["glibc", "mimalloc", "jemalloc"]  # Boehm's threads would need registering
+    n = 20000 if q else 10000000
+    for size in (16, 64, 256):
+        cases.append(Case("W11", "one thread: alloc+free pairs, %d B" % size, "ns_per_op",
+                          "ns/pair", c_peers("w11_threads", ["ouro", "ouro_single"] + mallocs,
+                                             "pairs", size, n),
+                          expect={"ouro": "pairs %d shared" % size,
+                                  **{p: "pairs %d" % size for p in ["ouro_single"] + mallocs}},
+                          extras=("live1_ns_per_op",), tag="pairs"))
+    n = 10 if q else 20
+    for threads in (1, 2):
+        peers = (["ouro", "ouro_single"] if threads == 1 else ["ouro"]) + mallocs
+        cases.append(Case("W11", "binary-trees N=%d, %d thread%s" % (n, threads,
+                                                                    "s" if threads > 1 else ""),
+                          "time_s", "s", c_peers("w11_threads", peers, "trees", n, threads),
+                          text=binarytrees_expected(n), tag="trees%d" % threads))
+    n = 20000 if q else 5000000
+    for size in (64, 256):
+        common = "prodcons %d %d received %d sum %d bad 0" % (size, n, n, n * (n - 1) // 2)
+        cases.append(Case("W11", "producer/consumer, %s blocks of %d B" % (fmt_count(n), size),
+                          "ns_per_op", "ns/block",
+                          c_peers("w11_threads", ["ouro"] + mallocs, "prodcons", size, n),
+                          expect={"ouro": common + " remote_frees %d pending 0 in_use 0" % n,
+                                  **{p: common for p in mallocs}},
+                          extras=("remote_frees", "queue_waits"), tag="prodcons"))
+    threads = 8
+    for gap_ms, rounds in ((1, 20 if q else 200), (20, 10 if q else 200)):
+        cmd = {"ouro": prog("w11_threads", "ouro", "stop", threads, rounds, gap_ms * 1000)}
+        expect = "stop %d %d stops %d failed 0 threads %d" % (threads, rounds, rounds + 1,
+                                                              threads + 1)
+        name = "stop %d threads, stops %d ms apart" % (threads, gap_ms)
+        extras = ("stop_wait_mean_us", "stop_wait_max_us", "call_p50_us", "call_max_us",
+                  "stops")
+        cases.append(Case("W11", name + ": mean wait", "stop_wait_mean_us", "µs", cmd,
+                          expect=expect, extras=extras, tag="stop"))
+        cases.append(Case("W11", name + ": longest wait", "stop_wait_max_us", "µs", cmd,
+                          expect=expect, extras=extras, tag="stopmax"))
     return cases
 
 
@@ -386,8 +437,9 @@ WORKLOAD_TITLES = {
     "W8": "W8 memory per object",
     "W9": "W9 profiling overhead (slowdown with allocation-site tracing on)",
     "W10": "W10 cyclic churn (most objects alive at once, time)",
+    "W11": "W11 threads: shared heaps (raw blocks)",
 }
-WORKLOAD_ORDER = ["W6", "W1", "W3", "W4", "W2", "W5", "W7", "W8", "W9", "W10"]
+WORKLOAD_ORDER = ["W6", "W1", "W3", "W4", "W2", "W5", "W7", "W8", "W9", "W10", "W11"]
 
 
 # ---------------------------------------------------------------- running
@@ -910,8 +962,79 @@ def extra_notes(wid, wc, results):
                 out.append("ouro's own accounting: %.0f bytes in use per node." % v)
             if g is not None:
                 out.append("CPython `sys.getsizeof(node)`: %.0f bytes." % g)
+    elif wid == "W11":
+        out.extend(w11_notes(wc, results))
     if wid in ("W5", "W10"):
         out.extend(pause_table(wc, results))
+    return out
+
+
+def w11_notes(wc, results):
+    """W11's figures against issue 17's targets, all from this run."""
+    out = ["Raw blocks (`ouro_raw_alloc`/`ouro_raw_free` against `malloc`/`free`; the "
+           "object versions are still to come). ouro = one shared heap (`cfg.shared = 1`) "
+           "that every thread attaches to; ouro, single-thread heap = an ordinary heap. "
+           "Producer/consumer: batches of 64 pointers through a mutex and condition variable "
+           "queue, the consumer frees every block (ouro: remote frees). Stops: 8 threads "
+           "allocating and freeing without a pause on 2 cores, the main thread calling "
+           "`ouro_heap_check` (which stops the world) with a parked sleep between; the wait "
+           "is the library's figure over those stops (`ouro_heap_get_thread_stats`: from "
+           "the stop's request until every other thread stopped), the call is "
+           "`ouro_heap_check` timed by its caller (it also waits, before the request, until "
+           "every thread stopped by the previous stop has run again).", ""]
+
+    def val(tag, p):
+        vs = [results.get(c.key, {}).get(p, {}).get("value") for c in wc if c.tag == tag]
+        vs = [v for v in vs if v is not None]
+        return vs[0] if vs else None
+
+    rows = []
+    shared = []
+    for c in wc:
+        if c.tag in ("pairs", "trees1"):
+            row = results.get(c.key, {})
+            a, b = row.get("ouro", {}).get("value"), row.get("ouro_single", {}).get("value")
+            if a and b:
+                shared.append("%.2f (%s)" % (a / b, c.name.split(": ")[-1]))
+    if shared:
+        rows.append(("shared heap, one thread ÷ single-thread heap", ", ".join(shared),
+                     "≤ 1.10"))
+    scal = {}
+    for p in PEERS:
+        t1, t2 = val("trees1", p), val("trees2", p)
+        if t1 and t2:
+            scal[p] = t1 / t2
+    if scal:
+        cells = ", ".join("%s %.2f×" % (LABEL[p], v) for p, v in scal.items())
+        if "ouro" in scal and "mimalloc" in scal:
+            cells += " (ouro ÷ mimalloc %.2f)" % (scal["ouro"] / scal["mimalloc"])
+        rows.append(("binary-trees throughput, 2 threads ÷ 1 (time 1 ÷ time 2)", cells,
+                     "ouro ≥ 1.8×, ≥ mimalloc's"))
+    pc = []
+    for c in wc:
+        if c.tag == "prodcons":
+            row = results.get(c.key, {})
+            a, b = row.get("ouro", {}).get("value"), row.get("mimalloc", {}).get("value")
+            if a and b:
+                pc.append("%.2f (%s)" % (a / b, c.name.split(", ")[-1]))
+    if pc:
+        rows.append(("producer/consumer, ouro ÷ mimalloc", ", ".join(pc), "≤ 1.0"))
+    for c in wc:
+        if c.tag == "stop":
+            e = results.get(c.key, {}).get("ouro", {}).get("extra", {})
+            if "stop_wait_mean_us" in e:
+                rows.append(("%s: wait mean / max (call p50 / max)" % c.name.split(":")[0],
+                             "%s / %s µs (%s / %s µs)" % (
+                                 fmt_value(e["stop_wait_mean_us"]),
+                                 fmt_value(e["stop_wait_max_us"]),
+                                 fmt_value(e.get("call_p50_us")),
+                                 fmt_value(e.get("call_max_us"))),
+                             "≤ 100 µs"))
+    if rows:
+        out.append("| measure | this run | target |")
+        out.append("|---|---|---|")
+        for r in rows:
+            out.append("| %s | %s | %s |" % r)
     return out
 
 

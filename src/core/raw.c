@@ -76,6 +76,10 @@ void ouro_raw_free(ouro_heap *h, void *p)
      * no sample (see slow_free): the pool fast path. */
     if (OURO__LIKELY(!h->slow_free) && OURO__LIKELY(ouro__block_free_try(h, p)))
         return;
+    if (h->shared && !h->teardown) {
+        ouro__shared_raw_free(h, p); /* one call, not two */
+        return;
+    }
     raw_free_slow(h, p);
 }
 
