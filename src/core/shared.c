@@ -696,17 +696,28 @@ static void merge_zero_local(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
         obj_dealloc(h, ta, o);
 }
 
+/* The start of both reference operations on a count with the top bit
+ * set: o's shared heap, or NULL when there is nothing more to do (an
+ * immortal object, or a single-thread heap's count that passed 2^31,
+ * made immortal here). */
+static inline ouro_heap *shared_heap_of(ouro_object *o, uint32_t rc)
+{
+    if (rc >= OURO_IMMORTAL_REFCNT)
+        return NULL;
+    ouro_heap *h = ouro__heap_of(o);
+    if (!h->shared) {
+        rc_store(o, OURO_IMMORTAL_REFCNT);
+        return NULL;
+    }
+    return h;
+}
+
 void ouro__incref_shared(ouro_object *o)
 {
     uint32_t rc = rc_load(o);
-    if (rc >= OURO_IMMORTAL_REFCNT)
+    ouro_heap *h = shared_heap_of(o, rc);
+    if (!h)
         return;
-    ouro_heap *h = ouro__heap_of(o);
-    if (!h->shared) {
-        /* a single-thread heap's count that passed 2^31: immortal */
-        rc_store(o, OURO_IMMORTAL_REFCNT);
-        return;
-    }
     ouro__talloc *ta = self(h);
     if (owned_here(ta, o, rc)) {
         if ((rc & OURO__RC_LOCAL) == OURO__RC_LOCAL)
@@ -721,13 +732,9 @@ void ouro__incref_shared(ouro_object *o)
 void ouro__decref_shared(ouro_object *o)
 {
     uint32_t rc = rc_load(o);
-    if (rc >= OURO_IMMORTAL_REFCNT)
+    ouro_heap *h = shared_heap_of(o, rc);
+    if (!h)
         return;
-    ouro_heap *h = ouro__heap_of(o);
-    if (!h->shared) {
-        rc_store(o, OURO_IMMORTAL_REFCNT);
-        return;
-    }
     ouro__talloc *ta = self(h);
     if (!ta)
         not_attached(h, "a reference drop");
