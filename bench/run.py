@@ -979,9 +979,9 @@ def w11_notes(wc, results):
            "allocating and freeing without a pause on 2 cores, the main thread calling "
            "`ouro_heap_check` (which stops the world) with a parked sleep between; the wait "
            "is the library's figure over those stops (`ouro_heap_get_thread_stats`: from "
-           "the stop's request until every other thread stopped), the call is "
-           "`ouro_heap_check` timed by its caller (it also waits, before the request, until "
-           "every thread stopped by the previous stop has run again).", ""]
+           "the stop's request until every other thread stopped, a wait for every thread "
+           "the previous stop stopped to run again included), the call is "
+           "`ouro_heap_check` timed by its caller (the check itself added).", ""]
 
     def val(tag, p):
         vs = [results.get(c.key, {}).get(p, {}).get("value") for c in wc if c.tag == tag]

@@ -34,9 +34,10 @@
  *                       round and after the last: @stop_wait_mean_us over
  *                       those ROUNDS + 1 stops, @stop_wait_max_us), and
  *                       the whole ouro_heap_check call as the main thread
- *                       saw it (@call_p50_us, @call_max_us: a stop first
- *                       waits until every thread the previous one stopped
- *                       has run again, which the library's wait leaves out)
+ *                       saw it (@call_p50_us, @call_max_us: the wait,
+ *                       which includes the time until every thread the
+ *                       previous stop stopped has run again, and the
+ *                       check itself)
  *
  * Peers: glibc, mimalloc, jemalloc (peer.h, malloc and free from every
  * thread); ouro, ONE shared heap (cfg.shared = 1) that every thread

@@ -527,7 +527,9 @@ typedef struct ouro_thread_stats {
     uint64_t attaches;         /* ouro_thread_attach calls that attached */
     uint64_t stops;            /* times the world was stopped */
     uint64_t stop_wait_ns;     /* total time from a stop's request until
-                                  every other attached thread stopped */
+                                  every other attached thread stopped
+                                  (a stop in force and the last stop's
+                                  threads running again included) */
     uint64_t stop_wait_max_ns; /* the longest such wait */
     uint64_t remote_frees;     /* blocks freed by a thread other than
                                   the one that allocated them */

@@ -268,6 +268,10 @@ static void bury(ouro_heap *h, ouro__talloc *me, ouro__talloc *of);
 static void stw_begin(ouro_heap *h, ouro__talloc *me)
 {
     ouro__shared *S = h->shared;
+    /* The wait is timed from the request: what the caller waits for,
+     * including a stop in force and the previous stop's threads running
+     * again (the no-starvation rule) */
+    uint64_t t0 = now_ns();
     pthread_mutex_lock(&S->stw_mu);
     for (;;) {
         if (S->requested)
@@ -277,7 +281,6 @@ static void stw_begin(ouro_heap *h, ouro__talloc *me)
         else
             break;
     }
-    uint64_t t0 = now_ns();
     ASTORE(&S->requested, 1);
     int n = 0;
     for (uint32_t i = 0; i < S->ntallocs; i++) {
