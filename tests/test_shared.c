@@ -1360,3 +1360,32 @@ TEST(shared_builtin_types_from_many_threads)
     CHECK_EQ(ouro_str_interned_count(t.h), 0); /* every interned str died */
     CHECK_EQ(ouro_heap_free(t.h), 0);
 }
+
+/* A collection's callbacks run with the world stopped; the calls they
+ * make that stop the world nest in that stop and must not end it: two
+ * reads of the thread statistics from a callback see one stop. */
+static void stats_in_callback(ouro_heap *h, const char *phase, const ouro_gc_info *info,
+                              void *arg)
+{
+    uint64_t *stops = arg;
+    ouro_thread_stats a, b;
+    a.struct_size = b.struct_size = sizeof a;
+    CHECK_EQ(ouro_heap_get_thread_stats(h, &a), 0);
+    (void)ouro_heap_trim(h);
+    CHECK_EQ(ouro_heap_get_thread_stats(h, &b), 0);
+    stops[0] = a.stops;
+    stops[1] = b.stops;
+}
+
+TEST(shared_stops_made_inside_a_collection_nest)
+{
+    ouro_heap *h = shared_heap(NULL);
+    CHECK(h != NULL);
+    uint64_t stops[2] = {0, 0};
+    CHECK_EQ(ouro_gc_callback_add(h, stats_in_callback, stops), 0);
+    CHECK(ouro_gc_collect(h, 2) >= 0);
+    CHECK_EQ(ouro_gc_callback_remove(h, stats_in_callback, stops), 0);
+    CHECK(stops[0] > 0);
+    CHECK_EQ(stops[1], stops[0]); /* the trim and the reads: no new stop */
+    CHECK_EQ(ouro_heap_free(h), 0);
+}

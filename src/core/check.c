@@ -187,7 +187,7 @@ int ouro_heap_check(ouro_heap *h)
         return OURO_EINVAL;
     if (h->shared) {
         /* The pools of every thread, with every thread stopped. */
-        if (!ouro__stw_begin(h, "ouro_heap_check"))
+        if (ouro__stw_enter(h, "ouro_heap_check") < 0)
             return OURO_ETHREAD;
         ouro__lock(h);
         int rc = ouro__pool_check(h);
@@ -196,7 +196,7 @@ int ouro_heap_check(ouro_heap *h)
         if (rc == 0)
             rc = ouro__shared_gc_check(h);
         ouro__unlock(h);
-        ouro__stw_end(h);
+        ouro__stw_leave(h);
         return rc; /* no objects on a shared heap yet */
     }
     int rc = ouro__pool_check(h);

@@ -1553,10 +1553,10 @@ int ouro_gc_track(ouro_object *o)
     if (!is_gc(o))
         return OURO_ETYPE;
     ouro_heap *h = ouro__heap_of(o);
-    if (SHARED_CALL(h) && !ouro__shared_track_own(h, o, true))
-        return (int)stopped(h, (stopped_call){.kind = SC_TRACK, .p = o});
-    if (h->shared && !ouro__stw_mine(h))
-        return 0; /* done on the thread's own young list */
+    if (SHARED_CALL(h)) /* the thread's own young list, or the world stopped */
+        return ouro__shared_track_own(h, o, true)
+                   ? 0
+                   : (int)stopped(h, (stopped_call){.kind = SC_TRACK, .p = o});
     if (!o->gc_next && !ouro_is_immortal(o))
         ouro__gc_track(h, o);
     return 0;
@@ -1567,10 +1567,10 @@ int ouro_gc_untrack(ouro_object *o)
     if (!o)
         return OURO_EINVAL;
     ouro_heap *h = ouro__heap_of(o);
-    if (SHARED_CALL(h) && !ouro__shared_track_own(h, o, false))
-        return (int)stopped(h, (stopped_call){.kind = SC_UNTRACK, .p = o});
-    if (h->shared && !ouro__stw_mine(h))
-        return 0; /* done on the thread's own young list */
+    if (SHARED_CALL(h)) /* the thread's own young list, or the world stopped */
+        return ouro__shared_track_own(h, o, false)
+                   ? 0
+                   : (int)stopped(h, (stopped_call){.kind = SC_UNTRACK, .p = o});
     if (o->gc_next)
         ouro__gc_untrack(h, o); /* (a shared heap's young lists are flushed) */
     return 0;

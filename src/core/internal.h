@@ -686,10 +686,8 @@ OURO__HIDDEN void ouro__shared_clear_error(ouro_heap *h);
 OURO__HIDDEN void *ouro__shared_raw_alloc(ouro_heap *h, size_t size);
 OURO__HIDDEN void ouro__shared_raw_free(ouro_heap *h, void *p);
 /* Stop every other attached thread for an operation of the calling
- * thread (nested: the thread holding the stop may stop again); NULL
- * (OURO_ETHREAD) when it is not attached.  Ends with ouro__stw_end. */
-OURO__HIDDEN ouro__talloc *ouro__stw_begin(ouro_heap *h, const char *what);
-OURO__HIDDEN void ouro__stw_end(ouro_heap *h);
+ * thread (nested: the thread holding the stop may stop again);
+ * OURO_ETHREAD when it is not attached.  Ends with ouro__stw_leave. */
 OURO__HIDDEN int ouro__stw_enter(ouro_heap *h, const char *what);
 OURO__HIDDEN void ouro__stw_leave(ouro_heap *h);
 OURO__HIDDEN bool ouro__stw_mine(ouro_heap *h);

@@ -797,14 +797,10 @@ void ouro__stats_sync(ouro_heap *h, bool classes)
         }
     }
     h->st.bytes_in_use = bytes;
-    size_t objects = h->objects_new - h->objects_freed;
-    for (uint32_t i = 0; i < OURO__MAX_THREADS; i++)
-        if (h->tallocs[i])
-            objects += h->tallocs[i]->objects_new - h->tallocs[i]->objects_freed;
     /* A shared heap's threads keep their peaks each: the sum bounds the
      * heap's peak from above. */
     h->st.peak_bytes_in_use = peak;
-    h->st.objects = objects;
+    h->st.objects = ouro__live_objects(h);
     if (!classes)
         return;
     memset(h->st.class_blocks, 0, sizeof h->st.class_blocks);

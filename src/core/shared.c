@@ -372,13 +372,6 @@ bool ouro__stw_mine(ouro_heap *h)
     return me && ALOAD_RELAXED(&h->shared->stopper) == me;
 }
 
-ouro__talloc *ouro__stw_begin(ouro_heap *h, const char *what)
-{
-    return ouro__stw_enter(h, what) < 0 ? NULL : self(h);
-}
-
-void ouro__stw_end(ouro_heap *h) { ouro__stw_leave(h); }
-
 int ouro__shared_stopped(ouro_heap *h, const char *what, void (*fn)(ouro_heap *h, void *arg),
                          void *arg)
 {
@@ -408,14 +401,31 @@ static void drain_all(ouro_heap *h)
 
 /* ------------------------------------------------------------ raw memory */
 
-static __attribute__((noinline)) void *alloc_slow(ouro_heap *h, ouro__talloc *ta, size_t size)
+/* Give block p back: into ta's pools if they hold it, else to its
+ * owner's remote list (or the heap, for a large block). */
+static void free_block(ouro_heap *h, ouro__talloc *ta, void *p)
+{
+    ouro__pool *pool = ouro__pool_of(p);
+    if (pool->c.kind == OURO__CHUNK_POOL && pool->owner != ta->id) {
+        remote_push(ALOAD(&h->tallocs[pool->owner]), p);
+        ta->remote_frees++;
+        return;
+    }
+    if (!ouro__block_free_try_ta(ta, p))
+        ouro__block_free_ta(h, ta, p);
+}
+
+/* An allocation the pool fast path could not make (raw blocks or objects):
+ * the blocks other threads freed taken back first. */
+static __attribute__((noinline)) void *alloc_slow(ouro_heap *h, ouro__talloc *ta, size_t size,
+                                                  int raw)
 {
     if (OURO__UNLIKELY(h->teardown)) {
         set_error(h, ta, OURO_EBUSY);
         return NULL;
     }
     drain(h, ta);
-    void *p = ouro__block_alloc_ta(h, ta, size ? size : 1, 1);
+    void *p = ouro__block_alloc_ta(h, ta, size ? size : 1, raw);
     if (!p)
         set_error(h, ta, OURO_ENOMEM);
     return p;
@@ -432,7 +442,7 @@ void *ouro__shared_raw_alloc(ouro_heap *h, size_t size)
     void *p = ouro__block_alloc_try_ta(ta, size, 1);
     if (OURO__LIKELY(p != NULL))
         return p;
-    return alloc_slow(h, ta, size);
+    return alloc_slow(h, ta, size, 1);
 }
 
 static __attribute__((noinline)) void free_checked(ouro_heap *h, ouro__talloc *ta, void *p)
@@ -458,18 +468,7 @@ void ouro__shared_raw_free(ouro_heap *h, void *p)
     safepoint(h, ta);
     if (OURO__UNLIKELY(h->cfg.debug >= OURO_DEBUG_CHECKS))
         free_checked(h, ta, p);
-    ouro__pool *pool = ouro__pool_of(p);
-    if (OURO__LIKELY(pool->c.kind == OURO__CHUNK_POOL)) {
-        if (OURO__LIKELY(pool->owner == ta->id)) {
-            if (!ouro__block_free_try_ta(ta, p))
-                ouro__block_free_ta(h, ta, p);
-            return;
-        }
-        remote_push(ALOAD(&h->tallocs[pool->owner]), p);
-        ta->remote_frees++;
-        return;
-    }
-    ouro__block_free_ta(h, ta, p); /* a large block: under the heap lock */
+    free_block(h, ta, p);
 }
 
 /* ------------------------------------------------------------ objects */
@@ -831,17 +830,11 @@ ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, size_t size)
     }
     ouro_object *o = ouro__block_alloc_try_ta(ta, size, 0);
     if (!o) {
-        if (OURO__UNLIKELY(h->teardown)) {
-            ta->last_error = OURO_EBUSY;
-            return NULL;
-        }
-        drain(h, ta);
         process_orphans(h, ta);
-        o = ouro__block_alloc_ta(h, ta, size, 0);
+        o = alloc_slow(h, ta, size, 0);
         if (!o) {
             if (gc && ta->young_count > 0)
                 ta->young_count--;
-            ta->last_error = OURO_ENOMEM;
             return NULL;
         }
     }
@@ -859,19 +852,6 @@ ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, size_t size)
     return o;
 }
 
-/* Give o's block back: into ta's pools if they hold it, else to its
- * owner's remote list (or the heap, for a large block). */
-static void obj_free_block(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
-{
-    ouro__pool *pool = ouro__pool_of(o);
-    if (pool->c.kind == OURO__CHUNK_POOL && pool->owner != ta->id) {
-        remote_push(ALOAD(&h->tallocs[pool->owner]), o);
-        ta->remote_frees++;
-        return;
-    }
-    if (!ouro__block_free_try_ta(ta, o))
-        ouro__block_free_ta(h, ta, o);
-}
 
 /* Run t's finalizer on dying o with a temporary reference in its shared
  * word (o is merged: any thread's references count there).  True if it
@@ -945,7 +925,7 @@ static void bury(ouro_heap *h, ouro__talloc *me, ouro__talloc *of)
         } else {
             o->flags = 0;
         }
-        obj_free_block(h, me, o);
+        free_block(h, me, o);
     }
 }
 
@@ -1056,7 +1036,7 @@ static void obj_dealloc_now(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
     } else {
         o->flags = 0;
     }
-    obj_free_block(h, ta, o);
+    free_block(h, ta, o);
 done:
     ta->dealloc_depth--;
 }
@@ -1111,6 +1091,17 @@ static void process_orphans(ouro_heap *h, ouro__talloc *me)
 }
 
 /* ------------------------------------------------------------ threads */
+
+/* What a safe point does in full (ouro_safepoint, detach): stop if asked,
+ * then the objects other threads queued for this thread and for detached
+ * ones, and the blocks they freed. */
+static void catch_up(ouro_heap *h, ouro__talloc *ta)
+{
+    safepoint(h, ta);
+    process_queue(h, ta, ta);
+    process_orphans(h, ta);
+    drain(h, ta);
+}
 
 /* A fresh talloc in a chunk of its own from the page source, or NULL. */
 static ouro__talloc *talloc_new(ouro_heap *h, uint16_t id)
@@ -1196,11 +1187,8 @@ int ouro_thread_detach(ouro_heap *h)
         return OURO_ETHREAD; /* unpark first */
     if (--ta->nest > 0)
         return 0;
-    safepoint(h, ta);
-    process_queue(h, ta, ta);
-    process_orphans(h, ta);
+    catch_up(h, ta);
     bury(h, ta, ta);
-    drain(h, ta);
     pthread_mutex_lock(&S->stw_mu);
     uncount_locked(S, ta);
     ASTORE(&ta->state, OURO__TS_DETACHED);
@@ -1251,10 +1239,7 @@ int ouro_safepoint(ouro_heap *h)
     ouro__talloc *ta = self(h);
     if (!ta || ta->state != OURO__TS_ATTACHED)
         return OURO_ETHREAD;
-    safepoint(h, ta);
-    process_queue(h, ta, ta);
-    process_orphans(h, ta);
-    drain(h, ta);
+    catch_up(h, ta);
     return 0;
 }
 
@@ -1264,11 +1249,11 @@ int ouro_heap_is_shared(const ouro_heap *h) { return h && h->shared ? 1 : 0; }
 
 size_t ouro__shared_trim(ouro_heap *h)
 {
-    if (!ouro__stw_begin(h, "ouro_heap_trim"))
+    if (ouro__stw_enter(h, "ouro_heap_trim") < 0)
         return 0;
     drain_all(h);
     size_t n = ouro__pool_trim(h);
-    stw_end(h);
+    ouro__stw_leave(h);
     return n;
 }
 
@@ -1277,7 +1262,7 @@ int ouro_heap_get_thread_stats(ouro_heap *h, ouro_thread_stats *out)
     if (!h || !out || out->struct_size == 0 || !h->shared)
         return OURO_EINVAL;
     ouro__shared *S = h->shared;
-    if (!ouro__stw_begin(h, "ouro_heap_get_thread_stats"))
+    if (ouro__stw_enter(h, "ouro_heap_get_thread_stats") < 0)
         return OURO_ETHREAD;
     ouro_thread_stats s;
     memset(&s, 0, sizeof s);
@@ -1296,7 +1281,7 @@ int ouro_heap_get_thread_stats(ouro_heap *h, ouro_thread_stats *out)
     }
     s.remote_pending = s.remote_frees - taken;
     pthread_mutex_unlock(&S->stw_mu);
-    stw_end(h);
+    ouro__stw_leave(h);
     size_t n = out->struct_size < sizeof s ? out->struct_size : sizeof s;
     s.struct_size = n;
     memcpy(out, &s, n);
@@ -1320,7 +1305,6 @@ static int check_object(void *block, void *arg)
     if (rc >= OURO_IMMORTAL_REFCNT)
         return 0;
     int32_t sh = __atomic_load_n(&brc_of(o)->shared, __ATOMIC_RELAXED);
-    int64_t n = (int64_t)(sh >> 2) + ((rc & OURO__RC_MERGED) ? 0 : (rc & OURO__RC_LOCAL));
     const char *why = NULL;
     if (!(o->flags & OURO__F_OBJECT) || !ouro__type_by_id(o->type_id))
         why = "not an object of a registered type";
@@ -1328,7 +1312,7 @@ static int check_object(void *block, void *arg)
         why = "a count that is not a shared heap's";
     else if ((rc & OURO__RC_MERGED) && (sh & 3) != OURO__SH_MERGED)
         why = "merged, but its shared word is not";
-    else if (n <= 0)
+    else if (ouro__shared_refcount(o) == 0) /* (its two counts, added) */
         why = "alive with a count of zero or less";
     else if (o->gc_next != 0 && !(ouro__type(o)->flags & OURO_TYPE_GC))
         why = "tracked, but its type is not a collected one";

@@ -16,14 +16,14 @@ int ouro_heap_get_stats(ouro_heap *h, ouro_heap_stats *out)
         return OURO_EINVAL;
     /* A shared heap's threads count their own blocks: stop them to add up
      * (their counters are written without atomics). */
-    if (h->shared && !ouro__stw_begin(h, "ouro_heap_get_stats"))
+    if (h->shared && ouro__stw_enter(h, "ouro_heap_get_stats") < 0)
         return OURO_ETHREAD;
     ouro__lock(h);
     ouro__stats_sync(h, out->struct_size > offsetof(ouro_heap_stats, class_blocks));
     ouro_heap_stats s = h->st;
     ouro__unlock(h);
     if (h->shared)
-        ouro__stw_end(h);
+        ouro__stw_leave(h);
     s.num_classes = OURO_NUM_CLASSES;
     for (int c = 0; c < OURO_NUM_CLASSES; c++)
         s.class_size[c] = ouro__class_size(c);
