@@ -489,8 +489,10 @@ OURO_API int ouro_heap_disown(ouro_heap *h);
  *     caller's to lock: mutating one while another thread reads or
  *     mutates it is a data race, as for any structure of your own.  Their
  *     free lists are not used on a shared heap.
- * Not yet: allocation tracing and ouro_gc_step: those calls fail with
- * OURO_ENOTSUP.
+ * Allocation tracing (ouro_inspect.h) sees the blocks of every thread;
+ * starting and stopping it stop the world.
+ * Not yet: ouro_gc_step and the incremental schedule: those calls fail
+ * with OURO_ENOTSUP.
  * ouro_heap_last_error is per thread on a shared heap.
  * ouro_heap_free must be called by an attached thread once every other
  * thread has detached (OURO_EBUSY before); it frees every queued object

@@ -27,6 +27,7 @@
  */
 #include "testlib.h"
 #include "ouro_types.h"
+#include "ouro_inspect.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -237,12 +238,11 @@ TEST(shared_misuse_is_refused_with_a_code)
     CHECK_EQ(ouro_thread_detach(h), OURO_ETHREAD); /* parked: unpark first */
     CHECK_EQ(ouro_thread_unpark(h), 0);
 
-    /* increments of the collector and tracing are not there yet */
+    /* increments of the collector are not there yet */
     CHECK_EQ(ouro_gc_collect(h, 2), 0);
     CHECK_EQ(ouro_gc_step(h, 100), OURO_ENOTSUP);
     CHECK_EQ(ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_INCREMENTAL), OURO_ENOTSUP);
     CHECK_EQ(ouro_gc_get_schedule(h), OURO_GC_SCHEDULE_ADAPTIVE);
-    CHECK_EQ(ouro_trace_start(h, 1), OURO_ENOTSUP);
     ouro_heap_clear_error(h);
     CHECK_EQ(ouro_heap_last_error(h), 0);
 
@@ -1387,5 +1387,156 @@ TEST(shared_stops_made_inside_a_collection_nest)
     CHECK_EQ(ouro_gc_callback_remove(h, stats_in_callback, stops), 0);
     CHECK(stops[0] > 0);
     CHECK_EQ(stops[1], stops[0]); /* the trim and the reads: no new stop */
+    CHECK_EQ(ouro_heap_free(h), 0);
+}
+
+/* ----- allocation tracing on a shared heap: every thread's blocks, and
+ * the program's lines of the built-in types' calls, per thread */
+
+enum { TR_K = 400, TR_RAW = 48, TR_OBJ = 32 };
+static ouro_type leaf_type = {.name = "leaf", .basic_size = TR_OBJ};
+
+typedef struct {
+    ouro_heap *h;
+    void *raw[TR_K];
+    ouro_object *obj[TR_K];
+    ouro_object *list;
+    int raw_line, obj_line, append_line;
+} tracer_arg;
+
+static void *traced_thread(void *p)
+{
+    tracer_arg *a = p;
+    CHECK_EQ(ouro_thread_attach(a->h), 0);
+    for (int i = 0; i < TR_K; i++) {
+        a->raw_line = __LINE__ + 1;
+        a->raw[i] = ouro_raw_alloc(a->h, TR_RAW);
+        a->obj_line = __LINE__ + 1;
+        a->obj[i] = ouro_new(a->h, &leaf_type);
+        CHECK(a->raw[i] && a->obj[i]);
+    }
+    a->list = ouro_list_new(a->h);
+    CHECK(a->list != NULL);
+    for (int i = 0; i < 64; i++) {
+        a->append_line = __LINE__ + 1;
+        CHECK_EQ(ouro_list_append(a->list, ouro_none(a->h)), 0);
+    }
+    /* half freed here, the rest by the main thread after this one left */
+    for (int i = 0; i < TR_K; i += 2) {
+        ouro_raw_free(a->h, a->raw[i]);
+        ouro_clear(&a->obj[i]);
+        a->raw[i] = NULL;
+    }
+    CHECK_EQ(ouro_thread_detach(a->h), 0);
+    return NULL;
+}
+
+static size_t stat_count_at(const ouro_trace_stat *st, size_t n, int line, size_t *size)
+{
+    for (size_t i = 0; i < n; i++)
+        if (st[i].frames[0].line == line && st[i].frames[0].file &&
+            strstr(st[i].frames[0].file, "test_shared.c")) {
+            *size = st[i].size;
+            return st[i].count;
+        }
+    *size = 0;
+    return 0;
+}
+
+TEST(shared_tracing_sees_every_thread)
+{
+    ouro_heap *h = shared_heap(NULL);
+    CHECK(h != NULL);
+    /* the built-in types' state (its immortal singletons live as long as
+     * the heap) made before tracing starts */
+    CHECK(ouro_none(h) != NULL);
+    CHECK_EQ(ouro_trace_start(h, 1), 0);
+    CHECK_EQ(ouro_trace_is_tracing(h), 1);
+    enum { T = 4 };
+    static tracer_arg args[T];
+    pthread_t th[T];
+    for (int i = 0; i < T; i++) {
+        memset(&args[i], 0, sizeof args[i]);
+        args[i].h = h;
+        pthread_create(&th[i], NULL, traced_thread, &args[i]);
+    }
+    /* read while they allocate: a consistent count every time */
+    for (int i = 0; i < 50; i++) {
+        size_t cur, peak;
+        ouro_trace_get_traced_memory(h, &cur, &peak);
+        CHECK(cur <= peak);
+        CHECK(ouro_trace_get_count(h) <= (size_t)T * (2 * TR_K + 200));
+        if (i % 10 == 0) {
+            /* a whole snapshot (it walks the heap, the world stopped) */
+            ouro_snapshot *mid = ouro_snapshot_take(h, OURO_SNAP_ALL, "during");
+            CHECK(mid != NULL);
+            ouro_snapshot_free(mid);
+        }
+        sched_yield();
+    }
+    CHECK_EQ(ouro_thread_park(h), 0);
+    for (int i = 0; i < T; i++)
+        pthread_join(th[i], NULL);
+    CHECK_EQ(ouro_thread_unpark(h), 0);
+
+    /* what lives: T * TR_K/2 raw blocks and as many objects, traced at the
+     * test's lines (block sizes: the requests are multiples of 16) */
+    ouro_snapshot *s = ouro_trace_take_snapshot(h);
+    CHECK(s != NULL);
+    size_t n = 0, size = 0;
+    ouro_trace_stat *st = ouro_snapshot_statistics(s, OURO_STAT_LINE, 0, &n);
+    CHECK(st != NULL);
+    CHECK_EQ(stat_count_at(st, n, args[0].raw_line, &size), (size_t)T * TR_K / 2);
+    CHECK_EQ(size, (size_t)T * TR_K / 2 * TR_RAW);
+    CHECK_EQ(stat_count_at(st, n, args[0].obj_line, &size), (size_t)T * TR_K / 2);
+    CHECK_EQ(size, (size_t)T * TR_K / 2 * TR_OBJ);
+    /* each list's item array, grown inside ouro, is traced to the append
+     * line of the thread that grew it */
+    CHECK_EQ(stat_count_at(st, n, args[0].append_line, &size), (size_t)T);
+    free(st);
+    ouro_snapshot_free(s);
+
+    for (int i = 0; i < T; i++) {
+        for (int k = 1; k < TR_K; k += 2) {
+            ouro_raw_free(h, args[i].raw[k]);
+            ouro_clear(&args[i].obj[k]);
+        }
+        ouro_clear(&args[i].list);
+    }
+    CHECK_EQ(ouro_safepoint(h), 0); /* the detached threads' queues */
+    size_t cur, peak;
+    ouro_trace_get_traced_memory(h, &cur, &peak);
+    CHECK_EQ(cur, 0);
+    CHECK(peak >= (size_t)T * TR_K / 2 * (TR_RAW + TR_OBJ));
+    CHECK_EQ(ouro_trace_get_count(h), 0);
+    CHECK_EQ(ouro_trace_stop(h), 0);
+    CHECK_EQ(ouro_trace_is_tracing(h), 0);
+
+    /* sampled: the same program, every sample gone at the end */
+    CHECK_EQ(ouro_trace_start_sampled(h, 1, 512), 0);
+    for (int i = 0; i < T; i++) {
+        memset(&args[i], 0, sizeof args[i]);
+        args[i].h = h;
+        pthread_create(&th[i], NULL, traced_thread, &args[i]);
+    }
+    CHECK_EQ(ouro_thread_park(h), 0);
+    for (int i = 0; i < T; i++)
+        pthread_join(th[i], NULL);
+    CHECK_EQ(ouro_thread_unpark(h), 0);
+    size_t live = ouro_trace_get_count(h);
+    CHECK(live > 0 && live <= (size_t)T * (TR_K + 4));
+    for (int i = 0; i < T; i++) {
+        for (int k = 1; k < TR_K; k += 2) {
+            ouro_raw_free(h, args[i].raw[k]);
+            ouro_clear(&args[i].obj[k]);
+        }
+        ouro_clear(&args[i].list);
+    }
+    CHECK_EQ(ouro_safepoint(h), 0);
+    CHECK_EQ(ouro_trace_get_count(h), 0);
+    ouro_trace_get_traced_memory(h, &cur, &peak);
+    CHECK_EQ(cur, 0);
+    /* left on: the heap's end stops it */
+    CHECK_EQ(ouro_heap_check(h), 0);
     CHECK_EQ(ouro_heap_free(h), 0);
 }

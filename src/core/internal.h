@@ -438,6 +438,13 @@ OURO__HIDDEN int ouro__vec_push(ouro__vec *v, ouro_object *o);
  *     this talloc's pools (or a large block's), linked through its word at
  *     +8; only other threads push, only the talloc's thread (or a thread
  *     that has stopped the world, or holds it detached) takes the list. */
+/* A program call site held while a built-in types' function runs (file
+ * NULL: none); see ouro_heap.site. */
+typedef struct ouro__site {
+    const char *file, *func;
+    int line;
+} ouro__site;
+
 typedef struct ouro__talloc {
     ouro__pool *usedpools[2][OURO_NUM_CLASSES]; /* [raw][class] */
     size_t bytes_alloc, bytes_freed;
@@ -474,6 +481,10 @@ typedef struct ouro__talloc {
      * under gc_lock in batches, or by the next stop of the world. */
     uint32_t zombies;
     uint32_t nzombies;
+    /* The program's site of the built-in types' call this thread runs,
+     * while the heap is traced (a shared heap's, per thread: ouro_heap.site
+     * is a single-thread heap's). */
+    ouro__site site;
 } ouro__talloc;
 
 /* Biased reference counting on a shared heap (PEP 703's, shared.c).  A
@@ -529,6 +540,13 @@ typedef struct ouro__shared {
     uint64_t stop_wait_ns, stop_wait_max_ns;
     size_t pool_bytes;        /* the decay's allocation clock: bytes of
                                  pools and large blocks taken */
+    /* Tracing (ouro__tracer): the hooks run under trace_lock, a leaf lock
+     * (nothing stops the world or parks while holding it), so no thread
+     * is in a hook while the world is stopped.  trace_clock is the
+     * sampling clock (a single-thread heap's is ta0.bytes_alloc): bytes
+     * of every block allocated while tracing, under the lock. */
+    pthread_mutex_t trace_lock;
+    size_t trace_clock;
 } ouro__shared;
 
 struct ouro_heap {
@@ -658,10 +676,7 @@ struct ouro_heap {
      * (file NULL: none), held by the `_at` variants (src/types/site.c)
      * while the heap is traced, so that the tracer can name the program's
      * line for blocks allocated at ouro's own lines (ouro__tracer). */
-    struct {
-        const char *file, *func;
-        int line;
-    } site;
+    ouro__site site;
     /* the layer above (src/types): NULL until it first uses the heap */
     const struct ouro__types_hooks *types_hooks;
     void *types;
@@ -683,19 +698,21 @@ OURO__HIDDEN void ouro__shared_fini(ouro_heap *h);
 OURO__HIDDEN ouro__talloc *ouro__shared_self(ouro_heap *h);
 OURO__HIDDEN int ouro__shared_last_error(ouro_heap *h);
 OURO__HIDDEN void ouro__shared_clear_error(ouro_heap *h);
-OURO__HIDDEN void *ouro__shared_raw_alloc(ouro_heap *h, size_t size);
+OURO__HIDDEN void *ouro__shared_raw_alloc(ouro_heap *h, size_t size, const char *file, int line,
+                                         const char *func);
 OURO__HIDDEN void ouro__shared_raw_free(ouro_heap *h, void *p);
 /* Stop every other attached thread for an operation of the calling
  * thread (nested: the thread holding the stop may stop again);
  * OURO_ETHREAD when it is not attached.  Ends with ouro__stw_leave. */
-OURO__HIDDEN int ouro__stw_enter(ouro_heap *h, const char *what);
-OURO__HIDDEN void ouro__stw_leave(ouro_heap *h);
+OURO__LAYER_API int ouro__stw_enter(ouro_heap *h, const char *what);
+OURO__LAYER_API void ouro__stw_leave(ouro_heap *h);
 OURO__HIDDEN bool ouro__stw_mine(ouro_heap *h);
 OURO__HIDDEN int ouro__shared_check(ouro_heap *h);
 OURO__HIDDEN int ouro__shared_free_begin(ouro_heap *h);
 /* Objects on a shared heap (shared.c): a new object of a ready type (a
  * new reference), or NULL with the thread's last error set. */
-OURO__HIDDEN ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, size_t size);
+OURO__HIDDEN ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, size_t size,
+                                          const char *file, int line, const char *func);
 OURO__HIDDEN uint32_t ouro__shared_refcount(const ouro_object *o);
 /* A new reference to o unless its count is zero already (it is dying):
  * weak references' get (PEP 703's _Py_TryIncref). */
@@ -1233,6 +1250,27 @@ static inline void ouro__trace_fields_off(ouro_heap *h)
     h->trace_at = SIZE_MAX;
     h->slow_free = h->cfg.debug >= OURO_DEBUG_CHECKS || h->shared != NULL;
 }
+
+/* The sampling clock (ouro__tracer): bytes handed out. */
+static inline size_t ouro__trace_clock(const ouro_heap *h)
+{
+    return OURO__UNLIKELY(h->shared != NULL) ? h->shared->trace_clock : h->ta0.bytes_alloc;
+}
+
+/* Where the calling thread's program site is held (src/types/site.c,
+ * read by the tracer): the heap's, or on a shared heap the thread's own
+ * (a thread not attached gets a slot of its own that nothing reads). */
+OURO__LAYER_API ouro__site *ouro__shared_site(ouro_heap *h);
+static inline ouro__site *ouro__site_of(ouro_heap *h)
+{
+    return OURO__LIKELY(h->shared == NULL) ? &h->site : ouro__shared_site(h);
+}
+
+/* The tracer's tables are read (src/inspect) between these: on a shared
+ * heap they hold trace_lock against the hooks of other threads; nothing
+ * between them may stop the world or park.  No-ops on other heaps. */
+OURO__LAYER_API void ouro__trace_lock(ouro_heap *h);
+OURO__LAYER_API void ouro__trace_unlock(ouro_heap *h);
 
 /* After an allocation the pools counted: untraced, or sampling with no
  * sample due, costs one compare (see trace_at).  Returns `block`, so that

@@ -226,7 +226,7 @@ static __attribute__((noinline)) ouro_object *new_slow(ouro_heap *h, ouro_type *
         return NULL;
     }
     if (h->shared)
-        return ouro__shared_new(h, type, size);
+        return ouro__shared_new(h, type, size, file, line, func);
     if (ouro__alloc_fails(h))
         return NULL;
     bool gc = (type->flags & OURO_TYPE_GC) != 0;

@@ -36,7 +36,7 @@ void *ouro_raw_alloc_at(ouro_heap *h, size_t size, const char *file, int line, c
         }
     }
     if (h->shared)
-        return ouro__shared_raw_alloc(h, size);
+        return ouro__shared_raw_alloc(h, size, file, line, func);
     return raw_alloc_slow(h, size, file, line, func);
 }
 

@@ -54,10 +54,14 @@
  *     again (at least to its next safe point) before the next stop:
  *     back-to-back stops cannot starve a thread (gh-151518's lesson).
  *
- * WHAT IS NOT HERE YET
- *   Objects: biased reference counting, the collector stopping the world,
- *   weak references across threads.  ouro_new fails with OURO_ENOTSUP on
- *   a shared heap (object.c), as do collections and tracing.
+ * TRACING
+ *   The tracer (src/inspect) sees every block of every thread: its hooks
+ *   run under trace_lock, a leaf lock (nothing stops the world or parks
+ *   while holding it), with the heap's sampling clock in trace_clock.
+ *   Starting and stopping the tracer stop the world, so a thread between
+ *   two safe points sees h->tracer unchanged; readers of the tracer's
+ *   tables hold trace_lock (ouro__trace_lock).  The program's site held
+ *   by the built-in types' `_at` functions is per thread (talloc.site).
  */
 #include "internal.h"
 
@@ -95,6 +99,7 @@ void ouro__shared_init(ouro_heap *h)
     pthread_mutex_init(&S->gc_lock, NULL);
     pthread_mutex_init(&S->weak_lock, NULL);
     pthread_mutex_init(&S->types_lock, NULL);
+    pthread_mutex_init(&S->trace_lock, NULL);
     pthread_cond_init(&S->stopped, NULL);
     pthread_cond_init(&S->resumed, NULL);
     S->ntallocs = 1;
@@ -399,6 +404,53 @@ static void drain_all(ouro_heap *h)
         drain(h, h->tallocs[i]);
 }
 
+/* ------------------------------------------------------------ tracing */
+
+/* A thread that is not attached holds its site here (nothing reads it). */
+static __thread ouro__site tls_site_unattached;
+
+ouro__site *ouro__shared_site(ouro_heap *h)
+{
+    ouro__talloc *ta = self(h);
+    return ta ? &ta->site : &tls_site_unattached;
+}
+
+void ouro__trace_lock(ouro_heap *h)
+{
+    if (h->shared)
+        pthread_mutex_lock(&h->shared->trace_lock);
+}
+
+void ouro__trace_unlock(ouro_heap *h)
+{
+    if (h->shared)
+        pthread_mutex_unlock(&h->shared->trace_lock);
+}
+
+/* The tracer's hooks for every block of a traced shared heap, under
+ * trace_lock.  h->tracer changes only with the world stopped, so a thread
+ * between two safe points reads it unchanged.  The sampling clock is the
+ * heap's (every thread's bytes), so samples fall where a single-thread
+ * heap's would for the same allocations. */
+static __attribute__((noinline)) void trace_alloc(ouro_heap *h, void *block, int raw,
+                                                  const char *file, int line, const char *func)
+{
+    ouro__shared *S = h->shared;
+    pthread_mutex_lock(&S->trace_lock);
+    ouro__tracer *t = h->tracer;
+    S->trace_clock += ouro__block_size_inline(block);
+    if (!t->sampling || S->trace_clock >= h->trace_at)
+        t->on_alloc(h, block, raw, file, line, func);
+    pthread_mutex_unlock(&S->trace_lock);
+}
+
+static __attribute__((noinline)) void trace_free(ouro_heap *h, void *block, int raw)
+{
+    pthread_mutex_lock(&h->shared->trace_lock);
+    ouro__trace_free(h, block, raw);
+    pthread_mutex_unlock(&h->shared->trace_lock);
+}
+
 /* ------------------------------------------------------------ raw memory */
 
 /* Give block p back: into ta's pools if they hold it, else to its
@@ -431,7 +483,8 @@ static __attribute__((noinline)) void *alloc_slow(ouro_heap *h, ouro__talloc *ta
     return p;
 }
 
-void *ouro__shared_raw_alloc(ouro_heap *h, size_t size)
+void *ouro__shared_raw_alloc(ouro_heap *h, size_t size, const char *file, int line,
+                             const char *func)
 {
     ouro__talloc *ta = self(h);
     if (OURO__UNLIKELY(!ta)) {
@@ -440,9 +493,11 @@ void *ouro__shared_raw_alloc(ouro_heap *h, size_t size)
     }
     safepoint(h, ta);
     void *p = ouro__block_alloc_try_ta(ta, size, 1);
-    if (OURO__LIKELY(p != NULL))
-        return p;
-    return alloc_slow(h, ta, size, 1);
+    if (OURO__UNLIKELY(p == NULL))
+        p = alloc_slow(h, ta, size, 1);
+    if (OURO__UNLIKELY(h->tracer != NULL) && p)
+        trace_alloc(h, p, 1, file, line, func);
+    return p;
 }
 
 static __attribute__((noinline)) void free_checked(ouro_heap *h, ouro__talloc *ta, void *p)
@@ -468,6 +523,8 @@ void ouro__shared_raw_free(ouro_heap *h, void *p)
     safepoint(h, ta);
     if (OURO__UNLIKELY(h->cfg.debug >= OURO_DEBUG_CHECKS))
         free_checked(h, ta, p);
+    if (OURO__UNLIKELY(h->tracer != NULL))
+        trace_free(h, p, 1);
     free_block(h, ta, p);
 }
 
@@ -810,7 +867,8 @@ bool ouro__shared_track_own(ouro_heap *h, ouro_object *o, bool track)
 
 /* ----- allocation and deallocation */
 
-ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, size_t size)
+ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, size_t size, const char *file,
+                              int line, const char *func)
 {
     ouro__talloc *ta = self(h);
     if (!ta) {
@@ -847,6 +905,8 @@ ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, size_t size)
     b->qlink = 0;
     rc_store(o, OURO__RC_SHARED | 1);
     ta->objects_new++;
+    if (OURO__UNLIKELY(h->tracer != NULL))
+        trace_alloc(h, o, 0, file, line, func);
     if (gc)
         track_young(h, o);
     return o;
@@ -1013,6 +1073,8 @@ static void obj_dealloc_now(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
     if (o->flags & OURO__F_HASWEAK)
         ouro__weak_clear_silently(h, o); /* made by its clear or dealloc */
     ta->objects_freed++;
+    if (OURO__UNLIKELY(h->tracer != NULL))
+        trace_free(h, o, 0);
     if ((t->flags & OURO_TYPE_GC) && ta->young_count > 0)
         ta->young_count--; /* as CPython's gen0 count at a GC object's free */
     if (o->flags & OURO__F_ZOMBIE) {
@@ -1424,6 +1486,7 @@ void ouro__shared_fini(ouro_heap *h)
     pthread_mutex_destroy(&S->lock);
     pthread_mutex_destroy(&S->stw_mu);
     pthread_mutex_destroy(&S->gc_lock);
+    pthread_mutex_destroy(&S->trace_lock);
     pthread_mutex_destroy(&S->weak_lock);
     pthread_mutex_destroy(&S->types_lock);
     pthread_cond_destroy(&S->stopped);

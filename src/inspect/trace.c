@@ -161,6 +161,19 @@ static tracer *tracer_of(ouro_heap *h)
     return (tracer *)h->tracer->state;
 }
 
+/* The tracer with its tables held against other threads' hooks (a shared
+ * heap's trace_lock, see ouro__trace_lock), or NULL (nothing held) when
+ * the heap is not traced.  Released by unlock(). */
+static tracer *locked(ouro_heap *h)
+{
+    tracer *t = tracer_of(h);
+    if (t)
+        ouro__trace_lock(h);
+    return t;
+}
+
+static void unlock(ouro_heap *h) { ouro__trace_unlock(h); }
+
 /* ------------------------------------------------------------ tracebacks */
 
 static size_t tb_hash(const char *file, int line, const char *func, const uintptr_t *ips,
@@ -541,10 +554,11 @@ static inline int lib_file(tracer *t, const char *file)
 static inline void program_site(ouro_heap *h, tracer *t, const char **file, int *line,
                                 const char **func)
 {
-    if (h->site.file && (!*file || lib_file(t, *file))) {
-        *file = h->site.file;
-        *line = h->site.line;
-        *func = h->site.func;
+    const ouro__site *site = ouro__site_of(h);
+    if (site->file && (!*file || lib_file(t, *file))) {
+        *file = site->file;
+        *line = site->line;
+        *func = site->func;
     }
 }
 
@@ -646,7 +660,7 @@ __attribute__((noinline)) static void take_sample(tracer *t, void *block, size_t
     ouro_heap *h = t->heap;
     do
         h->trace_at += (size_t)next_distance(t);
-    while (h->trace_at <= h->ta0.bytes_alloc);
+    while (h->trace_at <= ouro__trace_clock(h));
     record_sample(t, block, sample_weight(t, size), raw, file, line, func);
 }
 
@@ -688,13 +702,29 @@ static void on_free_sampled(ouro_heap *h, void *block, int raw)
 
 /* ------------------------------------------------------------ control */
 
+static int trace_begin(ouro_heap *h, int nframes, size_t sample_bytes,
+                       void (*at_heap_free)(ouro_heap *h));
+
+/* On a shared heap the tracer comes and goes with the world stopped (see
+ * src/core/shared.c, TRACING). */
 int ouro__ins_trace_begin(ouro_heap *h, int nframes, size_t sample_bytes,
                           void (*at_heap_free)(ouro_heap *h))
 {
     if (!h || nframes < 1 || nframes > OURO_TRACE_MAX_FRAMES)
         return OURO_EINVAL;
-    if (ouro_heap_is_shared(h))
-        return OURO_ENOTSUP; /* not on shared heaps yet */
+    if (!ouro_heap_is_shared(h))
+        return trace_begin(h, nframes, sample_bytes, at_heap_free);
+    int rc = ouro__stw_enter(h, "ouro_trace_start");
+    if (rc < 0)
+        return rc;
+    rc = trace_begin(h, nframes, sample_bytes, at_heap_free);
+    ouro__stw_leave(h);
+    return rc;
+}
+
+static int trace_begin(ouro_heap *h, int nframes, size_t sample_bytes,
+                       void (*at_heap_free)(ouro_heap *h))
+{
     if (h->tracer) {
         /* tracemalloc.start() while tracing: nothing changes, the frame
          * limit included, as in CPython 3.11 (its tracemalloc_start
@@ -721,7 +751,7 @@ int ouro__ins_trace_begin(ouro_heap *h, int nframes, size_t sample_bytes,
     }
     if (sample_bytes) {
         t->hooks.sampling = 1;
-        h->trace_at = h->ta0.bytes_alloc + (size_t)next_distance(t);
+        h->trace_at = ouro__trace_clock(h) + (size_t)next_distance(t);
         t->hooks.sample_filter = t->filter;
         t->hooks.on_alloc = on_alloc_sampled;
         t->hooks.on_free = on_free_sampled;
@@ -748,11 +778,26 @@ int ouro__ins_trace_on_stop(ouro_heap *h, void (*fn)(ouro_heap *h, void *arg), v
     return 0;
 }
 
+static int trace_stop(ouro_heap *h, tracer *t);
+
 int ouro_trace_stop(ouro_heap *h)
 {
     tracer *t = tracer_of(h);
     if (!t)
         return h ? 0 : OURO_EINVAL;
+    if (!ouro_heap_is_shared(h))
+        return trace_stop(h, t);
+    int rc = ouro__stw_enter(h, "ouro_trace_stop");
+    if (rc < 0)
+        return rc;
+    t = tracer_of(h);
+    rc = t ? trace_stop(h, t) : 0;
+    ouro__stw_leave(h);
+    return rc;
+}
+
+static int trace_stop(ouro_heap *h, tracer *t)
+{
     if (t->on_stop) {
         /* Cleared first: the callback may take snapshots, or stop. */
         void (*fn)(ouro_heap *, void *) = t->on_stop;
@@ -796,28 +841,38 @@ size_t ouro_trace_get_sample_bytes(ouro_heap *h)
 
 void ouro_trace_get_traced_memory(ouro_heap *h, size_t *current, size_t *peak)
 {
-    tracer *t = tracer_of(h);
+    size_t cur = 0, pk = 0;
+    tracer *t = locked(h);
+    if (t) {
+        cur = tr_current(t);
+        pk = t->peak;
+        unlock(h);
+    }
     if (current)
-        *current = t ? tr_current(t) : 0;
+        *current = cur;
     if (peak)
-        *peak = t ? t->peak : 0;
+        *peak = pk;
 }
 
 void ouro_trace_reset_peak(ouro_heap *h)
 {
-    tracer *t = tracer_of(h);
-    if (t)
+    tracer *t = locked(h);
+    if (t) {
         t->peak = tr_current(t);
+        unlock(h);
+    }
 }
 
 size_t ouro_trace_get_tracer_memory(ouro_heap *h)
 {
-    tracer *t = tracer_of(h);
+    tracer *t = locked(h);
     if (!t)
         return 0;
-    return sizeof *t + t->cap * sizeof *t->tab + t->pcap * sizeof *t->pages +
-           t->npages * sizeof(page_rec) + t->captbs * sizeof *t->tbs +
-           t->tbcap * sizeof *t->tbtab + t->ips_bytes + ouro__ins_sym_memory(t->sym);
+    size_t n = sizeof *t + t->cap * sizeof *t->tab + t->pcap * sizeof *t->pages +
+               t->npages * sizeof(page_rec) + t->captbs * sizeof *t->tbs +
+               t->tbcap * sizeof *t->tbtab + t->ips_bytes + ouro__ins_sym_memory(t->sym);
+    unlock(h);
+    return n;
 }
 
 size_t ouro_inspect_overhead(ouro_heap *h)
@@ -827,14 +882,22 @@ size_t ouro_inspect_overhead(ouro_heap *h)
 
 size_t ouro_trace_get_count(ouro_heap *h)
 {
-    tracer *t = tracer_of(h);
-    return t ? tr_count(t) : 0;
+    tracer *t = locked(h);
+    if (!t)
+        return 0;
+    size_t n = tr_count(t);
+    unlock(h);
+    return n;
 }
 
 size_t ouro_trace_get_lost(ouro_heap *h)
 {
-    tracer *t = tracer_of(h);
-    return t ? t->lost : 0;
+    tracer *t = locked(h);
+    if (!t)
+        return 0;
+    size_t n = t->lost;
+    unlock(h);
+    return n;
 }
 
 /* ------------------------------------------------------------ tracebacks out */
@@ -897,30 +960,33 @@ static int expand(tracer *t, uint32_t tb, ouro_frame *out, int max)
 
 int ouro_trace_get_traceback(ouro_heap *h, const void *block, ouro_frame *out, int max)
 {
-    tracer *t = tracer_of(h);
-    if (!t)
+    if (!tracer_of(h))
         return 0;
     if (!block || !out || max < 0)
         return OURO_EINVAL;
+    tracer *t = locked(h);
     uint32_t tb;
     size_t bytes;
-    if (!trace_of(t, (uintptr_t)block, &tb, &bytes))
-        return 0;
-    return expand(t, tb & ~TB_RAW, out, max);
+    int n = trace_of(t, (uintptr_t)block, &tb, &bytes) ? expand(t, tb & ~TB_RAW, out, max) : 0;
+    unlock(h);
+    return n;
 }
 
 int ouro__ins_trace_site(ouro_heap *h, const void *block, ouro_frame *site)
 {
-    tracer *t = tracer_of(h);
+    tracer *t = locked(h);
     uint32_t tb;
     size_t bytes;
-    if (!t || !trace_of(t, (uintptr_t)block, &tb, &bytes)) {
+    int found = t && trace_of(t, (uintptr_t)block, &tb, &bytes);
+    if (found) {
+        tb_rec *r = &t->tbs[tb & ~TB_RAW];
+        *site = (ouro_frame){r->file, r->func, r->line, 0};
+    } else {
         memset(site, 0, sizeof *site);
-        return 0;
     }
-    tb_rec *r = &t->tbs[tb & ~TB_RAW];
-    *site = (ouro_frame){r->file, r->func, r->line, 0};
-    return 1;
+    if (t)
+        unlock(h);
+    return found;
 }
 
 /* ------------------------------------------------------------ snapshots */
@@ -954,11 +1020,20 @@ static int cmp_agg(const void *a, const void *b)
 
 /* Copy the traces into the snapshot, grouped by (traceback, domain, block
  * size): sort a flat copy of the keys, then count runs. */
+static int snap_traces(tracer *t, ouro_snapshot *s);
+
 int ouro__ins_snap_traces(ouro_heap *h, ouro_snapshot *s)
 {
-    tracer *t = tracer_of(h);
+    tracer *t = locked(h);
     if (!t)
         return 0;
+    int rc = snap_traces(t, s);
+    unlock(h);
+    return rc;
+}
+
+static int snap_traces(tracer *t, ouro_snapshot *s)
+{
     ins_strpool *pool = ouro__ins_snap_pool(s);
     s->tracing = 1;
     s->nframes = t->nframes;

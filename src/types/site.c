@@ -13,6 +13,8 @@
  * on the heap, the site costs the untraced program one test per call (is
  * the heap traced?), and only entry points know about it.
  *
+ * A shared heap holds one site per attached thread (ouro__site_of).
+ *
  * Nesting: the variants save the heap's site and restore it on return, so
  * the innermost call *from the program* names the site — a finalizer or
  * callback of the program that runs inside ouro_list_append and builds a
@@ -33,15 +35,12 @@ static inline ouro_heap *heap_of(const ouro_object *o) { return o ? ouro__heap_o
         ouro_heap *h_ = (heap);                                                 \
         if (OURO__LIKELY(!h_ || !h_->tracer))                                   \
             return call;                                                        \
-        const char *sf_ = h_->site.file, *sfn_ = h_->site.func;                 \
-        int sl_ = h_->site.line;                                                \
-        h_->site.file = file;                                                   \
-        h_->site.func = func;                                                   \
-        h_->site.line = line;                                                   \
+        ouro__site *s_ = ouro__site_of(h_), saved_ = *s_;                       \
+        s_->file = file;                                                        \
+        s_->func = func;                                                        \
+        s_->line = line;                                                        \
         T r_ = call;                                                            \
-        h_->site.file = sf_;                                                    \
-        h_->site.func = sfn_;                                                   \
-        h_->site.line = sl_;                                                    \
+        *s_ = saved_;                                                           \
         return r_;                                                              \
     } while (0)
 
