@@ -192,22 +192,62 @@ OURO_API void ouro__decref_shared(ouro_object *o);
 OURO_API void ouro__debug_incref(ouro_object *o);
 OURO_API void ouro__debug_decref(ouro_object *o);
 
+/* Internals of the inline reference operations on a shared heap's objects
+ * (biased reference counting; no promise of stability).  A mortal
+ * object's count is OURO__RC_SHARED | its owner's local count, or
+ * OURO__RC_SHARED | OURO__RC_MERGED once merged.  The owner is the thread
+ * whose pool holds the object: every 16 KiB-aligned chunk starts with its
+ * heap and has its owner's id at byte 62.  ouro__self is the calling
+ * thread's heap and id on the last shared heap it used (NULL: none). */
+#define OURO__RC_SHARED 0x80000000u
+#define OURO__RC_MERGED 0x20000000u
+#define OURO__RC_LOCAL 0x1FFFFFFFu
+#define OURO__CHUNK_ALIGN 16384u
+typedef struct ouro__thread_self {
+    const void *heap;
+    uint32_t id;
+} ouro__thread_self;
+OURO_API extern __thread ouro__thread_self ouro__self;
+typedef struct
+#if defined(__GNUC__)
+    __attribute__((may_alias))
+#endif
+    ouro__chunk_head {
+    const void *heap;
+    unsigned char unused[54];
+    uint16_t owner;
+} ouro__chunk_head;
+/* Is the calling thread o's owner? */
+static inline int ouro__owned(const ouro_object *o)
+{
+    const ouro__chunk_head *c =
+        (const ouro__chunk_head *)((uintptr_t)o & ~(uintptr_t)(OURO__CHUNK_ALIGN - 1));
+    return c->heap == ouro__self.heap && c->owner == ouro__self.id;
+}
+
 #if defined(OURO_DEBUG_REFS)
 static inline void ouro_incref(ouro_object *o) { ouro__debug_incref(o); }
 static inline void ouro_decref(ouro_object *o) { ouro__debug_decref(o); }
 #else
 /* About 3 instructions: a load, a sign test and a store.  A count with
  * the top bit set is an immortal object's (nothing to do) or an object of
- * a shared heap (biased reference counting, out of line).  The count is
- * read and written as a relaxed atomic: a plain load and store, which
- * other threads may read while the owner writes. */
+ * a shared heap: its owner thread changes its local count here, like any
+ * count (a few more instructions to tell the owner); other threads and
+ * the rare cases go out of line.  The count is read and written as a
+ * relaxed atomic: a plain load and store, which other threads may read
+ * while the owner writes. */
 static inline void ouro_incref(ouro_object *o)
 {
     uint32_t rc = __atomic_load_n(&o->refcnt, __ATOMIC_RELAXED);
-    if ((int32_t)rc >= 0)
+    if ((int32_t)rc >= 0) {
         __atomic_store_n(&o->refcnt, rc + 1, __ATOMIC_RELAXED);
-    else if (rc < OURO_IMMORTAL_REFCNT)
-        ouro__incref_shared(o);
+    } else if (rc < OURO_IMMORTAL_REFCNT) {
+        /* the owner's local count, not merged and not full */
+        if ((rc & (OURO__RC_MERGED | OURO__RC_LOCAL)) < OURO__RC_LOCAL && ouro__owned(o))
+            __atomic_store_n(&o->refcnt, rc + 1, __ATOMIC_RELAXED);
+        else
+            ouro__incref_shared(o);
+    }
 }
 
 /* About 4 instructions when the object survives. */
@@ -215,9 +255,15 @@ static inline void ouro_decref(ouro_object *o)
 {
     uint32_t rc = __atomic_load_n(&o->refcnt, __ATOMIC_RELAXED);
     if ((int32_t)rc < 0) {
-        if (rc < OURO_IMMORTAL_REFCNT)
+        if (rc >= OURO_IMMORTAL_REFCNT)
+            return; /* immortal */
+        /* the owner's local count, not merged and at least 2 */
+        if ((rc & (OURO__RC_MERGED | OURO__RC_LOCAL)) - 2u < OURO__RC_LOCAL - 1u &&
+            ouro__owned(o))
+            __atomic_store_n(&o->refcnt, rc - 1, __ATOMIC_RELAXED);
+        else
             ouro__decref_shared(o);
-        return; /* immortal */
+        return;
     }
     if (--rc == 0)
         ouro__dealloc(o);
@@ -467,9 +513,12 @@ OURO_API int ouro_heap_disown(ouro_heap *h);
  *   - the cycle collector: every collection (automatic or ouro_gc_collect)
  *     stops the world and runs with CPython's exact semantics; the
  *     collector's calls (thresholds, callbacks, get_objects, freeze, ...)
- *     stop the world too.  Finalizers and callbacks of a collection run in
- *     the collecting thread while the other threads are still stopped (so
- *     they must not wait for another thread of the heap).  A thread's new
+ *     stop the world too.  Finalizers, weak-reference callbacks and the
+ *     clears of a collection run in the collecting thread after the world
+ *     restarts, as in free-threaded CPython (so they may wait for another
+ *     thread); during them a finalizer's object has one more reference
+ *     (the collector's).  gc callbacks run with the world stopped.  A
+ *     thread's new
  *     tracked objects stay on a young list of its own until the next
  *     collection.  The schedule is the stop-the-world one (adaptive, or
  *     CPython 3.11's: a heap driven by one thread collects exactly as a

@@ -798,16 +798,17 @@ static void *sharer(void *p)
         /* a chain of 1-20 boxes, its tail sometimes a phoenix */
         int len = 1 + (int)(rng_next(&seed) % 20);
         ouro_object *head = NULL;
+        /* counted before they exist: a walk never sees more than made */
         if (rng_next(&seed) % 8 == 0) {
+            atomic_fetch_add(&t->made, 1);
             box *ph = (box *)ouro_new(t->h, &phoenix_type);
             CHECK(ph != NULL);
             ph->value = (long)(rng_next(&seed) % 2);
             head = &ph->ob_base;
-            atomic_fetch_add(&t->made, 1);
         }
+        atomic_fetch_add(&t->made, len);
         for (int i = 0; i < len; i++)
             head = &box_new(t->h, head, i)->ob_base;
-        atomic_fetch_add(&t->made, len);
         int k = (int)(rng_next(&seed) % 16), j = (int)(rng_next(&seed) % 16);
         pthread_mutex_lock(&t->mu);
         ouro_object *old = t->slot[k];
@@ -1538,5 +1539,112 @@ TEST(shared_tracing_sees_every_thread)
     CHECK_EQ(cur, 0);
     /* left on: the heap's end stops it */
     CHECK_EQ(ouro_heap_check(h), 0);
+    CHECK_EQ(ouro_heap_free(h), 0);
+}
+
+/* ----- a collection's finalizers and weak-reference callbacks run with the
+ * world running (free-threaded CPython's order): one that waits for
+ * another thread to allocate gets its answer.  With the world stopped it
+ * could not: the other thread is stopped at that allocation's safe point. */
+
+typedef struct waiter {
+    ouro_heap *h;
+    atomic_int attached, asked, answered, done;
+    atomic_int fin_ok, cb_ok;
+} waiter;
+static waiter the_waiter;
+
+/* Ask the other thread for an allocation; true if it answered within 5 s. */
+static int ask_and_wait(waiter *w)
+{
+    int want = atomic_load(&w->answered) + 1;
+    atomic_fetch_add(&w->asked, 1);
+    for (int i = 0; i < 5000; i++) {
+        if (atomic_load(&w->answered) >= want)
+            return 1;
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
+    return 0;
+}
+
+static void waiting_finalize(ouro_heap *h, ouro_object *self)
+{
+    atomic_store(&the_waiter.fin_ok, ask_and_wait(&the_waiter));
+}
+static ouro_type waitfin_type = {.name = "waitfin", .basic_size = sizeof(gnode),
+                                 .flags = OURO_TYPE_GC | OURO_TYPE_WEAKREFABLE,
+                                 .traverse = gnode_traverse, .clear = gnode_clear,
+                                 .finalize = waiting_finalize};
+
+static void waiting_callback(ouro_heap *h, ouro_object *wr, void *arg)
+{
+    atomic_store(&((waiter *)arg)->cb_ok, ask_and_wait(arg));
+}
+
+static void *answerer(void *p)
+{
+    waiter *w = p;
+    CHECK_EQ(ouro_thread_attach(w->h), 0);
+    atomic_store(&w->attached, 1);
+    while (!atomic_load(&w->done)) {
+        /* an allocation: a safe point, where a stopped world holds us */
+        ouro_object *o = &gnode_new(w->h, &gnode_type, 0)->ob_base;
+        if (atomic_load(&w->asked) > atomic_load(&w->answered))
+            atomic_fetch_add(&w->answered, 1);
+        ouro_decref(o);
+        sched_yield();
+    }
+    CHECK_EQ(ouro_thread_detach(w->h), 0);
+    return NULL;
+}
+
+TEST(shared_collection_runs_finalizers_and_callbacks_with_the_world_running)
+{
+    ouro_heap *h = shared_heap(NULL);
+    CHECK(h != NULL);
+    waiter *w = &the_waiter;
+    memset(w, 0, sizeof *w);
+    w->h = h;
+    /* only this thread's explicit collections: the waits are for the
+     * other thread */
+    ouro_gc_disable(h);
+    pthread_t t;
+    pthread_create(&t, NULL, answerer, w);
+    while (!atomic_load(&w->attached))
+        sched_yield();
+    for (int round = 0; round < 3; round++) {
+        atomic_store(&w->fin_ok, 0);
+        atomic_store(&w->cb_ok, 0);
+        /* a self-cycle with a finalizer that waits */
+        gnode *x = gnode_new(h, &waitfin_type, round);
+        x->a = &x->ob_base;
+        ouro_incref(&x->ob_base);
+        /* a self-cycle watched by a weak reference whose callback waits */
+        gnode *y = gnode_new(h, &gnode_type, round);
+        y->a = &y->ob_base;
+        ouro_incref(&y->ob_base);
+        ouro_object *wr = ouro_weakref_new(h, &y->ob_base, waiting_callback, w);
+        CHECK(wr != NULL);
+        long freed0 = atomic_load(&gnodes_freed);
+        ouro_decref(&x->ob_base);
+        ouro_decref(&y->ob_base);
+        /* both cycles are trash: x finalized, the callback called, both
+         * freed (y's count, the weak reference's) */
+        long n = ouro_gc_collect(h, 2);
+        CHECK(n >= 2);
+        CHECK_EQ(atomic_load(&w->fin_ok), 1);
+        CHECK_EQ(atomic_load(&w->cb_ok), 1);
+        CHECK(ouro_weakref_get(wr) == NULL);
+        CHECK(atomic_load(&gnodes_freed) - freed0 >= 1);
+        ouro_decref(wr);
+        CHECK_EQ(ouro_heap_check(h), 0);
+    }
+    atomic_store(&w->done, 1);
+    CHECK_EQ(ouro_thread_park(h), 0);
+    pthread_join(t, NULL);
+    CHECK_EQ(ouro_thread_unpark(h), 0);
+    CHECK_EQ(ouro_safepoint(h), 0);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    CHECK_EQ(stats_of(h).objects, 0);
     CHECK_EQ(ouro_heap_free(h), 0);
 }

@@ -62,6 +62,7 @@
 #include "internal.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -643,6 +644,11 @@ typedef struct collection {
                                  references (2) */
     trash_info ti;            /* what steps 5-7 have to do (4) */
     bool called;              /* a weak-reference callback ran (5) */
+    /* A shared heap's collection that lets the world run while the
+     * program's code runs (steps 5-6 and 8; see RUNNING THE WORLD). */
+    bool run;                 /* allowed (decided at step 2) */
+    bool running;             /* the world runs now */
+    ouro__vec held;           /* the trash held for steps 5-6 */
     long collected;           /* result: unreachable, not resurrected, plus
                                  weak references freed after their callback */
     long uncollectable;       /* result (8) */
@@ -835,6 +841,104 @@ static void move_legacy_finalizers(ouro_heap *h, collection *c)
         report_list(h, c->unreachable, "collectable");
 }
 
+/*
+ * RUNNING THE WORLD (shared heaps).  A collection stops the world, but the
+ * program's code it runs — weak-reference callbacks (5), finalizers (6)
+ * and the clears that break the cycles (8) — runs with the world running
+ * again, in the collecting thread, as free-threaded CPython does
+ * (gc_free_threading.c): such code may wait for another thread without
+ * deadlocking.  Only when the collection holds the outermost stop, made
+ * for it (never inside ouro_heap_walk's), and another thread is attached;
+ * a heap used by one thread runs every step stopped, exactly as a
+ * single-thread heap.
+ *   - The trash is held (a reference each, in `held`) while steps 5-6
+ *     run: no other thread can free it, even if a finalizer hands it to
+ *     one.  The world stops again for step 7 and the references are
+ *     dropped first, so that step 7 counts exactly; trash that only they
+ *     kept alive dies there, as it would have died during step 6.
+ *   - Step 8's trash is held too, each object until every clear has
+ *     run: a reference dropped in another thread's object, or in this
+ *     thread's on another thread's object, is merged by the object's owner
+ *     (biased counting), so a death can happen in any thread.  Held, no
+ *     object of the collector's lists dies while it walks them; cleared,
+ *     each moves to old, and the references are dropped at the end, with
+ *     the world still running.
+ *   - While the world runs, every object on the collector's own lists
+ *     that it walks (unreachable, seen, wrcb, final) holds a reference of
+ *     the collector's, which it drops only once the object is off them:
+ *     no other thread writes those lists or those objects' headers (a
+ *     death there would).  The uncollectable list (finalizers) is walked
+ *     only stopped; an object of it that dies meanwhile unlinks itself
+ *     under gc_lock, or is buried at the next stop.  The generation lists
+ *     that survivors join (`old`) are changed under gc_lock (list_lock),
+ *     which other threads take to unlink the objects that die there.
+ *   - A weak reference freed right after its callback is not counted in
+ *     the result when the world runs: its owner thread may carry out its
+ *     death, later.
+ *   - The world stops again after step 8, so the collection ends (and
+ *     its statistics and callbacks run) stopped, as it began.
+ */
+static void list_lock(ouro_heap *h, collection *c)
+{
+    if (c->running)
+        ouro__spin_lock(&h->shared->gc_lock);
+}
+
+static void list_unlock(ouro_heap *h, collection *c)
+{
+    if (c->running)
+        ouro__spin_unlock(&h->shared->gc_lock);
+}
+
+static void world_run(ouro_heap *h, collection *c)
+{
+    if (!c->run || c->running)
+        return;
+    c->running = true;
+    ouro__shared_gc_world(h, true);
+}
+
+static void world_stop(ouro_heap *h, collection *c)
+{
+    if (!c->running)
+        return;
+    ouro__shared_gc_world(h, false);
+    c->running = false;
+}
+
+/* Before steps 5-6 run with the world running: a reference on every
+ * object of the trash.  Without memory for the list, the world stays
+ * stopped. */
+static void hold_trash(ouro_heap *h, collection *c, ouro_object *unreachable)
+{
+    if (!c->run)
+        return;
+    uint32_t hr = ouro__head_ref(h, unreachable);
+    for (uint32_t r = unreachable->gc_next; r != hr;) {
+        ouro_object *o = ouro__obj_of(h, r);
+        r = o->gc_next;
+        if (ouro__vec_push(&c->held, o) < 0) {
+            for (size_t i = 0; i < c->held.len; i++)
+                ouro_decref(c->held.items[i]); /* none dies: it was counted */
+            c->held.len = 0;
+            c->run = false;
+            return;
+        }
+        ouro_incref(o);
+    }
+    world_run(h, c);
+}
+
+/* After steps 5-6, with the world stopped again: the references dropped
+ * (trash that only they kept alive dies here). */
+static void release_trash(ouro_heap *h, collection *c)
+{
+    world_stop(h, c);
+    for (size_t i = 0; i < c->held.len; i++)
+        ouro_decref(c->held.items[i]);
+    c->held.len = 0;
+}
+
 /* Step 5.  Counts the reachable weak references freed right after their
  * callback ran.  With no weak reference in or to the trash it has nothing
  * to do. */
@@ -876,11 +980,24 @@ static void handle_weakrefs(ouro_heap *h, collection *c)
             ouro__list_move(h, wr, wrcb);
         }
     }
+    if (!ouro__list_empty(h, wrcb))
+        hold_trash(h, c, c->unreachable); /* the callbacks run with the world running */
     while (!ouro__list_empty(h, wrcb)) {
         uint32_t r = wrcb->gc_next;
         ouro_object *wr = ouro__obj_of(h, r);
         c->called = true;
         ouro__weakref_call(h, wr);
+        if (c->running) {
+            /* Off the collector's list while still held: its death may
+             * be its owner's to carry out, in another thread, which
+             * cannot tell whether it follows the callback (free-threaded
+             * CPython does not count these either). */
+            list_lock(h, c);
+            keep_survivor(h, wrcb, r, c->old);
+            list_unlock(h, c);
+            ouro_decref(wr);
+            continue;
+        }
         ouro_decref(wr);
         if (!keep_survivor(h, wrcb, r, c->old))
             c->collected++;
@@ -892,6 +1009,8 @@ static void finalize_garbage(ouro_heap *h, collection *c)
 {
     if (!c->ti.finalize)
         return;
+    if (!c->running)
+        hold_trash(h, c, c->unreachable);
     ouro_object *collectable = c->unreachable;
     ouro_object *seen = LIST(SEEN);
     ouro__list_init(h, seen);
@@ -961,6 +1080,8 @@ static void handle_legacy_finalizers(ouro_heap *h, ouro_object *finalizers, ouro
 static void delete_garbage(ouro_heap *h, collection *c)
 {
     ouro_object *collectable = c->final;
+    if (!ouro__list_empty(h, collectable))
+        hold_trash(h, c, collectable); /* the clears run with the world running */
     while (!ouro__list_empty(h, collectable)) {
         uint32_t r = collectable->gc_next;
         ouro_object *o = ouro__obj_of(h, r);
@@ -972,11 +1093,21 @@ static void delete_garbage(ouro_heap *h, collection *c)
                 ouro_incref(o);
         } else {
             ouro_type *t = ouro__type(o);
-            if (t->clear)
+            if (t->clear && c->running)
+                t->clear(h, o); /* held */
+            else if (t->clear)
                 call_held(h, o, t->clear);
         }
+        list_lock(h, c);
         keep_survivor(h, collectable, r, c->old); /* still alive: it may die later */
+        list_unlock(h, c);
     }
+    /* With the world running, the trash dies here, off the collector's own
+     * lists: in this thread, or queued to its owner's (biased counting). */
+    for (size_t i = 0; i < c->held.len; i++)
+        ouro_decref(c->held.items[i]);
+    c->held.len = 0;
+    world_stop(h, c);
     c->uncollectable = (long)ouro__list_size(h, c->finalizers);
     if (h->debug_flags & OURO_GC_DEBUG_UNCOLLECTABLE)
         report_list(h, c->finalizers, "uncollectable");
@@ -1003,6 +1134,7 @@ static void gc_collect_region(ouro_heap *h, int generation, long *collected, lon
 static void collect_steps(ouro_heap *h, collection *cp, long *collected, long *uncollectable)
 {
     collection c = *cp;
+    c.run = !c.partial && h->shared && ouro__shared_gc_may_run(h);
     VALIDATE_LIST(c.young, 0, ANY);
     VALIDATE_LIST(c.old, 0, ANY);
     deduce_unreachable_young(h, &c);            /* 2 */
@@ -1018,6 +1150,7 @@ static void collect_steps(ouro_heap *h, collection *cp, long *collected, long *u
     handle_weakrefs(h, &c);                     /* 5 */
     VALIDATE_LIST(c.unreachable, TRASH_FLAGS(&c), ANY);
     finalize_garbage(h, &c);                    /* 6 */
+    release_trash(h, &c);
     VALIDATE_LIST(c.unreachable, TRASH_FLAGS(&c), ANY);
     handle_resurrected_objects(h, &c);          /* 7 */
     VALIDATE_LIST(c.final, TRASH_FLAGS(&c), ANY);
@@ -1028,6 +1161,8 @@ static void collect_steps(ouro_heap *h, collection *cp, long *collected, long *u
     VALIDATE_LIST(c.old, 0, ANY);
     *collected = c.collected;
     *uncollectable = c.uncollectable;
+    free(c.held.items);
+    c.held = (ouro__vec){0};
     *cp = c;
 }
 
@@ -1720,10 +1855,15 @@ static void stopped_fn(ouro_heap *h, void *arg)
 {
     stopped_call *c = arg;
     switch (c->kind) {
-    case SC_COLLECT:
+    case SC_COLLECT: {
         ouro__shared_flush_counts(h);
+        /* the stop is this call's own: the collection may let the world
+         * run (RUNNING THE WORLD) */
+        bool saved = ouro__shared_gc_own_stop(h, true);
         c->result = ouro_gc_collect(h, (int)c->a);
+        ouro__shared_gc_own_stop(h, saved);
         break;
+    }
     case SC_ENABLE:
         c->a ? ouro_gc_enable(h) : ouro_gc_disable(h);
         break;

@@ -265,16 +265,22 @@ typedef struct ouro__large {
     struct ouro__large *next, *prev; /* all large blocks of the heap */
     size_t map_size;                 /* bytes from the page source */
     size_t size;                     /* usable block bytes */
-    uint32_t raw;                    /* 1: raw memory, 0: an object */
-    uint16_t owner;                  /* the talloc that allocated it */
-    uint16_t pad0;
     /* a shared heap's object: its shared count (shared.c) */
     struct ouro__brc {
         int32_t shared;
         uint32_t qlink;
     } brc;
+    uint32_t raw;                    /* 1: raw memory, 0: an object */
+    uint16_t pad0;
+    uint16_t owner;                  /* the talloc that allocated it */
 } ouro__large;
 typedef struct ouro__brc ouro__brc;
+/* The inline reference operations (ouro.h, ouro__owned) read a chunk's
+ * heap and owner at fixed places. */
+_Static_assert(offsetof(ouro__chunk, heap) == 0 && offsetof(ouro__pool, owner) == 62 &&
+                   offsetof(ouro__large, owner) == 62 && sizeof(ouro__pool) == 64 &&
+                   OURO__CHUNK_ALIGN == OURO__POOL_SIZE,
+               "ouro__chunk_head mirrors the chunk headers");
 
 struct ouro__arena {
     uint8_t *base;            /* from the page source, POOL_SIZE-aligned */
@@ -500,9 +506,8 @@ typedef struct ouro__talloc {
  * pools hold fewer blocks) or in its large block's header.  It is
  * (count << 2) | state, count signed, state 0, QUEUED (queued to the owner
  * to merge: the queue holds one reference) or MERGED. */
-#define OURO__RC_SHARED 0x80000000u
-#define OURO__RC_MERGED 0x20000000u
-#define OURO__RC_LOCAL 0x1FFFFFFFu
+/* (OURO__RC_SHARED, OURO__RC_MERGED and OURO__RC_LOCAL are in ouro.h,
+ * whose inline operations do the owner's.) */
 enum { OURO__SH_MAYBE_WEAKREF = 1, OURO__SH_QUEUED = 2, OURO__SH_MERGED = 3 };
 
 /* A thread's state on a shared heap (ouro__talloc.state). */
@@ -514,12 +519,30 @@ enum {
 };
 #define OURO__MAX_THREADS 256
 
+/* A spin lock for critical sections of a few stores (a shared heap's
+ * gc_lock): taken with one exchange when free, which an uncontended
+ * pthread mutex's call costs several times over; a waiter spins briefly,
+ * then yields its core. */
+static inline bool ouro__spin_trylock(int *l)
+{
+    return __atomic_load_n(l, __ATOMIC_RELAXED) == 0 &&
+           __atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE) == 0;
+}
+OURO__HIDDEN void ouro__spin_lock_slow(int *l);
+static inline void ouro__spin_lock(int *l)
+{
+    if (OURO__UNLIKELY(__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE) != 0))
+        ouro__spin_lock_slow(l);
+}
+static inline void ouro__spin_unlock(int *l) { __atomic_store_n(l, 0, __ATOMIC_RELEASE); }
+
 /* Stop-the-world and thread registry state of a shared heap (shared.c). */
 typedef struct ouro__shared {
     pthread_mutex_t lock;     /* arenas, slots, large blocks, decay, stats */
     pthread_mutex_t stw_mu;   /* thread states, the stop protocol */
-    pthread_mutex_t gc_lock;  /* the generation lists (not the young ones)
-                                 while the world runs */
+    int gc_lock;              /* the generation lists (not the young ones)
+                                 while the world runs: a spin lock
+                                 (ouro__spin_*), held for a few unlinks */
     pthread_mutex_t weak_lock; /* the weak table and weak-reference lists
                                   (weakref.c) */
     pthread_mutex_t types_lock; /* the built-in types' per-heap state
@@ -532,6 +555,14 @@ typedef struct ouro__shared {
     int nsuspended;           /* threads in SUSPENDED not resumed yet */
     struct ouro__talloc *stopper; /* the thread whose stop is in force */
     int stop_depth;           /* its nested stops (written by it alone) */
+    struct ouro__talloc *gc_runner; /* the thread whose collection lets
+                                 the world run (gc.c, RUNNING THE WORLD),
+                                 while it does: its dying objects never
+                                 become zombies, since they may be on the
+                                 collection's own lists */
+    bool gc_own_stop;         /* the stop in force was made for the
+                                 collection it runs (gc.c, RUNNING THE
+                                 WORLD); written by the stopper */
     uint32_t ntallocs;        /* tallocs[0..ntallocs) exist */
     uint32_t attached;        /* threads attached (running or parked) */
     uint32_t peak_attached;
@@ -713,7 +744,6 @@ OURO__HIDDEN int ouro__shared_free_begin(ouro_heap *h);
  * new reference), or NULL with the thread's last error set. */
 OURO__HIDDEN ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, size_t size,
                                           const char *file, int line, const char *func);
-OURO__HIDDEN uint32_t ouro__shared_refcount(const ouro_object *o);
 /* A new reference to o unless its count is zero already (it is dying):
  * weak references' get (PEP 703's _Py_TryIncref). */
 OURO__HIDDEN bool ouro__try_incref(ouro_object *o);
@@ -727,6 +757,16 @@ OURO__HIDDEN void ouro__shared_mark_weak(ouro_object *o);
 OURO__HIDDEN int ouro__shared_stopped(ouro_heap *h, const char *what,
                                       void (*fn)(ouro_heap *h, void *arg), void *arg);
 OURO__HIDDEN int ouro__shared_gc_check(ouro_heap *h);
+/* gc.c: whether the collection the calling thread runs may restart the
+ * world while the program's code runs (it holds the outermost stop, made
+ * for the collection, and another thread is attached). */
+OURO__HIDDEN bool ouro__shared_gc_may_run(ouro_heap *h);
+/* Mark the stop in force as made for a collection (or not); returns the
+ * mark it had. */
+OURO__HIDDEN bool ouro__shared_gc_own_stop(ouro_heap *h, bool own);
+/* The calling thread's collection restarts the world (run) or stops it
+ * again. */
+OURO__HIDDEN void ouro__shared_gc_world(ouro_heap *h, bool run);
 /* ouro_gc_track (track) or ouro_gc_untrack of an object the calling thread
  * owns, on its own young list, with no stop: true when done so (false:
  * the caller stops the world). */
@@ -764,6 +804,37 @@ static inline ouro__pool *ouro__pool_of(const void *p)
 static inline ouro_heap *ouro__heap_of(const ouro_object *o)
 {
     return ((ouro__chunk *)ouro__pool_of(o))->heap;
+}
+
+/* ----- a shared heap's object counts (shared.c) */
+/* ceil(2^32 / class size), by size class (shared.c). */
+OURO__HIDDEN extern const uint32_t ouro__class_recip[OURO_NUM_CLASSES];
+/* o's shared count and queue link: the array at the end of its pool,
+ * from the last entry down (block k's is entry k from the end), or its
+ * large block's header. */
+static inline ouro__brc *ouro__brc_of(const ouro_object *o)
+{
+    ouro__chunk *ch = (ouro__chunk *)ouro__pool_of(o);
+    if (ch->kind == OURO__CHUNK_LARGE)
+        return &((ouro__large *)ch)->brc;
+    ouro__pool *pool = (ouro__pool *)ch;
+    uint32_t off = (uint32_t)(((uintptr_t)o & (OURO__POOL_SIZE - 1)) - OURO__POOL_HEADER);
+    /* off / block_size as a multiplication: exact for off < 2^14 and
+     * block sizes up to 2^11 (the error, under off / 2^32, stays below
+     * 1 / block_size) */
+    uint32_t k = (uint32_t)(((uint64_t)off * ouro__class_recip[pool->szidx]) >> 32);
+    OURO__ASSERT(k == off / pool->block_size);
+    return (ouro__brc *)((uint8_t *)pool + OURO__POOL_SIZE) - 1 - k;
+}
+
+/* o's count, its two parts added (the collector reads it with the world
+ * stopped, when both are still). */
+static inline uint32_t ouro__shared_refcount(const ouro_object *o)
+{
+    uint32_t rc = __atomic_load_n(&o->refcnt, __ATOMIC_RELAXED);
+    int32_t sh = __atomic_load_n(&ouro__brc_of(o)->shared, __ATOMIC_RELAXED);
+    int64_t n = (int64_t)(sh >> 2) + ((rc & OURO__RC_MERGED) ? 0 : (rc & OURO__RC_LOCAL));
+    return n < 0 ? 0 : (uint32_t)n;
 }
 /* The compressed reference of an object in an arena or large block (not a
  * list head): the chunk header gives the slot. */

@@ -422,6 +422,8 @@ static ouro__pool *pool_new(ouro_heap *h, ouro__talloc *ta, int c, int raw)
         size_t side = pool->capacity * sizeof(ouro__brc);
         OURO__UNPOISON((uint8_t *)pool + OURO__POOL_SIZE - side, side);
         OURO__VG_UNDEFINED((uint8_t *)pool + OURO__POOL_SIZE - side, side);
+        /* zeroed: a block's entry is zero while it is free (shared.c) */
+        memset((uint8_t *)pool + OURO__POOL_SIZE - side, 0, side);
     } else {
         pool->capacity = (uint16_t)((OURO__POOL_SIZE - OURO__POOL_HEADER) / size);
     }

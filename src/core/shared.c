@@ -66,6 +66,7 @@
 #include "internal.h"
 
 #include <stdatomic.h>
+#include <sched.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -75,9 +76,18 @@
 #define TLS_MODEL
 #endif
 
-/* The calling thread's talloc on the last shared heap it used. */
-static __thread ouro_heap *tls_heap TLS_MODEL;
+/* The calling thread's talloc on the last shared heap it used, and that
+ * heap with the talloc's id (ouro.h: the inline reference operations
+ * read it to tell an object's owner). */
+__thread ouro__thread_self ouro__self TLS_MODEL;
 static __thread ouro__talloc *tls_ta TLS_MODEL;
+
+static inline void tls_set(ouro_heap *h, ouro__talloc *ta)
+{
+    ouro__self.heap = h;
+    ouro__self.id = ta ? ta->id : 0;
+    tls_ta = ta;
+}
 
 #define ALOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define ALOAD_RELAXED(p) __atomic_load_n((p), __ATOMIC_RELAXED)
@@ -96,7 +106,6 @@ void ouro__shared_init(ouro_heap *h)
     memset(S, 0, sizeof *S);
     pthread_mutex_init(&S->lock, NULL);
     pthread_mutex_init(&S->stw_mu, NULL);
-    pthread_mutex_init(&S->gc_lock, NULL);
     pthread_mutex_init(&S->weak_lock, NULL);
     pthread_mutex_init(&S->types_lock, NULL);
     pthread_mutex_init(&S->trace_lock, NULL);
@@ -112,8 +121,22 @@ void ouro__shared_init(ouro_heap *h)
      * paths test these flags first (raw.c, object.c). */
     ouro__alloc_slow_update(h);
     ouro__trace_fields_off(h);
-    tls_heap = h;
-    tls_ta = &h->ta0;
+    tls_set(h, &h->ta0);
+}
+
+void ouro__spin_lock_slow(int *l)
+{
+    for (unsigned i = 0;; i++) {
+        if (ouro__spin_trylock(l))
+            return;
+        if (i < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        } else {
+            sched_yield();
+        }
+    }
 }
 
 /* ------------------------------------------------------------ lookup */
@@ -133,8 +156,7 @@ static ouro__talloc *self_slow(ouro_heap *h)
     }
     pthread_mutex_unlock(&S->stw_mu);
     if (found) {
-        tls_heap = h;
-        tls_ta = found;
+        tls_set(h, found);
     }
     return found;
 }
@@ -143,7 +165,7 @@ static ouro__talloc *self_slow(ouro_heap *h)
  * attached. */
 static inline ouro__talloc *self(ouro_heap *h)
 {
-    if (OURO__LIKELY(tls_heap == h))
+    if (OURO__LIKELY(ouro__self.heap == h))
         return tls_ta;
     return self_slow(h);
 }
@@ -393,8 +415,40 @@ static void auto_collect(ouro_heap *h, void *arg)
 {
     (void)arg;
     ouro__shared_flush_counts(h);
-    if (!h->collecting)
+    if (!h->collecting) {
+        bool saved = ouro__shared_gc_own_stop(h, h->shared->stop_depth == 1);
         ouro__gc_maybe_collect(h);
+        ouro__shared_gc_own_stop(h, saved);
+    }
+}
+
+bool ouro__shared_gc_own_stop(ouro_heap *h, bool own)
+{
+    bool was = h->shared->gc_own_stop;
+    h->shared->gc_own_stop = own;
+    return was;
+}
+
+void ouro__shared_gc_world(ouro_heap *h, bool run)
+{
+    ouro__shared *S = h->shared;
+    if (run) {
+        ASTORE(&S->gc_runner, self(h));
+        ouro__stw_leave(h);
+    } else {
+        (void)ouro__stw_enter(h, "the collector"); /* attached: cannot fail */
+        ASTORE(&S->gc_runner, NULL);
+    }
+}
+
+bool ouro__shared_gc_may_run(ouro_heap *h)
+{
+    ouro__shared *S = h->shared;
+    ouro__talloc *me = self(h);
+    /* (attached changes only under stw_mu, and not while a stop is in
+     * force: attach and unpark wait for its end) */
+    return S->gc_own_stop && me && ALOAD_RELAXED(&S->stopper) == me && S->stop_depth == 1 &&
+           S->attached > 1 && !h->freeing && !h->teardown;
 }
 
 /* With the world stopped: every talloc's pending remote frees taken back. */
@@ -533,7 +587,7 @@ void ouro__shared_raw_free(ouro_heap *h, void *p)
 /* ceil(2^32 / class size), by size class (pool.c's classes). */
 #define RECIP(sz) ((uint32_t)((((uint64_t)1 << 32) + (sz) - 1) / (sz)))
 #define R16(n) RECIP(16 * (n))
-static const uint32_t class_recip[OURO_NUM_CLASSES] = {
+const uint32_t ouro__class_recip[OURO_NUM_CLASSES] = {
     R16(1),  R16(2),  R16(3),  R16(4),  R16(5),  R16(6),  R16(7),  R16(8),
     R16(9),  R16(10), R16(11), R16(12), R16(13), R16(14), R16(15), R16(16),
     R16(17), R16(18), R16(19), R16(20), R16(21), R16(22), R16(23), R16(24),
@@ -550,22 +604,20 @@ static inline uint16_t owner_id(const ouro_object *o)
     return ((const ouro__pool *)ch)->owner;
 }
 
-/* o's shared count and queue link: the array at the end of its pool,
- * from the last entry down (block k's is entry k from the end), or its
- * large block's header. */
-static inline ouro__brc *brc_of(const ouro_object *o)
+static inline ouro__brc *brc_of(const ouro_object *o) { return ouro__brc_of(o); }
+
+static void free_block(ouro_heap *h, ouro__talloc *ta, void *p);
+
+/* Free dead o's block.  A pool block's shared word and queue link are
+ * zeroed here, where its death has just read them, rather than when the
+ * block is handed out again: the allocation then touches only the
+ * object's own lines (a new pool's array starts zeroed, pool.c).  A large
+ * block's are set when it is allocated. */
+static inline void free_obj_block(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
 {
-    ouro__chunk *ch = (ouro__chunk *)ouro__pool_of(o);
-    if (ch->kind == OURO__CHUNK_LARGE)
-        return &((ouro__large *)ch)->brc;
-    ouro__pool *pool = (ouro__pool *)ch;
-    uint32_t off = (uint32_t)(((uintptr_t)o & (OURO__POOL_SIZE - 1)) - OURO__POOL_HEADER);
-    /* off / block_size as a multiplication: exact for off < 2^14 and
-     * block sizes up to 2^11 (the error, under off / 2^32, stays below
-     * 1 / block_size) */
-    uint32_t k = (uint32_t)(((uint64_t)off * class_recip[pool->szidx]) >> 32);
-    OURO__ASSERT(k == off / pool->block_size);
-    return (ouro__brc *)((uint8_t *)pool + OURO__POOL_SIZE) - 1 - k;
+    if (ouro__pool_of(o)->c.kind == OURO__CHUNK_POOL)
+        *brc_of(o) = (ouro__brc){0, 0};
+    free_block(h, ta, o);
 }
 
 #define SH_ONE 4 /* one reference in the shared word (count << 2) */
@@ -628,13 +680,6 @@ void ouro__shared_mark_weak(ouro_object *o)
                                       __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
 }
 
-uint32_t ouro__shared_refcount(const ouro_object *o)
-{
-    uint32_t rc = rc_load(o);
-    int32_t sh = __atomic_load_n(&brc_of(o)->shared, __ATOMIC_RELAXED);
-    int64_t n = (int64_t)(sh >> 2) + ((rc & OURO__RC_MERGED) ? 0 : (rc & OURO__RC_LOCAL));
-    return n < 0 ? 0 : (uint32_t)n;
-}
 
 static void obj_dealloc(ouro_heap *h, ouro__talloc *ta, ouro_object *o);
 static void process_orphans(ouro_heap *h, ouro__talloc *me);
@@ -647,13 +692,16 @@ static int32_t explicit_merge(ouro_object *o, int32_t extra)
     ouro__brc *b = brc_of(o);
     uint32_t rc = rc_load(o);
     int32_t local = (rc & OURO__RC_MERGED) ? 0 : (int32_t)(rc & OURO__RC_LOCAL);
+    /* Marked merged before the CAS (gh-119999): once the CAS publishes
+     * the merged count, another thread may drop it to zero and free o, so
+     * nothing may write o after it. */
+    __atomic_store_n(&o->refcnt, OURO__RC_SHARED | OURO__RC_MERGED, __ATOMIC_SEQ_CST);
     int32_t sh = __atomic_load_n(&b->shared, __ATOMIC_RELAXED), total;
     do {
         total = (sh >> 2) + local + extra;
     } while (!__atomic_compare_exchange_n(&b->shared, &sh, (int32_t)((uint32_t)total << 2) |
                                                               OURO__SH_MERGED,
                                           false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
-    __atomic_store_n(&o->refcnt, OURO__RC_SHARED | OURO__RC_MERGED, __ATOMIC_SEQ_CST);
     return total;
 }
 
@@ -816,10 +864,30 @@ void ouro__decref_shared(ouro_object *o)
 
 /* Track o on its owner's young list (the caller is its owner, or holds
  * the owner stopped or detached). */
-static void track_young(ouro_heap *h, ouro_object *o)
+static inline void track_young_at(ouro_heap *h, ouro_object *o, uint16_t owner)
 {
-    ouro__list_append(h, o, &h->young[owner_id(o)]);
+    ouro_object *head = &h->young[owner];
+    uint32_t r = ouro__obj_ref(h, o), last = head->gc_prev;
+    ouro__obj_of(h, last)->gc_next = r;
+    o->gc_prev = last;
+    o->gc_next = ouro__head_ref(h, head);
+    head->gc_prev = r;
     o->flags |= OURO__F_TLIST;
+}
+
+static inline void track_young(ouro_heap *h, ouro_object *o)
+{
+    track_young_at(h, o, owner_id(o));
+}
+
+/* Off its owner's young list (the caller may change that list). */
+static inline void untrack_young(ouro_heap *h, ouro_object *o)
+{
+    OURO__ASSERT(o->gc_next != 0 && (o->flags & OURO__F_TLIST));
+    ouro__obj_of(h, o->gc_prev)->gc_next = o->gc_next;
+    ouro__obj_of(h, o->gc_next)->gc_prev = o->gc_prev;
+    o->gc_next = 0;
+    o->flags &= (uint16_t)~OURO__F_TLIST;
 }
 
 /* Untrack o: from its owner's young list (the caller is the owner or holds
@@ -828,19 +896,18 @@ static void track_young(ouro_heap *h, ouro_object *o)
 static void untrack(ouro_heap *h, ouro_object *o)
 {
     if (o->flags & OURO__F_TLIST) {
-        ouro__list_remove(h, o);
-        o->flags &= (uint16_t)~OURO__F_TLIST;
+        untrack_young(h, o);
         return;
     }
     /* Its links, whether it has any included, are read under the lock:
      * unlinking a neighbour in another thread writes them. */
     bool stopped = ouro__stw_mine(h);
     if (!stopped)
-        pthread_mutex_lock(&h->shared->gc_lock);
+        ouro__spin_lock(&h->shared->gc_lock);
     if (o->gc_next)
         ouro__gc_untrack(h, o);
     if (!stopped)
-        pthread_mutex_unlock(&h->shared->gc_lock);
+        ouro__spin_unlock(&h->shared->gc_lock);
 }
 
 bool ouro__shared_track_own(ouro_heap *h, ouro_object *o, bool track)
@@ -860,8 +927,7 @@ bool ouro__shared_track_own(ouro_heap *h, ouro_object *o, bool track)
         return true;
     if (!(o->flags & OURO__F_TLIST))
         return false; /* in the generations: the world stops */
-    ouro__list_remove(h, o);
-    o->flags &= (uint16_t)~OURO__F_TLIST;
+    untrack_young(h, o);
     return true;
 }
 
@@ -900,15 +966,18 @@ ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, size_t size, const 
     o->type_id = (uint16_t)type->id;
     o->flags = OURO__F_OBJECT;
     o->gc_next = o->gc_prev = 0;
-    ouro__brc *b = brc_of(o);
-    __atomic_store_n(&b->shared, 0, __ATOMIC_RELAXED);
-    b->qlink = 0;
+    if (OURO__UNLIKELY(ouro__pool_of(o)->c.kind == OURO__CHUNK_LARGE)) {
+        ouro__brc *b = brc_of(o);
+        __atomic_store_n(&b->shared, 0, __ATOMIC_RELAXED);
+        b->qlink = 0;
+    }
+    OURO__ASSERT(brc_of(o)->shared == 0 && brc_of(o)->qlink == 0);
     rc_store(o, OURO__RC_SHARED | 1);
     ta->objects_new++;
     if (OURO__UNLIKELY(h->tracer != NULL))
         trace_alloc(h, o, 0, file, line, func);
     if (gc)
-        track_young(h, o);
+        track_young_at(h, o, ta->id);
     return o;
 }
 
@@ -927,9 +996,9 @@ static bool finalize_resurrects(ouro_heap *h, ouro__talloc *ta, ouro_object *o, 
         if (owner_id(o) == ta->id || ALOAD_RELAXED(&h->shared->stopper) == ta) {
             track_young(h, o);
         } else {
-            pthread_mutex_lock(&h->shared->gc_lock);
+            ouro__spin_lock(&h->shared->gc_lock);
             ouro__gc_track(h, o);
-            pthread_mutex_unlock(&h->shared->gc_lock);
+            ouro__spin_unlock(&h->shared->gc_lock);
         }
     }
     __atomic_store_n(&b->shared, SH_ONE | OURO__SH_MERGED, __ATOMIC_RELAXED);
@@ -961,7 +1030,7 @@ static void bury(ouro_heap *h, ouro__talloc *me, ouro__talloc *of)
     of->nzombies = 0;
     bool stopped = ALOAD_RELAXED(&h->shared->stopper) == me;
     if (!stopped)
-        pthread_mutex_lock(&h->shared->gc_lock);
+        ouro__spin_lock(&h->shared->gc_lock);
     for (uint32_t r = list; r;) {
         ouro_object *o = ouro__obj_of(h, r);
         r = brc_of(o)->qlink;
@@ -969,7 +1038,7 @@ static void bury(ouro_heap *h, ouro__talloc *me, ouro__talloc *of)
             ouro__gc_untrack(h, o); /* the generation's counters too */
     }
     if (!stopped)
-        pthread_mutex_unlock(&h->shared->gc_lock);
+        ouro__spin_unlock(&h->shared->gc_lock);
     for (uint32_t r = list; r;) {
         ouro_object *o = ouro__obj_of(h, r);
         r = brc_of(o)->qlink;
@@ -985,7 +1054,7 @@ static void bury(ouro_heap *h, ouro__talloc *me, ouro__talloc *of)
         } else {
             o->flags = 0;
         }
-        free_block(h, me, o);
+        free_obj_block(h, me, o);
     }
 }
 
@@ -1020,14 +1089,15 @@ static void obj_dealloc(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
          * it stays linked there until buried in a batch (bury), so that
          * its death does not wait for the lock. */
         if (!(o->flags & OURO__F_TLIST) && ALOAD_RELAXED(&h->shared->stopper) != ta &&
-            pthread_mutex_trylock(&h->shared->gc_lock) == 0) {
+            ouro__spin_trylock(&h->shared->gc_lock)) {
             /* the lock is free (always, with one thread): unlinked now */
             if (o->gc_next)
                 ouro__gc_untrack(h, o);
-            pthread_mutex_unlock(&h->shared->gc_lock);
+            ouro__spin_unlock(&h->shared->gc_lock);
         } else if (!(o->flags & OURO__F_TLIST) && !t->finalize &&
                    ta->dealloc_depth < h->cfg.dealloc_depth &&
-                   ALOAD_RELAXED(&h->shared->stopper) != ta) {
+                   ALOAD_RELAXED(&h->shared->stopper) != ta &&
+                   ALOAD_RELAXED(&h->shared->gc_runner) != ta) {
             /* On the thread's zombie list from now: a collection that its
              * own deallocation runs (user code) buries it first. */
             o->flags |= OURO__F_ZOMBIE;
@@ -1098,7 +1168,7 @@ static void obj_dealloc_now(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
     } else {
         o->flags = 0;
     }
-    free_block(h, ta, o);
+    free_obj_block(h, ta, o);
 done:
     ta->dealloc_depth--;
 }
@@ -1231,8 +1301,7 @@ int ouro_thread_attach(ouro_heap *h)
         S->peak_attached = S->attached;
     S->attaches++;
     pthread_mutex_unlock(&S->stw_mu);
-    tls_heap = h;
-    tls_ta = ta;
+    tls_set(h, ta);
     process_queue(h, ta, ta); /* what others queued for an adopted state */
     return 0;
 }
@@ -1256,8 +1325,8 @@ int ouro_thread_detach(ouro_heap *h)
     ASTORE(&ta->state, OURO__TS_DETACHED);
     S->attached--;
     pthread_mutex_unlock(&S->stw_mu);
-    if (tls_heap == h)
-        tls_heap = NULL, tls_ta = NULL;
+    if (ouro__self.heap == h)
+        tls_set(NULL, NULL);
     return 0;
 }
 
@@ -1379,9 +1448,11 @@ static int check_object(void *block, void *arg)
     else if (o->gc_next != 0 && !(ouro__type(o)->flags & OURO_TYPE_GC))
         why = "tracked, but its type is not a collected one";
     if (why) {
-        ouro__report(cs->h, "ouro_heap_check: object %p (%s): %s (count %#x, shared %d)\n",
+        ouro__report(cs->h,
+                     "ouro_heap_check: object %p (%s): %s (count %#x, shared %d, flags %#x, "
+                     "links %#x %#x)\n",
                      block, ouro__type_by_id(o->type_id) ? ouro__type(o)->name : "?", why, rc,
-                     (int)sh);
+                     (int)sh, (unsigned)o->flags, o->gc_next, o->gc_prev);
         cs->bad = 1;
         return 1;
     }
@@ -1485,14 +1556,13 @@ void ouro__shared_fini(ouro_heap *h)
     }
     pthread_mutex_destroy(&S->lock);
     pthread_mutex_destroy(&S->stw_mu);
-    pthread_mutex_destroy(&S->gc_lock);
     pthread_mutex_destroy(&S->trace_lock);
     pthread_mutex_destroy(&S->weak_lock);
     pthread_mutex_destroy(&S->types_lock);
     pthread_cond_destroy(&S->stopped);
     pthread_cond_destroy(&S->resumed);
-    if (tls_heap == h)
-        tls_heap = NULL, tls_ta = NULL;
+    if (ouro__self.heap == h)
+        tls_set(NULL, NULL);
 }
 
 /* ouro_heap_check's collector part on a shared heap, the world stopped:
