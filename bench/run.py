@@ -368,9 +368,9 @@ def build_cases(quick):
 
 
 def w11_cases(q):
-    """W11 threads, on raw blocks (the object versions are still to come):
-    ouro is one shared heap every thread attaches to, ouro_single an
-    ordinary heap (bench/w11_threads.c)."""
+    """W11 threads, on raw blocks, and binary-trees with ouro objects: ouro
+    is one shared heap every thread attaches to, ouro_single an ordinary
+    heap (bench/w11_threads.c)."""
     cases = []
     mallocs = ["glibc", "mimalloc", "jemalloc"]  # Boehm's threads would need registering
     n = 20000 if q else 10000000
@@ -388,6 +388,14 @@ def w11_cases(q):
                                                                     "s" if threads > 1 else ""),
                           "time_s", "s", c_peers("w11_threads", peers, "trees", n, threads),
                           text=binarytrees_expected(n), tag="trees%d" % threads))
+    n = 10 if q else 18
+    for threads in (1, 2):
+        peers = ["ouro", "ouro_single"] if threads == 1 else ["ouro"]
+        cases.append(Case("W11", "binary-trees N=%d, ouro objects, %d thread%s" % (
+                              n, threads, "s" if threads > 1 else ""),
+                          "time_s", "s", c_peers("w11_threads", peers, "otrees", n, threads),
+                          text=binarytrees_expected(n), extras=("collections",),
+                          tag="otrees%d" % threads))
     n = 20000 if q else 5000000
     for size in (64, 256):
         common = "prodcons %d %d received %d sum %d bad 0" % (size, n, n, n * (n - 1) // 2)
@@ -437,7 +445,7 @@ WORKLOAD_TITLES = {
     "W8": "W8 memory per object",
     "W9": "W9 profiling overhead (slowdown with allocation-site tracing on)",
     "W10": "W10 cyclic churn (most objects alive at once, time)",
-    "W11": "W11 threads: shared heaps (raw blocks)",
+    "W11": "W11 threads: shared heaps",
 }
 WORKLOAD_ORDER = ["W6", "W1", "W3", "W4", "W2", "W5", "W7", "W8", "W9", "W10", "W11"]
 
@@ -971,8 +979,9 @@ def extra_notes(wid, wc, results):
 
 def w11_notes(wc, results):
     """W11's figures against issue 17's targets, all from this run."""
-    out = ["Raw blocks (`ouro_raw_alloc`/`ouro_raw_free` against `malloc`/`free`; the "
-           "object versions are still to come). ouro = one shared heap (`cfg.shared = 1`) "
+    out = ["Raw blocks (`ouro_raw_alloc`/`ouro_raw_free` against `malloc`/`free`), and "
+           "binary-trees with ouro objects (W1's node: a tracked object with two references, "
+           "default settings, collector on). ouro = one shared heap (`cfg.shared = 1`) "
            "that every thread attaches to; ouro, single-thread heap = an ordinary heap. "
            "Producer/consumer: batches of 64 pointers through a mutex and condition variable "
            "queue, the consumer frees every block (ouro: remote frees). Stops: 8 threads "
@@ -991,7 +1000,7 @@ def w11_notes(wc, results):
     rows = []
     shared = []
     for c in wc:
-        if c.tag in ("pairs", "trees1"):
+        if c.tag in ("pairs", "trees1", "otrees1"):
             row = results.get(c.key, {})
             a, b = row.get("ouro", {}).get("value"), row.get("ouro_single", {}).get("value")
             if a and b:
@@ -1008,6 +1017,9 @@ def w11_notes(wc, results):
         cells = ", ".join("%s %.2f×" % (LABEL[p], v) for p, v in scal.items())
         if "ouro" in scal and "mimalloc" in scal:
             cells += " (ouro ÷ mimalloc %.2f)" % (scal["ouro"] / scal["mimalloc"])
+        t1, t2 = val("otrees1", "ouro"), val("otrees2", "ouro")
+        if t1 and t2:
+            cells += "; ouro objects %.2f×" % (t1 / t2)
         rows.append(("binary-trees throughput, 2 threads ÷ 1 (time 1 ÷ time 2)", cells,
                      "ouro ≥ 1.8×, ≥ mimalloc's"))
     pc = []

@@ -1,8 +1,8 @@
 /*
- * w11_threads.c — workload 11: threads, on raw blocks.  Every case here
- * allocates raw blocks, ouro_raw_alloc and ouro_raw_free against the
- * peers' malloc and free (written when shared heaps held raw memory only;
- * the object versions of these cases are still to come).
+ * w11_threads.c — workload 11: threads.  Every case but otrees allocates
+ * raw blocks, ouro_raw_alloc and ouro_raw_free against the peers' malloc
+ * and free; otrees is binary-trees with ouro objects, the shared heap
+ * against the single-thread heap.
  *
  *   pairs SIZE N        W6's alloc+free pairs on one thread (stopping early
  *                       after 2 s), then the same with one other block kept
@@ -23,6 +23,12 @@
  *                       a shared counter, as the CLBG parallel versions
  *                       share out the depths; the stretch and long-lived
  *                       trees are the main thread's.  @time_s is wall time
+ *   otrees N THREADS    (ouro and ouro_single) the same binary-trees with
+ *                       ouro objects: bench/onode.h's node, a tracked
+ *                       object with two references (W1's), default
+ *                       settings, automatic collection on; the tree is
+ *                       dropped with ouro_decref.  @time_s is wall time,
+ *                       @collections the collections of all generations
  *   stop THREADS ROUNDS [GAP_US]
  *                       (ouro only) THREADS workers allocate and free small
  *                       blocks without a pause while the main thread stops
@@ -61,6 +67,7 @@
 #if defined(PEER_OURO) || defined(PEER_OURO_SINGLE)
 #include "common.h"
 #include "ouro.h"
+#include "onode.h"
 static ouro_heap *peer_heap;
 #if defined(PEER_OURO)
 #define PEER_NAME "ouro"
@@ -451,6 +458,73 @@ static void run_trees(int n, int threads)
     bench_result("threads", threads);
 }
 
+/* ------------------------------------------------------- trees of objects */
+
+#if defined(PEER_OURO) || defined(PEER_OURO_SINGLE)
+/* otrees: the same program with ouro objects (bench/onode.h: a tracked
+ * object with two references, W1's node), default settings, collector on:
+ * what a runtime on ouro pays, reference counts and collector included. */
+static void *otree_worker(void *arg)
+{
+    (void)arg;
+    peer_thread_enter();
+    long local[MAX_DEPTHS] = {0};
+    for (;;) {
+        long c = atomic_fetch_add_explicit(&tr_next, 1, memory_order_relaxed);
+        if (c >= (long)tr_ndepths * CHUNKS)
+            break;
+        int di = (int)(c / CHUNKS), d = MIN_DEPTH + 2 * di;
+        long iterations = 1L << (tr_max_depth - d + MIN_DEPTH);
+        for (long i = 0; i < iterations / CHUNKS; i++) {
+            ouro_object *t = onode_bottom_up(peer_heap, d);
+            local[di] += onode_check(t);
+            ouro_decref(t);
+        }
+    }
+    for (int i = 0; i < tr_ndepths; i++)
+        atomic_fetch_add(&tr_sum[i], local[i]);
+    peer_thread_leave();
+    return NULL;
+}
+
+static void run_otrees(int n, int threads)
+{
+#if defined(PEER_OURO_SINGLE)
+    if (threads != 1)
+        bench_die("otrees: the single-thread heap runs with THREADS = 1 only");
+#endif
+    if (threads < 1 || threads > 64)
+        bench_die("otrees: THREADS must be 1..64");
+    int max_depth = n < MIN_DEPTH + 2 ? MIN_DEPTH + 2 : n;
+    if ((max_depth - MIN_DEPTH) / 2 + 1 > MAX_DEPTHS)
+        bench_die("otrees: N out of range");
+    tr_max_depth = max_depth;
+    tr_ndepths = (max_depth - MIN_DEPTH) / 2 + 1;
+    double t0 = bench_now();
+
+    int stretch = max_depth + 1;
+    ouro_object *t = onode_bottom_up(peer_heap, stretch);
+    printf("stretch tree of depth %d\t check: %ld\n", stretch, onode_check(t));
+    ouro_decref(t);
+
+    ouro_object *long_lived = onode_bottom_up(peer_heap, max_depth);
+    run_threads(otree_worker, threads);
+    for (int i = 0; i < tr_ndepths; i++) {
+        int d = MIN_DEPTH + 2 * i;
+        printf("%ld\t trees of depth %d\t check: %ld\n", 1L << (max_depth - d + MIN_DEPTH), d,
+               atomic_load(&tr_sum[i]));
+    }
+    printf("long lived tree of depth %d\t check: %ld\n", max_depth, onode_check(long_lived));
+    ouro_decref(long_lived);
+    bench_result("time_s", bench_now() - t0);
+    bench_result("threads", threads);
+    ouro_gc_gen_stats st[OURO_GC_GENERATIONS];
+    ouro_gc_get_stats(peer_heap, st);
+    bench_result("collections", (double)(st[0].collections + st[1].collections +
+                                         st[2].collections));
+}
+#endif
+
 /* ---------------------------------------------------------------- stop */
 
 #if defined(PEER_SHARED)
@@ -547,7 +621,7 @@ int main(int argc, char **argv)
     if (argc < 4) {
         fprintf(stderr,
                 "usage: %s pairs SIZE N | prodcons SIZE N | trees N THREADS | "
-                "stop THREADS ROUNDS\n",
+                "otrees N THREADS | stop THREADS ROUNDS\n",
                 argv[0]);
         return 2;
     }
@@ -562,6 +636,10 @@ int main(int argc, char **argv)
         run_prodcons((size_t)a, b);
     else if (!strcmp(argv[1], "trees"))
         run_trees((int)a, (int)b);
+#if defined(PEER_OURO) || defined(PEER_OURO_SINGLE)
+    else if (!strcmp(argv[1], "otrees"))
+        run_otrees((int)a, (int)b);
+#endif
 #if defined(PEER_SHARED)
     else if (!strcmp(argv[1], "stop"))
         run_stop((int)a, b, bench_arg_long(argc, argv, 4, 1000));
@@ -569,7 +647,7 @@ int main(int argc, char **argv)
     else
         bench_die("unknown case");
 #if defined(PEER_OURO) || defined(PEER_OURO_SINGLE)
-    int rc = ouro_heap_free(peer_heap); /* raw blocks only: 0 leaked objects */
+    int rc = ouro_heap_free(peer_heap); /* every object dropped: 0 leaked */
     if (rc != 0) {
         fprintf(stderr, "bench: ouro_heap_free: %d\n", rc);
         return 2;
