@@ -135,7 +135,7 @@ ouro_heap *ouro_heap_new(const ouro_config *cfg)
     ouro__gc_init(h);
     if (h->shared) {
         for (uint32_t i = 0; i < OURO__MAX_THREADS; i++)
-            ouro__list_init(h, &h->young[i]);
+            ouro__list_init(h, &h->young[i].head);
         /* The world stops for every collection: the stop-the-world
          * schedule, not the incremental one (shared.c). */
         ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_ADAPTIVE);

@@ -591,8 +591,14 @@ struct ouro_heap {
      * since the last collection, in allocation order, linked and unlinked
      * by that thread alone (or with it stopped, or by the thread holding
      * it detached); flushed into generation 0 when the world stops for a
-     * collection (shared.c).  List heads, so in this structure (slot 0). */
-    ouro_object young[OURO__MAX_THREADS];
+     * collection (shared.c).  List heads, so in this structure (slot 0);
+     * a cache line each, since every allocation of its thread writes its
+     * head (two threads' heads on one line cost two threads' binary-trees
+     * a third of their time). */
+    struct {
+        ouro_object head;
+        uint8_t pad[48];
+    } young[OURO__MAX_THREADS];
 
     ouro_config cfg;
     int last_error;
@@ -804,6 +810,31 @@ static inline ouro__pool *ouro__pool_of(const void *p)
 static inline ouro_heap *ouro__heap_of(const ouro_object *o)
 {
     return ((ouro__chunk *)ouro__pool_of(o))->heap;
+}
+
+/* Small objects: straight-line stores (a loop here becomes `rep stos`,
+ * which costs more than the whole allocation).  Block sizes are multiples
+ * of 16; words 0-1 are the header, which the caller writes. */
+static inline void ouro__zero_body(ouro_object *o, size_t size)
+{
+    if (size <= 64) {
+        /* a cascade, the 32-byte object's case first */
+        uint64_t *w = (uint64_t *)o;
+        if (size > 16) {
+            w[2] = 0;
+            w[3] = 0;
+            if (size > 32) {
+                w[4] = 0;
+                w[5] = 0;
+                if (size > 48) {
+                    w[6] = 0;
+                    w[7] = 0;
+                }
+            }
+        }
+    } else {
+        memset((uint8_t *)o + sizeof(ouro_object), 0, size - sizeof(ouro_object));
+    }
 }
 
 /* ----- a shared heap's object counts (shared.c) */

@@ -179,31 +179,6 @@ static inline void header_init(ouro_object *o, uint32_t type_id, uint32_t gc_nex
 #endif
 }
 
-/* Small objects: straight-line stores (a loop here becomes `rep stos`,
- * which costs more than the whole allocation).  Block sizes are multiples
- * of 16; words 0-1 are the header, which the caller writes. */
-static inline void zero_body(ouro_object *o, size_t size)
-{
-    if (size <= 64) {
-        /* a cascade, the 32-byte object's case first */
-        uint64_t *w = (uint64_t *)o;
-        if (size > 16) {
-            w[2] = 0;
-            w[3] = 0;
-            if (size > 32) {
-                w[4] = 0;
-                w[5] = 0;
-                if (size > 48) {
-                    w[6] = 0;
-                    w[7] = 0;
-                }
-            }
-        }
-    } else {
-        memset((uint8_t *)o + sizeof(ouro_object), 0, size - sizeof(ouro_object));
-    }
-}
-
 /* The general allocation path: every case (bad arguments, a type's first
  * use, fault injection and debug heaps, a collection due, free lists,
  * large objects, a new pool, tracing).  new_fast comes here whenever any
@@ -252,7 +227,7 @@ static __attribute__((noinline)) ouro_object *new_slow(ouro_heap *h, ouro_type *
         h->last_error = OURO_ENOMEM;
         return NULL;
     }
-    zero_body(o, size);
+    ouro__zero_body(o, size);
     header_init(o, type->id, 0, 0);
     h->objects_new++;
     if (OURO__UNLIKELY(h->tracer != NULL))
@@ -268,7 +243,7 @@ static __attribute__((noinline)) ouro_object *new_slow(ouro_heap *h, ouro_type *
 static inline __attribute__((always_inline)) ouro_object *
 new_finish(ouro_heap *h, ouro_type *type, ouro_object *o, size_t size)
 {
-    zero_body(o, size);
+    ouro__zero_body(o, size);
     uint32_t id = type->id;
     h->objects_new++;
     if (type->flags & OURO_TYPE_GC) {

@@ -346,7 +346,7 @@ static void stw_end(ouro_heap *h)
 static void flush_lists(ouro_heap *h)
 {
     for (uint32_t i = 0; i < h->shared->ntallocs; i++) {
-        ouro_object *head = &h->young[i];
+        ouro_object *head = &h->young[i].head;
         if (ouro__list_empty(h, head))
             continue;
         uint32_t hr = ouro__head_ref(h, head);
@@ -839,6 +839,15 @@ void ouro__incref_shared(ouro_object *o)
 void ouro__decref_shared(ouro_object *o)
 {
     uint32_t rc = rc_load(o);
+    /* The owner's last local reference (ouro.h's inline operation does
+     * the others): its thread-local identity names the talloc. */
+    const ouro__chunk_head *ch = (const ouro__chunk_head *)ouro__pool_of(o);
+    if ((rc & (OURO__RC_MERGED | OURO__RC_LOCAL)) == 1 && rc < OURO_IMMORTAL_REFCNT &&
+        ch->heap == ouro__self.heap && ch->owner == ouro__self.id) {
+        rc_store(o, rc - 1);
+        merge_zero_local((ouro_heap *)ouro__self.heap, tls_ta, o);
+        return;
+    }
     ouro_heap *h = shared_heap_of(o, rc);
     if (!h)
         return;
@@ -866,7 +875,7 @@ void ouro__decref_shared(ouro_object *o)
  * the owner stopped or detached). */
 static inline void track_young_at(ouro_heap *h, ouro_object *o, uint16_t owner)
 {
-    ouro_object *head = &h->young[owner];
+    ouro_object *head = &h->young[owner].head;
     uint32_t r = ouro__obj_ref(h, o), last = head->gc_prev;
     ouro__obj_of(h, last)->gc_next = r;
     o->gc_prev = last;
@@ -962,7 +971,7 @@ ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, size_t size, const 
             return NULL;
         }
     }
-    memset((uint8_t *)o + sizeof(ouro_object), 0, size - sizeof(ouro_object));
+    ouro__zero_body(o, size);
     o->type_id = (uint16_t)type->id;
     o->flags = OURO__F_OBJECT;
     o->gc_next = o->gc_prev = 0;
@@ -1083,19 +1092,22 @@ static void obj_dealloc(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
 {
     ouro_type *t = ouro__type(o);
     if (t->flags & OURO_TYPE_GC) {
-        /* An object of the generations (it survived a collection) that
-         * dies in a running world is unlinked at once if gc_lock is free;
-         * if another thread holds it and the object cannot be resurrected,
-         * it stays linked there until buried in a batch (bury), so that
-         * its death does not wait for the lock. */
-        if (!(o->flags & OURO__F_TLIST) && ALOAD_RELAXED(&h->shared->stopper) != ta &&
-            ouro__spin_trylock(&h->shared->gc_lock)) {
+        /* On its owner's young list: this thread is the owner, or holds
+         * the owner stopped (dead_in_shared).  An object of the
+         * generations (it survived a collection) that dies in a running
+         * world is unlinked at once if gc_lock is free; if another thread
+         * holds it and the object cannot be resurrected, it stays linked
+         * there until buried in a batch (bury), so that its death does
+         * not wait for the lock. */
+        if (o->flags & OURO__F_TLIST) {
+            untrack_young(h, o);
+        } else if (ALOAD_RELAXED(&h->shared->stopper) != ta &&
+                   ouro__spin_trylock(&h->shared->gc_lock)) {
             /* the lock is free (always, with one thread): unlinked now */
             if (o->gc_next)
                 ouro__gc_untrack(h, o);
             ouro__spin_unlock(&h->shared->gc_lock);
-        } else if (!(o->flags & OURO__F_TLIST) && !t->finalize &&
-                   ta->dealloc_depth < h->cfg.dealloc_depth &&
+        } else if (!t->finalize && ta->dealloc_depth < h->cfg.dealloc_depth &&
                    ALOAD_RELAXED(&h->shared->stopper) != ta &&
                    ALOAD_RELAXED(&h->shared->gc_runner) != ta) {
             /* On the thread's zombie list from now: a collection that its
@@ -1572,7 +1584,7 @@ int ouro__shared_gc_check(ouro_heap *h)
 {
     size_t live = ouro__live_objects(h);
     for (uint32_t i = 0; i < h->shared->ntallocs; i++) {
-        ouro_object *head = &h->young[i];
+        ouro_object *head = &h->young[i].head;
         uint32_t hr = ouro__head_ref(h, head), prev = hr;
         size_t n = 0;
         for (uint32_t r = head->gc_next; r != hr;) {
