@@ -396,8 +396,30 @@ static void drop(tnode *n)
     peer_free(n);
 }
 
+/* What a tree is made of: raw nodes (trees) or ouro objects (otrees). */
+typedef struct tree_ops {
+    void *(*make)(int depth);
+    long (*count)(const void *t);
+    void (*release)(void *t);
+} tree_ops;
+
+static void *raw_make(int depth) { return bottom_up(depth); }
+static long raw_count(const void *t) { return check(t); }
+static void raw_release(void *t) { drop(t); }
+static const tree_ops raw_tree = {raw_make, raw_count, raw_release};
+
+#if defined(PEER_OURO) || defined(PEER_OURO_SINGLE)
+/* bench/onode.h's node (W1's: a tracked object with two references),
+ * default settings, automatic collection on; dropped with ouro_decref. */
+static void *obj_make(int depth) { return onode_bottom_up(peer_heap, depth); }
+static long obj_count(const void *t) { return onode_check(t); }
+static void obj_release(void *t) { ouro_decref(t); }
+static const tree_ops obj_tree = {obj_make, obj_count, obj_release};
+#endif
+
 enum { MIN_DEPTH = 4, CHUNKS = 16, MAX_DEPTHS = 32 };
 
+static const tree_ops *tr_ops;
 static int tr_max_depth, tr_ndepths;
 static atomic_long tr_next;          /* the next chunk to take */
 static atomic_long tr_sum[MAX_DEPTHS]; /* check sums per depth */
@@ -414,9 +436,9 @@ static void *tree_worker(void *arg)
         int di = (int)(c / CHUNKS), d = MIN_DEPTH + 2 * di;
         long iterations = 1L << (tr_max_depth - d + MIN_DEPTH);
         for (long i = 0; i < iterations / CHUNKS; i++) {
-            tnode *t = bottom_up(d);
-            local[di] += check(t);
-            drop(t);
+            void *t = tr_ops->make(d);
+            local[di] += tr_ops->count(t);
+            tr_ops->release(t);
         }
     }
     for (int i = 0; i < tr_ndepths; i++)
@@ -425,7 +447,7 @@ static void *tree_worker(void *arg)
     return NULL;
 }
 
-static void run_trees(int n, int threads)
+static void run_trees(const tree_ops *ops, int n, int threads)
 {
 #if defined(PEER_OURO_SINGLE)
     if (threads != 1)
@@ -436,94 +458,36 @@ static void run_trees(int n, int threads)
     int max_depth = n < MIN_DEPTH + 2 ? MIN_DEPTH + 2 : n;
     if ((max_depth - MIN_DEPTH) / 2 + 1 > MAX_DEPTHS)
         bench_die("trees: N out of range");
+    tr_ops = ops;
     tr_max_depth = max_depth;
     tr_ndepths = (max_depth - MIN_DEPTH) / 2 + 1;
     double t0 = bench_now();
 
     int stretch = max_depth + 1;
-    tnode *t = bottom_up(stretch);
-    printf("stretch tree of depth %d\t check: %ld\n", stretch, check(t));
-    drop(t);
+    void *t = ops->make(stretch);
+    printf("stretch tree of depth %d\t check: %ld\n", stretch, ops->count(t));
+    ops->release(t);
 
-    tnode *long_lived = bottom_up(max_depth);
+    void *long_lived = ops->make(max_depth);
     run_threads(tree_worker, threads);
     for (int i = 0; i < tr_ndepths; i++) {
         int d = MIN_DEPTH + 2 * i;
         printf("%ld\t trees of depth %d\t check: %ld\n", 1L << (max_depth - d + MIN_DEPTH), d,
                atomic_load(&tr_sum[i]));
     }
-    printf("long lived tree of depth %d\t check: %ld\n", max_depth, check(long_lived));
-    drop(long_lived);
+    printf("long lived tree of depth %d\t check: %ld\n", max_depth, ops->count(long_lived));
+    ops->release(long_lived);
     bench_result("time_s", bench_now() - t0);
     bench_result("threads", threads);
-}
-
-/* ------------------------------------------------------- trees of objects */
-
 #if defined(PEER_OURO) || defined(PEER_OURO_SINGLE)
-/* otrees: the same program with ouro objects (bench/onode.h: a tracked
- * object with two references, W1's node), default settings, collector on:
- * what a runtime on ouro pays, reference counts and collector included. */
-static void *otree_worker(void *arg)
-{
-    (void)arg;
-    peer_thread_enter();
-    long local[MAX_DEPTHS] = {0};
-    for (;;) {
-        long c = atomic_fetch_add_explicit(&tr_next, 1, memory_order_relaxed);
-        if (c >= (long)tr_ndepths * CHUNKS)
-            break;
-        int di = (int)(c / CHUNKS), d = MIN_DEPTH + 2 * di;
-        long iterations = 1L << (tr_max_depth - d + MIN_DEPTH);
-        for (long i = 0; i < iterations / CHUNKS; i++) {
-            ouro_object *t = onode_bottom_up(peer_heap, d);
-            local[di] += onode_check(t);
-            ouro_decref(t);
-        }
+    if (ops != &raw_tree) {
+        ouro_gc_gen_stats st[OURO_GC_GENERATIONS];
+        ouro_gc_get_stats(peer_heap, st);
+        bench_result("collections", (double)(st[0].collections + st[1].collections +
+                                             st[2].collections));
     }
-    for (int i = 0; i < tr_ndepths; i++)
-        atomic_fetch_add(&tr_sum[i], local[i]);
-    peer_thread_leave();
-    return NULL;
-}
-
-static void run_otrees(int n, int threads)
-{
-#if defined(PEER_OURO_SINGLE)
-    if (threads != 1)
-        bench_die("otrees: the single-thread heap runs with THREADS = 1 only");
 #endif
-    if (threads < 1 || threads > 64)
-        bench_die("otrees: THREADS must be 1..64");
-    int max_depth = n < MIN_DEPTH + 2 ? MIN_DEPTH + 2 : n;
-    if ((max_depth - MIN_DEPTH) / 2 + 1 > MAX_DEPTHS)
-        bench_die("otrees: N out of range");
-    tr_max_depth = max_depth;
-    tr_ndepths = (max_depth - MIN_DEPTH) / 2 + 1;
-    double t0 = bench_now();
-
-    int stretch = max_depth + 1;
-    ouro_object *t = onode_bottom_up(peer_heap, stretch);
-    printf("stretch tree of depth %d\t check: %ld\n", stretch, onode_check(t));
-    ouro_decref(t);
-
-    ouro_object *long_lived = onode_bottom_up(peer_heap, max_depth);
-    run_threads(otree_worker, threads);
-    for (int i = 0; i < tr_ndepths; i++) {
-        int d = MIN_DEPTH + 2 * i;
-        printf("%ld\t trees of depth %d\t check: %ld\n", 1L << (max_depth - d + MIN_DEPTH), d,
-               atomic_load(&tr_sum[i]));
-    }
-    printf("long lived tree of depth %d\t check: %ld\n", max_depth, onode_check(long_lived));
-    ouro_decref(long_lived);
-    bench_result("time_s", bench_now() - t0);
-    bench_result("threads", threads);
-    ouro_gc_gen_stats st[OURO_GC_GENERATIONS];
-    ouro_gc_get_stats(peer_heap, st);
-    bench_result("collections", (double)(st[0].collections + st[1].collections +
-                                         st[2].collections));
 }
-#endif
 
 /* ---------------------------------------------------------------- stop */
 
@@ -635,10 +599,10 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[1], "prodcons"))
         run_prodcons((size_t)a, b);
     else if (!strcmp(argv[1], "trees"))
-        run_trees((int)a, (int)b);
+        run_trees(&raw_tree, (int)a, (int)b);
 #if defined(PEER_OURO) || defined(PEER_OURO_SINGLE)
     else if (!strcmp(argv[1], "otrees"))
-        run_otrees((int)a, (int)b);
+        run_trees(&obj_tree, (int)a, (int)b);
 #endif
 #if defined(PEER_SHARED)
     else if (!strcmp(argv[1], "stop"))
