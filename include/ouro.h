@@ -539,7 +539,9 @@ OURO_API int ouro_heap_disown(ouro_heap *h);
  *     mutates it is a data race, as for any structure of your own.  Their
  *     free lists are not used on a shared heap.
  * Allocation tracing (ouro_inspect.h) sees the blocks of every thread;
- * starting and stopping it stop the world.
+ * starting and stopping it stop the world, as do snapshots, census and
+ * leak reports and the object-graph queries (their visitors run with the
+ * world stopped: they must not wait for another thread).
  * Not yet: ouro_gc_step and the incremental schedule: those calls fail
  * with OURO_ENOTSUP.
  * ouro_heap_last_error is per thread on a shared heap.

@@ -77,12 +77,22 @@ void ouro__ins_graph_free(ins_graph *g)
     free(g->bstart);
     free(g->back);
     free(g->external);
+    ouro_heap *held = g->held;
     memset(g, 0, sizeof *g);
+    if (held)
+        ouro__stw_leave(held);
 }
 
 int ouro__ins_graph_build(ouro_heap *h, ins_graph *g)
 {
     memset(g, 0, sizeof *g);
+    if (ouro_heap_is_shared(h)) {
+        /* the graph reads its objects after the walk: on a shared heap the
+         * world stays stopped until ouro__ins_graph_free */
+        if (ouro__stw_enter(h, "an object graph") < 0)
+            return OURO_ETHREAD;
+        g->held = h;
+    }
     build_state b = {g, INS_ARR(ouro_object *), {NULL, 0, 0, 2 * sizeof(uint32_t)}, 0, 0};
     ouro_heap_walk(h, collect_visit, &b);
     if (b.err || b.objs.len >= UINT32_MAX)
@@ -353,29 +363,29 @@ ouro_object **ouro_find_backref_chain(ouro_heap *h, ouro_object *target, size_t 
         return NULL;
     ins_graph g;
     if (ouro__ins_graph_build(h, &g) < 0) {
-        h->last_error = OURO_ENOMEM;
+        ouro__set_error(h, OURO_ENOMEM);
         return NULL;
     }
     ouro_object **chain = NULL;
     long t = ouro__ins_graph_find(&g, target);
     if (t < 0) {
-        h->last_error = OURO_EINVAL;
+        ouro__set_error(h, OURO_EINVAL);
         goto out;
     }
     uint32_t *idx = malloc(g.n * sizeof *idx);
     if (!idx) {
-        h->last_error = OURO_ENOMEM;
+        ouro__set_error(h, OURO_ENOMEM);
         goto out;
     }
     size_t n = ouro__ins_graph_chain(&g, (size_t)t, idx, g.n);
     if (!n) {
-        h->last_error = OURO_ENOTFOUND;
+        ouro__set_error(h, OURO_ENOTFOUND);
     } else if ((chain = malloc(n * sizeof *chain)) != NULL) {
         for (size_t i = 0; i < n; i++)
             chain[i] = g.obj[idx[i]];
         *len = n;
     } else {
-        h->last_error = OURO_ENOMEM;
+        ouro__set_error(h, OURO_ENOMEM);
     }
     free(idx);
 out:

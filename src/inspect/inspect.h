@@ -181,6 +181,8 @@ typedef struct ins_graph {
     uint32_t *bstart, *back;
     uint32_t *external;
     size_t nedges;
+    ouro_heap *held; /* a shared heap held stopped from build to free: the
+                        graph's objects cannot die or change meanwhile */
 } ins_graph;
 OURO__HIDDEN int ouro__ins_graph_build(ouro_heap *h, ins_graph *g);
 OURO__HIDDEN void ouro__ins_graph_free(ins_graph *g);

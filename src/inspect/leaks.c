@@ -186,7 +186,7 @@ ouro_leak_report *ouro__ins_leak_take(ouro_heap *h, size_t chains, ouro_graph **
     return r;
 fail:
     free(w.recs.p);
-    h->last_error = OURO_ENOMEM;
+    ouro__set_error(h, OURO_ENOMEM);
     ouro_leak_report_free(r);
     if (!r)
         free(priv);

@@ -79,13 +79,29 @@ out:
 
 /* ------------------------------------------------------------ taking */
 
+static ouro_snapshot *snapshot_take(ouro_heap *h, unsigned what, const char *label);
+
+/* On a shared heap the whole snapshot is taken with the world stopped:
+ * statistics, traces, census and leaks of one instant, and no object the
+ * leak report reads can die meanwhile. */
 ouro_snapshot *ouro_snapshot_take(ouro_heap *h, unsigned what, const char *label)
 {
     if (!h)
         return NULL;
+    if (!ouro_heap_is_shared(h))
+        return snapshot_take(h, what, label);
+    if (ouro__stw_enter(h, "ouro_snapshot_take") < 0)
+        return NULL;
+    ouro_snapshot *s = snapshot_take(h, what, label);
+    ouro__stw_leave(h);
+    return s;
+}
+
+static ouro_snapshot *snapshot_take(ouro_heap *h, unsigned what, const char *label)
+{
     ouro_snapshot *s = ouro__ins_snap_alloc();
     if (!s) {
-        h->last_error = OURO_ENOMEM;
+        ouro__set_error(h, OURO_ENOMEM);
         return NULL;
     }
     int rc = 0;
@@ -108,7 +124,7 @@ ouro_snapshot *ouro_snapshot_take(ouro_heap *h, unsigned what, const char *label
         rc = snap_leaks(h, s, (what & OURO_SNAP_GRAPH) != 0);
     if (rc) {
         ouro_snapshot_free(s);
-        h->last_error = rc;
+        ouro__set_error(h, rc);
         return NULL;
     }
     s->tools_bytes = ouro_inspect_overhead(h); /* after symbolizing the traces */
@@ -120,7 +136,7 @@ ouro_snapshot *ouro_trace_take_snapshot(ouro_heap *h)
     if (!h)
         return NULL;
     if (!ouro_trace_is_tracing(h)) {
-        h->last_error = OURO_ENOTFOUND;
+        ouro__set_error(h, OURO_ENOTFOUND);
         return NULL;
     }
     return ouro_snapshot_take(h, OURO_SNAP_TRACES, NULL);
