@@ -62,7 +62,6 @@
 #include "internal.h"
 
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -906,21 +905,27 @@ static void world_stop(ouro_heap *h, collection *c)
     c->running = false;
 }
 
-/* Before steps 5-6 run with the world running: a reference on every
- * object of the trash.  Without memory for the list, the world stays
- * stopped. */
-static void hold_trash(ouro_heap *h, collection *c, ouro_object *unreachable)
+/* The collector's references on the trash dropped (`held` emptied). */
+static void drop_held(collection *c)
+{
+    for (size_t i = 0; i < c->held.len; i++)
+        ouro_decref(c->held.items[i]);
+    c->held.len = 0;
+}
+
+/* Before steps 5-6, or step 8, run with the world running: a reference on
+ * every object of `trash`, then the world restarted.  Without memory for
+ * the list, the world stays stopped. */
+static void hold_trash(ouro_heap *h, collection *c, ouro_object *trash)
 {
     if (!c->run)
         return;
-    uint32_t hr = ouro__head_ref(h, unreachable);
-    for (uint32_t r = unreachable->gc_next; r != hr;) {
+    uint32_t hr = ouro__head_ref(h, trash);
+    for (uint32_t r = trash->gc_next; r != hr;) {
         ouro_object *o = ouro__obj_of(h, r);
         r = o->gc_next;
         if (ouro__vec_push(&c->held, o) < 0) {
-            for (size_t i = 0; i < c->held.len; i++)
-                ouro_decref(c->held.items[i]); /* none dies: it was counted */
-            c->held.len = 0;
+            drop_held(c); /* none dies: each was counted */
             c->run = false;
             return;
         }
@@ -934,9 +939,7 @@ static void hold_trash(ouro_heap *h, collection *c, ouro_object *unreachable)
 static void release_trash(ouro_heap *h, collection *c)
 {
     world_stop(h, c);
-    for (size_t i = 0; i < c->held.len; i++)
-        ouro_decref(c->held.items[i]);
-    c->held.len = 0;
+    drop_held(c);
 }
 
 /* Step 5.  Counts the reachable weak references freed right after their
@@ -1104,9 +1107,7 @@ static void delete_garbage(ouro_heap *h, collection *c)
     }
     /* With the world running, the trash dies here, off the collector's own
      * lists: in this thread, or queued to its owner's (biased counting). */
-    for (size_t i = 0; i < c->held.len; i++)
-        ouro_decref(c->held.items[i]);
-    c->held.len = 0;
+    drop_held(c);
     world_stop(h, c);
     c->uncollectable = (long)ouro__list_size(h, c->finalizers);
     if (h->debug_flags & OURO_GC_DEBUG_UNCOLLECTABLE)

@@ -595,30 +595,14 @@ const uint32_t ouro__class_recip[OURO_NUM_CLASSES] = {
     RECIP(640), RECIP(768), RECIP(896), RECIP(1024), RECIP(1280), RECIP(1536),
     RECIP(1792), RECIP(2048)};
 
-/* The talloc whose pool (or large block) holds o: its owner. */
+/* The talloc whose pool (or large block) holds o: its owner (both chunk
+ * headers keep it at the same place, ouro.h's ouro__chunk_head). */
 static inline uint16_t owner_id(const ouro_object *o)
 {
-    const ouro__chunk *ch = (const ouro__chunk *)ouro__pool_of(o);
-    if (ch->kind == OURO__CHUNK_LARGE)
-        return ((const ouro__large *)ch)->owner;
-    return ((const ouro__pool *)ch)->owner;
+    return ((const ouro__chunk_head *)ouro__pool_of(o))->owner;
 }
 
 static inline ouro__brc *brc_of(const ouro_object *o) { return ouro__brc_of(o); }
-
-static void free_block(ouro_heap *h, ouro__talloc *ta, void *p);
-
-/* Free dead o's block.  A pool block's shared word and queue link are
- * zeroed here, where its death has just read them, rather than when the
- * block is handed out again: the allocation then touches only the
- * object's own lines (a new pool's array starts zeroed, pool.c).  A large
- * block's are set when it is allocated. */
-static inline void free_obj_block(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
-{
-    if (ouro__pool_of(o)->c.kind == OURO__CHUNK_POOL)
-        *brc_of(o) = (ouro__brc){0, 0};
-    free_block(h, ta, o);
-}
 
 #define SH_ONE 4 /* one reference in the shared word (count << 2) */
 
@@ -629,6 +613,26 @@ static inline uint32_t rc_load(const ouro_object *o)
 static inline void rc_store(ouro_object *o, uint32_t v)
 {
     __atomic_store_n(&o->refcnt, v, __ATOMIC_RELAXED);
+}
+
+/* Free dead o's block, its header marked freed (debug heaps: so that a
+ * later reference operation on it is caught).  A pool block's shared word
+ * and queue link are zeroed here, where its death has just read them,
+ * rather than when the block is handed out again: the allocation then
+ * touches only the object's own lines (a new pool's array starts zeroed,
+ * pool.c).  A large block's are set when it is allocated. */
+static void free_dead(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
+{
+    if (h->cfg.debug >= OURO_DEBUG_CHECKS) {
+        rc_store(o, OURO__FREED_REFCNT);
+        o->flags = OURO__F_FREED;
+        o->gc_next = 0;
+    } else {
+        o->flags = 0;
+    }
+    if (ouro__pool_of(o)->c.kind == OURO__CHUNK_POOL)
+        *brc_of(o) = (ouro__brc){0, 0};
+    free_block(h, ta, o);
 }
 
 /* Is the calling thread (ta, NULL when not attached) o's owner, with o's
@@ -841,9 +845,8 @@ void ouro__decref_shared(ouro_object *o)
     uint32_t rc = rc_load(o);
     /* The owner's last local reference (ouro.h's inline operation does
      * the others): its thread-local identity names the talloc. */
-    const ouro__chunk_head *ch = (const ouro__chunk_head *)ouro__pool_of(o);
     if ((rc & (OURO__RC_MERGED | OURO__RC_LOCAL)) == 1 && rc < OURO_IMMORTAL_REFCNT &&
-        ch->heap == ouro__self.heap && ch->owner == ouro__self.id) {
+        ouro__owned(o)) {
         rc_store(o, rc - 1);
         merge_zero_local((ouro_heap *)ouro__self.heap, tls_ta, o);
         return;
@@ -1057,13 +1060,7 @@ static void bury(ouro_heap *h, ouro__talloc *me, ouro__talloc *of)
             o->flags &= (uint16_t)~OURO__F_ZOMBIE;
             continue;
         }
-        if (h->cfg.debug >= OURO_DEBUG_CHECKS) {
-            rc_store(o, OURO__FREED_REFCNT);
-            o->flags = OURO__F_FREED;
-        } else {
-            o->flags = 0;
-        }
-        free_obj_block(h, me, o);
+        free_dead(h, me, o);
     }
 }
 
@@ -1159,28 +1156,19 @@ static void obj_dealloc_now(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
         trace_free(h, o, 0);
     if ((t->flags & OURO_TYPE_GC) && ta->young_count > 0)
         ta->young_count--; /* as CPython's gen0 count at a GC object's free */
+    if (h->cfg.debug >= OURO_DEBUG_CHECKS) {
+        size_t n = ouro__block_size(o);
+        memset((uint8_t *)o + sizeof(ouro_object), 0xDD, n - sizeof(ouro_object));
+    }
     if (o->flags & OURO__F_ZOMBIE) {
         /* not buried yet: its links and flags stay for the burial, which
          * frees it */
-        if (h->cfg.debug >= OURO_DEBUG_CHECKS) {
-            size_t n = ouro__block_size(o);
-            memset((uint8_t *)o + sizeof(ouro_object), 0xDD, n - sizeof(ouro_object));
-        }
         o->flags |= OURO__F_ZDONE;
         if (ta->nzombies >= ZOMBIE_BATCH)
             bury(h, ta, ta);
         goto done;
     }
-    if (h->cfg.debug >= OURO_DEBUG_CHECKS) {
-        size_t n = ouro__block_size(o);
-        memset((uint8_t *)o + sizeof(ouro_object), 0xDD, n - sizeof(ouro_object));
-        rc_store(o, OURO__FREED_REFCNT);
-        o->flags = OURO__F_FREED;
-        o->gc_next = 0;
-    } else {
-        o->flags = 0;
-    }
-    free_obj_block(h, ta, o);
+    free_dead(h, ta, o);
 done:
     ta->dealloc_depth--;
 }
