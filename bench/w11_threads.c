@@ -360,41 +360,7 @@ static void run_prodcons(size_t size, long n)
 
 /* ---------------------------------------------------------------- trees */
 
-typedef struct tnode {
-    struct tnode *left, *right;
-} tnode;
-
-static tnode *bottom_up(int depth)
-{
-    tnode *l = NULL, *r = NULL;
-    if (depth > 0) {
-        l = bottom_up(depth - 1);
-        r = bottom_up(depth - 1);
-    }
-    tnode *n = peer_alloc(sizeof *n);
-    if (__builtin_expect(!n, 0))
-        bench_die("out of memory");
-    n->left = l;
-    n->right = r;
-    return n;
-}
-
-static long check(const tnode *n)
-{
-    long c = 1;
-    if (n->left)
-        c += check(n->left) + check(n->right);
-    return c;
-}
-
-static void drop(tnode *n)
-{
-    if (n->left) {
-        drop(n->left);
-        drop(n->right);
-    }
-    peer_free(n);
-}
+#include "tnode.h" /* W1's raw node: bottom_up, check, drop */
 
 /* What a tree is made of: raw nodes (trees) or ouro objects (otrees). */
 typedef struct tree_ops {

@@ -14,47 +14,7 @@
  * usage: w1_binarytrees_<peer> N
  */
 #include "peer.h"
-
-typedef struct tnode {
-    struct tnode *left, *right;
-} tnode;
-
-static tnode *bottom_up(int depth)
-{
-    /* Children first, then the parent, as in ouro's version. */
-    tnode *l = NULL, *r = NULL;
-    if (depth > 0) {
-        l = bottom_up(depth - 1);
-        r = bottom_up(depth - 1);
-    }
-    tnode *n = peer_alloc(sizeof *n);
-    if (__builtin_expect(!n, 0))
-        bench_die("out of memory");
-    n->left = l;
-    n->right = r;
-    return n;
-}
-
-static long check(const tnode *n)
-{
-    long c = 1;
-    if (n->left)
-        c += check(n->left) + check(n->right);
-    return c;
-}
-
-static void drop(tnode *n)
-{
-#if defined(PEER_COLLECTS)
-    (void)n; /* the collector's job */
-#else
-    if (n->left) {
-        drop(n->left);
-        drop(n->right);
-    }
-    peer_free(n);
-#endif
-}
+#include "tnode.h"
 
 int main(int argc, char **argv)
 {
