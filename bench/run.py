@@ -274,7 +274,8 @@ def build_cases(quick):
                       dict(c_peers("w2_gcbench", ["ouro"] + MALLOCS, *args),
                            ouro_ada=prog("w2_gcbench", "ouro",
                                          *(args + (ADAPTIVE_SCHEDULE,)))),
-                      text=gcbench_expected(*args), scale=1e3, extras=("collections",),
+                      text=gcbench_expected(*args), scale=1e3,
+                      extras=("collections", "gc_s", "pause_max_s"),
                       schedule=SCHEDULE_INCREMENTAL))
     cases.append(Case("W2", "GCBench%s, ouro under CPython's schedule" % (" (small)" if q else ""),
                       "time_s", "ms",
@@ -918,6 +919,18 @@ def extra_notes(wid, wc, results):
                     cells.append("%s %s: %.0f" % (c.name, LABEL[p], v))
         if cells:
             out.append("Collections: " + "; ".join(cells) + ".")
+        cells = []
+        for c in wc:
+            for p in ("ouro", "ouro_ada"):
+                g = ex(c, p, "gc_s")
+                if g is not None:
+                    cells.append("%s %s: %.1f ms, longest pause %.2f ms"
+                                 % (c.name, LABEL[p], g * 1e3,
+                                    (ex(c, p, "pause_max_s") or 0) * 1e3))
+        if cells:
+            out.append("")
+            out.append("Collector time (every collection, from its gc callback \"start\" to "
+                       "its \"stop\"): " + "; ".join(cells) + ".")
     elif wid == "W3":
         for c in wc:
             for p in ("ouro", "cpython"):

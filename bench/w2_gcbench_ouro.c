@@ -4,8 +4,10 @@
  * The same program as w2_gcbench.c with every node a collector-tracked ouro
  * object (two references and two ints: 40 bytes, a 48-byte block) and the
  * array of doubles an atomic, untracked object of its size.  Automatic
- * collection is on with the heap's default schedule (adaptive); trees die
- * by reference counting when dropped.
+ * collection is on with the heap's default schedule (incremental); trees
+ * die by reference counting when dropped.  Every collection is timed from
+ * its gc callback "start" to its "stop" (pauses.h: @gc_s, the collector
+ * time, and @pause_max_s...).
  *
  * SCHEDULE 1 runs it under CPython 3.11's schedule (onode.h,
  * bench_schedule), reported by bench/run.py as a separate case.
@@ -13,6 +15,7 @@
  * usage: w2_gcbench_ouro [STRETCH LONG ARRAY MIN MAX [SCHEDULE]]   (18 16 500000 4 16 0)
  */
 #include "onode.h"
+#include "pauses.h"
 
 typedef struct gnode {
     OURO_HEAD;
@@ -36,6 +39,16 @@ static ouro_type darray_type = {
 };
 
 static ouro_heap *heap;
+
+static void on_gc(ouro_heap *h, const char *phase, const ouro_gc_info *info, void *arg)
+{
+    (void)h;
+    (void)info;
+    if (phase[2] == 'a') /* "start" */
+        bench_pauses_start(arg);
+    else
+        bench_pauses_stop(arg);
+}
 
 static gnode *node_new(ouro_object *l, ouro_object *r)
 {
@@ -84,6 +97,10 @@ int main(int argc, char **argv)
     int max_depth = (int)bench_arg_long(argc, argv, 5, 16);
     heap = bench_ouro_heap();
     bench_schedule(heap, bench_arg_long(argc, argv, 6, 0));
+    bench_pauses pauses;
+    bench_pauses_init(&pauses);
+    if (ouro_gc_callback_add(heap, on_gc, &pauses) != 0)
+        bench_die("gc callback");
     double t0 = bench_now();
 
     ouro_decref(&make_tree(stretch)->ob_base);
@@ -117,6 +134,8 @@ int main(int argc, char **argv)
     bench_result("time_s", t);
     ouro_gc_gen_stats gs[3];
     ouro_gc_get_stats(heap, gs);
+    bench_pauses_report(&pauses);
+    bench_pauses_free(&pauses);
     bench_result("collections", (double)(gs[0].collections + gs[1].collections + gs[2].collections));
     ouro_decref(&long_lived->ob_base);
     ouro_decref(arr);

@@ -152,21 +152,6 @@ void ouro__list_merge(ouro_heap *h, ouro_object *from, ouro_object *to)
     ouro__list_init(h, from);
 }
 
-/* head's objects in the opposite order. */
-static void list_reverse(ouro_heap *h, ouro_object *head)
-{
-    uint32_t hr = ouro__head_ref(h, head);
-    uint32_t r = hr;
-    walk_base w = {0, h->slot_base[0]};
-    do {
-        ouro_object *o = r == hr ? head : walk_obj(h, &w, r);
-        uint32_t next = o->gc_next;
-        o->gc_next = o->gc_prev;
-        o->gc_prev = next;
-        r = next;
-    } while (r != hr);
-}
-
 size_t ouro__list_size(ouro_heap *h, ouro_object *head)
 {
     size_t n = 0;
@@ -258,16 +243,7 @@ void ouro__gc_untrack(ouro_heap *h, ouro_object *o)
 {
     OURO__ASSERT(o->gc_next != 0 && is_gc(o));
     ouro__list_remove(h, o);
-    if (o->flags & OURO__F_PENDING) {
-        /* It dies (or leaves the collector) before any full collection
-         * looked at it: it no longer weighs on the next one. */
-        if (h->long_lived_pending)
-            h->long_lived_pending--;
-    } else if (o->flags & OURO__F_MIDDLE) {
-        /* The same for the middle generation's next collection. */
-        if (h->middle_live)
-            h->middle_live--;
-    }
+    ouro__gc_uncount(h, o->flags);
     o->flags &= (uint16_t)~(OURO__F_COLLECTING | OURO__F_UNREACHABLE | OURO__F_PENDING |
                             OURO__F_MIDDLE | OURO__F_INCR | OURO__F_CURSOR | OURO__F_TLIST);
 }
@@ -514,9 +490,15 @@ static inline bool weak_involved(const ouro_object *o)
 
 /* Returns the number of objects left in young (the reachable ones), which
  * get the `set` flags (PENDING, when they are about to join the oldest
- * generation). */
-static size_t move_unreachable(ouro_heap *h, ouro_object *young, ouro_object *unreachable,
-                               uint16_t set, bool *special)
+ * generation).  They are left in the order the scan found them reachable
+ * or, with `reverse`, in the opposite order (move_survivors says why),
+ * linked so as the scan goes instead of by another walk: behind the scan,
+ * every link is rewritten anyway, and nothing ahead of it ever points
+ * back (visit_reachable appends at the tail, which is the scanned object
+ * itself or an object ahead of it). */
+static inline __attribute__((always_inline)) size_t
+move_unreachable_in(ouro_heap *h, ouro_object *young, ouro_object *unreachable, uint16_t set,
+                    bool *special, const bool reverse)
 {
     size_t reachable = 0;
     ouro_object *prev = young;
@@ -524,6 +506,7 @@ static size_t move_unreachable(ouro_heap *h, ouro_object *young, ouro_object *un
     uint32_t ur = ouro__head_ref(h, unreachable);
     reach_ctx rc = {h, young};
     uint32_t prev_ref = hr;
+    uint32_t first_ref = hr; /* reverse: the first object found reachable */
     uint32_t r = young->gc_next;
     walk_base w = {0, h->slot_base[0]};
     while (r != hr) {
@@ -533,10 +516,24 @@ static size_t move_unreachable(ouro_heap *h, ouro_object *young, ouro_object *un
         __builtin_prefetch(walk_obj(h, &w, o->gc_next));
         if (o->gc_prev) {
             ouro__traverse(o, visit_reachable, &rc);
-            o->gc_prev = prev == young ? hr : prev_ref;
             o->flags = (uint16_t)((o->flags & ~OURO__F_COLLECTING) | set);
-            prev = o;
-            prev_ref = r;
+            if (reverse) {
+                /* Read after the visits, which may have appended to o. */
+                uint32_t next = o->gc_next;
+                o->gc_next = prev_ref; /* the head's, for the first */
+                if (prev == young)
+                    first_ref = r;
+                else
+                    prev->gc_prev = r;
+                prev = o;
+                prev_ref = r;
+                r = next;
+            } else {
+                o->gc_prev = prev == young ? hr : prev_ref;
+                prev = o;
+                prev_ref = r;
+                r = prev->gc_next;
+            }
             reachable++;
         } else {
             /* A run of tentatively unreachable objects (gc_refs 0) moves to
@@ -562,26 +559,49 @@ static size_t move_unreachable(ouro_heap *h, ouro_object *young, ouro_object *un
                 cur = nr;
                 o = n;
             }
-            prev->gc_next = o->gc_next;
+            uint32_t after = o->gc_next;
+            if (!reverse)
+                prev->gc_next = after;
             o->gc_next = ur;
             unreachable->gc_prev = cur;
+            r = after;
         }
-        r = prev->gc_next;
     }
-    young->gc_prev = prev_ref;
+    if (!reverse) {
+        young->gc_prev = prev_ref;
+    } else if (prev == young) {
+        ouro__list_init(h, young);
+    } else {
+        prev->gc_prev = hr;
+        young->gc_next = prev_ref;
+        young->gc_prev = first_ref;
+    }
     return reachable;
+}
+
+static size_t move_unreachable(ouro_heap *h, ouro_object *young, ouro_object *unreachable,
+                               uint16_t set, bool *special)
+{
+    return move_unreachable_in(h, young, unreachable, set, special, false);
+}
+
+static size_t move_unreachable_reversed(ouro_heap *h, ouro_object *young,
+                                        ouro_object *unreachable, uint16_t set, bool *special)
+{
+    return move_unreachable_in(h, young, unreachable, set, special, true);
 }
 
 /* Splits `base` into what is reachable from outside it (left in base) and
  * the rest (moved to `unreachable`).  Returns the sizes. */
 static void deduce_unreachable(ouro_heap *h, ouro_object *base, ouro_object *unreachable,
                                size_t *n_reachable, size_t *n_unreachable, uint16_t clear,
-                               uint16_t set, bool *special)
+                               uint16_t set, bool *special, bool reverse)
 {
     size_t total = update_refs(h, base, clear);
     subtract_refs(h, base);
     ouro__list_init(h, unreachable);
-    size_t reachable = move_unreachable(h, base, unreachable, set, special);
+    size_t reachable = reverse ? move_unreachable_reversed(h, base, unreachable, set, special)
+                               : move_unreachable(h, base, unreachable, set, special);
     *n_reachable = reachable;
     *n_unreachable = total - reachable;
 }
@@ -717,7 +737,7 @@ static void deduce_unreachable_young(ouro_heap *h, collection *c)
                                                               : 0;
     if (c->partial) {
         deduce_unreachable(h, c->young, c->unreachable, &c->n_young, &c->n_unreachable,
-                           clear | OURO__F_INCR, 0, &c->special);
+                           clear | OURO__F_INCR, 0, &c->special, false);
     } else if (c->generation == OURO_GC_GENERATIONS - 1 && ouro__list_empty(h, LIST(PERMANENT))) {
         sweep_ctx sc = {0, clear, h};
         ouro__pool_walk_inline(h, false, sweep_refs, &sc);
@@ -728,8 +748,11 @@ static void deduce_unreachable_young(ouro_heap *h, collection *c)
         c->n_young = move_unreachable(h, c->young, c->unreachable, set, &c->special);
         c->n_unreachable = sc.n - c->n_young;
     } else {
+        /* move_survivors says why a young collection of the incremental
+         * schedule reverses its survivors. */
+        bool reverse = c->generation == OURO_GC_GENERATIONS - 3 && h->incremental;
         deduce_unreachable(h, c->young, c->unreachable, &c->n_young, &c->n_unreachable, clear,
-                           set, &c->special);
+                           set, &c->special, reverse);
     }
 }
 
@@ -744,21 +767,20 @@ static void move_survivors(ouro_heap *h, collection *c)
         ouro__list_merge(h, c->young, c->old); /* the cycle keeps its own counts */
         return;
     }
-    /* move_unreachable leaves the survivors in the order it found them
-     * reachable: referrers before referents, so a chain built head-first
-     * comes out newest first.  The incremental cycle's MARK walks its list
+    /* move_unreachable finds the survivors reachable referrers before
+     * referents, so a chain built head-first comes out newest first.  The incremental cycle's MARK walks its list
      * backwards to meet referrers first (incremental.c, mark()); in that
      * order it would set aside nearly every object of such a chain as
      * unreachable and move it back (W5: 2.7x MARK's time).  Reversed, the
-     * survivors are in the order MARK wants.  Only young collections under
+     * survivors are in the order MARK wants: move_unreachable links them
+     * so as it goes (a separate walk was 3.5% of GCBench).  Only young
+     * collections under
      * the incremental schedule (automatic or explicit) do this: what each
      * collects is CPython's decision either way, and the order the
      * generations are in is already the schedule's (CPython's own depends
      * on when its collections ran); CPython 3.11's schedule, which every
      * replay uses, keeps CPython's. */
     if (c->generation == OURO_GC_GENERATIONS - 3) {
-        if (h->incremental)
-            list_reverse(h, c->young);
         h->middle_live += c->n_young;
     } else {
         h->middle_live = 0; /* the middle generation was collected */
@@ -1048,7 +1070,8 @@ static void handle_resurrected_objects(ouro_heap *h, collection *c)
             o->flags &= (uint16_t)~OURO__F_COLLECTING;
         }
         size_t resurrected;
-        deduce_unreachable(h, unreachable, still_unreachable, &resurrected, &still, 0, 0, NULL);
+        deduce_unreachable(h, unreachable, still_unreachable, &resurrected, &still, 0, 0, NULL,
+                           false);
         uint32_t sr = ouro__head_ref(h, still_unreachable);
         for (uint32_t r = still_unreachable->gc_next; r != sr;) {
             ouro_object *o = ouro__obj_of(h, r);

@@ -189,6 +189,9 @@ enum {
 /* Flags whose object's untracking must go through ouro__gc_untrack (the
  * deallocation fast path's test, ouro__gc_untrack_fast). */
 #define OURO__F_SLOW_UNTRACK (OURO__F_PENDING | OURO__F_MIDDLE | OURO__F_CURSOR)
+/* Flags whose object's untracking updates a schedule count (middle_live,
+ * long_lived_pending): ouro__gc_uncount. */
+#define OURO__F_COUNTED (OURO__F_PENDING | OURO__F_MIDDLE)
 
 #define OURO__FREED_REFCNT 0xDEADBEEFu
 
@@ -1233,6 +1236,20 @@ OURO__HIDDEN void ouro__gc_init(ouro_heap *h);
 OURO__LAYER_API void ouro__gc_untrack(ouro_heap *h, ouro_object *o);
 
 /* Unlink from its list (inline: every tracked deallocation does it). */
+/* An object with OURO__F_COUNTED flags `of` leaves its generation: it no
+ * longer weighs on the next collection of the middle generation (MIDDLE)
+ * or on the next full one (PENDING).  The caller clears the flags. */
+static inline void ouro__gc_uncount(ouro_heap *h, uint16_t of)
+{
+    if (of & OURO__F_PENDING) {
+        if (h->long_lived_pending)
+            h->long_lived_pending--;
+    } else if (of & OURO__F_MIDDLE) {
+        if (h->middle_live)
+            h->middle_live--;
+    }
+}
+
 static inline void ouro__gc_untrack_fast(ouro_heap *h, ouro_object *o)
 {
     if (OURO__UNLIKELY(o->flags & OURO__F_SLOW_UNTRACK)) {

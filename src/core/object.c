@@ -531,16 +531,22 @@ static inline void free_plain(ouro_heap *h, ouro_object *o, unsigned kind)
     ouro__block_free_fast(h, o);
 }
 
-/* ouro__gc_untrack_fast's unlink, for a tracked object with none of the
- * OURO__F_SLOW_UNTRACK flags (ouro__dealloc's test); returns its flags as the unlink leaves
- * them (the caller stores them). */
+/* ouro__gc_untrack's unlink, for a tracked object that is not an
+ * incremental cycle's cursor (ouro__dealloc's test); returns its flags as
+ * the unlink leaves them (the caller stores them).  A survivor that dies
+ * in the middle or oldest generation before the next collection of it
+ * (MIDDLE, PENDING: GCBench's trees, promoted while being built) takes
+ * this path too, with the schedule's count updated. */
 static inline uint16_t unlink_plain(ouro_heap *h, ouro_object *o, uint16_t of)
 {
     uint32_t next = o->gc_next, prev = o->gc_prev;
     ouro__obj_of(h, prev)->gc_next = next;
     ouro__obj_of(h, next)->gc_prev = prev;
     o->gc_next = 0;
-    return of & (uint16_t)~(OURO__F_COLLECTING | OURO__F_UNREACHABLE | OURO__F_INCR);
+    if (of & OURO__F_COUNTED)
+        ouro__gc_uncount(h, of);
+    return of & (uint16_t)~(OURO__F_COLLECTING | OURO__F_UNREACHABLE | OURO__F_INCR |
+                            OURO__F_COUNTED);
 }
 
 /* ouro__dealloc's path for an object whose type has a clear or dealloc
@@ -578,9 +584,9 @@ static __attribute__((noinline)) void dealloc_hooks(ouro_heap *h, ouro_object *o
  * dealloc_object for the common object, with every test that cannot pass
  * for it folded into one branch: a heap with no debug checks, fault
  * injection or tracer (obj_slow), a type with no finalizer and no free
- * list (type_kind), an object with no weak references that was not
- * promoted since the last collection of its generation (PENDING or
- * MIDDLE: its untrack updates long_lived_pending or middle_live).  Then no code but the type's own clear and dealloc
+ * list (type_kind), an object with no weak references that is not an
+ * incremental cycle's cursor (CURSOR: its untracking moves the cursor on,
+ * ouro__gc_untrack).  Then no code but the type's own clear and dealloc
  * hooks can run, so the steps are, for a type with hooks (dealloc_hooks):
  * check the trashcan's depth, unlink from its generation, mark it dying,
  * clear, dealloc and free (free_plain, or free_object when the hooks made
@@ -596,7 +602,7 @@ void ouro__dealloc(ouro_object *o)
     unsigned kind = type_kind[o->type_id];
     uint16_t of = o->flags;
     if (OURO__UNLIKELY((kind & KIND_SLOW) |
-                       (of & (OURO__F_HASWEAK | OURO__F_SLOW_UNTRACK)) |
+                       (of & (OURO__F_HASWEAK | OURO__F_CURSOR)) |
                        h->obj_slow)) {
         dealloc_slow(h, o);
         return;
