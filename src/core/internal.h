@@ -687,10 +687,15 @@ struct ouro_heap {
      * generation's size; it never goes below zero. */
     size_t middle_live;
     /* The incremental schedule (OURO_GC_SCHEDULE_INCREMENTAL): generation
-     * 0 is collected when its count passes young_limit; young_threshold
-     * is then the earlier of that and the next increment's point. */
+     * 0 is collected when its count passes young_backlog + young_limit;
+     * young_threshold is then the earlier of that and the next increment's
+     * point.  young_backlog is the trash the last young collection sent
+     * back to generation 0 uncleared (gc.c, defer_trash), 0 after one
+     * that cleared all it found: the program allocates young_limit
+     * objects between two young collections whatever the backlog. */
     bool incremental;
     long young_limit;
+    long young_backlog;
     ouro__incr inc;
     bool enabled;
     bool collecting;
