@@ -547,7 +547,11 @@ OURO_API int ouro_heap_disown(ouro_heap *h);
  * ouro_heap_last_error is per thread on a shared heap.
  * ouro_heap_free must be called by an attached thread once every other
  * thread has detached (OURO_EBUSY before); it frees every queued object
- * first.  A thread must detach before it exits.
+ * first.  A thread should detach before it exits; one that exits
+ * attached (parked or not, however nested) is detached at its exit, as
+ * by ouro_thread_detach, and a debug heap reports it to the sink: a stop
+ * of the world would otherwise wait for it for ever.  (The main thread's
+ * return from main ends the process instead.)
  *
  * All of these return 0 or a negative OURO_E* code: OURO_EINVAL for a NULL
  * heap or a heap that is not shared (ouro_safepoint: nothing to do, 0),

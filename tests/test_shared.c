@@ -1648,3 +1648,100 @@ TEST(shared_collection_runs_finalizers_and_callbacks_with_the_world_running)
     CHECK_EQ(stats_of(h).objects, 0);
     CHECK_EQ(ouro_heap_free(h), 0);
 }
+
+/* ------------------------------------------------------------ thread exit */
+
+/* A thread that exits attached is detached at its exit (shared.c,
+ * thread_exit): otherwise the next stop of the world would wait for it for
+ * ever and ouro_heap_free would refuse for ever.  Two workers exit without
+ * detaching, one attached twice (nested), one parked; each leaves an
+ * object for the main thread, a garbage cycle and raw blocks it never
+ * freed.  The main thread then stops the world (a collection, which frees
+ * both cycles), frees what they left, and frees the heap; the debug heap
+ * reported each exit. */
+typedef struct exit_sink {
+    pthread_mutex_t mu;
+    int reports;
+} exit_sink;
+
+static void exit_sink_fn(void *ctx, const char *text)
+{
+    exit_sink *s = ctx;
+    pthread_mutex_lock(&s->mu);
+    if (strstr(text, "exited attached"))
+        s->reports++;
+    pthread_mutex_unlock(&s->mu);
+}
+
+typedef struct exit_arg {
+    ouro_heap *h;
+    int park;
+    ouro_object *left; /* a reference for the main thread */
+    void *blocks[8];
+} exit_arg;
+
+static void *exit_worker(void *p)
+{
+    exit_arg *a = p;
+    CHECK_EQ(ouro_thread_attach(a->h), 0);
+    if (!a->park)
+        CHECK_EQ(ouro_thread_attach(a->h), 0); /* nested: two levels */
+    gnode *x = gnode_new(a->h, &gnode_type, 1), *y = gnode_new(a->h, &gnode_type, 2);
+    x->a = &y->ob_base; /* y's reference, moved */
+    ouro_incref(&x->ob_base);
+    y->a = &x->ob_base;
+    ouro_decref(&x->ob_base); /* x <-> y: only the cycle holds them */
+    a->left = &gnode_new(a->h, &gnode_type, 3)->ob_base;
+    for (int i = 0; i < 8; i++) {
+        a->blocks[i] = ouro_raw_alloc(a->h, 24 + (size_t)i * 40);
+        CHECK(a->blocks[i] != NULL);
+    }
+    if (a->park)
+        CHECK_EQ(ouro_thread_park(a->h), 0);
+    return NULL; /* no detach */
+}
+
+TEST(shared_thread_exiting_attached_is_detached)
+{
+    exit_sink sink = {PTHREAD_MUTEX_INITIALIZER, 0};
+    ouro_config cfg;
+    ouro_config_init(&cfg);
+    cfg.shared = 1;
+    cfg.debug = OURO_DEBUG_CHECKS;
+    cfg.leak_policy = OURO_LEAKS_FAIL;
+    cfg.sink = exit_sink_fn;
+    cfg.sink_ctx = &sink;
+    ouro_heap *h = ouro_heap_new(&cfg);
+    CHECK(h != NULL);
+    atomic_store(&gnodes_freed, 0);
+    exit_arg args[2];
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) {
+        memset(&args[i], 0, sizeof args[i]);
+        args[i].h = h;
+        args[i].park = i;
+        CHECK_EQ(pthread_create(&t[i], NULL, exit_worker, &args[i]), 0);
+    }
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ(pthread_join(t[i], NULL), 0);
+    CHECK_EQ(sink.reports, 2);
+    CHECK_EQ(tstats_of(h).threads, 1); /* the main thread only */
+    /* a stop of the world: would wait for ever for a thread left attached */
+    CHECK_EQ(ouro_gc_collect(h, 2), 4);
+    CHECK_EQ(atomic_load(&gnodes_freed), 4);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ(((gnode *)args[i].left)->tag, 3);
+        ouro_decref(args[i].left);
+        for (int k = 0; k < 8; k++)
+            ouro_raw_free(h, args[i].blocks[k]);
+    }
+    /* their owners are gone: the objects wait on the detached states'
+     * queues for a thread's safe point to merge and free them */
+    CHECK_EQ(ouro_safepoint(h), 0);
+    CHECK_EQ(atomic_load(&gnodes_freed), 6);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    ouro_heap_trim(h); /* takes back the blocks freed to the detached states */
+    CHECK_EQ(stats_of(h).bytes_in_use, 0);
+    CHECK_EQ(ouro_heap_free(h), 0);
+}

@@ -472,6 +472,10 @@ typedef struct ouro__talloc {
     uint64_t remote_frees;    /* blocks this thread pushed onto others' */
     uint64_t remote_taken;    /* blocks taken back from its own */
     void *chunk;              /* the page-source chunk it lives in (0: ta0) */
+    /* The next state its thread is attached with, on another shared heap:
+     * the thread's list that detaches them all if it exits attached
+     * (shared.c, thread_exit).  Only its thread touches it. */
+    struct ouro__talloc *tnext;
     /* Objects (shared.c): those other threads queued for this thread to
      * merge their counts (compressed references linked through their
      * ouro__brc.qlink; atomic), and the thread's own counts and trashcan

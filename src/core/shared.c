@@ -89,6 +89,8 @@ static inline void tls_set(ouro_heap *h, ouro__talloc *ta)
     tls_ta = ta;
 }
 
+static void exit_hook_add(ouro__talloc *ta);
+
 #define ALOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define ALOAD_RELAXED(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define ASTORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
@@ -122,6 +124,7 @@ void ouro__shared_init(ouro_heap *h)
     ouro__alloc_slow_update(h);
     ouro__trace_fields_off(h);
     tls_set(h, &h->ta0);
+    exit_hook_add(&h->ta0); /* the creating thread is attached */
 }
 
 void ouro__spin_lock_slow(int *l)
@@ -1252,6 +1255,69 @@ static ouro__talloc *talloc_new(ouro_heap *h, uint16_t id)
     return ta;
 }
 
+/* ------------------------------------------------------------ thread exit */
+
+/* A thread that exits attached would never reach a safe point again: the
+ * next stop of the world would wait for it for ever, and ouro_heap_free
+ * would report it busy for ever.  Each thread keeps the list of states it
+ * is attached with (ta->tnext, one per heap; tls_attached), and a
+ * pthread key whose destructor, run at the thread's exit, detaches every
+ * one of them as ouro_thread_detach would (unparked first, whatever the
+ * nesting); a debug heap reports it, since the program meant to detach.
+ * The main thread's return from main runs no destructor: the process is
+ * ending.  If the key cannot be made (pthread_key_create fails), no
+ * detach happens at exit, as before. */
+static __thread ouro__talloc *tls_attached TLS_MODEL;
+static pthread_key_t exit_key;
+static bool exit_key_ok;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+
+static void thread_exit(void *first)
+{
+    (void)first; /* the list is tls_attached, still valid here */
+    while (tls_attached) {
+        ouro__talloc *ta = tls_attached;
+        ouro_heap *h = ta->heap;
+        if (h->cfg.debug >= OURO_DEBUG_CHECKS)
+            ouro__report(h, "ouro: a thread exited attached to shared heap %p: detached at "
+                            "its exit\n", (void *)h);
+        if (ta->state == OURO__TS_PARKED)
+            ouro_thread_unpark(h);
+        ta->nest = 1;
+        if (ouro_thread_detach(h) != 0 || tls_attached == ta)
+            tls_attached = ta->tnext; /* cannot happen; never loop */
+    }
+}
+
+static void exit_key_make(void)
+{
+    exit_key_ok = pthread_key_create(&exit_key, thread_exit) == 0;
+}
+
+/* ta (the calling thread's, just attached) joins the thread's list. */
+static void exit_hook_add(ouro__talloc *ta)
+{
+    pthread_once(&exit_once, exit_key_make);
+    ta->tnext = tls_attached;
+    tls_attached = ta;
+    if (exit_key_ok)
+        pthread_setspecific(exit_key, ta); /* non-NULL: the destructor runs */
+}
+
+/* ta (the calling thread's, detaching or its heap freed) leaves it. */
+static void exit_hook_remove(ouro__talloc *ta)
+{
+    for (ouro__talloc **p = &tls_attached; *p; p = &(*p)->tnext) {
+        if (*p == ta) {
+            *p = ta->tnext;
+            break;
+        }
+    }
+    ta->tnext = NULL;
+    if (exit_key_ok)
+        pthread_setspecific(exit_key, tls_attached);
+}
+
 int ouro_thread_attach(ouro_heap *h)
 {
     if (!h || !h->shared)
@@ -1302,6 +1368,7 @@ int ouro_thread_attach(ouro_heap *h)
     S->attaches++;
     pthread_mutex_unlock(&S->stw_mu);
     tls_set(h, ta);
+    exit_hook_add(ta);
     process_queue(h, ta, ta); /* what others queued for an adopted state */
     return 0;
 }
@@ -1318,6 +1385,9 @@ int ouro_thread_detach(ouro_heap *h)
         return OURO_ETHREAD; /* unpark first */
     if (--ta->nest > 0)
         return 0;
+    /* Off the thread's list while the state is still its own: once
+     * DETACHED, another thread may adopt it. */
+    exit_hook_remove(ta);
     catch_up(h, ta);
     bury(h, ta, ta);
     pthread_mutex_lock(&S->stw_mu);
@@ -1548,6 +1618,9 @@ int ouro__shared_free_begin(ouro_heap *h)
 void ouro__shared_fini(ouro_heap *h)
 {
     ouro__shared *S = h->shared;
+    ouro__talloc *me = self(h); /* the one attached thread: its list lets go */
+    if (me)
+        exit_hook_remove(me);
     for (uint32_t i = 1; i < S->ntallocs; i++) {
         ouro__talloc *ta = h->tallocs[i];
         size_t size = (sizeof(ouro__talloc) + OURO__POOL_SIZE - 1) & ~(OURO__POOL_SIZE - 1);
