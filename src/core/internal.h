@@ -225,9 +225,18 @@ struct ouro__pool {
      * next, which cost a loop of pairs half its time. */
     uint32_t nalloc;
     uint32_t nfree;
-    uint8_t szidx;        /* size class */
-    uint8_t raw;          /* 1: raw blocks, 0: objects (kept apart so a
-                             walk can read object headers) */
+    uint8_t szidx;        /* size class (ouro__pool_class), with bit 7
+                             (OURO__POOL_RAW) set in a pool of raw blocks:
+                             raw blocks and objects are kept apart, so that
+                             a walk can read object headers */
+    /* A shared heap's object pool: nonzero once some entry of its brc
+     * array (shared.c, brc_of) may be nonzero.  0 at the pool's start,
+     * when every entry is zero; set (never cleared) by every writer of an
+     * entry, before its write: a thread that reads it 0 after dropping an
+     * object's last local reference knows the object's shared word is 0
+     * without reading it, and its death writes no entry.  Atomic: other
+     * threads set it. */
+    uint8_t brc_used;
     uint16_t capacity;    /* blocks in the pool (at most 1020) */
     uint16_t nextoffset;  /* first never-used block */
     uint16_t maxnextoffset;
@@ -243,6 +252,9 @@ struct ouro__pool {
     uint16_t owner;       /* id of the talloc whose used list it is on
                              (h->tallocs[owner]; 0 in a single-thread heap) */
 };
+#define OURO__POOL_RAW 0x80u
+static inline unsigned ouro__pool_class(const ouro__pool *p) { return p->szidx & 0x7Fu; }
+static inline unsigned ouro__pool_raw(const ouro__pool *p) { return p->szidx >> 7; }
 static inline uint32_t ouro__pool_ref(const ouro__pool *p) { return p->nalloc - p->nfree; }
 /* The compressed reference of block `b` of `pool`: the same value as
  * ouro__obj_ref, from the pool header (which the allocation that handed
@@ -984,7 +996,7 @@ ouro__pool_walk_inline(ouro_heap *h, bool raw, int (*fn)(void *block, void *arg)
     ouro__arena *a;
     ouro__pool *pool;
     OURO__FOR_EACH_POOL(h, a, pool) {
-        if (ouro__pool_ref(pool) == 0 || (pool->raw && !raw))
+        if (ouro__pool_ref(pool) == 0 || (ouro__pool_raw(pool) && !raw))
             continue;
         uint8_t *b = (uint8_t *)pool + OURO__POOL_HEADER;
         uint32_t cap = pool->capacity, bs = pool->block_size;

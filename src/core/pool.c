@@ -410,8 +410,8 @@ static ouro__pool *pool_new(ouro_heap *h, ouro__talloc *ta, int c, int raw)
     pool->c.kind = OURO__CHUNK_POOL;
     pool->c.index = a->index;
     pool->nalloc = pool->nfree = 0;
-    pool->szidx = (uint8_t)c;
-    pool->raw = (uint8_t)raw;
+    pool->szidx = (uint8_t)(c | (raw ? OURO__POOL_RAW : 0));
+    __atomic_store_n(&pool->brc_used, 0, __ATOMIC_RELAXED);
     pool->block_size = (uint16_t)size;
     pool->owner = ta->id;
     if (h->shared && !raw) {
@@ -447,7 +447,7 @@ static void pool_unlink_used(ouro__talloc *ta, ouro__pool *pool)
     if (pool->prevpool)
         pool->prevpool->nextpool = pool->nextpool;
     else
-        ta->usedpools[pool->raw][pool->szidx] = pool->nextpool;
+        ta->usedpools[ouro__pool_raw(pool)][ouro__pool_class(pool)] = pool->nextpool;
     if (pool->nextpool)
         pool->nextpool->prevpool = pool->prevpool;
     pool->nextpool = pool->prevpool = NULL;
@@ -460,7 +460,7 @@ static void pool_release(ouro_heap *h, ouro__talloc *ta, ouro__pool *pool)
     ouro__arena *a = &h->arenas[pool->c.index];
     pool_unlink_used(ta, pool);
     ouro__lock(h);
-    h->st.class_pools[pool->szidx]--;
+    h->st.class_pools[ouro__pool_class(pool)]--;
     pool->c.kind = 0;
     pool->nextpool = a->freepools;
     a->freepools = pool;
@@ -627,10 +627,10 @@ void ouro__block_free_ta(ouro_heap *h, ouro__talloc *ta, void *p)
         /* was full: back on its class's used list (front: it is the
          * fullest, so allocation fills it again first) */
         pool->prevpool = NULL;
-        pool->nextpool = ta->usedpools[pool->raw][pool->szidx];
+        pool->nextpool = ta->usedpools[ouro__pool_raw(pool)][ouro__pool_class(pool)];
         if (pool->nextpool)
             pool->nextpool->prevpool = pool;
-        ta->usedpools[pool->raw][pool->szidx] = pool;
+        ta->usedpools[ouro__pool_raw(pool)][ouro__pool_class(pool)] = pool;
         return;
     }
     if (OURO__UNLIKELY(ouro__pool_ref(pool) == 0)) {
@@ -809,7 +809,7 @@ void ouro__stats_sync(ouro_heap *h, bool classes)
     ouro__arena *a;
     ouro__pool *pool;
     OURO__FOR_EACH_POOL(h, a, pool)
-        h->st.class_blocks[pool->szidx] += ouro__pool_ref(pool);
+        h->st.class_blocks[ouro__pool_class(pool)] += ouro__pool_ref(pool);
 }
 
 int ouro__pool_check(ouro_heap *h)
@@ -857,12 +857,12 @@ int ouro__pool_check(ouro_heap *h)
                      (void *)pool, (unsigned)pool->owner);
             bool on_list = false;
             ouro__talloc *ta = h->tallocs[pool->owner];
-            for (ouro__pool *u = ta->usedpools[pool->raw][pool->szidx]; u; u = u->nextpool)
+            for (ouro__pool *u = ta->usedpools[ouro__pool_raw(pool)][ouro__pool_class(pool)]; u; u = u->nextpool)
                 if (u == pool)
                     on_list = true;
             if (on_list != (pool->freeblock != NULL))
                 FAIL("ouro_heap_check: pool %p: used-list membership wrong\n", (void *)pool);
-            pools[pool->szidx]++;
+            pools[ouro__pool_class(pool)]++;
             bytes += (size_t)ref * pool->block_size;
         }
     }

@@ -607,6 +607,28 @@ static inline uint16_t owner_id(const ouro_object *o)
 
 static inline ouro__brc *brc_of(const ouro_object *o) { return ouro__brc_of(o); }
 
+/* True if o's shared word and queue link are certainly 0: o sits in an
+ * object pool whose brc array no writer has touched since the pool
+ * started (ouro__pool.brc_used).  A large block's are read instead. */
+static inline bool brc_clean(const ouro_object *o)
+{
+    const ouro__pool *pool = ouro__pool_of(o);
+    return pool->c.kind == OURO__CHUNK_POOL &&
+           __atomic_load_n(&pool->brc_used, __ATOMIC_RELAXED) == 0;
+}
+
+/* o's shared word and queue link, about to be written: its pool marked
+ * first (a load, and a store once per pool).  The mark is sequenced
+ * before the write, so a thread that the write happens before sees it. */
+static inline ouro__brc *brc_touch(const ouro_object *o)
+{
+    ouro__pool *pool = ouro__pool_of(o);
+    if (pool->c.kind == OURO__CHUNK_POOL &&
+        __atomic_load_n(&pool->brc_used, __ATOMIC_RELAXED) == 0)
+        __atomic_store_n(&pool->brc_used, 1, __ATOMIC_RELAXED);
+    return ouro__brc_of(o);
+}
+
 #define SH_ONE 4 /* one reference in the shared word (count << 2) */
 
 static inline uint32_t rc_load(const ouro_object *o)
@@ -633,7 +655,7 @@ static void free_dead(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
     } else {
         o->flags = 0;
     }
-    if (ouro__pool_of(o)->c.kind == OURO__CHUNK_POOL)
+    if (!brc_clean(o) && ouro__pool_of(o)->c.kind == OURO__CHUNK_POOL)
         *brc_of(o) = (ouro__brc){0, 0};
     free_block(h, ta, o);
 }
@@ -670,7 +692,7 @@ bool ouro__try_incref(ouro_object *o)
         ouro_incref(o);
         return true;
     }
-    ouro__brc *b = brc_of(o);
+    ouro__brc *b = brc_touch(o);
     int32_t sh = __atomic_load_n(&b->shared, __ATOMIC_RELAXED);
     do {
         if ((sh & 3) == OURO__SH_MERGED && (sh >> 2) <= 0)
@@ -683,7 +705,7 @@ bool ouro__try_incref(ouro_object *o)
 void ouro__shared_mark_weak(ouro_object *o)
 {
     int32_t zero = 0;
-    (void)__atomic_compare_exchange_n(&brc_of(o)->shared, &zero, OURO__SH_MAYBE_WEAKREF, false,
+    (void)__atomic_compare_exchange_n(&brc_touch(o)->shared, &zero, OURO__SH_MAYBE_WEAKREF, false,
                                       __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
 }
 
@@ -696,7 +718,7 @@ static void process_orphans(ouro_heap *h, ouro__talloc *me);
  * stopped, parked or detached.  Returns the merged count. */
 static int32_t explicit_merge(ouro_object *o, int32_t extra)
 {
-    ouro__brc *b = brc_of(o);
+    ouro__brc *b = brc_touch(o);
     uint32_t rc = rc_load(o);
     int32_t local = (rc & OURO__RC_MERGED) ? 0 : (int32_t)(rc & OURO__RC_LOCAL);
     /* Marked merged before the CAS (gh-119999): once the CAS publishes
@@ -732,7 +754,7 @@ static void process_queue(ouro_heap *h, ouro__talloc *me, ouro__talloc *ta)
 static void queue_push(ouro_heap *h, ouro_object *o)
 {
     ouro__talloc *owner = ALOAD(&h->tallocs[owner_id(o)]);
-    ouro__brc *b = brc_of(o);
+    ouro__brc *b = brc_touch(o);
     uint32_t r = ouro__obj_ref(h, o);
     uint32_t head = __atomic_load_n(&owner->oqueue, __ATOMIC_RELAXED);
     do {
@@ -755,7 +777,7 @@ static void dead_in_shared(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
         obj_dealloc(h, ta, o);
         return;
     }
-    __atomic_store_n(&brc_of(o)->shared, SH_ONE | OURO__SH_MERGED, __ATOMIC_RELAXED);
+    __atomic_store_n(&brc_touch(o)->shared, SH_ONE | OURO__SH_MERGED, __ATOMIC_RELAXED);
     queue_push(h, o);
 }
 
@@ -763,7 +785,7 @@ static void dead_in_shared(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
  * by any thread once o is merged (CPython's _Py_DecRefShared). */
 static void decref_shared_word(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
 {
-    ouro__brc *b = brc_of(o);
+    ouro__brc *b = brc_touch(o);
     int32_t sh = __atomic_load_n(&b->shared, __ATOMIC_RELAXED), nw;
     bool queue;
     do {
@@ -791,6 +813,10 @@ static void decref_shared_word(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
  * _Py_MergeZeroLocalRefcount). */
 static void merge_zero_local(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
 {
+    if (brc_clean(o)) {
+        obj_dealloc(h, ta, o); /* nobody else ever held it */
+        return;
+    }
     ouro__brc *b = brc_of(o);
     int32_t sh = __atomic_load_n(&b->shared, __ATOMIC_ACQUIRE);
     if (sh == 0) {
@@ -840,7 +866,7 @@ void ouro__incref_shared(ouro_object *o)
             rc_store(o, rc + 1);
         return;
     }
-    __atomic_fetch_add(&brc_of(o)->shared, SH_ONE, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&brc_touch(o)->shared, SH_ONE, __ATOMIC_RELAXED);
 }
 
 void ouro__decref_shared(ouro_object *o)
@@ -1002,7 +1028,7 @@ ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, size_t size, const 
  * resurrected o: then o lives on, merged, finalized. */
 static bool finalize_resurrects(ouro_heap *h, ouro__talloc *ta, ouro_object *o, ouro_type *t)
 {
-    ouro__brc *b = brc_of(o);
+    ouro__brc *b = brc_touch(o);
     bool gc = (t->flags & OURO_TYPE_GC) != 0;
     if (gc) {
         /* As subtype_dealloc: tracked while it runs.  On its owner's young
@@ -1113,7 +1139,7 @@ static void obj_dealloc(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
             /* On the thread's zombie list from now: a collection that its
              * own deallocation runs (user code) buries it first. */
             o->flags |= OURO__F_ZOMBIE;
-            brc_of(o)->qlink = ta->zombies;
+            brc_touch(o)->qlink = ta->zombies;
             ta->zombies = ouro__obj_ref(h, o);
             ta->nzombies++;
         } else {
@@ -1122,7 +1148,11 @@ static void obj_dealloc(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
     }
     o->flags |= OURO__F_DEALLOC;
     rc_store(o, OURO__RC_SHARED | OURO__RC_MERGED); /* reads as dead: count 0 */
-    __atomic_store_n(&brc_of(o)->shared, OURO__SH_MERGED, __ATOMIC_RELAXED);
+    /* Its shared word too, for the threads that may read it (a weak
+     * reference's: weak references mark the pool); in a clean pool it
+     * stays 0, read as dead with the merged local count. */
+    if (!brc_clean(o))
+        __atomic_store_n(&brc_of(o)->shared, OURO__SH_MERGED, __ATOMIC_RELAXED);
     if (ta->dealloc_depth >= h->cfg.dealloc_depth) {
         o->gc_prev = ta->deferred ? ouro__obj_ref(h, ta->deferred) : 0;
         ta->deferred = o;
@@ -1513,6 +1543,8 @@ static int check_object(void *block, void *arg)
         why = "a count that is not a shared heap's";
     else if ((rc & OURO__RC_MERGED) && (sh & 3) != OURO__SH_MERGED)
         why = "merged, but its shared word is not";
+    else if (brc_clean(o) && (sh != 0 || brc_of(o)->qlink != 0))
+        why = "its pool is marked clean (brc_used), but its shared word or link is not 0";
     else if (ouro__shared_refcount(o) == 0) /* (its two counts, added) */
         why = "alive with a count of zero or less";
     else if (o->gc_next != 0 && !(ouro__type(o)->flags & OURO_TYPE_GC))
