@@ -59,12 +59,17 @@ static int scale(void)
 #endif
 }
 
+/* A debug heap (every misuse aborts with a message), or with
+ * OURO_SHARED_RELEASE=1 (ctest's test_shared_release) a release heap:
+ * the object fast paths that debug checks turn off (shared.c's
+ * dealloc_plain) run under the same stress, and under ThreadSanitizer. */
 static ouro_heap *shared_heap(tl_pages *pages)
 {
     ouro_config cfg;
     ouro_config_init(&cfg);
     cfg.shared = 1;
-    cfg.debug = OURO_DEBUG_CHECKS;
+    const char *rel = getenv("OURO_SHARED_RELEASE");
+    cfg.debug = rel && *rel == '1' ? OURO_DEBUG_OFF : OURO_DEBUG_CHECKS;
     cfg.leak_policy = OURO_LEAKS_FAIL;
     if (pages)
         tl_pages_use(&cfg, pages);

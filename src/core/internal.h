@@ -771,9 +771,10 @@ OURO__HIDDEN bool ouro__stw_mine(ouro_heap *h);
 OURO__HIDDEN int ouro__shared_check(ouro_heap *h);
 OURO__HIDDEN int ouro__shared_free_begin(ouro_heap *h);
 /* Objects on a shared heap (shared.c): a new object of a ready type (a
- * new reference), or NULL with the thread's last error set. */
-OURO__HIDDEN ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, size_t size,
-                                          const char *file, int line, const char *func);
+ * new reference), or NULL with the thread's last error set.  The
+ * arguments in new_fast's order (object.c), so that it jumps here. */
+OURO__HIDDEN ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, const char *file,
+                                          int line, const char *func, size_t size);
 /* A new reference to o unless its count is zero already (it is dying):
  * weak references' get (PEP 703's _Py_TryIncref). */
 OURO__HIDDEN bool ouro__try_incref(ouro_object *o);

@@ -201,7 +201,7 @@ static __attribute__((noinline)) ouro_object *new_slow(ouro_heap *h, ouro_type *
         return NULL;
     }
     if (h->shared)
-        return ouro__shared_new(h, type, size, file, line, func);
+        return ouro__shared_new(h, type, file, line, func, size);
     if (ouro__alloc_fails(h))
         return NULL;
     bool gc = (type->flags & OURO_TYPE_GC) != 0;
@@ -292,8 +292,12 @@ new_fast(ouro_heap *h, ouro_type *type, const char *file, int line, const char *
     {
         uint32_t id = __atomic_load_n(&type->id, __ATOMIC_ACQUIRE);
         unsigned tf = type->flags;
-        if (OURO__UNLIKELY(id == 0 || h->alloc_slow || (tf & OURO__TYPE_FREELIST)))
+        if (OURO__UNLIKELY(id == 0 || h->alloc_slow || (tf & OURO__TYPE_FREELIST))) {
+            /* A shared heap's objects: its own fast path (shared.c). */
+            if (id != 0 && h->shared != NULL)
+                return ouro__shared_new(h, type, file, line, func, size);
             goto slow;
+        }
         /* new_slow's test, on the count it would make. */
         if ((tf & OURO_TYPE_GC) && OURO__UNLIKELY(young_collection_due(h, h->gen[0].count + 1L)))
             goto slow;

@@ -711,6 +711,8 @@ void ouro__shared_mark_weak(ouro_object *o)
 
 
 static void obj_dealloc(ouro_heap *h, ouro__talloc *ta, ouro_object *o);
+static void drain_deferred(ouro_heap *h, ouro__talloc *ta);
+static inline void untrack_young(ouro_heap *h, ouro_object *o);
 static void process_orphans(ouro_heap *h, ouro__talloc *me);
 
 /* Merge o's local count into its shared word, `extra` added (-1: the
@@ -869,17 +871,55 @@ void ouro__incref_shared(ouro_object *o)
     __atomic_fetch_add(&brc_touch(o)->shared, SH_ONE, __ATOMIC_RELAXED);
 }
 
-void ouro__decref_shared(ouro_object *o)
+/*
+ * The owner's deallocation of an object that nobody else ever held, in
+ * the common case: obj_dealloc and obj_dealloc_now's steps, with every
+ * test that cannot pass folded into one (dealloc_plain_ok).  No code but
+ * the type's own clear and dealloc hooks runs, as object.c's
+ * dealloc_hooks.  Its pool is clean (brc_used), so nothing reads its
+ * shared word; the hooks may make a weak reference to it, which the last
+ * step clears as obj_dealloc_now does.
+ */
+static inline bool dealloc_plain_ok(const ouro_heap *h, const ouro__talloc *ta,
+                                    const ouro_object *o, const ouro_type *t)
 {
-    uint32_t rc = rc_load(o);
-    /* The owner's last local reference (ouro.h's inline operation does
-     * the others): its thread-local identity names the talloc. */
-    if ((rc & (OURO__RC_MERGED | OURO__RC_LOCAL)) == 1 && rc < OURO_IMMORTAL_REFCNT &&
-        ouro__owned(o)) {
-        rc_store(o, rc - 1);
-        merge_zero_local((ouro_heap *)ouro__self.heap, tls_ta, o);
-        return;
-    }
+    /* on the owner's young list or untracked; no weak reference, no
+     * finalizer, no trashcan; no tracer and no debug checks */
+    return brc_clean(o) && !t->finalize &&
+           !(o->flags & (OURO__F_HASWEAK | OURO__F_ZOMBIE)) &&
+           ((o->flags & OURO__F_TLIST) || o->gc_next == 0) &&
+           ta->dealloc_depth < h->cfg.dealloc_depth && h->tracer == NULL &&
+           h->cfg.debug < OURO_DEBUG_CHECKS;
+}
+
+static __attribute__((noinline)) void dealloc_plain(ouro_heap *h, ouro__talloc *ta,
+                                                    ouro_object *o, ouro_type *t)
+{
+    if (o->flags & OURO__F_TLIST)
+        untrack_young(h, o);
+    o->flags |= OURO__F_DEALLOC;
+    rc_store(o, OURO__RC_SHARED | OURO__RC_MERGED); /* reads as dead */
+    ta->dealloc_depth++;
+    if (t->clear)
+        t->clear(h, o);
+    if (t->dealloc)
+        t->dealloc(h, o);
+    if (OURO__UNLIKELY(o->flags & OURO__F_HASWEAK))
+        ouro__weak_clear_silently(h, o); /* made by its clear or dealloc */
+    ta->objects_freed++;
+    if ((t->flags & OURO_TYPE_GC) && ta->young_count > 0)
+        ta->young_count--;
+    OURO__ASSERT(!(o->flags & OURO__F_ZOMBIE));
+    free_dead(h, ta, o);
+    ta->dealloc_depth--;
+    if (ta->deferred && ta->dealloc_depth == 0)
+        drain_deferred(h, ta);
+}
+
+/* Every drop but the owner's plain deallocation: the owner's local count
+ * (its last reference included), or the shared word. */
+static __attribute__((noinline)) void decref_shared_slow(ouro_object *o, uint32_t rc)
+{
     ouro_heap *h = shared_heap_of(o, rc);
     if (!h)
         return;
@@ -899,6 +939,26 @@ void ouro__decref_shared(ouro_object *o)
         return;
     }
     decref_shared_word(h, ta, o);
+}
+
+/* A leaf but for its two tail calls: the owner's last local reference
+ * (ouro.h's inline operation does the others; the thread-local identity
+ * names the talloc) to an object that dealloc_plain can free, or
+ * decref_shared_slow before anything has changed. */
+void ouro__decref_shared(ouro_object *o)
+{
+    uint32_t rc = rc_load(o);
+    if ((rc & (OURO__RC_MERGED | OURO__RC_LOCAL)) == 1 && rc < OURO_IMMORTAL_REFCNT &&
+        ouro__owned(o)) {
+        ouro_heap *h = (ouro_heap *)ouro__self.heap;
+        ouro__talloc *ta = tls_ta;
+        ouro_type *t = ouro__type(o);
+        if (OURO__LIKELY(dealloc_plain_ok(h, ta, o, t))) {
+            dealloc_plain(h, ta, o, t);
+            return;
+        }
+    }
+    decref_shared_slow(o, rc);
 }
 
 /* ----- the collector's lists */
@@ -974,8 +1034,12 @@ bool ouro__shared_track_own(ouro_heap *h, ouro_object *o, bool track)
 
 /* ----- allocation and deallocation */
 
-ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, size_t size, const char *file,
-                              int line, const char *func)
+/* The general path: every case (a thread not attached, a stop of the
+ * world requested, objects queued by other threads, a collection due, a
+ * new pool or a large block, tracing). */
+static __attribute__((noinline)) ouro_object *shared_new_slow(ouro_heap *h, ouro_type *type,
+                                                              const char *file, int line,
+                                                              const char *func, size_t size)
 {
     ouro__talloc *ta = self(h);
     if (!ta) {
@@ -1020,6 +1084,73 @@ ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, size_t size, const 
     if (gc)
         track_young_at(h, o, ta->id);
     return o;
+}
+
+/* The fast path's second half, once it has a block (the young list's
+ * link taken from the pool header, as object.c's new_finish). */
+static inline __attribute__((always_inline)) ouro_object *
+shared_new_finish(ouro_heap *h, ouro__talloc *ta, ouro_type *type, ouro_object *o, size_t size)
+{
+    ouro__zero_body(o, size);
+    OURO__ASSERT(brc_of(o)->shared == 0 && brc_of(o)->qlink == 0);
+    uint32_t id = type->id;
+    ta->objects_new++;
+    if (type->flags & OURO_TYPE_GC) {
+        ta->young_count++;
+        ouro_object *head = &h->young[ta->id].head;
+        uint32_t r = ouro__pool_block_ref(ouro__pool_of(o), o), last = head->gc_prev;
+        OURO__ASSERT(r == ouro__obj_ref(h, o));
+        ouro__obj_of(h, last)->gc_next = r;
+        head->gc_prev = r;
+        rc_store(o, OURO__RC_SHARED | 1);
+        o->type_id = (uint16_t)id;
+        o->flags = OURO__F_OBJECT | OURO__F_TLIST;
+        o->gc_next = ouro__head_ref(h, head);
+        o->gc_prev = last;
+    } else {
+        rc_store(o, OURO__RC_SHARED | 1);
+        o->type_id = (uint16_t)id;
+        o->flags = OURO__F_OBJECT;
+        o->gc_next = o->gc_prev = 0;
+    }
+    return o;
+}
+
+static __attribute__((noinline)) ouro_object *
+shared_new_finish_big(ouro_heap *h, ouro__talloc *ta, ouro_type *type, ouro_object *o, size_t size)
+{
+    return shared_new_finish(h, ta, type, o, size);
+}
+
+/*
+ * The fast path, a leaf as object.c's new_fast is: the calling thread
+ * attached (its talloc from the thread-local identity), no stop of the
+ * world requested, nothing in its queue, no collection due, no tracer and
+ * a pool block at hand; anything else goes to shared_new_slow before
+ * anything has changed.  The type is ready and small (new_fast's tests).
+ */
+ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, const char *file, int line,
+                              const char *func, size_t size)
+{
+    if (OURO__UNLIKELY(ouro__self.heap != h))
+        goto slow;
+    ouro__talloc *ta = tls_ta;
+    if (OURO__UNLIKELY(ALOAD_RELAXED(&h->shared->requested) ||
+                       __atomic_load_n(&ta->oqueue, __ATOMIC_RELAXED) != 0 ||
+                       h->tracer != NULL))
+        goto slow;
+    /* shared_new_slow's test, on the count it would make */
+    if ((type->flags & OURO_TYPE_GC) && ta->young_count + 1 > h->young_threshold &&
+        h->enabled && h->gen[0].threshold && !h->collecting && !h->freeing)
+        goto slow;
+    ouro_object *o = ouro__block_alloc_try_ta(ta, size, 0);
+    if (OURO__UNLIKELY(o == NULL))
+        goto slow;
+    if (size > 64)
+        return shared_new_finish_big(h, ta, type, o, size);
+    return shared_new_finish(h, ta, type, o, size);
+slow:
+    return shared_new_slow(h, type, file, line, func, size);
 }
 
 
@@ -1526,12 +1657,20 @@ typedef struct obj_check {
     ouro_heap *h;
     int bad;
     uint64_t queued;
+    /* blocks the walk finds allocated that are freed objects: on their
+     * owner's remote list (the pool's own free list has the others), so
+     * as many as the remote lists hold in object pools */
+    uint64_t freed;
 } obj_check;
 
 static int check_object(void *block, void *arg)
 {
     obj_check *cs = arg;
     ouro_object *o = block;
+    if (o->flags == 0 || o->flags == OURO__F_FREED) { /* free_dead's marks */
+        cs->freed++;
+        return 0;
+    }
     uint32_t rc = rc_load(o);
     if (rc >= OURO_IMMORTAL_REFCNT)
         return 0;
@@ -1565,7 +1704,7 @@ static int check_object(void *block, void *arg)
 int ouro__shared_check(ouro_heap *h)
 {
     ouro__shared *S = h->shared;
-    uint64_t frees = 0, taken = 0, listed = 0;
+    uint64_t frees = 0, taken = 0, listed = 0, listed_objects = 0;
     for (uint32_t i = 0; i < S->ntallocs; i++) {
         ouro__talloc *ta = h->tallocs[i];
         if (ta->id != i || ta->heap != h) {
@@ -1586,6 +1725,7 @@ int ouro__shared_check(ouro_heap *h)
                              b, i);
                 return OURO_EINVAL;
             }
+            listed_objects += !ouro__pool_raw(pool);
             if (++listed > frees - taken)
                 break; /* too many: reported below (and a cycle ends here) */
         }
@@ -1603,10 +1743,16 @@ int ouro__shared_check(ouro_heap *h)
             if (++queued > (uint64_t)h->st.objects + 1)
                 break;
         }
-    obj_check cs = {h, 0, 0};
+    obj_check cs = {h, 0, 0, 0};
     ouro__pool_walk(h, false, check_object, &cs);
     if (cs.bad)
         return OURO_EINVAL;
+    if (cs.freed != listed_objects) {
+        ouro__report(h, "ouro_heap_check: %llu freed blocks in object pools, %llu of them on "
+                     "remote lists\n",
+                     (unsigned long long)cs.freed, (unsigned long long)listed_objects);
+        return OURO_EINVAL;
+    }
     if (cs.queued != queued) {
         ouro__report(h, "ouro_heap_check: %llu objects marked queued, %llu on the queues\n",
                      (unsigned long long)cs.queued, (unsigned long long)queued);
