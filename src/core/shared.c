@@ -540,8 +540,9 @@ static __attribute__((noinline)) void *alloc_slow(ouro_heap *h, ouro__talloc *ta
     return p;
 }
 
-void *ouro__shared_raw_alloc(ouro_heap *h, size_t size, const char *file, int line,
-                             const char *func)
+static __attribute__((noinline)) void *shared_raw_alloc_slow(ouro_heap *h, size_t size,
+                                                             const char *file, int line,
+                                                             const char *func)
 {
     ouro__talloc *ta = self(h);
     if (OURO__UNLIKELY(!ta)) {
@@ -557,6 +558,23 @@ void *ouro__shared_raw_alloc(ouro_heap *h, size_t size, const char *file, int li
     return p;
 }
 
+/* A leaf when the thread is attached, no stop is requested, no tracer runs
+ * and its pool has a block; else shared_raw_alloc_slow, nothing changed. */
+void *ouro__shared_raw_alloc(ouro_heap *h, size_t size, const char *file, int line,
+                             const char *func)
+{
+    if (OURO__LIKELY(ouro__self.heap == h)) {
+        ouro__talloc *ta = tls_ta;
+        if (OURO__LIKELY(ta != NULL && !ALOAD_RELAXED(&h->shared->requested) &&
+                         h->tracer == NULL)) {
+            void *p = ouro__block_alloc_try_ta(ta, size, 1);
+            if (OURO__LIKELY(p != NULL))
+                return p;
+        }
+    }
+    return shared_raw_alloc_slow(h, size, file, line, func);
+}
+
 static __attribute__((noinline)) void free_checked(ouro_heap *h, ouro__talloc *ta, void *p)
 {
     ouro__chunk *ch = (ouro__chunk *)ouro__pool_of(p);
@@ -570,7 +588,7 @@ static __attribute__((noinline)) void free_checked(ouro_heap *h, ouro__talloc *t
         ouro__fatalf(h, "raw block %p freed twice (double free)", p);
 }
 
-void ouro__shared_raw_free(ouro_heap *h, void *p)
+static __attribute__((noinline)) void shared_raw_free_slow(ouro_heap *h, void *p)
 {
     ouro__talloc *ta = self(h);
     if (OURO__UNLIKELY(!ta)) {
@@ -583,6 +601,23 @@ void ouro__shared_raw_free(ouro_heap *h, void *p)
     if (OURO__UNLIKELY(h->tracer != NULL))
         trace_free(h, p, 1);
     free_block(h, ta, p);
+}
+
+/* A leaf when the thread is attached, no stop is requested, the heap has
+ * no debug checks or tracer and the block is in one of the thread's own
+ * pools, which keeps it (ouro__block_free_try_ta); else
+ * shared_raw_free_slow, nothing changed. */
+void ouro__shared_raw_free(ouro_heap *h, void *p)
+{
+    if (OURO__LIKELY(ouro__self.heap == h)) {
+        ouro__talloc *ta = tls_ta;
+        if (OURO__LIKELY(ta != NULL && !ALOAD_RELAXED(&h->shared->requested) &&
+                         h->tracer == NULL && h->cfg.debug < OURO_DEBUG_CHECKS &&
+                         ouro__pool_of(p)->owner == ta->id &&
+                         ouro__block_free_try_ta(ta, p)))
+            return;
+    }
+    shared_raw_free_slow(h, p);
 }
 
 /* ------------------------------------------------------------ objects */
@@ -883,11 +918,10 @@ void ouro__incref_shared(ouro_object *o)
 static inline bool dealloc_plain_ok(const ouro_heap *h, const ouro__talloc *ta,
                                     const ouro_object *o, const ouro_type *t)
 {
-    /* on the owner's young list or untracked; no weak reference, no
-     * finalizer, no trashcan; no tracer and no debug checks */
+    /* no weak reference, no finalizer, not a zombie, no trashcan; no
+     * tracer and no debug checks */
     return brc_clean(o) && !t->finalize &&
            !(o->flags & (OURO__F_HASWEAK | OURO__F_ZOMBIE)) &&
-           ((o->flags & OURO__F_TLIST) || o->gc_next == 0) &&
            ta->dealloc_depth < h->cfg.dealloc_depth && h->tracer == NULL &&
            h->cfg.debug < OURO_DEBUG_CHECKS;
 }
@@ -895,8 +929,21 @@ static inline bool dealloc_plain_ok(const ouro_heap *h, const ouro__talloc *ta,
 static __attribute__((noinline)) void dealloc_plain(ouro_heap *h, ouro__talloc *ta,
                                                     ouro_object *o, ouro_type *t)
 {
-    if (o->flags & OURO__F_TLIST)
+    if (o->flags & OURO__F_TLIST) {
         untrack_young(h, o);
+    } else if (t->flags & OURO_TYPE_GC) {
+        /* In the generations (it survived a collection) or untracked: its
+         * links are read and unlinked under gc_lock if it is free (another
+         * thread unlinking a neighbour writes them), else obj_dealloc
+         * decides (a zombie). */
+        if (!ouro__spin_trylock(&h->shared->gc_lock)) {
+            obj_dealloc(h, ta, o);
+            return;
+        }
+        if (o->gc_next)
+            ouro__gc_untrack(h, o);
+        ouro__spin_unlock(&h->shared->gc_lock);
+    }
     o->flags |= OURO__F_DEALLOC;
     rc_store(o, OURO__RC_SHARED | OURO__RC_MERGED); /* reads as dead */
     ta->dealloc_depth++;
