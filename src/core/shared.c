@@ -283,9 +283,18 @@ static void safepoint_slow(ouro_heap *h, ouro__talloc *ta)
     pthread_mutex_unlock(&S->stw_mu);
 }
 
+/* A stop of the world requested: read from the heap structure itself (a
+ * shared heap's h->shared is &h->shared_store), one load on the fast
+ * paths instead of two dependent ones. */
+static inline bool stop_requested(const ouro_heap *h)
+{
+    OURO__ASSERT(h->shared == &h->shared_store);
+    return ALOAD_RELAXED(&h->shared_store.requested) != 0;
+}
+
 static inline void safepoint(ouro_heap *h, ouro__talloc *ta)
 {
-    if (OURO__UNLIKELY(ALOAD_RELAXED(&h->shared->requested)))
+    if (OURO__UNLIKELY(stop_requested(h)))
         safepoint_slow(h, ta);
 }
 
@@ -565,7 +574,7 @@ void *ouro__shared_raw_alloc(ouro_heap *h, size_t size, const char *file, int li
 {
     if (OURO__LIKELY(ouro__self.heap == h)) {
         ouro__talloc *ta = tls_ta;
-        if (OURO__LIKELY(ta != NULL && !ALOAD_RELAXED(&h->shared->requested) &&
+        if (OURO__LIKELY(ta != NULL && !stop_requested(h) &&
                          h->tracer == NULL)) {
             void *p = ouro__block_alloc_try_ta(ta, size, 1);
             if (OURO__LIKELY(p != NULL))
@@ -611,7 +620,7 @@ void ouro__shared_raw_free(ouro_heap *h, void *p)
 {
     if (OURO__LIKELY(ouro__self.heap == h)) {
         ouro__talloc *ta = tls_ta;
-        if (OURO__LIKELY(ta != NULL && !ALOAD_RELAXED(&h->shared->requested) &&
+        if (OURO__LIKELY(ta != NULL && !stop_requested(h) &&
                          h->tracer == NULL && h->cfg.debug < OURO_DEBUG_CHECKS &&
                          ouro__pool_of(p)->owner == ta->id &&
                          ouro__block_free_try_ta(ta, p)))
@@ -956,8 +965,14 @@ static __attribute__((noinline)) void dealloc_plain(ouro_heap *h, ouro__talloc *
     ta->objects_freed++;
     if ((t->flags & OURO_TYPE_GC) && ta->young_count > 0)
         ta->young_count--;
-    OURO__ASSERT(!(o->flags & OURO__F_ZOMBIE));
-    free_dead(h, ta, o);
+    OURO__ASSERT(!(o->flags & OURO__F_ZOMBIE) && owner_id(o) == ta->id);
+    /* free_dead's steps for a release heap's block of this thread's own
+     * (its pool stays clean unless the hooks made a weak reference) */
+    o->flags = 0;
+    if (OURO__UNLIKELY(!brc_clean(o)) && ouro__pool_of(o)->c.kind == OURO__CHUNK_POOL)
+        *brc_of(o) = (ouro__brc){0, 0};
+    if (!ouro__block_free_try_ta(ta, o))
+        free_block(h, ta, o);
     ta->dealloc_depth--;
     if (ta->deferred && ta->dealloc_depth == 0)
         drain_deferred(h, ta);
@@ -1182,7 +1197,7 @@ ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, const char *file, i
     if (OURO__UNLIKELY(ouro__self.heap != h))
         goto slow;
     ouro__talloc *ta = tls_ta;
-    if (OURO__UNLIKELY(ALOAD_RELAXED(&h->shared->requested) ||
+    if (OURO__UNLIKELY(stop_requested(h) ||
                        __atomic_load_n(&ta->oqueue, __ATOMIC_RELAXED) != 0 ||
                        h->tracer != NULL))
         goto slow;
