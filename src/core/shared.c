@@ -613,18 +613,26 @@ static __attribute__((noinline)) void shared_raw_free_slow(ouro_heap *h, void *p
 }
 
 /* A leaf when the thread is attached, no stop is requested, the heap has
- * no debug checks or tracer and the block is in one of the thread's own
- * pools, which keeps it (ouro__block_free_try_ta); else
+ * no debug checks or tracer, and the block is in one of the thread's own
+ * pools, which keeps it (ouro__block_free_try_ta), or in another thread's
+ * pool (pushed onto that thread's remote list, as free_block does); else
  * shared_raw_free_slow, nothing changed. */
 void ouro__shared_raw_free(ouro_heap *h, void *p)
 {
     if (OURO__LIKELY(ouro__self.heap == h)) {
         ouro__talloc *ta = tls_ta;
-        if (OURO__LIKELY(ta != NULL && !stop_requested(h) &&
-                         h->tracer == NULL && h->cfg.debug < OURO_DEBUG_CHECKS &&
-                         ouro__pool_of(p)->owner == ta->id &&
-                         ouro__block_free_try_ta(ta, p)))
-            return;
+        if (OURO__LIKELY(ta != NULL && !stop_requested(h) && h->tracer == NULL &&
+                         h->cfg.debug < OURO_DEBUG_CHECKS)) {
+            ouro__pool *pool = ouro__pool_of(p);
+            if (pool->owner == ta->id) {
+                if (OURO__LIKELY(ouro__block_free_try_ta(ta, p)))
+                    return;
+            } else if (pool->c.kind == OURO__CHUNK_POOL) {
+                remote_push(ALOAD(&h->tallocs[pool->owner]), p);
+                ta->remote_frees++;
+                return;
+            }
+        }
     }
     shared_raw_free_slow(h, p);
 }
