@@ -4,7 +4,7 @@
     valgrind_check.py BUILD_DIR     (a build configured with -DOURO_VALGRIND=ON)
 
 The pool announces its blocks to memcheck, so a use after free inside a pool
-is reported.  Any memcheck error or leak fails the run (--error-exitcode).
+is reported.  test_shared runs twice, on debug heaps and on release heaps.  Any memcheck error or leak fails the run (--error-exitcode).
 The 1 GiB RSS test and the other tests in SKIP are skipped here: they are
 about the kernel or about large counts, not memcheck, and would take
 minutes under Valgrind; they run in every other build.
@@ -41,15 +41,22 @@ def main():
     passed = failed = 0
     tests = sorted(f for f in os.listdir(os.path.join(build, "tests")) if f.startswith("test_")
                    and os.access(os.path.join(build, "tests", f), os.X_OK))
-    for t in tests:
+    # test_shared twice: on debug heaps, then on release heaps
+    # (OURO_SHARED_RELEASE=1, ctest's test_shared_release), where the
+    # shared heap's object fast paths run.
+    runs = [(t, {}) for t in tests]
+    if "test_shared" in tests:
+        runs.append(("test_shared", {"OURO_SHARED_RELEASE": "1"}))
+    for t, extra in runs:
         binary = os.path.join(build, "tests", t)
         names = [n for n in test_names(binary) if n not in SKIP]
         # The mutator test's light mode (tests/test_incremental.c): one
         # script per randomized test, 20,000 nodes for the schedule.
-        env = dict(os.environ, OURO_TEST_LIGHT="1")
+        env = dict(os.environ, OURO_TEST_LIGHT="1", **extra)
         r = subprocess.run(VG + [binary] + names, capture_output=True, text=True, env=env)
         ok = r.returncode == 0
-        print("%s valgrind %s (%d tests)" % ("ok  " if ok else "FAIL", t, len(names)))
+        print("%s valgrind %s%s (%d tests)" % ("ok  " if ok else "FAIL", t,
+                                               " (release heaps)" if extra else "", len(names)))
         if not ok:
             print(r.stdout[-3000:], r.stderr[-5000:])
         passed += ok
