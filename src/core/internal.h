@@ -1195,6 +1195,16 @@ static inline void ouro__check_owner(ouro_heap *h)
         (!h->owned || !pthread_equal(h->owner, pthread_self())))
         ouro__owner_slow(h);
 }
+/* Whether an allocation that brings generation 0's count to `count` starts
+ * an automatic collection (object.c's new_slow, shared.c's shared_new_slow
+ * with the thread's young count; their fast paths ask before counting).
+ * The count first: the test fails on all but one allocation in
+ * young_threshold. */
+static inline bool ouro__young_collection_due(const ouro_heap *h, long count)
+{
+    return count > h->young_threshold && h->enabled && h->gen[0].threshold &&
+           !h->collecting && !h->freeing;
+}
 /* Whether obj_slow must be set: recomputed when alloc_slow or h->tracer
  * changes. */
 static inline void ouro__obj_slow_update(ouro_heap *h)

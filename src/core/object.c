@@ -137,16 +137,6 @@ void ouro__fatal(const ouro_object *o, const char *what)
 
 /* ------------------------------------------------------------ allocation */
 
-/* Whether an allocation that brings generation 0's count to `count` starts
- * an automatic collection (new_slow; new_fast asks before counting).  The
- * count first: the test fails on all but one allocation in
- * young_threshold. */
-static inline bool young_collection_due(const ouro_heap *h, long count)
-{
-    return count > h->young_threshold && h->enabled && h->gen[0].threshold &&
-           !h->collecting && !h->freeing;
-}
-
 bool ouro__inject_alloc(ouro_heap *h)
 {
     uint64_t at = h->cfg.fail_alloc_at;
@@ -210,7 +200,7 @@ static __attribute__((noinline)) ouro_object *new_slow(ouro_heap *h, ouro_type *
          * object is tracked, so the new object is never part of that
          * collection. */
         h->gen[0].count++;
-        if (young_collection_due(h, h->gen[0].count))
+        if (ouro__young_collection_due(h, h->gen[0].count))
             ouro__gc_maybe_collect(h);
     }
     ouro_object *o = NULL;
@@ -299,7 +289,7 @@ new_fast(ouro_heap *h, ouro_type *type, const char *file, int line, const char *
             goto slow;
         }
         /* new_slow's test, on the count it would make. */
-        if ((tf & OURO_TYPE_GC) && OURO__UNLIKELY(young_collection_due(h, h->gen[0].count + 1L)))
+        if ((tf & OURO_TYPE_GC) && OURO__UNLIKELY(ouro__young_collection_due(h, h->gen[0].count + 1L)))
             goto slow;
         if (OURO__UNLIKELY(h->ta0.bytes_alloc + OURO__SMALL_MAX >= h->trace_at))
             goto slow;

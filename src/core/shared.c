@@ -521,7 +521,7 @@ static __attribute__((noinline)) void trace_free(ouro_heap *h, void *block, int 
 
 /* Give block p back: into ta's pools if they hold it, else to its
  * owner's remote list (or the heap, for a large block). */
-static void free_block(ouro_heap *h, ouro__talloc *ta, void *p)
+static inline void free_block(ouro_heap *h, ouro__talloc *ta, void *p)
 {
     ouro__pool *pool = ouro__pool_of(p);
     if (pool->c.kind == OURO__CHUNK_POOL && pool->owner != ta->id) {
@@ -612,26 +612,18 @@ static __attribute__((noinline)) void shared_raw_free_slow(ouro_heap *h, void *p
     free_block(h, ta, p);
 }
 
-/* A leaf when the thread is attached, no stop is requested, the heap has
- * no debug checks or tracer, and the block is in one of the thread's own
- * pools, which keeps it (ouro__block_free_try_ta), or in another thread's
- * pool (pushed onto that thread's remote list, as free_block does); else
- * shared_raw_free_slow, nothing changed. */
+/* When the thread is attached, no stop is requested and the heap has no
+ * debug checks or tracer: free_block at once (a leaf for a block of the
+ * thread's own pools, which keeps it, or of another thread's, pushed onto
+ * its remote list); else shared_raw_free_slow. */
 void ouro__shared_raw_free(ouro_heap *h, void *p)
 {
     if (OURO__LIKELY(ouro__self.heap == h)) {
         ouro__talloc *ta = tls_ta;
         if (OURO__LIKELY(ta != NULL && !stop_requested(h) && h->tracer == NULL &&
                          h->cfg.debug < OURO_DEBUG_CHECKS)) {
-            ouro__pool *pool = ouro__pool_of(p);
-            if (pool->owner == ta->id) {
-                if (OURO__LIKELY(ouro__block_free_try_ta(ta, p)))
-                    return;
-            } else if (pool->c.kind == OURO__CHUNK_POOL) {
-                remote_push(ALOAD(&h->tallocs[pool->owner]), p);
-                ta->remote_frees++;
-                return;
-            }
+            free_block(h, ta, p); /* what shared_raw_free_slow would do */
+            return;
         }
     }
     shared_raw_free_slow(h, p);
@@ -698,6 +690,15 @@ static inline void rc_store(ouro_object *o, uint32_t v)
  * rather than when the block is handed out again: the allocation then
  * touches only the object's own lines (a new pool's array starts zeroed,
  * pool.c).  A large block's are set when it is allocated. */
+/* A dead object's block freed: its shared word and link zeroed first
+ * unless its pool is clean (a free block's entry is zero). */
+static inline void free_dead_block(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
+{
+    if (!brc_clean(o) && ouro__pool_of(o)->c.kind == OURO__CHUNK_POOL)
+        *brc_of(o) = (ouro__brc){0, 0};
+    free_block(h, ta, o);
+}
+
 static void free_dead(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
 {
     if (h->cfg.debug >= OURO_DEBUG_CHECKS) {
@@ -707,9 +708,7 @@ static void free_dead(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
     } else {
         o->flags = 0;
     }
-    if (!brc_clean(o) && ouro__pool_of(o)->c.kind == OURO__CHUNK_POOL)
-        *brc_of(o) = (ouro__brc){0, 0};
-    free_block(h, ta, o);
+    free_dead_block(h, ta, o);
 }
 
 /* Is the calling thread (ta, NULL when not attached) o's owner, with o's
@@ -974,13 +973,8 @@ static __attribute__((noinline)) void dealloc_plain(ouro_heap *h, ouro__talloc *
     if ((t->flags & OURO_TYPE_GC) && ta->young_count > 0)
         ta->young_count--;
     OURO__ASSERT(!(o->flags & OURO__F_ZOMBIE) && owner_id(o) == ta->id);
-    /* free_dead's steps for a release heap's block of this thread's own
-     * (its pool stays clean unless the hooks made a weak reference) */
-    o->flags = 0;
-    if (OURO__UNLIKELY(!brc_clean(o)) && ouro__pool_of(o)->c.kind == OURO__CHUNK_POOL)
-        *brc_of(o) = (ouro__brc){0, 0};
-    if (!ouro__block_free_try_ta(ta, o))
-        free_block(h, ta, o);
+    o->flags = 0; /* free_dead's release heap step */
+    free_dead_block(h, ta, o);
     ta->dealloc_depth--;
     if (ta->deferred && ta->dealloc_depth == 0)
         drain_deferred(h, ta);
@@ -1123,8 +1117,7 @@ static __attribute__((noinline)) ouro_object *shared_new_slow(ouro_heap *h, ouro
         /* As CPython: counted, and a collection due runs (the world
          * stopped) before the new object is tracked. */
         ta->young_count++;
-        if (ta->young_count > h->young_threshold && h->enabled && h->gen[0].threshold &&
-            !h->collecting && !h->freeing)
+        if (ouro__young_collection_due(h, ta->young_count))
             (void)ouro__shared_stopped(h, "ouro_new", auto_collect, NULL);
     }
     ouro_object *o = ouro__block_alloc_try_ta(ta, size, 0);
@@ -1163,26 +1156,26 @@ shared_new_finish(ouro_heap *h, ouro__talloc *ta, ouro_type *type, ouro_object *
 {
     ouro__zero_body(o, size);
     OURO__ASSERT(brc_of(o)->shared == 0 && brc_of(o)->qlink == 0);
-    uint32_t id = type->id;
     ta->objects_new++;
+    uint16_t flags = OURO__F_OBJECT;
+    uint32_t next = 0, prev = 0;
     if (type->flags & OURO_TYPE_GC) {
+        /* appended to the thread's young list, as track_young_at does */
         ta->young_count++;
         ouro_object *head = &h->young[ta->id].head;
-        uint32_t r = ouro__pool_block_ref(ouro__pool_of(o), o), last = head->gc_prev;
+        uint32_t r = ouro__pool_block_ref(ouro__pool_of(o), o);
         OURO__ASSERT(r == ouro__obj_ref(h, o));
-        ouro__obj_of(h, last)->gc_next = r;
+        prev = head->gc_prev;
+        next = ouro__head_ref(h, head);
+        ouro__obj_of(h, prev)->gc_next = r;
         head->gc_prev = r;
-        rc_store(o, OURO__RC_SHARED | 1);
-        o->type_id = (uint16_t)id;
-        o->flags = OURO__F_OBJECT | OURO__F_TLIST;
-        o->gc_next = ouro__head_ref(h, head);
-        o->gc_prev = last;
-    } else {
-        rc_store(o, OURO__RC_SHARED | 1);
-        o->type_id = (uint16_t)id;
-        o->flags = OURO__F_OBJECT;
-        o->gc_next = o->gc_prev = 0;
+        flags |= OURO__F_TLIST;
     }
+    rc_store(o, OURO__RC_SHARED | 1);
+    o->type_id = (uint16_t)type->id;
+    o->flags = flags;
+    o->gc_next = next;
+    o->gc_prev = prev;
     return o;
 }
 
@@ -1210,8 +1203,7 @@ ouro_object *ouro__shared_new(ouro_heap *h, ouro_type *type, const char *file, i
                        h->tracer != NULL))
         goto slow;
     /* shared_new_slow's test, on the count it would make */
-    if ((type->flags & OURO_TYPE_GC) && ta->young_count + 1 > h->young_threshold &&
-        h->enabled && h->gen[0].threshold && !h->collecting && !h->freeing)
+    if ((type->flags & OURO_TYPE_GC) && ouro__young_collection_due(h, ta->young_count + 1))
         goto slow;
     ouro_object *o = ouro__block_alloc_try_ta(ta, size, 0);
     if (OURO__UNLIKELY(o == NULL))
