@@ -567,6 +567,109 @@ TEST(incremental_schedule_under_allocation)
     tl_heap_done(h);
 }
 
+/* ------------------------------------------------------------ scan order */
+
+#include "core/internal.h" /* h->young_backward: which way a scan went */
+#include "ttypes.h"
+
+/* The incremental schedule's young collections scan generation 0 oldest
+ * first or newest first, whichever the last one found cheaper (gc.c,
+ * deduce_unreachable_scan).  What they find, and the order in which the
+ * trash's weak-reference callbacks and finalizers run (CPython's: the
+ * generation's order, here the order of creation), must not depend on it.
+ * Each round builds a kept chain, head first (each new node refers to the
+ * one before: an oldest-first scan sets it all aside and moves it back) or
+ * tail first (the other way round), with a ring of trash nodes created
+ * among its nodes, and collects generation 0. */
+static int ord_fin[4096], ord_nfin, ord_cb[4096], ord_ncb;
+
+static void ord_finalize(ouro_heap *h, ouro_object *self)
+{
+    (void)h;
+    if (ord_nfin < 4096)
+        ord_fin[ord_nfin++] = ((tnode *)self)->id;
+}
+
+static ouro_type ord_type; /* tnode's, with ord_finalize */
+
+static void ord_callback(ouro_heap *h, ouro_object *wr, void *arg)
+{
+    (void)h;
+    (void)wr;
+    if (ord_ncb < 4096)
+        ord_cb[ord_ncb++] = (int)(intptr_t)arg;
+}
+
+TEST(incremental_young_scan_either_way_same_trash_same_order)
+{
+    ord_type = tnode_type;
+    ord_type.name = "ordnode";
+    ord_type.finalize = ord_finalize;
+    ouro_heap *h = tl_heap();
+    CHECK_EQ(ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_INCREMENTAL), 0);
+    CHECK_EQ(ouro_gc_set_threshold(h, 1000000, 10, 10), 0); /* only explicit ones */
+    /* shapes: head first, tail first, ...; then two rounds each in the
+     * order its scan is already right for */
+    static const int head_first[] = {1, 0, 1, 0, 1, 0, 0, 1, 1};
+    static const int expect_backward[] = {0, 1, 0, 1, 0, 1, 0, 0, 1};
+    const int rounds = (int)(sizeof head_first / sizeof head_first[0]);
+    enum { KEPT = 600, EVERY = 5, MAXT = KEPT / EVERY + 1 };
+    int seen[2] = {0, 0};
+    for (int round = 0; round < rounds; round++) {
+        CHECK_EQ(h->young_backward, expect_backward[round]);
+        seen[h->young_backward]++;
+        ouro_object *root = NULL, *tail = NULL;
+        ouro_object *trash[MAXT], *weak[MAXT];
+        int nt = 0;
+        for (int i = 0; i < KEPT; i++) {
+            ouro_object *n = tn_plain(h);
+            CHECK(n != NULL);
+            if (head_first[round]) {
+                ((tnode *)n)->slot[0] = root; /* takes root's reference */
+                root = n;
+            } else if (!root) {
+                root = tail = n;
+            } else {
+                ((tnode *)tail)->slot[0] = n; /* takes n's reference */
+                tail = n;
+            }
+            if (i % EVERY == 0) {
+                ouro_object *t = ouro_new(h, &ord_type);
+                CHECK(t != NULL);
+                ((tnode *)t)->id = nt;
+                weak[nt] = ouro_weakref_new(h, t, ord_callback, (void *)(intptr_t)nt);
+                CHECK(weak[nt] != NULL);
+                trash[nt++] = t;
+            }
+        }
+        for (int j = 0; j < nt; j++) { /* a ring: each refers to the next */
+            ouro_incref(trash[(j + 1) % nt]);
+            ((tnode *)trash[j])->slot[1] = trash[(j + 1) % nt];
+        }
+        for (int j = 0; j < nt; j++)
+            ouro_decref(trash[j]);
+        ord_nfin = ord_ncb = 0;
+        CHECK(ouro_gc_collect(h, 0) >= nt);
+        CHECK_EQ(ord_ncb, nt);
+        CHECK_EQ(ord_nfin, nt);
+        for (int j = 0; j < nt; j++) {
+            CHECK_EQ(ord_cb[j], j);
+            CHECK_EQ(ord_fin[j], j);
+            CHECK(ouro_weakref_peek(weak[j]) == NULL);
+            ouro_decref(weak[j]);
+        }
+        /* the kept chain is whole: count it */
+        int len = 0;
+        for (ouro_object *n = root; n; n = ((tnode *)n)->slot[0])
+            len++;
+        CHECK_EQ(len, KEPT);
+        CHECK_EQ(ouro_heap_check(h), 0);
+        ouro_decref(root);
+    }
+    CHECK(seen[0] > 0 && seen[1] > 0);
+    tl_heap_done(h);
+}
+
 /* ------------------------------------------------------------ regressions */
 
 #include <signal.h>

@@ -368,19 +368,42 @@ static inline uint32_t gc_count(const ouro_heap *h, const ouro_object *o)
 
 /* Returns the number of objects in the list.  `clear` flags are removed on
  * the way (PENDING, in a full collection). */
-static size_t update_refs(ouro_heap *h, ouro_object *young, uint16_t clear)
+static inline __attribute__((always_inline)) size_t
+update_refs_in(ouro_heap *h, ouro_object *young, uint16_t clear, const bool flip)
 {
     uint32_t hr = ouro__head_ref(h, young);
     walk_base w = {0, h->slot_base[0]};
     size_t n = 0;
+    uint32_t prev_ref = hr;
     for (uint32_t r = young->gc_next; r != hr;) {
         ouro_object *o = walk_obj(h, &w, r);
-        r = o->gc_next;
+        uint32_t next = o->gc_next;
+        if (flip)
+            o->gc_next = prev_ref;
+        prev_ref = r;
+        r = next;
         o->gc_prev = gc_count(h, o);
         o->flags = (uint16_t)((o->flags & ~clear) | OURO__F_COLLECTING);
         n++;
     }
+    if (flip && n) {
+        young->gc_prev = young->gc_next; /* the oldest is last now */
+        young->gc_next = prev_ref;
+    }
     return n;
+}
+
+static size_t update_refs(ouro_heap *h, ouro_object *young, uint16_t clear)
+{
+    return update_refs_in(h, young, clear, false);
+}
+
+/* update_refs that also turns the list around, following gc_next only
+ * (gc_prev holds the counts from here on): move_unreachable then scans the
+ * newest objects first, and its move-backs append at the oldest end. */
+static size_t update_refs_flipped(ouro_heap *h, ouro_object *young, uint16_t clear)
+{
+    return update_refs_in(h, young, clear, true);
 }
 
 static int visit_decref(ouro_object *o, void *arg)
@@ -498,9 +521,10 @@ static inline bool weak_involved(const ouro_object *o)
  * itself or an object ahead of it). */
 static inline __attribute__((always_inline)) size_t
 move_unreachable_in(ouro_heap *h, ouro_object *young, ouro_object *unreachable, uint16_t set,
-                    bool *special, const bool reverse)
+                    bool *special, const bool reverse, const bool prepend, size_t *entered)
 {
     size_t reachable = 0;
+    size_t moved = 0; /* objects set aside as tentatively unreachable */
     ouro_object *prev = young;
     uint32_t hr = ouro__head_ref(h, young);
     uint32_t ur = ouro__head_ref(h, unreachable);
@@ -535,7 +559,7 @@ move_unreachable_in(ouro_heap *h, ouro_object *young, ouro_object *unreachable, 
                 r = prev->gc_next;
             }
             reachable++;
-        } else {
+        } else if (!prepend) {
             /* A run of tentatively unreachable objects (gc_refs 0) moves to
              * `unreachable` as one piece: the same order and the same
              * result as moving them one at a time, since no reachable
@@ -546,6 +570,7 @@ move_unreachable_in(ouro_heap *h, ouro_object *young, ouro_object *unreachable, 
             for (;;) {
                 o->gc_prev = pr; /* gc_refs 0 becomes the list link */
                 o->flags |= OURO__F_UNREACHABLE;
+                moved++;
                 if (special && !*special && (weak_involved(o) || ouro__type(o)->finalize))
                     *special = true;
                 uint32_t nr = o->gc_next;
@@ -565,8 +590,43 @@ move_unreachable_in(ouro_heap *h, ouro_object *young, ouro_object *unreachable, 
             o->gc_next = ur;
             unreachable->gc_prev = cur;
             r = after;
+        } else {
+            /* The scan goes newest first (update_refs_flipped): the run
+             * goes to the front of `unreachable` turned around, so that
+             * the trash keeps the order of generation 0, as the scan
+             * oldest first leaves it (each piece of trash is set aside
+             * once either way, in its place among the others). */
+            uint32_t first = unreachable->gc_next;
+            uint32_t link = first, cur = r, nr;
+            for (;;) {
+                o->flags |= OURO__F_UNREACHABLE;
+                moved++;
+                if (special && !*special && (weak_involved(o) || ouro__type(o)->finalize))
+                    *special = true;
+                nr = o->gc_next;
+                o->gc_next = link;
+                link = cur;
+                if (nr == hr)
+                    break;
+                ouro_object *n = walk_obj(h, &w, nr);
+                if (n->gc_prev)
+                    break;
+                __builtin_prefetch(walk_obj(h, &w, n->gc_next));
+                o->gc_prev = nr; /* gc_refs 0 becomes the list link */
+                cur = nr;
+                o = n;
+            }
+            o->gc_prev = ur;
+            unreachable->gc_next = cur;
+            if (first == ur)
+                unreachable->gc_prev = r;
+            else
+                walk_obj(h, &w, first)->gc_prev = r;
+            r = nr;
         }
     }
+    if (entered)
+        *entered = moved;
     if (!reverse) {
         young->gc_prev = prev_ref;
     } else if (prev == young) {
@@ -582,28 +642,71 @@ move_unreachable_in(ouro_heap *h, ouro_object *young, ouro_object *unreachable, 
 static size_t move_unreachable(ouro_heap *h, ouro_object *young, ouro_object *unreachable,
                                uint16_t set, bool *special)
 {
-    return move_unreachable_in(h, young, unreachable, set, special, false);
+    return move_unreachable_in(h, young, unreachable, set, special, false, false, NULL);
 }
 
 static size_t move_unreachable_reversed(ouro_heap *h, ouro_object *young,
-                                        ouro_object *unreachable, uint16_t set, bool *special)
+                                        ouro_object *unreachable, uint16_t set, bool *special,
+                                        size_t *entered)
 {
-    return move_unreachable_in(h, young, unreachable, set, special, true);
+    return move_unreachable_in(h, young, unreachable, set, special, true, false, entered);
+}
+
+/* After update_refs_flipped. */
+static size_t move_unreachable_backward(ouro_heap *h, ouro_object *young,
+                                        ouro_object *unreachable, uint16_t set, bool *special,
+                                        size_t *entered)
+{
+    return move_unreachable_in(h, young, unreachable, set, special, true, true, entered);
 }
 
 /* Splits `base` into what is reachable from outside it (left in base) and
  * the rest (moved to `unreachable`).  Returns the sizes. */
 static void deduce_unreachable(ouro_heap *h, ouro_object *base, ouro_object *unreachable,
                                size_t *n_reachable, size_t *n_unreachable, uint16_t clear,
-                               uint16_t set, bool *special, bool reverse)
+                               uint16_t set, bool *special)
 {
     size_t total = update_refs(h, base, clear);
     subtract_refs(h, base);
     ouro__list_init(h, unreachable);
-    size_t reachable = reverse ? move_unreachable_reversed(h, base, unreachable, set, special)
-                               : move_unreachable(h, base, unreachable, set, special);
+    size_t reachable = move_unreachable(h, base, unreachable, set, special);
     *n_reachable = reachable;
     *n_unreachable = total - reachable;
+}
+
+/*
+ * The incremental schedule's young collections (their survivors come out
+ * reversed, move_survivors): a young object whose only referrers are
+ * younger than itself, as in a chain built head first or a tree built
+ * bottom up, is met by an oldest-first scan before them, with gc_refs 0,
+ * is set aside as tentatively unreachable, and is moved back and scanned
+ * again when its referrer is scanned: on GCBench that was 2.2 M of the
+ * 4.1 M objects young collections examined; on a chain, all of them.  A
+ * newest-first scan meets those referrers first, and a tree built top
+ * down the other way round.  So each young collection counts the objects
+ * it set aside that turned out reachable, and when they were more than a
+ * quarter of what it examined, the next one scans the other way.  Both
+ * scans find the same trash and leave it in the same order (the
+ * generation's); only the survivors' order differs, which this schedule
+ * decides anyway.
+ */
+static void deduce_unreachable_scan(ouro_heap *h, ouro_object *base, ouro_object *unreachable,
+                                    size_t *n_reachable, size_t *n_unreachable, uint16_t clear,
+                                    uint16_t set, bool *special)
+{
+    bool backward = h->young_backward;
+    size_t total = backward ? update_refs_flipped(h, base, clear) : update_refs(h, base, clear);
+    subtract_refs(h, base);
+    ouro__list_init(h, unreachable);
+    size_t entered = 0;
+    size_t reachable =
+        backward ? move_unreachable_backward(h, base, unreachable, set, special, &entered)
+                 : move_unreachable_reversed(h, base, unreachable, set, special, &entered);
+    *n_reachable = reachable;
+    *n_unreachable = total - reachable;
+    size_t moved_back = entered - *n_unreachable;
+    if (moved_back > total / 4)
+        h->young_backward = !backward;
 }
 
 /* Calls a type's hook on o with a reference held, so that o cannot die
@@ -739,7 +842,7 @@ static void deduce_unreachable_young(ouro_heap *h, collection *c)
                                                               : 0;
     if (c->partial) {
         deduce_unreachable(h, c->young, c->unreachable, &c->n_young, &c->n_unreachable,
-                           clear | OURO__F_INCR, 0, &c->special, false);
+                           clear | OURO__F_INCR, 0, &c->special);
     } else if (c->generation == OURO_GC_GENERATIONS - 1 && ouro__list_empty(h, LIST(PERMANENT))) {
         sweep_ctx sc = {0, clear, h};
         ouro__pool_walk_inline(h, false, sweep_refs, &sc);
@@ -752,9 +855,12 @@ static void deduce_unreachable_young(ouro_heap *h, collection *c)
     } else {
         /* move_survivors says why a young collection of the incremental
          * schedule reverses its survivors. */
-        bool reverse = c->generation == OURO_GC_GENERATIONS - 3 && h->incremental;
-        deduce_unreachable(h, c->young, c->unreachable, &c->n_young, &c->n_unreachable, clear,
-                           set, &c->special, reverse);
+        if (c->generation == OURO_GC_GENERATIONS - 3 && h->incremental)
+            deduce_unreachable_scan(h, c->young, c->unreachable, &c->n_young, &c->n_unreachable,
+                                    clear, set, &c->special);
+        else
+            deduce_unreachable(h, c->young, c->unreachable, &c->n_young, &c->n_unreachable,
+                               clear, set, &c->special);
     }
 }
 
@@ -1072,8 +1178,7 @@ static void handle_resurrected_objects(ouro_heap *h, collection *c)
             o->flags &= (uint16_t)~OURO__F_COLLECTING;
         }
         size_t resurrected;
-        deduce_unreachable(h, unreachable, still_unreachable, &resurrected, &still, 0, 0, NULL,
-                           false);
+        deduce_unreachable(h, unreachable, still_unreachable, &resurrected, &still, 0, 0, NULL);
         uint32_t sr = ouro__head_ref(h, still_unreachable);
         for (uint32_t r = still_unreachable->gc_next; r != sr;) {
             ouro_object *o = ouro__obj_of(h, r);
