@@ -572,8 +572,9 @@ TEST(incremental_schedule_under_allocation)
 #include "core/internal.h" /* h->young_backward: which way a scan went */
 #include "ttypes.h"
 
-/* The incremental schedule's young collections scan generation 0 oldest
- * first or newest first, whichever the last one found cheaper (gc.c,
+/* The young collections of the incremental and adaptive schedules scan
+ * generation 0 oldest first or newest first, whichever the last one found
+ * cheaper (gc.c,
  * deduce_unreachable_scan).  What they find, and the order in which the
  * trash's weak-reference callbacks and finalizers run (CPython's: the
  * generation's order, here the order of creation), must not depend on it.
@@ -600,13 +601,13 @@ static void ord_callback(ouro_heap *h, ouro_object *wr, void *arg)
         ord_cb[ord_ncb++] = (int)(intptr_t)arg;
 }
 
-TEST(incremental_young_scan_either_way_same_trash_same_order)
+static void young_scan_case(int schedule)
 {
     ord_type = tnode_type;
     ord_type.name = "ordnode";
     ord_type.finalize = ord_finalize;
     ouro_heap *h = tl_heap();
-    CHECK_EQ(ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_INCREMENTAL), 0);
+    CHECK_EQ(ouro_gc_set_schedule(h, schedule), 0);
     CHECK_EQ(ouro_gc_set_threshold(h, 1000000, 10, 10), 0); /* only explicit ones */
     /* shapes: head first, tail first, ...; then two rounds each in the
      * order its scan is already right for */
@@ -668,6 +669,18 @@ TEST(incremental_young_scan_either_way_same_trash_same_order)
     }
     CHECK(seen[0] > 0 && seen[1] > 0);
     tl_heap_done(h);
+}
+
+TEST(incremental_young_scan_either_way_same_trash_same_order)
+{
+    young_scan_case(OURO_GC_SCHEDULE_INCREMENTAL);
+}
+
+/* The adaptive schedule's young collections scan either way too (their
+ * survivors are not reversed). */
+TEST(adaptive_young_scan_either_way_same_trash_same_order)
+{
+    young_scan_case(OURO_GC_SCHEDULE_ADAPTIVE);
 }
 
 /* ------------------------------------------------------------ regressions */

@@ -622,6 +622,8 @@ move_unreachable_in(ouro_heap *h, ouro_object *young, ouro_object *unreachable, 
                 unreachable->gc_prev = r;
             else
                 walk_obj(h, &w, first)->gc_prev = r;
+            if (!reverse)
+                prev->gc_next = nr;
             r = nr;
         }
     }
@@ -657,7 +659,21 @@ static size_t move_unreachable_backward(ouro_heap *h, ouro_object *young,
                                         ouro_object *unreachable, uint16_t set, bool *special,
                                         size_t *entered)
 {
+    return move_unreachable_in(h, young, unreachable, set, special, false, true, entered);
+}
+
+static size_t move_unreachable_backward_reversed(ouro_heap *h, ouro_object *young,
+                                                 ouro_object *unreachable, uint16_t set,
+                                                 bool *special, size_t *entered)
+{
     return move_unreachable_in(h, young, unreachable, set, special, true, true, entered);
+}
+
+static size_t move_unreachable_counted(ouro_heap *h, ouro_object *young,
+                                       ouro_object *unreachable, uint16_t set, bool *special,
+                                       size_t *entered)
+{
+    return move_unreachable_in(h, young, unreachable, set, special, false, false, entered);
 }
 
 /* Splits `base` into what is reachable from outside it (left in base) and
@@ -675,8 +691,10 @@ static void deduce_unreachable(ouro_heap *h, ouro_object *base, ouro_object *unr
 }
 
 /*
- * The incremental schedule's young collections (their survivors come out
- * reversed, move_survivors): a young object whose only referrers are
+ * The young collections of ouro's own schedules (incremental, whose
+ * survivors come out reversed, move_survivors, and adaptive; never
+ * CPython's, whose generations keep CPython's order): a young object
+ * whose only referrers are
  * younger than itself, as in a chain built head first or a tree built
  * bottom up, is met by an oldest-first scan before them, with gc_refs 0,
  * is set aside as tentatively unreachable, and is moved back and scanned
@@ -692,16 +710,22 @@ static void deduce_unreachable(ouro_heap *h, ouro_object *base, ouro_object *unr
  */
 static void deduce_unreachable_scan(ouro_heap *h, ouro_object *base, ouro_object *unreachable,
                                     size_t *n_reachable, size_t *n_unreachable, uint16_t clear,
-                                    uint16_t set, bool *special)
+                                    uint16_t set, bool *special, bool reverse)
 {
     bool backward = h->young_backward;
     size_t total = backward ? update_refs_flipped(h, base, clear) : update_refs(h, base, clear);
     subtract_refs(h, base);
     ouro__list_init(h, unreachable);
-    size_t entered = 0;
-    size_t reachable =
-        backward ? move_unreachable_backward(h, base, unreachable, set, special, &entered)
-                 : move_unreachable_reversed(h, base, unreachable, set, special, &entered);
+    size_t entered = 0, reachable;
+    if (reverse)
+        reachable =
+            backward
+                ? move_unreachable_backward_reversed(h, base, unreachable, set, special, &entered)
+                : move_unreachable_reversed(h, base, unreachable, set, special, &entered);
+    else
+        reachable = backward
+                        ? move_unreachable_backward(h, base, unreachable, set, special, &entered)
+                        : move_unreachable_counted(h, base, unreachable, set, special, &entered);
     *n_reachable = reachable;
     *n_unreachable = total - reachable;
     size_t moved_back = entered - *n_unreachable;
@@ -854,10 +878,12 @@ static void deduce_unreachable_young(ouro_heap *h, collection *c)
         c->n_unreachable = sc.n - c->n_young;
     } else {
         /* move_survivors says why a young collection of the incremental
-         * schedule reverses its survivors. */
-        if (c->generation == OURO_GC_GENERATIONS - 3 && h->incremental)
+         * schedule reverses its survivors; deduce_unreachable_scan why
+         * ouro's own schedules' young collections may scan newest first
+         * (young_growth is 1 under CPython's). */
+        if (c->generation == OURO_GC_GENERATIONS - 3 && h->young_growth > 1)
             deduce_unreachable_scan(h, c->young, c->unreachable, &c->n_young, &c->n_unreachable,
-                                    clear, set, &c->special);
+                                    clear, set, &c->special, h->incremental);
         else
             deduce_unreachable(h, c->young, c->unreachable, &c->n_young, &c->n_unreachable,
                                clear, set, &c->special);

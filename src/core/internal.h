@@ -712,10 +712,11 @@ struct ouro_heap {
     bool incremental;
     long young_limit;
     long young_backlog;
-    /* The incremental schedule's young collections scan generation 0
-     * newest first when set, oldest first otherwise: whichever order the
-     * last one found cheaper (gc.c, deduce_unreachable_scan).  What they find,
-     * and the order of the trash, are the same either way. */
+    /* The young collections of ouro's own schedules (incremental and
+     * adaptive) scan generation 0 newest first when set, oldest first
+     * otherwise: whichever order the last one found cheaper (gc.c,
+     * deduce_unreachable_scan).  What they find, and the order of the
+     * trash, are the same either way. */
     bool young_backward;
     ouro__incr inc;
     bool enabled;
