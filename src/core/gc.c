@@ -174,9 +174,15 @@ static const size_t ANY = SIZE_MAX; /* a variable: a failed assertion prints "AN
 
 static const char *list_name(ouro_heap *h, ouro_object *head)
 {
-    static const char *const names[OURO__NUM_LISTS] = {
-        "generation 0", "generation 1", "generation 2", "permanent", "unreachable",
-        "finalizers", "weakref callbacks", "seen", "final", "tmp"};
+    /* In the order of the OURO__LIST_ enum (internal.h). */
+    static const char *const names[] = {
+        "generation 0",      "generation 1",   "generation 2",
+        "incremental scan",  "incremental unreachable", "incremental batch",
+        "incremental retry", "permanent",      "unreachable",
+        "finalizers",        "weakref callbacks", "seen",
+        "final",             "tmp"};
+    _Static_assert(sizeof names / sizeof names[0] == OURO__NUM_LISTS,
+                   "a name for every collector list");
     return names[head - h->lists];
 }
 
@@ -511,6 +517,31 @@ static inline bool weak_involved(const ouro_object *o)
            o->type_id == __atomic_load_n(&ouro__weakref_type.id, __ATOMIC_RELAXED);
 }
 
+/* An object of a run of tentatively unreachable objects (move_unreachable):
+ * flagged, counted, and noted if code may run when it is trash. */
+static inline __attribute__((always_inline)) void set_aside(ouro_object *o, size_t *moved,
+                                                            bool *special)
+{
+    o->flags |= OURO__F_UNREACHABLE;
+    (*moved)++;
+    if (special && !*special && (weak_involved(o) || ouro__type(o)->finalize))
+        *special = true;
+}
+
+/* The object at nr if the run goes on there (it is not the list's end and
+ * its gc_refs are 0), with the one after it prefetched; else NULL. */
+static inline __attribute__((always_inline)) ouro_object *run_next(ouro_heap *h, walk_base *w,
+                                                                  uint32_t nr, uint32_t hr)
+{
+    if (nr == hr)
+        return NULL;
+    ouro_object *n = walk_obj(h, w, nr);
+    if (n->gc_prev)
+        return NULL;
+    __builtin_prefetch(walk_obj(h, w, n->gc_next));
+    return n;
+}
+
 /* Returns the number of objects left in young (the reachable ones), which
  * get the `set` flags (PENDING, when they are about to join the oldest
  * generation).  They are left in the order the scan found them reachable
@@ -569,17 +600,11 @@ move_unreachable_in(ouro_heap *h, ouro_object *young, ouro_object *unreachable, 
             uint32_t pr = unreachable->gc_prev, cur = r;
             for (;;) {
                 o->gc_prev = pr; /* gc_refs 0 becomes the list link */
-                o->flags |= OURO__F_UNREACHABLE;
-                moved++;
-                if (special && !*special && (weak_involved(o) || ouro__type(o)->finalize))
-                    *special = true;
+                set_aside(o, &moved, special);
                 uint32_t nr = o->gc_next;
-                if (nr == hr)
+                ouro_object *n = run_next(h, &w, nr, hr);
+                if (!n)
                     break;
-                ouro_object *n = walk_obj(h, &w, nr);
-                if (n->gc_prev)
-                    break;
-                __builtin_prefetch(walk_obj(h, &w, n->gc_next));
                 pr = cur;
                 cur = nr;
                 o = n;
@@ -599,19 +624,13 @@ move_unreachable_in(ouro_heap *h, ouro_object *young, ouro_object *unreachable, 
             uint32_t first = unreachable->gc_next;
             uint32_t link = first, cur = r, nr;
             for (;;) {
-                o->flags |= OURO__F_UNREACHABLE;
-                moved++;
-                if (special && !*special && (weak_involved(o) || ouro__type(o)->finalize))
-                    *special = true;
+                set_aside(o, &moved, special);
                 nr = o->gc_next;
                 o->gc_next = link;
                 link = cur;
-                if (nr == hr)
+                ouro_object *n = run_next(h, &w, nr, hr);
+                if (!n)
                     break;
-                ouro_object *n = walk_obj(h, &w, nr);
-                if (n->gc_prev)
-                    break;
-                __builtin_prefetch(walk_obj(h, &w, n->gc_next));
                 o->gc_prev = nr; /* gc_refs 0 becomes the list link */
                 cur = nr;
                 o = n;
