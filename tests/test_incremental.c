@@ -574,10 +574,10 @@ TEST(incremental_schedule_under_allocation)
 
 /* The young collections of the incremental and adaptive schedules scan
  * generation 0 oldest first or newest first, whichever the last one found
- * cheaper (gc.c,
- * deduce_unreachable_scan).  What they find, and the order in which the
- * trash's weak-reference callbacks and finalizers run (CPython's: the
- * generation's order, here the order of creation), must not depend on it.
+ * cheaper (gc.c, deduce_unreachable_scan).  What they find, and the order
+ * in which the trash's weak-reference callbacks and finalizers run
+ * (CPython's: the generation's order, here the order of creation), must
+ * not depend on it.
  * Each round builds a kept chain, head first (each new node refers to the
  * one before: an oldest-first scan sets it all aside and moves it back) or
  * tail first (the other way round), with a ring of trash nodes created

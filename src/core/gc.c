@@ -549,7 +549,11 @@ static inline __attribute__((always_inline)) ouro_object *run_next(ouro_heap *h,
  * linked so as the scan goes instead of by another walk: behind the scan,
  * every link is rewritten anyway, and nothing ahead of it ever points
  * back (visit_reachable appends at the tail, which is the scanned object
- * itself or an object ahead of it). */
+ * itself or an object ahead of it).  With `prepend`, young was turned
+ * around (update_refs_flipped) and the trash goes to the front of
+ * `unreachable`, each run turned around, so that it keeps generation
+ * order.  `entered`, if not NULL, gets the number of objects set aside as
+ * tentatively unreachable, those moved back included. */
 static inline __attribute__((always_inline)) size_t
 move_unreachable_in(ouro_heap *h, ouro_object *young, ouro_object *unreachable, uint16_t set,
                     bool *special, const bool reverse, const bool prepend, size_t *entered)
@@ -666,35 +670,6 @@ static size_t move_unreachable(ouro_heap *h, ouro_object *young, ouro_object *un
     return move_unreachable_in(h, young, unreachable, set, special, false, false, NULL);
 }
 
-static size_t move_unreachable_reversed(ouro_heap *h, ouro_object *young,
-                                        ouro_object *unreachable, uint16_t set, bool *special,
-                                        size_t *entered)
-{
-    return move_unreachable_in(h, young, unreachable, set, special, true, false, entered);
-}
-
-/* After update_refs_flipped. */
-static size_t move_unreachable_backward(ouro_heap *h, ouro_object *young,
-                                        ouro_object *unreachable, uint16_t set, bool *special,
-                                        size_t *entered)
-{
-    return move_unreachable_in(h, young, unreachable, set, special, false, true, entered);
-}
-
-static size_t move_unreachable_backward_reversed(ouro_heap *h, ouro_object *young,
-                                                 ouro_object *unreachable, uint16_t set,
-                                                 bool *special, size_t *entered)
-{
-    return move_unreachable_in(h, young, unreachable, set, special, true, true, entered);
-}
-
-static size_t move_unreachable_counted(ouro_heap *h, ouro_object *young,
-                                       ouro_object *unreachable, uint16_t set, bool *special,
-                                       size_t *entered)
-{
-    return move_unreachable_in(h, young, unreachable, set, special, false, false, entered);
-}
-
 /* Splits `base` into what is reachable from outside it (left in base) and
  * the rest (moved to `unreachable`).  Returns the sizes. */
 static void deduce_unreachable(ouro_heap *h, ouro_object *base, ouro_object *unreachable,
@@ -712,20 +687,19 @@ static void deduce_unreachable(ouro_heap *h, ouro_object *base, ouro_object *unr
 /*
  * The young collections of ouro's own schedules (incremental, whose
  * survivors come out reversed, move_survivors, and adaptive; never
- * CPython's, whose generations keep CPython's order): a young object
- * whose only referrers are
- * younger than itself, as in a chain built head first or a tree built
- * bottom up, is met by an oldest-first scan before them, with gc_refs 0,
- * is set aside as tentatively unreachable, and is moved back and scanned
- * again when its referrer is scanned: on GCBench that was 2.2 M of the
- * 4.1 M objects young collections examined; on a chain, all of them.  A
- * newest-first scan meets those referrers first, and a tree built top
- * down the other way round.  So each young collection counts the objects
- * it set aside that turned out reachable, and when they were more than a
- * quarter of what it examined, the next one scans the other way.  Both
- * scans find the same trash and leave it in the same order (the
- * generation's); only the survivors' order differs, which this schedule
- * decides anyway.
+ * CPython's, whose generations keep CPython's order).  A young object
+ * whose only referrers are younger than itself, as in a chain built head
+ * first or a tree built bottom up, is met by an oldest-first scan before
+ * them, with gc_refs 0, is set aside as tentatively unreachable, and is
+ * moved back and scanned again when its referrer is scanned: on GCBench
+ * that was 2.2 M of the 4.1 M objects young collections examined; on a
+ * chain, all of them.  A newest-first scan meets those referrers first,
+ * and a tree built top down the other way round.  So each young
+ * collection counts the objects it set aside that turned out reachable,
+ * and when they were more than a quarter of what it examined, the next
+ * one scans the other way.  Both scans find the same trash and leave it
+ * in the same order (the generation's); only the survivors' order
+ * differs, which these schedules decide anyway.
  */
 static void deduce_unreachable_scan(ouro_heap *h, ouro_object *base, ouro_object *unreachable,
                                     size_t *n_reachable, size_t *n_unreachable, uint16_t clear,
@@ -735,16 +709,17 @@ static void deduce_unreachable_scan(ouro_heap *h, ouro_object *base, ouro_object
     size_t total = backward ? update_refs_flipped(h, base, clear) : update_refs(h, base, clear);
     subtract_refs(h, base);
     ouro__list_init(h, unreachable);
+    /* move_unreachable_in's `reverse` and `prepend` (the scan newest
+     * first) are constants in each call: four specialized loops. */
     size_t entered = 0, reachable;
-    if (reverse)
-        reachable =
-            backward
-                ? move_unreachable_backward_reversed(h, base, unreachable, set, special, &entered)
-                : move_unreachable_reversed(h, base, unreachable, set, special, &entered);
+    if (reverse && backward)
+        reachable = move_unreachable_in(h, base, unreachable, set, special, true, true, &entered);
+    else if (reverse)
+        reachable = move_unreachable_in(h, base, unreachable, set, special, true, false, &entered);
+    else if (backward)
+        reachable = move_unreachable_in(h, base, unreachable, set, special, false, true, &entered);
     else
-        reachable = backward
-                        ? move_unreachable_backward(h, base, unreachable, set, special, &entered)
-                        : move_unreachable_counted(h, base, unreachable, set, special, &entered);
+        reachable = move_unreachable_in(h, base, unreachable, set, special, false, false, &entered);
     *n_reachable = reachable;
     *n_unreachable = total - reachable;
     size_t moved_back = entered - *n_unreachable;
