@@ -1001,8 +1001,9 @@ def w11_notes(wc, results):
            "allocating and freeing without a pause on 2 cores, the main thread calling "
            "`ouro_heap_check` (which stops the world) with a parked sleep between; the wait "
            "is the library's figure over those stops (`ouro_heap_get_thread_stats`: from "
-           "the stop's request until every other thread stopped, a wait for every thread "
-           "the previous stop stopped to run again included), the call is "
+           "the stop's request until every other thread stopped; after a stop that passed "
+           "over a thread the kernel had not run yet, the wait for every thread it "
+           "stopped to run again is included), the call is "
            "`ouro_heap_check` timed by its caller (the check itself added).", ""]
 
     def val(tag, p):

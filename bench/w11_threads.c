@@ -41,9 +41,13 @@
  *                       those ROUNDS + 1 stops, @stop_wait_max_us), and
  *                       the whole ouro_heap_check call as the main thread
  *                       saw it (@call_p50_us, @call_max_us: the wait,
- *                       which includes the time until every thread the
- *                       previous stop stopped has run again, and the
- *                       check itself)
+ *                       which after a stop that passed over a thread
+ *                       includes the time until every thread that stop
+ *                       stopped has run again, and the check itself);
+ *                       @passed_over, the threads the stops did not wait
+ *                       for (stopped by the stop before, not run since),
+ *                       and @stop_streak_max, the most stops in a row a
+ *                       thread stayed stopped for
  *
  * Peers: glibc, mimalloc, jemalloc (peer.h, malloc and free from every
  * thread); ouro, ONE shared heap (cfg.shared = 1) that every thread
@@ -538,6 +542,8 @@ static void run_stop(int threads, long rounds, long gap_us)
     bench_result("call_p50_us", call[rounds / 2] * 1e6);
     bench_result("call_max_us", call[rounds - 1] * 1e6);
     bench_result("stops", (double)stops);
+    bench_result("passed_over", (double)(ts.stops_passed_over - ts0.stops_passed_over));
+    bench_result("stop_streak_max", (double)ts.stop_streak_max);
     bench_result("worker_ops", (double)atomic_load(&st_ops));
     bench_check("stop %d %ld stops %" PRIu64 " failed %ld threads %zu", threads, rounds,
                 stops, failed, ts.threads);

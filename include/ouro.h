@@ -585,12 +585,19 @@ typedef struct ouro_thread_stats {
     uint64_t stops;            /* times the world was stopped */
     uint64_t stop_wait_ns;     /* total time from a stop's request until
                                   every other attached thread stopped
-                                  (a stop in force and the last stop's
-                                  threads running again included) */
+                                  (a stop in force included, and when
+                                  the last stop passed over a thread,
+                                  the wait for its threads to run again) */
     uint64_t stop_wait_max_ns; /* the longest such wait */
     uint64_t remote_frees;     /* blocks freed by a thread other than
                                   the one that allocated them */
     uint64_t remote_pending;   /* ... not taken back by their owner yet */
+    uint64_t stops_passed_over; /* threads a stop did not wait for: stopped
+                                  by the stop before and not run since, so
+                                  still stopped */
+    uint64_t stop_streak_max;  /* the most stops in a row one thread stayed
+                                  stopped for without running between
+                                  (never more than 2: no thread starves) */
 } ouro_thread_stats;
 /* A shared heap's thread statistics (stops the world to read them). */
 OURO_API int ouro_heap_get_thread_stats(ouro_heap *h, ouro_thread_stats *out);

@@ -571,7 +571,16 @@ typedef struct ouro__shared {
     pthread_cond_t resumed;   /* the world restarted */
     int requested;            /* atomic: a stop is requested or in force */
     int pending;              /* counted threads not stopped yet */
-    int nsuspended;           /* threads in SUSPENDED not resumed yet */
+    int nsuspended;           /* atomic: threads SUSPENDED, not running
+                                 again yet (shared.c, INVARIANTS) */
+    bool passed_over;         /* the last stop passed over a SUSPENDED
+                                 thread that had not run since the one
+                                 before, or such a thread stopped again */
+    uint64_t passed_over_threads; /* threads stops passed over, in all */
+    unsigned stop_streak_max; /* the most stops in a row one thread stayed
+                                 stopped for: at most 2 */
+    unsigned restarts;        /* atomic: stops ended (written under
+                                 stw_mu); suspended threads wait for it */
     struct ouro__talloc *stopper; /* the thread whose stop is in force */
     int stop_depth;           /* its nested stops (written by it alone) */
     struct ouro__talloc *gc_runner; /* the thread whose collection lets

@@ -35,8 +35,9 @@
  *   stop_the_world), with a mutex instead of its parking lot.  A thread
  *   is ATTACHED (running in the heap), PARKED (outside ouro, blocking),
  *   SUSPENDED (stopped at a safe point) or DETACHED.  All changes of state
- *   happen under stw_mu, except that the fast paths read `requested`
- *   without it (one relaxed load per allocation and free).
+ *   happen under stw_mu but a suspended thread's return to ATTACHED
+ *   (below), and the fast paths read `requested` without it (one relaxed
+ *   load per allocation and free).
  *
  *   INVARIANTS (under stw_mu)
  *   - requested is set from a stop's request until its end; at most one
@@ -49,10 +50,23 @@
  *     requested is set, SUSPENDED, PARKED or DETACHED, or waits in attach
  *     or unpark until the stop ends: unpark, attach and the safe point
  *     wait while `requested` is set.
- *   - nsuspended counts the SUSPENDED threads; a stop is requested only
- *     when it is 0, so that every thread stopped by the last stop has run
- *     again (at least to its next safe point) before the next stop:
- *     back-to-back stops cannot starve a thread (gh-151518's lesson).
+ *   - A SUSPENDED thread stays SUSPENDED after the stop ends until it runs
+ *     again: it sets ATTACHED itself, then reads `requested` (both
+ *     sequentially consistent, as the requester sets `requested` and then
+ *     reads the states: one of the two sees the other).  A stop requested
+ *     meanwhile counts it if it reads ATTACHED, and passes over it if it
+ *     reads SUSPENDED: a thread that has not run since it stopped is still
+ *     stopped, and the stop need not wait for the scheduler to run it.
+ *     Either way the thread, seeing `requested`, suspends again.
+ *   - nsuspended (atomic) counts the SUSPENDED threads.  passed_over says
+ *     the stop in force or last ended passed over a thread; the next stop
+ *     is requested only once nsuspended is 0, so that every thread a stop
+ *     passed over runs before the stop after it: back-to-back stops
+ *     cannot starve a thread (gh-151518's lesson), and a thread waits at
+ *     most one stop beyond its own.
+ *   - restarts counts the ended stops; a suspended thread waits for it to
+ *     move (a futex on Linux: the end of a stop wakes them all at once,
+ *     with no lock to take in turn).
  *
  * TRACING
  *   The tracer (src/inspect) sees every block of every thread: its hooks
@@ -67,6 +81,12 @@
 
 #include <stdatomic.h>
 #include <sched.h>
+#include <limits.h>
+#ifdef __linux__
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #include <stdio.h>
 #include <time.h>
 
@@ -152,7 +172,7 @@ static ouro__talloc *self_slow(ouro_heap *h)
     pthread_mutex_lock(&S->stw_mu);
     for (uint32_t i = 0; i < S->ntallocs; i++) {
         ouro__talloc *ta = h->tallocs[i];
-        if (ta->state != OURO__TS_DETACHED && pthread_equal(ta->thread, me)) {
+        if (ALOAD_RELAXED(&ta->state) != OURO__TS_DETACHED && pthread_equal(ta->thread, me)) {
             found = ta;
             break;
         }
@@ -245,22 +265,63 @@ static void drain(ouro_heap *h, ouro__talloc *ta)
 
 /* ------------------------------------------------------------ stopping */
 
-/* The calling thread (ATTACHED, holding stw_mu, a stop requested) stops
- * here until the stop ends. */
-static void suspend_locked(ouro__shared *S, ouro__talloc *ta)
+/* A suspended thread waits here for the world to restart: for the count
+ * of ended stops to move past `seen`.  On Linux the suspended threads wait
+ * on that word with a futex and the end of the stop wakes them all: each
+ * then needs only a core.  (Waiting on a condition variable, each took
+ * stw_mu in turn on its way out, one scheduling delay per hand-over: with
+ * eight threads on two cores, up to 30 ms until all ran again.) */
+static void wait_restart(ouro__shared *S, unsigned seen)
 {
-    ASTORE(&ta->state, OURO__TS_SUSPENDED);
-    S->nsuspended++;
-    if (ta->counted) {
-        ta->counted = false;
-        if (--S->pending == 0)
-            pthread_cond_signal(&S->stopped);
-    }
-    while (S->requested)
+#ifdef __linux__
+    while (__atomic_load_n(&S->restarts, __ATOMIC_ACQUIRE) == seen)
+        (void)syscall(SYS_futex, &S->restarts, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+#else
+    pthread_mutex_lock(&S->stw_mu);
+    while (__atomic_load_n(&S->restarts, __ATOMIC_ACQUIRE) == seen)
         pthread_cond_wait(&S->resumed, &S->stw_mu);
-    ASTORE(&ta->state, OURO__TS_ATTACHED);
-    if (--S->nsuspended == 0)
-        pthread_cond_broadcast(&S->resumed); /* a requester waits for it */
+    pthread_mutex_unlock(&S->stw_mu);
+#endif
+}
+
+/* The calling thread (ATTACHED, holding stw_mu, a stop requested) stops
+ * here until the stop ends, and until any stop requested before it ran
+ * again ends too (INVARIANTS).  Returns without stw_mu. */
+static void suspend_unlock(ouro__shared *S, ouro__talloc *ta)
+{
+    __atomic_add_fetch(&S->nsuspended, 1, __ATOMIC_RELAXED);
+    unsigned streak = 1; /* stops in a row this thread stays stopped for */
+    if (S->stop_streak_max < streak)
+        S->stop_streak_max = streak;
+    for (;;) {
+        __atomic_store_n(&ta->state, OURO__TS_SUSPENDED, __ATOMIC_SEQ_CST);
+        if (ta->counted) {
+            ta->counted = false;
+            if (--S->pending == 0)
+                pthread_cond_signal(&S->stopped);
+        }
+        unsigned seen = S->restarts; /* (written under stw_mu) */
+        pthread_mutex_unlock(&S->stw_mu);
+        wait_restart(S, seen);
+        __atomic_store_n(&ta->state, OURO__TS_ATTACHED, __ATOMIC_SEQ_CST);
+        if (!__atomic_load_n(&S->requested, __ATOMIC_SEQ_CST))
+            break;
+        /* Another stop, requested before this thread ran: it counted the
+         * thread or passed over it; either way, stop for it too. */
+        pthread_mutex_lock(&S->stw_mu);
+        if (!S->requested || ALOAD_RELAXED(&S->stopper) == ta) {
+            pthread_mutex_unlock(&S->stw_mu);
+            break;
+        }
+        S->passed_over = true; /* the next stop waits until it has run */
+        if (S->stop_streak_max < ++streak)
+            S->stop_streak_max = streak;
+    }
+    if (__atomic_sub_fetch(&S->nsuspended, 1, __ATOMIC_ACQ_REL) == 0) {
+        pthread_mutex_lock(&S->stw_mu); /* a requester may wait for it */
+        pthread_cond_broadcast(&S->resumed);
+        pthread_mutex_unlock(&S->stw_mu);
+    }
 }
 
 /* A counted thread leaves the running state without stopping (park,
@@ -279,8 +340,9 @@ static void safepoint_slow(ouro_heap *h, ouro__talloc *ta)
     ouro__shared *S = h->shared;
     pthread_mutex_lock(&S->stw_mu);
     if (S->requested && ALOAD_RELAXED(&S->stopper) != ta) /* (the stopper's own calls go on) */
-        suspend_locked(S, ta);
-    pthread_mutex_unlock(&S->stw_mu);
+        suspend_unlock(S, ta);
+    else
+        pthread_mutex_unlock(&S->stw_mu);
 }
 
 /* A stop of the world requested: read from the heap structure itself (a
@@ -313,22 +375,32 @@ static void stw_begin(ouro_heap *h, ouro__talloc *me)
     uint64_t t0 = now_ns();
     pthread_mutex_lock(&S->stw_mu);
     for (;;) {
-        if (S->requested)
-            suspend_locked(S, me);
-        else if (S->nsuspended > 0)
+        if (S->requested) {
+            suspend_unlock(S, me);
+            pthread_mutex_lock(&S->stw_mu);
+        } else if (S->passed_over && __atomic_load_n(&S->nsuspended, __ATOMIC_ACQUIRE) > 0) {
             pthread_cond_wait(&S->resumed, &S->stw_mu);
-        else
+        } else {
             break;
-    }
-    ASTORE(&S->requested, 1);
-    int n = 0;
-    for (uint32_t i = 0; i < S->ntallocs; i++) {
-        ouro__talloc *ta = h->tallocs[i];
-        if (ta != me && ta->state == OURO__TS_ATTACHED) {
-            ta->counted = true;
-            n++;
         }
     }
+    __atomic_store_n(&S->requested, 1, __ATOMIC_SEQ_CST);
+    int n = 0;
+    bool passed = false;
+    for (uint32_t i = 0; i < S->ntallocs; i++) {
+        ouro__talloc *ta = h->tallocs[i];
+        if (ta == me)
+            continue;
+        int st = __atomic_load_n(&ta->state, __ATOMIC_SEQ_CST);
+        if (st == OURO__TS_ATTACHED) {
+            ta->counted = true;
+            n++;
+        } else if (st == OURO__TS_SUSPENDED) {
+            passed = true; /* has not run since the last stop: still stopped */
+            S->passed_over_threads++;
+        }
+    }
+    S->passed_over = passed;
     S->pending = n;
     ASTORE(&S->stopper, me);
     while (S->pending > 0)
@@ -347,9 +419,17 @@ static void stw_end(ouro_heap *h)
     ouro__shared *S = h->shared;
     pthread_mutex_lock(&S->stw_mu);
     ASTORE(&S->stopper, NULL);
-    ASTORE(&S->requested, 0);
-    pthread_cond_broadcast(&S->resumed);
+    __atomic_store_n(&S->requested, 0, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&S->restarts, 1, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&S->resumed); /* attach, unpark (and wait_restart) */
+    bool wake = __atomic_load_n(&S->nsuspended, __ATOMIC_RELAXED) > 0;
     pthread_mutex_unlock(&S->stw_mu);
+#ifdef __linux__
+    if (wake)
+        (void)syscall(SYS_futex, &S->restarts, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+#else
+    (void)wake;
+#endif
 }
 
 /* The collector's young lists flushed into generation 0 (objects only:
@@ -1559,7 +1639,7 @@ int ouro_thread_attach(ouro_heap *h)
         int free_claim = 0;
         /* adopt: its pools and pending frees, unless a thread is taking
          * its queue meanwhile (process_orphans) */
-        if (d->state == OURO__TS_DETACHED &&
+        if (ALOAD_RELAXED(&d->state) == OURO__TS_DETACHED &&
             __atomic_compare_exchange_n(&d->claim, &free_claim, 1, false, __ATOMIC_ACQUIRE,
                                         __ATOMIC_RELAXED)) {
             ta = d;
@@ -1698,6 +1778,8 @@ int ouro_heap_get_thread_stats(ouro_heap *h, ouro_thread_stats *out)
     s.stops = S->stops;
     s.stop_wait_ns = S->stop_wait_ns;
     s.stop_wait_max_ns = S->stop_wait_max_ns;
+    s.stops_passed_over = S->passed_over_threads;
+    s.stop_streak_max = S->stop_streak_max;
     uint64_t taken = 0;
     for (uint32_t i = 0; i < S->ntallocs; i++) {
         s.remote_frees += h->tallocs[i]->remote_frees;
