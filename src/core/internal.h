@@ -569,7 +569,9 @@ typedef struct ouro__shared {
                                    parked, so its holder may stop */
     pthread_cond_t stopped;   /* a thread counted by a requester stopped */
     pthread_cond_t resumed;   /* the world restarted */
-    int requested;            /* atomic: a stop is requested or in force */
+    int requested;            /* atomic: a stop is requested or in force
+                                 (shared.c: STW_STOP), or a requester
+                                 waits for passed-over threads (STW_YIELD) */
     int pending;              /* counted threads not stopped yet */
     int nsuspended;           /* atomic: threads SUSPENDED, not running
                                  again yet (shared.c, INVARIANTS) */

@@ -63,7 +63,9 @@
  *     is requested only once nsuspended is 0, so that every thread a stop
  *     passed over runs before the stop after it: back-to-back stops
  *     cannot starve a thread (gh-151518's lesson), and a thread waits at
- *     most one stop beyond its own.
+ *     most one stop beyond its own.  While a requester waits for that,
+ *     `requested` is STW_YIELD: no stop is in force, but the safe points
+ *     of the running threads yield their cores to those not run yet.
  *   - restarts counts the ended stops; a suspended thread waits for it to
  *     move (a futex on Linux: the end of a stop wakes them all at once,
  *     with no lock to take in turn).
@@ -265,6 +267,13 @@ static void drain(ouro_heap *h, ouro__talloc *ta)
 
 /* ------------------------------------------------------------ stopping */
 
+/* ouro__shared.requested: 0, or one of */
+enum {
+    STW_STOP = 1, /* a stop requested or in force */
+    STW_YIELD = 2 /* a requester waits for the threads the last stop passed
+                     over to run: the safe points yield their cores */
+};
+
 /* A suspended thread waits here for the world to restart: for the count
  * of ended stops to move past `seen`.  On Linux the suspended threads wait
  * on that word with a futex and the end of the stop wakes them all: each
@@ -304,12 +313,12 @@ static void suspend_unlock(ouro__shared *S, ouro__talloc *ta)
         pthread_mutex_unlock(&S->stw_mu);
         wait_restart(S, seen);
         __atomic_store_n(&ta->state, OURO__TS_ATTACHED, __ATOMIC_SEQ_CST);
-        if (!__atomic_load_n(&S->requested, __ATOMIC_SEQ_CST))
+        if (!(__atomic_load_n(&S->requested, __ATOMIC_SEQ_CST) & STW_STOP))
             break;
         /* Another stop, requested before this thread ran: it counted the
          * thread or passed over it; either way, stop for it too. */
         pthread_mutex_lock(&S->stw_mu);
-        if (!S->requested || ALOAD_RELAXED(&S->stopper) == ta) {
+        if (!(S->requested & STW_STOP) || ALOAD_RELAXED(&S->stopper) == ta) {
             pthread_mutex_unlock(&S->stw_mu);
             break;
         }
@@ -338,8 +347,12 @@ static void uncount_locked(ouro__shared *S, ouro__talloc *ta)
 static void safepoint_slow(ouro_heap *h, ouro__talloc *ta)
 {
     ouro__shared *S = h->shared;
+    if (ALOAD_RELAXED(&S->requested) == STW_YIELD) {
+        sched_yield(); /* a core for the threads a stop waits to see run */
+        return;
+    }
     pthread_mutex_lock(&S->stw_mu);
-    if (S->requested && ALOAD_RELAXED(&S->stopper) != ta) /* (the stopper's own calls go on) */
+    if ((S->requested & STW_STOP) && ALOAD_RELAXED(&S->stopper) != ta) /* (the stopper's own calls go on) */
         suspend_unlock(S, ta);
     else
         pthread_mutex_unlock(&S->stw_mu);
@@ -375,16 +388,20 @@ static void stw_begin(ouro_heap *h, ouro__talloc *me)
     uint64_t t0 = now_ns();
     pthread_mutex_lock(&S->stw_mu);
     for (;;) {
-        if (S->requested) {
+        if (S->requested & STW_STOP) {
             suspend_unlock(S, me);
             pthread_mutex_lock(&S->stw_mu);
         } else if (S->passed_over && __atomic_load_n(&S->nsuspended, __ATOMIC_ACQUIRE) > 0) {
+            /* The threads running now yield their cores at their safe
+             * points to those not run yet: the kernel would otherwise run
+             * each only at a later tick. */
+            ASTORE(&S->requested, STW_YIELD);
             pthread_cond_wait(&S->resumed, &S->stw_mu);
         } else {
             break;
         }
     }
-    __atomic_store_n(&S->requested, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&S->requested, STW_STOP, __ATOMIC_SEQ_CST);
     int n = 0;
     bool passed = false;
     for (uint32_t i = 0; i < S->ntallocs; i++) {
@@ -1632,7 +1649,7 @@ int ouro_thread_attach(ouro_heap *h)
         return 0;
     }
     pthread_mutex_lock(&S->stw_mu);
-    while (S->requested) /* no thread joins a stopped world */
+    while (S->requested & STW_STOP) /* no thread joins a stopped world */
         pthread_cond_wait(&S->resumed, &S->stw_mu);
     for (uint32_t i = 0; i < S->ntallocs; i++) {
         ouro__talloc *d = h->tallocs[i];
@@ -1727,7 +1744,7 @@ int ouro_thread_unpark(ouro_heap *h)
     if (!ta || ta->state != OURO__TS_PARKED)
         return OURO_ETHREAD;
     pthread_mutex_lock(&S->stw_mu);
-    while (S->requested)
+    while (S->requested & STW_STOP)
         pthread_cond_wait(&S->resumed, &S->stw_mu);
     ASTORE(&ta->state, OURO__TS_ATTACHED);
     pthread_mutex_unlock(&S->stw_mu);
