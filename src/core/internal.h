@@ -905,8 +905,13 @@ static inline ouro__brc *ouro__brc_of(const ouro_object *o)
 static inline uint32_t ouro__shared_refcount(const ouro_object *o)
 {
     uint32_t rc = __atomic_load_n(&o->refcnt, __ATOMIC_RELAXED);
-    int32_t sh = __atomic_load_n(&ouro__brc_of(o)->shared, __ATOMIC_RELAXED);
-    int64_t n = (int64_t)(sh >> 2) + ((rc & OURO__RC_MERGED) ? 0 : (rc & OURO__RC_LOCAL));
+    int64_t n = (rc & OURO__RC_MERGED) ? 0 : (rc & OURO__RC_LOCAL);
+    /* A clean pool's shared words are all 0 (ouro__pool.brc_used): the
+     * collector's update_refs, which reads every object's count, then
+     * reads no brc array at all. */
+    const ouro__pool *pool = ouro__pool_of(o);
+    if (pool->c.kind != OURO__CHUNK_POOL || __atomic_load_n(&pool->brc_used, __ATOMIC_RELAXED))
+        n += __atomic_load_n(&ouro__brc_of(o)->shared, __ATOMIC_RELAXED) >> 2;
     return n < 0 ? 0 : (uint32_t)n;
 }
 /* The compressed reference of an object in an arena or large block (not a
