@@ -600,8 +600,7 @@ TEST(shared_back_to_back_stops_starve_no_thread)
     /* A stop may pass over a thread the stop before stopped and the
      * kernel has not run since, but the stop after that waits for it:
      * no thread stays stopped for more than two stops in a row. */
-    CHECK(ts.stop_streak_max >= 1);
-    CHECK(ts.stop_streak_max <= 2);
+    CHECK(ts.stop_streak_max <= 2); /* (0 if no worker was ever running at a stop) */
     CHECK(ts.stops_passed_over <= ts.stops * 4);
     CHECK_EQ(stats_of(s.h).bytes_in_use, 0);
     CHECK_EQ(ouro_heap_free(s.h), 0);
