@@ -641,10 +641,13 @@ typedef struct ouro_heap_stats {
     unsigned num_classes;
     size_t class_size[OURO_NUM_CLASSES];
     size_t class_blocks[OURO_NUM_CLASSES]; /* live blocks per class */
-    size_t class_pools[OURO_NUM_CLASSES];  /* pools in use per class */
+    size_t class_pools[OURO_NUM_CLASSES];  /* pools in use per class (a
+                                     shared heap: with the up to 64 empty
+                                     pools each attached thread keeps) */
     /* Arenas with no pool in use, held until their decay (part of
      * `arenas` and `mapped_bytes`; what ouro_heap_trim gives back, with
-     * the arenas that hold only the classes' kept empty pools). */
+     * the arenas that hold only the classes' kept empty pools and a
+     * shared heap's threads' cached ones). */
     size_t empty_arenas;
 } ouro_heap_stats;
 

@@ -18,6 +18,8 @@
  *     nothing is in use and a trim returns the heap to its first mapping;
  *   - threads attaching and detaching over and over, adopting each other's
  *     pools, freeing blocks others allocated;
+ *   - a thread's cache of empty pools: at most 64 beyond its class's kept
+ *     pool, all given back at its detach;
  *   - stops requested back to back by two threads while workers allocate:
  *     every worker finishes its work and no thread stays stopped for more
  *     than two stops in a row (no thread is starved);
@@ -488,6 +490,64 @@ static void *churn_thread(void *p)
         CHECK_EQ(ouro_thread_detach(c->h), 0);
     }
     return NULL;
+}
+
+/* A thread of a shared heap keeps up to 64 empty pools for its next ones
+ * (pool.c, pcache) and takes and returns them 8 at a time: after freeing
+ * 200 pools' worth of blocks it holds at most 64 + the one a class keeps,
+ * the heap checks clean meanwhile, and its detach gives all but the
+ * class's kept pool back. */
+typedef struct pcache_run {
+    ouro_heap *h;
+    size_t mapped_attached, pools_freed, pools_held;
+    int check;
+} pcache_run;
+
+static void *pcache_thread(void *p)
+{
+    pcache_run *r = p;
+    CHECK_EQ(ouro_thread_attach(r->h), 0);
+    ouro_heap_trim(r->h);
+    r->mapped_attached = stats_of(r->h).mapped_bytes; /* the thread's state included */
+    enum { SIZE = 64, POOLS = 200 };
+    size_t per_pool = (16384 - 64) / SIZE; /* at least this many blocks per pool */
+    size_t n = POOLS * per_pool;
+    void **b = calloc(n, sizeof *b);
+    CHECK(b != NULL);
+    for (size_t i = 0; i < n; i++)
+        CHECK((b[i] = ouro_raw_alloc(r->h, SIZE)) != NULL);
+    size_t c = SIZE / 16 - 1;
+    r->pools_freed = stats_of(r->h).class_pools[c];
+    for (size_t i = 0; i < n; i++)
+        ouro_raw_free(r->h, b[i]);
+    free(b);
+    r->pools_held = stats_of(r->h).class_pools[c];
+    r->check = ouro_heap_check(r->h);
+    CHECK_EQ(ouro_thread_detach(r->h), 0);
+    return NULL;
+}
+
+TEST(shared_thread_keeps_a_bounded_cache_of_empty_pools)
+{
+    pcache_run r = {.h = shared_heap(NULL)};
+    CHECK(r.h != NULL);
+    CHECK_EQ(ouro_thread_park(r.h), 0);
+    pthread_t t;
+    pthread_create(&t, NULL, pcache_thread, &r);
+    pthread_join(t, NULL);
+    CHECK_EQ(ouro_thread_unpark(r.h), 0);
+    CHECK(r.pools_freed >= 200);
+    CHECK(r.pools_held >= 1);
+    CHECK(r.pools_held <= 64 + 1);
+    CHECK_EQ(r.check, 0);
+    /* detached: only the class's kept empty pool is left */
+    ouro_heap_stats st = stats_of(r.h);
+    CHECK_EQ(st.class_pools[64 / 16 - 1], 1);
+    CHECK_EQ(st.bytes_in_use, 0);
+    CHECK_EQ(ouro_heap_check(r.h), 0);
+    ouro_heap_trim(r.h);
+    CHECK_EQ(stats_of(r.h).mapped_bytes, r.mapped_attached);
+    CHECK_EQ(ouro_heap_free(r.h), 0);
 }
 
 TEST(shared_threads_attach_and_detach_and_adopt_pools)

@@ -471,6 +471,14 @@ typedef struct ouro__talloc {
     size_t bytes_alloc, bytes_freed;
     size_t peak_in_use;
     /* ----- shared heaps only (shared.c) */
+    /* Empty pools this thread keeps for its next pools (pool.c, pool_new
+     * and pool_release; linked through nextpool, by kind and class):
+     * every one fully set up for its class, owned by this talloc, on no
+     * used list, with no allocated block; counted in h->st.class_pools.
+     * npcache counts them, at most OURO__PCACHE_MAX.  Only the talloc's
+     * thread touches them, or a thread holding the world stopped. */
+    struct ouro__pool *pcache[2][OURO_NUM_CLASSES];
+    uint32_t npcache;
     ouro_heap *heap;
     uint16_t id;              /* index in h->tallocs; pool->owner */
     /* OURO__TS_*: written under h->stw_mu (and read without it by the
@@ -957,6 +965,8 @@ OURO__LAYER_API void ouro__block_free(ouro_heap *h, void *p);
  * calling thread's, or a stopped or detached thread's). */
 OURO__HIDDEN void *ouro__block_alloc_ta(ouro_heap *h, ouro__talloc *ta, size_t size, int raw);
 OURO__HIDDEN void ouro__block_free_ta(ouro_heap *h, ouro__talloc *ta, void *p);
+/* A shared heap: ta's cached empty pools back to the arenas (detach, trim). */
+OURO__HIDDEN void ouro__pcache_drop_all(ouro_heap *h, ouro__talloc *ta);
 /* A block's usable size, from its chunk header (inline for the fast paths;
  * ouro__block_size is the out-of-line copy). */
 static inline size_t ouro__block_size_inline(const void *p)

@@ -366,11 +366,12 @@ int ouro_heap_set_decay(ouro_heap *h, uint64_t decay_bytes, uint64_t decay_ms)
     return 0;
 }
 
-/* A fresh pool of class `c` for thread state `ta`, or NULL when out of
- * memory.  The arena part runs under a shared heap's lock. */
-static ouro__pool *pool_new(ouro_heap *h, ouro__talloc *ta, int c, int raw)
+/* A pool taken from the arenas (a free pool of the fullest usable arena,
+ * or a new one carved), its header's arena fields set; NULL when out of
+ * memory.  Under a shared heap's lock; the caller counts it in the stats
+ * (pool_counted). */
+static ouro__pool *pool_carve_locked(ouro_heap *h)
 {
-    ouro__lock(h);
     ouro__arena *a = h->usable_arenas;
     if (!a) {
         /* The newest empty arena first: its pages are the likeliest to be
@@ -378,10 +379,8 @@ static ouro__pool *pool_new(ouro_heap *h, ouro__talloc *ta, int c, int raw)
         a = h->empty_arenas;
         if (a)
             empty_unlink(h, a);
-        else if (!(a = arena_new(h))) {
-            ouro__unlock(h);
+        else if (!(a = arena_new(h)))
             return NULL;
-        }
         h->usable_arenas = a;
     }
     ouro__pool *pool;
@@ -398,17 +397,26 @@ static ouro__pool *pool_new(ouro_heap *h, ouro__talloc *ta, int c, int raw)
     a->nfreepools--;
     if (a->nfreepools == 0)
         arena_unlink(h, a);
-    uint32_t size = (uint32_t)ouro__class_size(c);
+    pool->c.index = a->index;
+    pool->ref_lo = (uint16_t)(((uint8_t *)pool - a->base) >> 4);
+    return pool;
+}
+
+/* A carved pool counted as one of class c (under a shared heap's lock). */
+static void pool_counted(ouro_heap *h, int c)
+{
     h->st.class_pools[c]++;
     if (h->shared)
         h->shared->pool_bytes += OURO__POOL_SIZE;
-    /* A pool event: a decay check (a load and a branch when no arena is
-     * empty; once per 16 KiB of new pool at most). */
-    ouro__pool_decay(h);
-    ouro__unlock(h);
+}
+
+/* A carved pool set up, empty, as a pool of class c for `ta` (no lock:
+ * the pool is nobody else's yet). */
+static void pool_init(ouro_heap *h, ouro__talloc *ta, ouro__pool *pool, int c, int raw)
+{
+    uint32_t size = (uint32_t)ouro__class_size(c);
     pool->c.heap = h;
     pool->c.kind = OURO__CHUNK_POOL;
-    pool->c.index = a->index;
     pool->nalloc = pool->nfree = 0;
     pool->szidx = (uint8_t)(c | (raw ? OURO__POOL_RAW : 0));
     __atomic_store_n(&pool->brc_used, 0, __ATOMIC_RELAXED);
@@ -430,15 +438,76 @@ static ouro__pool *pool_new(ouro_heap *h, ouro__talloc *ta, int c, int raw)
     pool->nextoffset = (uint16_t)(OURO__POOL_HEADER + size);
     pool->maxnextoffset = (uint16_t)(OURO__POOL_HEADER + (pool->capacity - 1) * size);
     pool->nsampled = 0;
-    pool->ref_lo = (uint16_t)(((uint8_t *)pool - a->base) >> 4);
     pool->freeblock = (uint8_t *)pool + OURO__POOL_HEADER;
     link_set(pool->freeblock, NULL);
-    /* becomes the class's first used pool */
+}
+
+static void pool_link_used(ouro__talloc *ta, ouro__pool *pool, int c, int raw)
+{
     pool->prevpool = NULL;
     pool->nextpool = ta->usedpools[raw][c];
     if (pool->nextpool)
         pool->nextpool->prevpool = pool;
     ta->usedpools[raw][c] = pool;
+}
+
+/* A shared heap's thread keeps up to OURO__PCACHE_MAX empty pools of its
+ * own (ouro__talloc.pcache) and takes or gives back OURO__PCACHE_BATCH at
+ * a time under the heap's lock: two threads that build and drop trees
+ * took the lock once per 16 KiB pool, and each waited for the other at
+ * the futex about 2,000 times per binary-trees run (W11). */
+enum { OURO__PCACHE_MAX = 64, OURO__PCACHE_BATCH = 8 };
+
+/* Up to OURO__PCACHE_BATCH new pools of class c into ta's cache, under
+ * one taking of the lock. */
+static void pcache_fill(ouro_heap *h, ouro__talloc *ta, int c, int raw)
+{
+    ouro__pool *got[OURO__PCACHE_BATCH];
+    uint32_t want = OURO__PCACHE_MAX - ta->npcache, n = 0;
+    if (want > OURO__PCACHE_BATCH)
+        want = OURO__PCACHE_BATCH;
+    ouro__lock(h);
+    while (n < want && (got[n] = pool_carve_locked(h)) != NULL) {
+        pool_counted(h, c);
+        n++;
+    }
+    ouro__pool_decay(h);
+    ouro__unlock(h);
+    while (n > 0) {
+        ouro__pool *pool = got[--n];
+        pool_init(h, ta, pool, c, raw);
+        pool->prevpool = NULL;
+        pool->nextpool = ta->pcache[raw][c];
+        ta->pcache[raw][c] = pool;
+        ta->npcache++;
+    }
+}
+
+/* A fresh pool of class `c` for thread state `ta`, first on its class's
+ * used list, or NULL when out of memory.  The arena part runs under a
+ * shared heap's lock. */
+static ouro__pool *pool_new(ouro_heap *h, ouro__talloc *ta, int c, int raw)
+{
+    ouro__pool *pool;
+    if (h->shared) {
+        if (!ta->pcache[raw][c])
+            pcache_fill(h, ta, c, raw);
+        pool = ta->pcache[raw][c];
+        if (!pool)
+            return NULL;
+        ta->pcache[raw][c] = pool->nextpool;
+        ta->npcache--;
+    } else {
+        pool = pool_carve_locked(h);
+        if (!pool)
+            return NULL;
+        pool_counted(h, c);
+        /* A pool event: a decay check (a load and a branch when no arena
+         * is empty; once per 16 KiB of new pool at most). */
+        ouro__pool_decay(h);
+        pool_init(h, ta, pool, c, raw);
+    }
+    pool_link_used(ta, pool, c, raw);
     return pool;
 }
 
@@ -453,13 +522,12 @@ static void pool_unlink_used(ouro__talloc *ta, ouro__pool *pool)
     pool->nextpool = pool->prevpool = NULL;
 }
 
-/* The pool has no allocated block left: give it back to its arena, and the
- * arena back to the page source when it has no used pool left. */
-static void pool_release(ouro_heap *h, ouro__talloc *ta, ouro__pool *pool)
+/* An empty pool, on no list, back to its arena, and the arena back to the
+ * page source's decay when it has no used pool left.  Under a shared
+ * heap's lock. */
+static void pool_return_locked(ouro_heap *h, ouro__pool *pool)
 {
     ouro__arena *a = &h->arenas[pool->c.index];
-    pool_unlink_used(ta, pool);
-    ouro__lock(h);
     h->st.class_pools[ouro__pool_class(pool)]--;
     pool->c.kind = 0;
     pool->nextpool = a->freepools;
@@ -482,6 +550,55 @@ static void pool_release(ouro_heap *h, ouro__talloc *ta, ouro__pool *pool)
     } else {
         arena_resort(h, a);
     }
+}
+
+/* ta's cached pools given back to the arenas until `keep` remain, class c
+ * of kind raw first (c < 0: any), under one taking of the lock. */
+static void pcache_drop(ouro_heap *h, ouro__talloc *ta, uint32_t keep, int c, int raw)
+{
+    if (ta->npcache <= keep)
+        return;
+    ouro__lock(h);
+    if (c >= 0)
+        while (ta->npcache > keep && ta->pcache[raw][c]) {
+            ouro__pool *pool = ta->pcache[raw][c];
+            ta->pcache[raw][c] = pool->nextpool;
+            ta->npcache--;
+            pool_return_locked(h, pool);
+        }
+    for (int r = 0; r < 2 && ta->npcache > keep; r++)
+        for (int k = 0; k < OURO_NUM_CLASSES && ta->npcache > keep; k++)
+            while (ta->npcache > keep && ta->pcache[r][k]) {
+                ouro__pool *pool = ta->pcache[r][k];
+                ta->pcache[r][k] = pool->nextpool;
+                ta->npcache--;
+                pool_return_locked(h, pool);
+            }
+    ouro__pool_decay(h);
+    ouro__unlock(h);
+}
+
+void ouro__pcache_drop_all(ouro_heap *h, ouro__talloc *ta)
+{
+    pcache_drop(h, ta, 0, -1, 0);
+}
+
+/* The pool has no allocated block left: give it back to its arena, and the
+ * arena back to the page source when it has no used pool left (a shared
+ * heap: to the thread's cache first). */
+static void pool_release(ouro_heap *h, ouro__talloc *ta, ouro__pool *pool)
+{
+    pool_unlink_used(ta, pool);
+    if (h->shared && !h->teardown) {
+        int c = ouro__pool_class(pool), raw = ouro__pool_raw(pool);
+        pool->nextpool = ta->pcache[raw][c];
+        ta->pcache[raw][c] = pool;
+        if (++ta->npcache > OURO__PCACHE_MAX)
+            pcache_drop(h, ta, OURO__PCACHE_MAX - OURO__PCACHE_BATCH, c, raw);
+        return;
+    }
+    ouro__lock(h);
+    pool_return_locked(h, pool);
     ouro__pool_decay(h);
     ouro__unlock(h);
 }
@@ -736,10 +853,14 @@ size_t ouro__pool_trim(ouro_heap *h)
                 for (ouro__pool *pool = ta->usedpools[raw][c], *next; pool; pool = next) {
                     next = pool->nextpool;
                     if (ouro__pool_ref(pool) == 0) {
-                        pool_release(h, ta, pool);
+                        pool_unlink_used(ta, pool);
+                        ouro__lock(h);
+                        pool_return_locked(h, pool);
+                        ouro__unlock(h);
                         break;
                     }
                 }
+        pcache_drop(h, ta, 0, -1, 0); /* a shared heap's cached pools */
     }
     ouro__lock(h);
     ouro__arena *a;
@@ -860,7 +981,15 @@ int ouro__pool_check(ouro_heap *h)
             for (ouro__pool *u = ta->usedpools[ouro__pool_raw(pool)][ouro__pool_class(pool)]; u; u = u->nextpool)
                 if (u == pool)
                     on_list = true;
-            if (on_list != (pool->freeblock != NULL))
+            bool cached = false;
+            for (ouro__pool *u = ta->pcache[ouro__pool_raw(pool)][ouro__pool_class(pool)]; u;
+                 u = u->nextpool)
+                if (u == pool)
+                    cached = true;
+            if (cached && (on_list || ref != 0 || !h->shared))
+                FAIL("ouro_heap_check: pool %p: in its thread's cache, but %s\n", (void *)pool,
+                     on_list ? "on a used list" : ref ? "not empty" : "not a shared heap's");
+            if ((on_list || cached) != (pool->freeblock != NULL))
                 FAIL("ouro_heap_check: pool %p: used-list membership wrong\n", (void *)pool);
             pools[ouro__pool_class(pool)]++;
             bytes += (size_t)ref * pool->block_size;
@@ -872,6 +1001,20 @@ int ouro__pool_check(ouro_heap *h)
         ouro__talloc *ta = h->tallocs[i];
         if (!ta)
             continue;
+        uint32_t ncached = 0;
+        for (int raw = 0; raw < 2; raw++)
+            for (int c = 0; c < OURO_NUM_CLASSES; c++)
+                for (ouro__pool *u = ta->pcache[raw][c]; u && ncached <= ta->npcache;
+                     u = u->nextpool) {
+                    ncached++;
+                    if (u->c.kind != OURO__CHUNK_POOL || u->owner != i ||
+                        ouro__pool_class(u) != (unsigned)c || ouro__pool_raw(u) != (unsigned)raw)
+                        FAIL("ouro_heap_check: pool %p: in the cache of thread state %u, class "
+                             "%d, but not such a pool\n", (void *)u, i, c);
+                }
+        if (ncached != ta->npcache || ncached > OURO__PCACHE_MAX)
+            FAIL("ouro_heap_check: thread state %u: %u pools cached, %u counted\n", i, ncached,
+                 ta->npcache);
         for (int raw = 0; raw < 2; raw++)
             for (int c = 0; c < OURO_NUM_CLASSES; c++) {
                 int empty_kept = 0;

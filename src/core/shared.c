@@ -1710,6 +1710,7 @@ int ouro_thread_detach(ouro_heap *h)
     exit_hook_remove(ta);
     catch_up(h, ta);
     bury(h, ta, ta);
+    ouro__pcache_drop_all(h, ta); /* its empty pools back to the arenas */
     pthread_mutex_lock(&S->stw_mu);
     uncount_locked(S, ta);
     ASTORE(&ta->state, OURO__TS_DETACHED);
