@@ -596,20 +596,37 @@ TEST(shared_threads_attach_and_detach_and_adopt_pools)
 typedef struct starve {
     ouro_heap *h;
     atomic_int workers_done;
+    atomic_int stops_made; /* by the stoppers and the main thread */
+    atomic_int short_of_stops; /* a worker ended before 3 were made */
     int ops;
 } starve;
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
 
 static void *starve_worker(void *p)
 {
     starve *s = p;
     CHECK_EQ(ouro_thread_attach(s->h), 0);
     void *keep[16] = {0};
-    for (int i = 0; i < s->ops; i++) {
+    /* its work, and on until 3 stops were made (a worker done before the
+     * stoppers start tests nothing; 30 s at most: Valgrind runs one thread
+     * at a time); a starved worker never ends, and the test with it */
+    double deadline = now_s() + 30;
+    long i = 0;
+    for (; i < s->ops || (atomic_load(&s->stops_made) < 3 && (i % 1024 || now_s() < deadline));
+         i++) {
         int k = i % 16;
         ouro_raw_free(s->h, keep[k]);
         keep[k] = ouro_raw_alloc(s->h, 16 + (size_t)(i % 200));
         CHECK(keep[k] != NULL);
     }
+    if (atomic_load(&s->stops_made) < 3)
+        atomic_store(&s->short_of_stops, 1); /* (checked by the main thread) */
     for (int k = 0; k < 16; k++)
         ouro_raw_free(s->h, keep[k]);
     CHECK_EQ(ouro_thread_detach(s->h), 0);
@@ -623,8 +640,10 @@ static void *starve_stopper(void *p)
     CHECK_EQ(ouro_thread_attach(s->h), 0);
     ouro_heap_stats st;
     st.struct_size = offsetof(ouro_heap_stats, class_size);
-    while (atomic_load(&s->workers_done) < 2)
+    while (atomic_load(&s->workers_done) < 2) {
         CHECK_EQ(ouro_heap_get_stats(s->h, &st), 0); /* a stop, back to back */
+        atomic_fetch_add(&s->stops_made, 1);
+    }
     CHECK_EQ(ouro_thread_detach(s->h), 0);
     return NULL;
 }
@@ -641,6 +660,7 @@ TEST(shared_back_to_back_stops_starve_no_thread)
     /* the main thread stops too, parked between its stops */
     while (atomic_load(&s.workers_done) < 2) {
         CHECK_EQ(ouro_heap_check(s.h), 0);
+        atomic_fetch_add(&s.stops_made, 1);
         CHECK_EQ(ouro_thread_park(s.h), 0);
         sched_yield();
         CHECK_EQ(ouro_thread_unpark(s.h), 0);
@@ -655,6 +675,7 @@ TEST(shared_back_to_back_stops_starve_no_thread)
     }
     CHECK_EQ(ouro_thread_unpark(s.h), 0);
     ouro_thread_stats ts = tstats_of(s.h);
+    CHECK_EQ(atomic_load(&s.short_of_stops), 0);
     CHECK(ts.stops > 2);
     CHECK(ts.stop_wait_max_ns >= ts.stop_wait_ns / ts.stops);
     /* A stop may pass over a thread the stop before stopped and the
