@@ -410,6 +410,17 @@ static void pool_counted(ouro_heap *h, int c)
         h->shared->pool_bytes += OURO__POOL_SIZE;
 }
 
+/* An empty pool's state as new: no block handed out, blocks handed out in
+ * address order from its start, clean (its shared words, if any, are 0). */
+static void pool_fresh(ouro__pool *pool)
+{
+    pool->nalloc = pool->nfree = 0;
+    pool->nextoffset = (uint16_t)(OURO__POOL_HEADER + pool->block_size);
+    pool->freeblock = (uint8_t *)pool + OURO__POOL_HEADER;
+    link_set(pool->freeblock, NULL);
+    __atomic_store_n(&pool->brc_used, 0, __ATOMIC_RELAXED);
+}
+
 /* A carved pool set up, empty, as a pool of class c for `ta` (no lock:
  * the pool is nobody else's yet). */
 static void pool_init(ouro_heap *h, ouro__talloc *ta, ouro__pool *pool, int c, int raw)
@@ -417,9 +428,7 @@ static void pool_init(ouro_heap *h, ouro__talloc *ta, ouro__pool *pool, int c, i
     uint32_t size = (uint32_t)ouro__class_size(c);
     pool->c.heap = h;
     pool->c.kind = OURO__CHUNK_POOL;
-    pool->nalloc = pool->nfree = 0;
     pool->szidx = (uint8_t)(c | (raw ? OURO__POOL_RAW : 0));
-    __atomic_store_n(&pool->brc_used, 0, __ATOMIC_RELAXED);
     pool->block_size = (uint16_t)size;
     pool->owner = ta->id;
     if (h->shared && !raw) {
@@ -435,11 +444,9 @@ static void pool_init(ouro_heap *h, ouro__talloc *ta, ouro__pool *pool, int c, i
     } else {
         pool->capacity = (uint16_t)((OURO__POOL_SIZE - OURO__POOL_HEADER) / size);
     }
-    pool->nextoffset = (uint16_t)(OURO__POOL_HEADER + size);
     pool->maxnextoffset = (uint16_t)(OURO__POOL_HEADER + (pool->capacity - 1) * size);
     pool->nsampled = 0;
-    pool->freeblock = (uint8_t *)pool + OURO__POOL_HEADER;
-    link_set(pool->freeblock, NULL);
+    pool_fresh(pool);
 }
 
 static void pool_link_used(ouro__talloc *ta, ouro__pool *pool, int c, int raw)
@@ -457,6 +464,24 @@ static void pool_link_used(ouro__talloc *ta, ouro__pool *pool, int c, int raw)
  * took the lock once per 16 KiB pool, and each waited for the other at
  * the futex about 2,000 times per binary-trees run (W11). */
 enum { OURO__PCACHE_MAX = 64, OURO__PCACHE_BATCH = 8 };
+
+static void pcache_push(ouro__talloc *ta, ouro__pool *pool, int c, int raw)
+{
+    pool->prevpool = NULL;
+    pool->nextpool = ta->pcache[raw][c];
+    ta->pcache[raw][c] = pool;
+    ta->npcache++;
+}
+
+static ouro__pool *pcache_pop(ouro__talloc *ta, int c, int raw)
+{
+    ouro__pool *pool = ta->pcache[raw][c];
+    if (pool) {
+        ta->pcache[raw][c] = pool->nextpool;
+        ta->npcache--;
+    }
+    return pool;
+}
 
 /* Up to OURO__PCACHE_BATCH new pools of class c into ta's cache, under
  * one taking of the lock. */
@@ -476,10 +501,7 @@ static void pcache_fill(ouro_heap *h, ouro__talloc *ta, int c, int raw)
     while (n > 0) {
         ouro__pool *pool = got[--n];
         pool_init(h, ta, pool, c, raw);
-        pool->prevpool = NULL;
-        pool->nextpool = ta->pcache[raw][c];
-        ta->pcache[raw][c] = pool;
-        ta->npcache++;
+        pcache_push(ta, pool, c, raw);
     }
 }
 
@@ -492,11 +514,9 @@ static ouro__pool *pool_new(ouro_heap *h, ouro__talloc *ta, int c, int raw)
     if (h->shared) {
         if (!ta->pcache[raw][c])
             pcache_fill(h, ta, c, raw);
-        pool = ta->pcache[raw][c];
+        pool = pcache_pop(ta, c, raw);
         if (!pool)
             return NULL;
-        ta->pcache[raw][c] = pool->nextpool;
-        ta->npcache--;
     } else {
         pool = pool_carve_locked(h);
         if (!pool)
@@ -552,6 +572,16 @@ static void pool_return_locked(ouro_heap *h, ouro__pool *pool)
     }
 }
 
+/* An empty pool, on no list, back to its arena now (pool_return_locked
+ * with the lock taken, and a decay check). */
+static void pool_to_arena(ouro_heap *h, ouro__pool *pool)
+{
+    ouro__lock(h);
+    pool_return_locked(h, pool);
+    ouro__pool_decay(h);
+    ouro__unlock(h);
+}
+
 /* ta's cached pools given back to the arenas until `keep` remain, class c
  * of kind raw first (c < 0: any), under one taking of the lock. */
 static void pcache_drop(ouro_heap *h, ouro__talloc *ta, uint32_t keep, int c, int raw)
@@ -559,21 +589,14 @@ static void pcache_drop(ouro_heap *h, ouro__talloc *ta, uint32_t keep, int c, in
     if (ta->npcache <= keep)
         return;
     ouro__lock(h);
+    ouro__pool *pool;
     if (c >= 0)
-        while (ta->npcache > keep && ta->pcache[raw][c]) {
-            ouro__pool *pool = ta->pcache[raw][c];
-            ta->pcache[raw][c] = pool->nextpool;
-            ta->npcache--;
+        while (ta->npcache > keep && (pool = pcache_pop(ta, c, raw)) != NULL)
             pool_return_locked(h, pool);
-        }
-    for (int r = 0; r < 2 && ta->npcache > keep; r++)
-        for (int k = 0; k < OURO_NUM_CLASSES && ta->npcache > keep; k++)
-            while (ta->npcache > keep && ta->pcache[r][k]) {
-                ouro__pool *pool = ta->pcache[r][k];
-                ta->pcache[r][k] = pool->nextpool;
-                ta->npcache--;
+    for (int r = 0; r < 2; r++)
+        for (int k = 0; k < OURO_NUM_CLASSES; k++)
+            while (ta->npcache > keep && (pool = pcache_pop(ta, k, r)) != NULL)
                 pool_return_locked(h, pool);
-            }
     ouro__pool_decay(h);
     ouro__unlock(h);
 }
@@ -599,11 +622,7 @@ static void pool_reset_empty(ouro__pool *pool)
             OURO__ASSERT(e[-(int)k].shared == 0 && e[-(int)k].qlink == 0);
     }
 #endif
-    pool->nalloc = pool->nfree = 0;
-    pool->nextoffset = (uint16_t)(OURO__POOL_HEADER + pool->block_size);
-    pool->freeblock = (uint8_t *)pool + OURO__POOL_HEADER;
-    link_set(pool->freeblock, NULL);
-    __atomic_store_n(&pool->brc_used, 0, __ATOMIC_RELAXED);
+    pool_fresh(pool);
 }
 
 /* The pool has no allocated block left: give it back to its arena, and the
@@ -615,16 +634,12 @@ static void pool_release(ouro_heap *h, ouro__talloc *ta, ouro__pool *pool)
     if (h->shared && !h->teardown) {
         int c = ouro__pool_class(pool), raw = ouro__pool_raw(pool);
         pool_reset_empty(pool);
-        pool->nextpool = ta->pcache[raw][c];
-        ta->pcache[raw][c] = pool;
-        if (++ta->npcache > OURO__PCACHE_MAX)
+        pcache_push(ta, pool, c, raw);
+        if (ta->npcache > OURO__PCACHE_MAX)
             pcache_drop(h, ta, OURO__PCACHE_MAX - OURO__PCACHE_BATCH, c, raw);
         return;
     }
-    ouro__lock(h);
-    pool_return_locked(h, pool);
-    ouro__pool_decay(h);
-    ouro__unlock(h);
+    pool_to_arena(h, pool);
 }
 
 /* ------------------------------------------------------------ large blocks */
@@ -767,11 +782,7 @@ void ouro__block_free_ta(ouro_heap *h, ouro__talloc *ta, void *p)
     if (OURO__UNLIKELY(old == NULL)) {
         /* was full: back on its class's used list (front: it is the
          * fullest, so allocation fills it again first) */
-        pool->prevpool = NULL;
-        pool->nextpool = ta->usedpools[ouro__pool_raw(pool)][ouro__pool_class(pool)];
-        if (pool->nextpool)
-            pool->nextpool->prevpool = pool;
-        ta->usedpools[ouro__pool_raw(pool)][ouro__pool_class(pool)] = pool;
+        pool_link_used(ta, pool, (int)ouro__pool_class(pool), (int)ouro__pool_raw(pool));
         return;
     }
     if (OURO__UNLIKELY(ouro__pool_ref(pool) == 0)) {
@@ -878,13 +889,11 @@ size_t ouro__pool_trim(ouro_heap *h)
                     next = pool->nextpool;
                     if (ouro__pool_ref(pool) == 0) {
                         pool_unlink_used(ta, pool);
-                        ouro__lock(h);
-                        pool_return_locked(h, pool);
-                        ouro__unlock(h);
+                        pool_to_arena(h, pool);
                         break;
                     }
                 }
-        pcache_drop(h, ta, 0, -1, 0); /* a shared heap's cached pools */
+        ouro__pcache_drop_all(h, ta); /* a shared heap's cached pools */
     }
     ouro__lock(h);
     ouro__arena *a;
