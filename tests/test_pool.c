@@ -615,3 +615,99 @@ TEST(two_heaps_do_not_interfere)
         ouro_decref(y[i]);
     tl_heap_done(b);
 }
+
+static uintptr_t pool_of(const void *p) { return (uintptr_t)p & ~(uintptr_t)((1u << 14) - 1); }
+
+/* A pool that was full goes back last on its class's list: allocation
+ * goes on from the pool it was using, and reaches the freed block only
+ * once that pool is full.  (Back first, as obmalloc does, a program that
+ * frees and allocates at random made three operations in four take the
+ * slow paths: docs/performance.md, W6 mixed sizes.) */
+TEST(a_pool_that_was_full_is_filled_last)
+{
+    ouro_heap *h = tl_heap();
+    enum { MAX = 1200 };
+    static void *p[MAX];
+    int n = 0;
+    /* pool A full, pool B with three blocks */
+    p[n++] = ouro_raw_alloc(h, 64);
+    while (n < MAX) {
+        p[n] = ouro_raw_alloc(h, 64);
+        CHECK(p[n] != NULL);
+        n++;
+        if (pool_of(p[n - 1]) != pool_of(p[0]))
+            break;
+    }
+    CHECK(n < MAX);
+    int first_b = n - 1;
+    p[n++] = ouro_raw_alloc(h, 64);
+    p[n++] = ouro_raw_alloc(h, 64);
+    CHECK(pool_of(p[n - 1]) == pool_of(p[first_b]));
+    CHECK_EQ(ouro_heap_check(h), 0);
+
+    void *x = p[first_b / 2]; /* a block of A, which is full */
+    ouro_raw_free(h, x);
+    p[first_b / 2] = NULL;
+    CHECK_EQ(ouro_heap_check(h), 0);
+    void *y = ouro_raw_alloc(h, 64);
+    CHECK(y != x);
+    CHECK(pool_of(y) == pool_of(p[first_b])); /* from B */
+    p[n++] = y;
+    /* fill B: the first block not of B is x */
+    void *q = NULL;
+    while (n < MAX) {
+        q = ouro_raw_alloc(h, 64);
+        CHECK(q != NULL);
+        if (pool_of(q) != pool_of(p[first_b]))
+            break;
+        p[n++] = q;
+    }
+    CHECK(q == x);
+    p[first_b / 2] = q;
+    CHECK_EQ(ouro_heap_check(h), 0);
+    for (int i = 0; i < n; i++)
+        ouro_raw_free(h, p[i]);
+    CHECK_EQ(stats(h).bytes_in_use, 0);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    tl_heap_done(h);
+}
+
+/* Random frees and allocations of every size class, raw blocks and
+ * objects, the heap checked as they go (the used lists' links and last
+ * pools included), then everything freed. */
+TEST(random_sizes_keep_the_pool_lists_whole)
+{
+    ouro_heap *h = tl_heap();
+    enum { SLOTS = 4096, STEPS = 60000 };
+    static void *raw[SLOTS];
+    static ouro_object *obj[SLOTS];
+    memset(raw, 0, sizeof raw);
+    memset(obj, 0, sizeof obj);
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    for (int i = 0; i < STEPS; i++) {
+        x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
+        uint64_t r = x * 0x2545F4914F6CDD1DULL;
+        size_t k = (size_t)(r % SLOTS);
+        size_t size = 1 + (size_t)((r >> 16) % (r & 0x100000 ? 2048 : 256));
+        if (r & 0x200000) {
+            ouro_raw_free(h, raw[k]);
+            raw[k] = ouro_raw_alloc(h, size);
+            CHECK(raw[k] != NULL);
+            memset(raw[k], 0x5A, size);
+        } else {
+            ouro_xdecref(obj[k]);
+            obj[k] = ouro_new_sized(h, &tleaf_type, size < 64 ? 64 : size);
+            CHECK(obj[k] != NULL);
+        }
+        if (i % 5000 == 0)
+            CHECK_EQ(ouro_heap_check(h), 0);
+    }
+    CHECK_EQ(ouro_heap_check(h), 0);
+    for (int k = 0; k < SLOTS; k++) {
+        ouro_raw_free(h, raw[k]);
+        ouro_xdecref(obj[k]);
+    }
+    CHECK_EQ(stats(h).bytes_in_use, 0);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    tl_heap_done(h);
+}

@@ -29,8 +29,8 @@
  *   pools:   ref = nalloc - nfree (blocks handed out, ouro__pool_ref) equals
  *            the number of allocated blocks in it; free blocks are on
  *            pool->freeblock or above pool->nextoffset.  A pool with
- *            0 < ref < capacity is on its class's usedpools list; a full
- *            pool is on no list; an empty pool is on its arena's free-pool
+ *            0 < ref < capacity is on its class's usedpools list (whose
+ *            last pool is usedlast); a full pool is on no list; an empty pool is on its arena's free-pool
  *            list, except the last pool of a class, which stays (empty) on
  *            its class's list: at most one empty pool per class.  A pool's
  *            ref_lo is its offset in its arena / 16 (the allocation fast
@@ -156,7 +156,7 @@ void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #define OURO__POOLS_PER_ARENA (OURO__ARENA_SIZE / OURO__POOL_SIZE)
 #define OURO__MAX_ARENAS 65536
 #define OURO__SMALL_MAX 512 /* 16-byte classes up to here, like obmalloc */
-#define OURO__MEDIUM_MAX 2048 /* coarser classes up to here */
+#define OURO__MEDIUM_MAX 2048 /* then eight classes, multiples of 128 (pool.c) */
 #define OURO__MAX_TYPES 65536
 
 /* Object flags (ouro_object.flags). */
@@ -468,6 +468,9 @@ typedef struct ouro__site {
 
 typedef struct ouro__talloc {
     ouro__pool *usedpools[2][OURO_NUM_CLASSES]; /* [raw][class] */
+    /* The last pool of each used list (NULL when it is empty): a pool that
+     * was full goes back at the end (pool.c, ouro__block_free_ta). */
+    ouro__pool *usedlast[2][OURO_NUM_CLASSES];
     size_t bytes_alloc, bytes_freed;
     size_t peak_in_use;
     /* ----- shared heaps only (shared.c) */
@@ -1100,11 +1103,20 @@ static inline size_t ouro__live_objects(const ouro_heap *h)
 
 /* The pool fast path alone: NULL when it does not apply (or in sanitizer
  * builds), and the caller goes to ouro__block_alloc. */
+/* The medium classes by (size - 1) / 128, for sizes 513..2048 (pool.c). */
+OURO__HIDDEN extern const uint8_t ouro__medium_class[OURO__MEDIUM_MAX / 128];
+
 static inline void *ouro__block_alloc_try_ta(ouro__talloc *ta, size_t size, int raw)
 {
 #if OURO__FAST_POOLS
-    if (OURO__LIKELY(size - 1 < OURO__SMALL_MAX)) {
-        unsigned c = (unsigned)((size - 1) >> 4);
+    unsigned c;
+    if (OURO__LIKELY(size - 1 < OURO__SMALL_MAX))
+        c = (unsigned)((size - 1) >> 4);
+    else if (size - 1 < OURO__MEDIUM_MAX)
+        c = ouro__medium_class[(size - 1) >> 7];
+    else
+        return NULL;
+    {
         ouro__pool *pool = ta->usedpools[raw][c];
         if (OURO__LIKELY(pool != NULL)) {
             uint8_t *bp = pool->freeblock, *next;

@@ -144,13 +144,21 @@ _Static_assert(NUM_CLASSES == OURO_NUM_CLASSES, "class count");
 _Static_assert(sizeof(ouro__pool) <= OURO__POOL_HEADER, "pool header");
 _Static_assert(sizeof(ouro__large) % 16 == 0, "large header alignment");
 
+/* (size - 1) / 128 to class, for sizes 513..2048: every medium size is a
+ * multiple of 128. */
+#define M(i) (NUM_SMALL + (i))
+const uint8_t ouro__medium_class[OURO__MEDIUM_MAX / 128] = {
+    0, 0, 0, 0, M(0), M(1), M(2), M(3), M(4), M(4), M(5), M(5), M(6), M(6), M(7), M(7)};
+#undef M
+_Static_assert(OURO__MEDIUM_MAX == 2048 && sizeof medium_sizes / sizeof medium_sizes[0] == 8,
+               "ouro__medium_class follows medium_sizes");
+
 static inline int size_class(size_t size)
 {
     if (OURO__LIKELY(size <= OURO__SMALL_MAX))
         return size == 0 ? 0 : (int)((size - 1) >> 4);
-    for (int i = 0; i < (int)(sizeof medium_sizes / sizeof medium_sizes[0]); i++)
-        if (size <= medium_sizes[i])
-            return NUM_SMALL + i;
+    if (size <= OURO__MEDIUM_MAX)
+        return ouro__medium_class[(size - 1) >> 7];
     return -1;
 }
 
@@ -449,13 +457,30 @@ static void pool_init(ouro_heap *h, ouro__talloc *ta, ouro__pool *pool, int c, i
     pool_fresh(pool);
 }
 
+/* A pool onto its class's used list: first (a new pool, the list empty),
+ * or last. */
 static void pool_link_used(ouro__talloc *ta, ouro__pool *pool, int c, int raw)
 {
     pool->prevpool = NULL;
     pool->nextpool = ta->usedpools[raw][c];
     if (pool->nextpool)
         pool->nextpool->prevpool = pool;
+    else
+        ta->usedlast[raw][c] = pool;
     ta->usedpools[raw][c] = pool;
+}
+
+static void pool_append_used(ouro__talloc *ta, ouro__pool *pool, int c, int raw)
+{
+    ouro__pool *last = ta->usedlast[raw][c];
+    if (!last) {
+        pool_link_used(ta, pool, c, raw);
+        return;
+    }
+    pool->nextpool = NULL;
+    pool->prevpool = last;
+    last->nextpool = pool;
+    ta->usedlast[raw][c] = pool;
 }
 
 /* A shared heap's thread keeps up to OURO__PCACHE_MAX empty pools of its
@@ -539,6 +564,8 @@ static void pool_unlink_used(ouro__talloc *ta, ouro__pool *pool)
         ta->usedpools[ouro__pool_raw(pool)][ouro__pool_class(pool)] = pool->nextpool;
     if (pool->nextpool)
         pool->nextpool->prevpool = pool->prevpool;
+    else
+        ta->usedlast[ouro__pool_raw(pool)][ouro__pool_class(pool)] = pool->prevpool;
     pool->nextpool = pool->prevpool = NULL;
 }
 
@@ -780,9 +807,15 @@ void ouro__block_free_ta(ouro_heap *h, ouro__talloc *ta, void *p)
     pool->freeblock = bp;
     pool->nfree++;
     if (OURO__UNLIKELY(old == NULL)) {
-        /* was full: back on its class's used list (front: it is the
-         * fullest, so allocation fills it again first) */
-        pool_link_used(ta, pool, (int)ouro__pool_class(pool), (int)ouro__pool_raw(pool));
+        /* Was full: back on its class's used list, last.  Allocation
+         * goes on from the first pool, and this one gathers the blocks
+         * freed into it until allocation reaches it.  First (obmalloc's
+         * choice: the fullest pool filled first), a program that frees
+         * and allocates at random filled it again at once, and the next
+         * free into a full pool brought one back: three allocations and
+         * frees in four took the slow paths (W6 mixed sizes, 3x
+         * mimalloc's time; docs/performance.md). */
+        pool_append_used(ta, pool, (int)ouro__pool_class(pool), (int)ouro__pool_raw(pool));
         return;
     }
     if (OURO__UNLIKELY(ouro__pool_ref(pool) == 0)) {
@@ -854,8 +887,10 @@ void ouro__pool_fini(ouro_heap *h)
     h->empty_arenas = h->empty_oldest = NULL;
     h->st.empty_arenas = 0;
     for (uint32_t i = 0; i < OURO__MAX_THREADS; i++)
-        if (h->tallocs[i])
+        if (h->tallocs[i]) {
             memset(h->tallocs[i]->usedpools, 0, sizeof h->tallocs[i]->usedpools);
+            memset(h->tallocs[i]->usedlast, 0, sizeof h->tallocs[i]->usedlast);
+        }
 }
 
 /* ------------------------------------------------------------ trim */
@@ -1051,10 +1086,19 @@ int ouro__pool_check(ouro_heap *h)
         for (int raw = 0; raw < 2; raw++)
             for (int c = 0; c < OURO_NUM_CLASSES; c++) {
                 int empty_kept = 0;
-                for (ouro__pool *u = ta->usedpools[raw][c]; u; u = u->nextpool)
+                ouro__pool *last = NULL;
+                for (ouro__pool *u = ta->usedpools[raw][c]; u; last = u, u = u->nextpool) {
+                    if (u->prevpool != last)
+                        FAIL("ouro_heap_check: pool %p: used list of class %d: back link "
+                             "wrong\n", (void *)u, c);
                     if (ouro__pool_ref(u) == 0 && empty_kept++)
                         FAIL("ouro_heap_check: pool %p: a second empty pool in class %d\n",
                              (void *)u, c);
+                }
+                if (ta->usedlast[raw][c] != last)
+                    FAIL("ouro_heap_check: thread state %u: used list of class %d ends at %p, "
+                         "its last pool says %p\n", i, c, (void *)last,
+                         (void *)ta->usedlast[raw][c]);
             }
     }
     /* usable_arenas sorted and holding exactly the arenas with free pools */
