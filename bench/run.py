@@ -204,6 +204,11 @@ def build_cases(quick):
         cases.append(Case("W6", "alloc+free pairs, %d B" % size, "ns_per_op", "ns/pair",
                           c_peers("w6_alloc", w6_peers, "pairs", size, n_pairs),
                           expect="pairs %d" % size, extras=("live1_ns_per_op",)))
+    # a large block (over 2 KiB: its own mapping in ouro), freed at once
+    n_large = 20000 if q else 500000
+    cases.append(Case("W6", "alloc+free pairs, 64 KiB", "ns_per_op", "ns/pair",
+                      c_peers("w6_alloc", w6_peers, "pairs", 65536, n_large),
+                      expect="pairs 65536", extras=("live1_ns_per_op",)))
     for size in (16, 32, 64, 256, 512):
         cases.append(Case("W6", "1M alloc then free all, %d B" % size if not q else
                           "bulk alloc then free all, %d B" % size, "ns_per_op", "ns/block",

@@ -649,6 +649,11 @@ typedef struct ouro_heap_stats {
      * the arenas that hold only the classes' kept empty pools and a
      * shared heap's threads' cached ones). */
     size_t empty_arenas;
+    /* Freed large blocks whose mappings are held for reuse until their
+     * decay (part of `mapped_bytes`, not of large_blocks; ouro_heap_trim
+     * gives them back too). */
+    size_t large_kept;
+    size_t large_kept_bytes;
 } ouro_heap_stats;
 
 /* Every figure but class_blocks is kept as the heap runs and costs O(1) to

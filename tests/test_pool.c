@@ -711,3 +711,259 @@ TEST(random_sizes_keep_the_pool_lists_whole)
     CHECK_EQ(ouro_heap_check(h), 0);
     tl_heap_done(h);
 }
+
+/* ---- kept large blocks
+ *
+ * A release heap counting its page requests, with the given decay. */
+static ouro_heap *large_heap(tl_pages *c, uint64_t bytes, uint64_t ms, uint64_t (*clock)(void *),
+                             void *ctx)
+{
+    ouro_config cfg;
+    ouro_config_init(&cfg);
+    tl_pages_use(&cfg, c);
+    cfg.debug = OURO_DEBUG_OFF;
+    cfg.leak_policy = OURO_LEAKS_FAIL;
+    cfg.decay_bytes = bytes;
+    cfg.decay_ms = ms;
+    cfg.clock_ms = clock;
+    cfg.clock_ctx = ctx;
+    return tl_heap_cfg(&cfg);
+}
+
+#define KiB ((size_t)1024)
+
+/* A large block allocated and freed in a loop maps once: its mapping is
+ * kept and reused, for a request of its size or up to a quarter less. */
+TEST(a_freed_large_block_is_kept_and_reused)
+{
+    tl_pages c = {0};
+    ouro_heap *h = large_heap(&c, 256 * MiB, OURO_DECAY_NEVER, NULL, NULL);
+    size_t before = c.allocs;
+    void *first = ouro_raw_alloc(h, 64 * KiB), *second = NULL;
+    CHECK(first);
+    for (int i = 0; i < 1000; i++) {
+        void *p = ouro_raw_alloc(h, 64 * KiB);
+        if (i == 0)
+            second = p;
+        CHECK(p == second);
+        memset(p, i, 64 * KiB);
+        ouro_raw_free(h, p);
+    }
+    ouro_raw_free(h, first);
+    CHECK_EQ(c.allocs - before, 2);
+    ouro_heap_stats s = stats(h);
+    CHECK_EQ(s.large_blocks, 0);
+    CHECK_EQ(s.large_kept, 2);
+    CHECK_EQ(s.large_kept_bytes, 2 * 68 * KiB); /* the header takes a page */
+    CHECK_EQ(ouro_heap_check(h), 0);
+
+    /* 48 KiB, a 52 KiB mapping: a kept 68 KiB one is more than a quarter
+     * bigger, so a new mapping.  56 KiB, a 60 KiB mapping: a kept one does
+     * (8 KiB over, under a quarter), and the block has its whole mapping. */
+    void *small = ouro_raw_alloc(h, 48 * KiB);
+    CHECK_EQ(c.allocs - before, 3);
+    void *mid = ouro_raw_alloc(h, 56 * KiB);
+    CHECK_EQ(c.allocs - before, 3);
+    s = stats(h);
+    CHECK_EQ(s.large_kept, 1);
+    CHECK_EQ(s.large_bytes, (52 * KiB - 64) + (68 * KiB - 64));
+    CHECK_EQ(ouro_heap_check(h), 0);
+    ouro_raw_free(h, small);
+    ouro_raw_free(h, mid);
+    CHECK_EQ(stats(h).large_kept, 3);
+    /* trim gives them all back */
+    size_t mapped = stats(h).mapped_bytes;
+    CHECK_EQ(ouro_heap_trim(h), 2 * 68 * KiB + 52 * KiB);
+    s = stats(h);
+    CHECK_EQ(s.large_kept, 0);
+    CHECK_EQ(s.large_kept_bytes, 0);
+    CHECK_EQ(s.mapped_bytes, mapped - 2 * 68 * KiB - 52 * KiB);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    tl_heap_done(h);
+    CHECK_EQ(c.allocs, c.frees);
+    CHECK_EQ(c.bytes, 0);
+}
+
+/* At most 16 kept, 32 MiB mapped in all, none over 4 MiB; the oldest go
+ * first; the heap's end gives the kept ones back. */
+TEST(kept_large_blocks_are_bounded)
+{
+    tl_pages c = {0};
+    ouro_heap *h = large_heap(&c, 256 * MiB, OURO_DECAY_NEVER, NULL, NULL);
+    void *p[20];
+    for (int i = 0; i < 20; i++)
+        CHECK((p[i] = ouro_raw_alloc(h, 8 * KiB)) != NULL);
+    for (int i = 0; i < 20; i++)
+        ouro_raw_free(h, p[i]);
+    CHECK_EQ(stats(h).large_kept, 16);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    /* the newest 16 are kept, and reused newest first */
+    for (int i = 19; i >= 4; i--)
+        CHECK(ouro_raw_alloc(h, 8 * KiB) == p[i]);
+    CHECK_EQ(stats(h).large_kept, 0);
+    for (int i = 19; i >= 4; i--)
+        ouro_raw_free(h, p[i]);
+    CHECK_EQ(ouro_heap_trim(h), 16 * 12 * KiB);
+
+    /* 4 MiB mappings (4 MiB less the header): eight fill the 32 MiB */
+    void *b[9];
+    for (int i = 0; i < 9; i++)
+        CHECK((b[i] = ouro_raw_alloc(h, 4 * MiB - 64)) != NULL);
+    for (int i = 0; i < 9; i++)
+        ouro_raw_free(h, b[i]);
+    ouro_heap_stats s = stats(h);
+    CHECK_EQ(s.large_kept, 8);
+    CHECK_EQ(s.large_kept_bytes, 32 * MiB);
+    /* one byte more is a page more: over 4 MiB, never kept */
+    size_t mapped = s.mapped_bytes;
+    void *big = ouro_raw_alloc(h, 4 * MiB - 63);
+    CHECK(big);
+    ouro_raw_free(h, big);
+    s = stats(h);
+    CHECK_EQ(s.large_kept, 8);
+    CHECK_EQ(s.mapped_bytes, mapped);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    tl_heap_done(h);
+    CHECK_EQ(c.allocs, c.frees);
+    CHECK_EQ(c.bytes, 0);
+}
+
+/* Kept blocks go back to the page source at the heap's decay, by volume
+ * and by time, as empty arenas do; a debug heap keeps none. */
+TEST(kept_large_blocks_decay)
+{
+    tl_pages c = {0};
+    ouro_heap *h = large_heap(&c, 1 * MiB, OURO_DECAY_NEVER, NULL, NULL);
+    void *p = ouro_raw_alloc(h, 100000);
+    ouro_raw_free(h, p);
+    CHECK_EQ(stats(h).large_kept, 1);
+    /* 512-byte blocks, 31 a pool: a decay check at every new pool.  Half
+     * a MiB allocated since: kept; 2,100 blocks (1.03 MiB, the last pool
+     * started after the first MiB): given back. */
+    static void *q[2100];
+    for (int i = 0; i < 1000; i++)
+        CHECK((q[i] = ouro_raw_alloc(h, 512)) != NULL);
+    CHECK_EQ(stats(h).large_kept, 1);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    for (int i = 1000; i < 2100; i++)
+        CHECK((q[i] = ouro_raw_alloc(h, 512)) != NULL);
+    ouro_heap_stats s = stats(h);
+    CHECK_EQ(s.large_kept, 0);
+    CHECK_EQ(s.large_kept_bytes, 0);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    for (int i = 0; i < 2100; i++)
+        ouro_raw_free(h, q[i]);
+    tl_heap_done(h);
+
+    uint64_t now = 1000;
+    h = large_heap(&c, OURO_DECAY_NEVER, 50, fake_clock, &now);
+    p = ouro_raw_alloc(h, 100000);
+    ouro_raw_free(h, p);
+    CHECK_EQ(stats(h).large_kept, 1);
+    now += 49;
+    ouro_raw_free(h, ouro_raw_alloc(h, 300000)); /* a check at 49 ms: kept */
+    CHECK_EQ(stats(h).large_kept, 2);
+    now += 1;
+    ouro_raw_free(h, ouro_raw_alloc(h, 700000)); /* at 50 ms the first goes */
+    s = stats(h);
+    CHECK_EQ(s.large_kept, 2);
+    CHECK_EQ(s.large_kept_bytes, (size_t)(300000 + 64 + 4095) / 4096 * 4096 +
+                                     (size_t)(700000 + 64 + 4095) / 4096 * 4096);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    tl_heap_done(h);
+    CHECK_EQ(c.allocs, c.frees);
+
+    h = tl_heap(); /* debug checks */
+    p = ouro_raw_alloc(h, 100000);
+    size_t mapped = stats(h).mapped_bytes;
+    ouro_raw_free(h, p);
+    s = stats(h);
+    CHECK_EQ(s.large_kept, 0);
+    CHECK_EQ(s.mapped_bytes, mapped - (size_t)(100000 + 64 + 4095) / 4096 * 4096);
+    tl_heap_done(h);
+}
+
+/* A page source with a limit: it refuses a request that would take it
+ * over `limit` bytes mapped (a process near its memory limit). */
+typedef struct budget {
+    size_t limit, mapped, refused;
+} budget;
+
+static void *budget_alloc(void *ctx, size_t size)
+{
+    budget *b = ctx;
+    if (b->mapped + size > b->limit) {
+        b->refused++;
+        return NULL;
+    }
+    ouro_config def;
+    ouro_config_init(&def);
+    void *p = def.pages.alloc(NULL, size);
+    if (p)
+        b->mapped += size;
+    return p;
+}
+
+static void budget_free(void *ctx, void *p, size_t size)
+{
+    budget *b = ctx;
+    ouro_config def;
+    ouro_config_init(&def);
+    def.pages.free(NULL, p, size);
+    b->mapped -= size;
+}
+
+/* Memory kept for reuse never makes an allocation fail: refused, the heap
+ * gives back its kept large blocks (and, for a large block, its empty
+ * arenas) and asks again. */
+TEST(kept_memory_goes_back_before_an_allocation_fails)
+{
+    budget b = {40 * MiB, 0, 0};
+    ouro_config cfg;
+    ouro_config_init(&cfg);
+    cfg.pages.alloc = budget_alloc;
+    cfg.pages.free = budget_free;
+    cfg.pages.ctx = &b;
+    cfg.debug = OURO_DEBUG_OFF;
+    cfg.leak_policy = OURO_LEAKS_FAIL;
+    ouro_heap *h = tl_heap_cfg(&cfg);
+    /* eight 4 MiB blocks kept: 32 MiB of the 40 */
+    void *p[8];
+    for (int i = 0; i < 8; i++)
+        CHECK((p[i] = ouro_raw_alloc(h, 4 * MiB - 64)) != NULL);
+    for (int i = 0; i < 8; i++)
+        ouro_raw_free(h, p[i]);
+    CHECK_EQ(stats(h).large_kept, 8);
+    /* a 16 MiB block fits only once they are gone */
+    void *big = ouro_raw_alloc(h, 16 * MiB);
+    CHECK(big != NULL);
+    CHECK_EQ(b.refused, 1);
+    CHECK_EQ(stats(h).large_kept, 0);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    ouro_raw_free(h, big);
+
+    /* arenas: kept blocks go back for a new arena too */
+    for (int i = 0; i < 8; i++)
+        CHECK((p[i] = ouro_raw_alloc(h, 4 * MiB - 64)) != NULL);
+    for (int i = 0; i < 8; i++)
+        ouro_raw_free(h, p[i]);
+    CHECK_EQ(stats(h).large_kept, 8);
+    static void *q[16 * PER_ARENA];
+    int n = 0;
+    while (n < 16 * PER_ARENA && (q[n] = ouro_raw_alloc(h, 512)) != NULL)
+        n++;
+    CHECK_EQ(n, 16 * PER_ARENA); /* 16 MiB of arenas: all of them */
+    CHECK_EQ(stats(h).large_kept, 0);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    /* and empty arenas go back for a large block */
+    for (int i = 0; i < n; i++)
+        ouro_raw_free(h, q[i]);
+    CHECK(stats(h).empty_arenas >= 14);
+    big = ouro_raw_alloc(h, 30 * MiB);
+    CHECK(big != NULL);
+    CHECK_EQ(stats(h).empty_arenas, 0);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    ouro_raw_free(h, big);
+    tl_heap_done(h);
+    CHECK_EQ(b.mapped, 0);
+}

@@ -50,6 +50,12 @@
  *            cfg.decay_ms passed) are returned from the tail, so that after
  *            the last check (h->decay_seen_*) no arena on the list is past
  *            its decay.  ouro_heap_trim returns them all at once.
+ *   large:   a live large block is on h->large_blocks and holds an arena
+ *            table slot; a freed one of at most OURO__LARGE_KEEP_MAX bytes
+ *            may be kept instead of unmapped, on h->large_kept (newest
+ *            first, stamped as the empty arenas are), with no slot; at most
+ *            OURO__LARGE_KEEP are kept, OURO__LARGE_KEEP_BYTES mapped in
+ *            all, and after the last decay check none is past its decay.
  *   objects: every allocated block that is an object has refcnt > 0 (or is
  *            immortal) outside of deallocation; a tracked object (gc_next !=
  *            0) is on exactly one list: a generation, the permanent
@@ -277,14 +283,24 @@ static inline bool ouro__pool_alone(const ouro__pool *p)
  * mapping, the block right after it. */
 typedef struct ouro__large {
     ouro__chunk c;
-    struct ouro__large *next, *prev; /* all large blocks of the heap */
+    struct ouro__large *next, *prev; /* all large blocks of the heap (or the
+                                        kept ones: h->large_kept) */
     size_t map_size;                 /* bytes from the page source */
-    size_t size;                     /* usable block bytes */
-    /* a shared heap's object: its shared count (shared.c) */
-    struct ouro__brc {
-        int32_t shared;
-        uint32_t qlink;
-    } brc;
+    union {
+        struct {
+            size_t size;             /* usable block bytes */
+            /* a shared heap's object: its shared count (shared.c) */
+            struct ouro__brc {
+                int32_t shared;
+                uint32_t qlink;
+            } brc;
+        };
+        struct {                     /* kept after its free (pool.c,
+                                        large_keep): the decay's clocks */
+            size_t kept_bytes_at;
+            uint64_t kept_ms_at;
+        };
+    };
     uint32_t raw;                    /* 1: raw memory, 0: an object */
     uint16_t pad0;
     uint16_t owner;                  /* the talloc that allocated it */
@@ -671,6 +687,12 @@ struct ouro_heap {
      * the last decay check saw them (ouro__pool_check verifies that no
      * arena was past its decay then). */
     ouro__arena *empty_arenas, *empty_oldest;
+    /* Freed large blocks' mappings kept for reuse until their decay, as
+     * the empty arenas are (pool.c, large_keep): newest first through
+     * next/prev, at most OURO__LARGE_KEEP of them and OURO__LARGE_KEEP_BYTES
+     * in all (h->st.large_kept, large_kept_bytes), none in h->large_blocks
+     * or the arena table. */
+    ouro__large *large_kept, *large_kept_oldest;
     size_t decay_seen_bytes;
     uint64_t decay_seen_ms;
     ouro__large *large_blocks;
@@ -991,7 +1013,7 @@ OURO__HIDDEN int ouro__pool_check(ouro_heap *h);
 OURO__HIDDEN void ouro__pool_decay_slow(ouro_heap *h);
 static inline void ouro__pool_decay(ouro_heap *h)
 {
-    if (OURO__UNLIKELY(h->empty_oldest != NULL))
+    if (OURO__UNLIKELY(((uintptr_t)h->empty_oldest | (uintptr_t)h->large_kept_oldest) != 0))
         ouro__pool_decay_slow(h);
 }
 /* Visit every allocated block in address order (raw blocks too when

@@ -246,12 +246,36 @@ static void arena_unlink(ouro_heap *h, ouro__arena *a)
     a->nextarena = a->prevarena = NULL;
 }
 
+static void large_kept_release(ouro_heap *h, ouro__large *L);
+static void empty_unlink(ouro_heap *h, ouro__arena *a);
+static void arena_release(ouro_heap *h, ouro__arena *a);
+
+/* Memory from the page source for an arena or a large block.  When the
+ * source refuses, what the heap keeps for reuse goes back first (the
+ * freed large blocks; for a large block, the empty arenas too) and the
+ * request is made once more: memory kept to save a system call must not
+ * make an allocation fail. */
+static void *pages_alloc_or_shed(ouro_heap *h, size_t size, bool arenas)
+{
+    void *p = ouro__pages_alloc(h, size);
+    if (p || (!h->large_kept_oldest && !(arenas && h->empty_oldest)))
+        return p;
+    while (h->large_kept_oldest)
+        large_kept_release(h, h->large_kept_oldest);
+    ouro__arena *a;
+    while (arenas && (a = h->empty_oldest) != NULL) {
+        empty_unlink(h, a);
+        arena_release(h, a);
+    }
+    return ouro__pages_alloc(h, size);
+}
+
 static ouro__arena *arena_new(ouro_heap *h)
 {
     uint32_t index;
     if (slot_get(h, &index) < 0)
         return NULL;
-    uint8_t *base = ouro__pages_alloc(h, OURO__ARENA_SIZE);
+    uint8_t *base = pages_alloc_or_shed(h, OURO__ARENA_SIZE, false);
     if (!base) {
         slot_put(h, index);
         return NULL;
@@ -349,6 +373,8 @@ static bool decay_due(const ouro_heap *h, const ouro__arena *a, size_t now_b, ui
     return decay_timed(h) && now_ms - a->empty_ms_at >= h->cfg.decay_ms;
 }
 
+static bool large_due(const ouro_heap *h, const ouro__large *L, size_t now_b, uint64_t now_ms);
+
 void ouro__pool_decay_slow(ouro_heap *h)
 {
     size_t now_b = decay_clock(h);
@@ -358,6 +384,9 @@ void ouro__pool_decay_slow(ouro_heap *h)
         empty_unlink(h, a);
         arena_release(h, a);
     }
+    ouro__large *L;
+    while ((L = h->large_kept_oldest) != NULL && large_due(h, L, now_b, now_ms))
+        large_kept_release(h, L);
     h->decay_seen_bytes = now_b;
     h->decay_seen_ms = now_ms;
 }
@@ -671,6 +700,94 @@ static void pool_release(ouro_heap *h, ouro__talloc *ta, ouro__pool *pool)
 
 /* ------------------------------------------------------------ large blocks */
 
+/*
+ * Large blocks.  Each is a mapping of its own from the page source.  A
+ * freed one of at most OURO__LARGE_KEEP_MAX bytes is kept, mapped, for the
+ * next large allocation of about its size (up to a quarter more), as the
+ * empty arenas are kept: until its decay, or until newer ones push it out
+ * of the OURO__LARGE_KEEP (count) and OURO__LARGE_KEEP_BYTES (bytes)
+ * bounds.  Unmapped at once, a 64 KiB block allocated and freed in a loop
+ * cost three munmaps, an mmap and a page fault each time: 9.5 us a pair
+ * against glibc's 26 ns (docs/performance.md, "Stop 30").  glibc keeps
+ * such blocks in its heap up to its dynamic mmap threshold (32 MiB at
+ * most), jemalloc and mimalloc in their extents and segments until their
+ * decay.  Debug heaps keep none: a freed large block stays unmapped, so a
+ * use after its free faults.
+ */
+enum {
+    OURO__LARGE_KEEP = 16,
+};
+#define OURO__LARGE_KEEP_MAX ((size_t)4 << 20)
+#define OURO__LARGE_KEEP_BYTES ((size_t)32 << 20)
+
+static bool large_due(const ouro_heap *h, const ouro__large *L, size_t now_b, uint64_t now_ms)
+{
+    if (h->cfg.decay_bytes != OURO_DECAY_NEVER && now_b - L->kept_bytes_at >= h->cfg.decay_bytes)
+        return true;
+    return decay_timed(h) && now_ms - L->kept_ms_at >= h->cfg.decay_ms;
+}
+
+static void large_kept_unlink(ouro_heap *h, ouro__large *L)
+{
+    if (L->prev)
+        L->prev->next = L->next;
+    else
+        h->large_kept = L->next;
+    if (L->next)
+        L->next->prev = L->prev;
+    else
+        h->large_kept_oldest = L->prev;
+    L->next = L->prev = NULL;
+    h->st.large_kept--;
+    h->st.large_kept_bytes -= L->map_size;
+}
+
+/* A kept block's mapping back to the page source. */
+static void large_kept_release(ouro_heap *h, ouro__large *L)
+{
+    large_kept_unlink(h, L);
+    OURO__UNPOISON(L, L->map_size);
+    ouro__pages_free(h, L, L->map_size);
+}
+
+/* Freed L (off large_blocks, its slot given back) kept, newest first, if
+ * the bounds allow; else unmapped. */
+static void large_keep(ouro_heap *h, ouro__large *L)
+{
+    if (L->map_size > OURO__LARGE_KEEP_MAX || h->cfg.debug >= OURO_DEBUG_CHECKS ||
+        (h->cfg.decay_bytes == 0 && h->cfg.decay_ms == 0)) {
+        ouro__pages_free(h, L, L->map_size);
+        return;
+    }
+    while (h->large_kept_oldest && (h->st.large_kept >= OURO__LARGE_KEEP ||
+                                    h->st.large_kept_bytes + L->map_size > OURO__LARGE_KEEP_BYTES))
+        large_kept_release(h, h->large_kept_oldest);
+    L->kept_bytes_at = decay_clock(h);
+    L->kept_ms_at = decay_timed(h) ? decay_now(h) : 0;
+    OURO__POISON(L + 1, L->map_size - sizeof *L);
+    L->prev = NULL;
+    L->next = h->large_kept;
+    if (L->next)
+        L->next->prev = L;
+    else
+        h->large_kept_oldest = L;
+    h->large_kept = L;
+    h->st.large_kept++;
+    h->st.large_kept_bytes += L->map_size;
+}
+
+/* A kept mapping of `map` to `map` + map / 4 bytes, the newest first, off
+ * the kept list; or NULL. */
+static ouro__large *large_take(ouro_heap *h, size_t map)
+{
+    for (ouro__large *L = h->large_kept; L; L = L->next)
+        if (L->map_size >= map && L->map_size - map <= map / 4) {
+            large_kept_unlink(h, L);
+            return L;
+        }
+    return NULL;
+}
+
 static void *large_alloc(ouro_heap *h, ouro__talloc *ta, size_t size, int raw)
 {
     if (size > ((size_t)1 << 46))
@@ -682,7 +799,13 @@ static void *large_alloc(ouro_heap *h, ouro__talloc *ta, size_t size, int raw)
         ouro__unlock(h);
         return NULL;
     }
-    ouro__large *L = ouro__pages_alloc(h, map);
+    ouro__large *L = large_take(h, map);
+    if (L) {
+        map = L->map_size;
+        OURO__UNPOISON(L, sizeof *L);
+    } else {
+        L = pages_alloc_or_shed(h, map, true);
+    }
     if (!L) {
         slot_put(h, index);
         ouro__unlock(h);
@@ -722,7 +845,7 @@ static void large_free(ouro_heap *h, ouro__large *L)
     h->st.large_blocks--;
     h->st.large_bytes -= L->size;
     slot_put(h, L->c.index);
-    ouro__pages_free(h, L, L->map_size);
+    large_keep(h, L);
     ouro__pool_decay(h);
     ouro__unlock(h);
 }
@@ -873,6 +996,8 @@ void ouro__pool_fini(ouro_heap *h)
 #endif
     while (h->large_blocks)
         large_free(h, h->large_blocks);
+    while (h->large_kept_oldest)
+        large_kept_release(h, h->large_kept_oldest);
     for (uint32_t i = 1; i < h->slot_top; i++) {
         ouro__arena *a = &h->arenas[i];
         if (a->live) {
@@ -936,6 +1061,8 @@ size_t ouro__pool_trim(ouro_heap *h)
         empty_unlink(h, a);
         arena_release(h, a);
     }
+    while (h->large_kept_oldest)
+        large_kept_release(h, h->large_kept_oldest);
     ouro__inc_release(h); /* side tables kept for the next cycle */
     h->decay_seen_bytes = decay_clock(h);
     size_t freed = before - h->st.mapped_bytes;
@@ -1146,6 +1273,33 @@ int ouro__pool_check(ouro_heap *h)
              nempty, h->st.empty_arenas);
     if (arenas != h->st.arenas)
         FAIL("ouro_heap_check: %zu arenas live, stats say %zu\n", arenas, h->st.arenas);
+    /* The kept large blocks: within the bounds, newest first, none past its
+     * decay at the last check, none also live. */
+    size_t nkept = 0, kept_bytes = 0;
+    for (ouro__large *L = h->large_kept, *prev = NULL; L; prev = L, L = L->next) {
+        nkept++;
+        kept_bytes += L->map_size;
+        if (L->c.kind != OURO__CHUNK_LARGE || L->c.heap != h || L->map_size > OURO__LARGE_KEEP_MAX)
+            FAIL("ouro_heap_check: kept large block %p: not such a block\n", (void *)L);
+        if (L->prev != prev || (!L->next && h->large_kept_oldest != L))
+            FAIL("ouro_heap_check: kept large block %p: list links wrong\n", (void *)L);
+        if (prev && (L->kept_bytes_at > prev->kept_bytes_at || L->kept_ms_at > prev->kept_ms_at))
+            FAIL("ouro_heap_check: kept large block %p: out of stamp order\n", (void *)L);
+        if (L->kept_bytes_at <= h->decay_seen_bytes && L->kept_ms_at <= h->decay_seen_ms &&
+            large_due(h, L, h->decay_seen_bytes, h->decay_seen_ms))
+            FAIL("ouro_heap_check: kept large block %p: kept past its decay\n", (void *)L);
+        for (ouro__large *M = h->large_blocks; M; M = M->next)
+            if (M == L)
+                FAIL("ouro_heap_check: kept large block %p is also live\n", (void *)L);
+        if (nkept > OURO__LARGE_KEEP)
+            FAIL("ouro_heap_check: more than %d large blocks kept\n", OURO__LARGE_KEEP);
+    }
+    if (!h->large_kept && h->large_kept_oldest)
+        FAIL("ouro_heap_check: kept large blocks: tail without head\n");
+    if (nkept != h->st.large_kept || kept_bytes != h->st.large_kept_bytes ||
+        kept_bytes > OURO__LARGE_KEEP_BYTES)
+        FAIL("ouro_heap_check: %zu large blocks kept (%zu bytes), stats say %zu (%zu)\n", nkept,
+             kept_bytes, h->st.large_kept, h->st.large_kept_bytes);
     for (int c = 0; c < OURO_NUM_CLASSES; c++) {
         if (pools[c] != h->st.class_pools[c])
             FAIL("ouro_heap_check: class %d: %zu pools, stats %zu\n", c, pools[c],

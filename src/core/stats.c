@@ -53,6 +53,8 @@ size_t ouro_heap_stats_text(ouro_heap *h, char *buf, size_t size)
     OUT("empty arenas      %zu kept until their decay (ouro_heap_trim returns them)\n",
         s.empty_arenas);
     OUT("large blocks      %zu (%zu bytes)\n", s.large_blocks, s.large_bytes);
+    OUT("kept large blocks %zu (%zu bytes mapped) until their decay\n", s.large_kept,
+        s.large_kept_bytes);
     OUT("mapped            %zu bytes (peak %zu)\n", s.mapped_bytes, s.peak_mapped_bytes);
     OUT("class  size  blocks  pools\n");
     for (unsigned c = 0; c < s.num_classes; c++) {
