@@ -382,7 +382,12 @@ typedef struct ouro_config {
      * ouro_heap_trim is called).  0 releases at the first check
      * (obmalloc's behaviour, without the one arena it keeps);
      * OURO_DECAY_NEVER turns that limit off.  Defaults: 256 MiB and
-     * 10,000 ms (jemalloc's dirty_decay_ms).  See ouro_heap_set_decay. */
+     * 10,000 ms (jemalloc's dirty_decay_ms).  See ouro_heap_set_decay.
+     * Freed large blocks (over 2 KiB) of at most 4 MiB are kept under the
+     * same decay, at most 16 and 32 MiB in all, for the next large block
+     * of about their size (not by debug heaps, and not when both limits
+     * are 0); the stats count them (large_kept).  When the page source
+     * refuses memory, what is kept goes back and the request is retried. */
     uint64_t decay_bytes;
     uint64_t decay_ms;
     /* The decay's clock: milliseconds on a monotonic clock (NULL:

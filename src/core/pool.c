@@ -365,15 +365,26 @@ static void empty_unlink(ouro_heap *h, ouro__arena *a)
     h->st.empty_arenas--;
 }
 
-/* Is an arena stamped (bytes, ms) past the decay at clocks (now_b, now_ms)? */
-static bool decay_due(const ouro_heap *h, const ouro__arena *a, size_t now_b, uint64_t now_ms)
+/* Is something stamped (bytes_at, ms_at) past the decay at clocks (now_b,
+ * now_ms)?  An empty arena or a kept large block. */
+static bool stamp_due(const ouro_heap *h, size_t bytes_at, uint64_t ms_at, size_t now_b,
+                      uint64_t now_ms)
 {
-    if (h->cfg.decay_bytes != OURO_DECAY_NEVER && now_b - a->empty_bytes_at >= h->cfg.decay_bytes)
+    if (h->cfg.decay_bytes != OURO_DECAY_NEVER && now_b - bytes_at >= h->cfg.decay_bytes)
         return true;
-    return decay_timed(h) && now_ms - a->empty_ms_at >= h->cfg.decay_ms;
+    return decay_timed(h) && now_ms - ms_at >= h->cfg.decay_ms;
 }
 
-static bool large_due(const ouro_heap *h, const ouro__large *L, size_t now_b, uint64_t now_ms);
+static bool decay_due(const ouro_heap *h, const ouro__arena *a, size_t now_b, uint64_t now_ms)
+{
+    return stamp_due(h, a->empty_bytes_at, a->empty_ms_at, now_b, now_ms);
+}
+
+static bool large_due(const ouro_heap *h, const ouro__large *L, size_t now_b, uint64_t now_ms)
+{
+    return stamp_due(h, L->kept_bytes_at, L->kept_ms_at, now_b, now_ms);
+}
+
 
 void ouro__pool_decay_slow(ouro_heap *h)
 {
@@ -714,18 +725,9 @@ static void pool_release(ouro_heap *h, ouro__talloc *ta, ouro__pool *pool)
  * decay.  Debug heaps keep none: a freed large block stays unmapped, so a
  * use after its free faults.
  */
-enum {
-    OURO__LARGE_KEEP = 16,
-};
+#define OURO__LARGE_KEEP 16
 #define OURO__LARGE_KEEP_MAX ((size_t)4 << 20)
 #define OURO__LARGE_KEEP_BYTES ((size_t)32 << 20)
-
-static bool large_due(const ouro_heap *h, const ouro__large *L, size_t now_b, uint64_t now_ms)
-{
-    if (h->cfg.decay_bytes != OURO_DECAY_NEVER && now_b - L->kept_bytes_at >= h->cfg.decay_bytes)
-        return true;
-    return decay_timed(h) && now_ms - L->kept_ms_at >= h->cfg.decay_ms;
-}
 
 static void large_kept_unlink(ouro_heap *h, ouro__large *L)
 {
