@@ -251,17 +251,27 @@ TEST(one_empty_arena_is_kept)
 enum { PER_ARENA = 1984, K = 8 };
 #define MiB ((size_t)1 << 20)
 
-static ouro_heap *decay_heap(uint64_t bytes, uint64_t ms, uint64_t (*clock)(void *), void *ctx)
+/* A heap with the given decay, debug level and (unless NULL) counting
+ * page source. */
+static ouro_heap *heap_with_decay(int debug, tl_pages *pages, uint64_t bytes, uint64_t ms,
+                                  uint64_t (*clock)(void *), void *ctx)
 {
     ouro_config cfg;
     ouro_config_init(&cfg);
-    cfg.debug = OURO_DEBUG_CHECKS;
+    if (pages)
+        tl_pages_use(&cfg, pages);
+    cfg.debug = debug;
     cfg.leak_policy = OURO_LEAKS_FAIL;
     cfg.decay_bytes = bytes;
     cfg.decay_ms = ms;
     cfg.clock_ms = clock;
     cfg.clock_ctx = ctx;
     return tl_heap_cfg(&cfg);
+}
+
+static ouro_heap *decay_heap(uint64_t bytes, uint64_t ms, uint64_t (*clock)(void *), void *ctx)
+{
+    return heap_with_decay(OURO_DEBUG_CHECKS, NULL, bytes, ms, clock, ctx);
 }
 
 static void **fill_arenas(ouro_heap *h, int arenas)
@@ -718,19 +728,19 @@ TEST(random_sizes_keep_the_pool_lists_whole)
 static ouro_heap *large_heap(tl_pages *c, uint64_t bytes, uint64_t ms, uint64_t (*clock)(void *),
                              void *ctx)
 {
-    ouro_config cfg;
-    ouro_config_init(&cfg);
-    tl_pages_use(&cfg, c);
-    cfg.debug = OURO_DEBUG_OFF;
-    cfg.leak_policy = OURO_LEAKS_FAIL;
-    cfg.decay_bytes = bytes;
-    cfg.decay_ms = ms;
-    cfg.clock_ms = clock;
-    cfg.clock_ctx = ctx;
-    return tl_heap_cfg(&cfg);
+    return heap_with_decay(OURO_DEBUG_OFF, c, bytes, ms, clock, ctx);
 }
 
 #define KiB ((size_t)1024)
+
+/* The heap checked and freed, and every page it took given back. */
+static void large_heap_done(ouro_heap *h, tl_pages *c)
+{
+    CHECK_EQ(ouro_heap_check(h), 0);
+    tl_heap_done(h);
+    CHECK_EQ(c->allocs, c->frees);
+    CHECK_EQ(c->bytes, 0);
+}
 
 /* A large block allocated and freed in a loop maps once: its mapping is
  * kept and reused, for a request of its size or up to a quarter less. */
@@ -778,10 +788,7 @@ TEST(a_freed_large_block_is_kept_and_reused)
     CHECK_EQ(s.large_kept, 0);
     CHECK_EQ(s.large_kept_bytes, 0);
     CHECK_EQ(s.mapped_bytes, mapped - 2 * 68 * KiB - 52 * KiB);
-    CHECK_EQ(ouro_heap_check(h), 0);
-    tl_heap_done(h);
-    CHECK_EQ(c.allocs, c.frees);
-    CHECK_EQ(c.bytes, 0);
+    large_heap_done(h, &c);
 }
 
 /* At most 16 kept, 32 MiB mapped in all, none over 4 MiB; the oldest go
@@ -822,10 +829,7 @@ TEST(kept_large_blocks_are_bounded)
     s = stats(h);
     CHECK_EQ(s.large_kept, 8);
     CHECK_EQ(s.mapped_bytes, mapped);
-    CHECK_EQ(ouro_heap_check(h), 0);
-    tl_heap_done(h);
-    CHECK_EQ(c.allocs, c.frees);
-    CHECK_EQ(c.bytes, 0);
+    large_heap_done(h, &c);
 }
 
 /* Kept blocks go back to the page source at the heap's decay, by volume
@@ -883,50 +887,13 @@ TEST(kept_large_blocks_decay)
     tl_heap_done(h);
 }
 
-/* A page source with a limit: it refuses a request that would take it
- * over `limit` bytes mapped (a process near its memory limit). */
-typedef struct budget {
-    size_t limit, mapped, refused;
-} budget;
-
-static void *budget_alloc(void *ctx, size_t size)
-{
-    budget *b = ctx;
-    if (b->mapped + size > b->limit) {
-        b->refused++;
-        return NULL;
-    }
-    ouro_config def;
-    ouro_config_init(&def);
-    void *p = def.pages.alloc(NULL, size);
-    if (p)
-        b->mapped += size;
-    return p;
-}
-
-static void budget_free(void *ctx, void *p, size_t size)
-{
-    budget *b = ctx;
-    ouro_config def;
-    ouro_config_init(&def);
-    def.pages.free(NULL, p, size);
-    b->mapped -= size;
-}
-
 /* Memory kept for reuse never makes an allocation fail: refused, the heap
  * gives back its kept large blocks (and, for a large block, its empty
  * arenas) and asks again. */
 TEST(kept_memory_goes_back_before_an_allocation_fails)
 {
-    budget b = {40 * MiB, 0, 0};
-    ouro_config cfg;
-    ouro_config_init(&cfg);
-    cfg.pages.alloc = budget_alloc;
-    cfg.pages.free = budget_free;
-    cfg.pages.ctx = &b;
-    cfg.debug = OURO_DEBUG_OFF;
-    cfg.leak_policy = OURO_LEAKS_FAIL;
-    ouro_heap *h = tl_heap_cfg(&cfg);
+    tl_pages b = {.limit = 40 * MiB};
+    ouro_heap *h = large_heap(&b, 256 * MiB, 10000, NULL, NULL);
     /* eight 4 MiB blocks kept: 32 MiB of the 40 */
     void *p[8];
     for (int i = 0; i < 8; i++)
@@ -964,6 +931,5 @@ TEST(kept_memory_goes_back_before_an_allocation_fails)
     CHECK_EQ(stats(h).empty_arenas, 0);
     CHECK_EQ(ouro_heap_check(h), 0);
     ouro_raw_free(h, big);
-    tl_heap_done(h);
-    CHECK_EQ(b.mapped, 0);
+    large_heap_done(h, &b);
 }

@@ -120,6 +120,10 @@ static void *tl_pages_alloc(void *ctx, size_t size)
     tl_pages *tp = ctx;
     if (tp->fail)
         return NULL;
+    if (tp->limit && tp->bytes + size > tp->limit) {
+        tp->refused++;
+        return NULL;
+    }
     ouro_config def;
     ouro_config_init(&def);
     void *p = def.pages.alloc(NULL, size);

@@ -61,11 +61,14 @@ void tl_heap_done(ouro_heap *h);
 size_t tl_rss(void);
 
 /* A page source that counts what it hands out (through the default one)
- * and refuses every request while `fail` is set.  tl_pages_use points a
+ * and refuses every request while `fail` is set, and any that would take
+ * it over `limit` bytes held when that is not 0 (a process near its
+ * memory limit; `refused` counts those).  tl_pages_use points a
  * configuration at it. */
 typedef struct tl_pages {
     int fail;
     size_t allocs, frees, bytes;
+    size_t limit, refused;
 } tl_pages;
 void tl_pages_use(ouro_config *cfg, tl_pages *p);
 
