@@ -30,11 +30,12 @@
  *            the number of allocated blocks in it; free blocks are on
  *            pool->freeblock or above pool->nextoffset.  A pool with
  *            0 < ref < capacity is on its class's usedpools list (whose
- *            last pool is usedlast); a full pool is on no list; an empty pool is on its arena's free-pool
- *            list, except the last pool of a class, which stays (empty) on
- *            its class's list: at most one empty pool per class.  A pool's
- *            ref_lo is its offset in its arena / 16 (the allocation fast
- *            path makes compressed references from it).
+ *            last pool is usedlast); a full pool is on no list; an empty
+ *            pool is on its arena's free-pool list, except the last pool
+ *            of a class, which stays (empty) on its class's list: at most
+ *            one empty pool per class.  A pool's ref_lo is its offset in
+ *            its arena / 16 (the allocation fast path makes compressed
+ *            references from it).
  *   arenas:  arena->nfreepools counts free pools; an arena with free pools
  *            and at least one used pool is on usable_arenas, which is sorted
  *            by nfreepools ascending (fullest first) so that allocation
@@ -1011,10 +1012,14 @@ OURO__HIDDEN int ouro__pool_check(ouro_heap *h);
  * page source.  Costs a load and a branch when no arena is empty; called
  * at slow-path points only (pool and arena events in pool.c, collections). */
 OURO__HIDDEN void ouro__pool_decay_slow(ouro_heap *h);
-static inline void ouro__pool_decay(ouro_heap *h)
+/* The decay check (a load and a branch when nothing is kept); true if it
+ * ran, and so read the clocks into h->decay_seen_*. */
+static inline bool ouro__pool_decay(ouro_heap *h)
 {
-    if (OURO__UNLIKELY(((uintptr_t)h->empty_oldest | (uintptr_t)h->large_kept_oldest) != 0))
-        ouro__pool_decay_slow(h);
+    if (OURO__LIKELY(((uintptr_t)h->empty_oldest | (uintptr_t)h->large_kept_oldest) == 0))
+        return false;
+    ouro__pool_decay_slow(h);
+    return true;
 }
 /* Visit every allocated block in address order (raw blocks too when
  * `raw`); stops at the first non-zero return, which it returns. */

@@ -252,18 +252,18 @@ static void arena_release(ouro_heap *h, ouro__arena *a);
 
 /* Memory from the page source for an arena or a large block.  When the
  * source refuses, what the heap keeps for reuse goes back first (the
- * freed large blocks; for a large block, the empty arenas too) and the
- * request is made once more: memory kept to save a system call must not
- * make an allocation fail. */
-static void *pages_alloc_or_shed(ouro_heap *h, size_t size, bool arenas)
+ * freed large blocks and the empty arenas: a new arena is asked for only
+ * when no arena is empty) and the request is made once more: memory kept
+ * to save a system call must not make an allocation fail. */
+static void *pages_alloc_or_shed(ouro_heap *h, size_t size)
 {
     void *p = ouro__pages_alloc(h, size);
-    if (p || (!h->large_kept_oldest && !(arenas && h->empty_oldest)))
+    if (p || (!h->large_kept_oldest && !h->empty_oldest))
         return p;
     while (h->large_kept_oldest)
         large_kept_release(h, h->large_kept_oldest);
     ouro__arena *a;
-    while (arenas && (a = h->empty_oldest) != NULL) {
+    while ((a = h->empty_oldest) != NULL) {
         empty_unlink(h, a);
         arena_release(h, a);
     }
@@ -275,7 +275,7 @@ static ouro__arena *arena_new(ouro_heap *h)
     uint32_t index;
     if (slot_get(h, &index) < 0)
         return NULL;
-    uint8_t *base = pages_alloc_or_shed(h, OURO__ARENA_SIZE, false);
+    uint8_t *base = pages_alloc_or_shed(h, OURO__ARENA_SIZE);
     if (!base) {
         slot_put(h, index);
         return NULL;
@@ -384,7 +384,6 @@ static bool large_due(const ouro_heap *h, const ouro__large *L, size_t now_b, ui
 {
     return stamp_due(h, L->kept_bytes_at, L->kept_ms_at, now_b, now_ms);
 }
-
 
 void ouro__pool_decay_slow(ouro_heap *h)
 {
@@ -808,7 +807,7 @@ static void *large_alloc(ouro_heap *h, ouro__talloc *ta, size_t size, int raw)
         map = L->map_size;
         OURO__UNPOISON(L, sizeof *L);
     } else {
-        L = pages_alloc_or_shed(h, map, true);
+        L = pages_alloc_or_shed(h, map);
     }
     if (!L) {
         slot_put(h, index);
@@ -853,9 +852,7 @@ static void large_free(ouro_heap *h, ouro__large *L)
     /* The decay check first: its clock reading stamps L if it is kept
      * (the clock is read once a pair, the reuse of a kept block reads it
      * not at all: three readings took a fifth of a 64 KiB pair). */
-    bool checked = ((uintptr_t)h->empty_oldest | (uintptr_t)h->large_kept_oldest) != 0;
-    ouro__pool_decay(h);
-    large_keep(h, L, checked);
+    large_keep(h, L, ouro__pool_decay(h));
     ouro__unlock(h);
 }
 
