@@ -100,6 +100,26 @@ static inline ouro_heap *bench_ouro_heap(void)
     return h;
 }
 
+/* A program's optional SHARED argument: 1 runs it on a shared heap
+ * (cfg.shared = 1) that only the main thread uses, issue 17's "shared heap
+ * used by one thread" (W11 compares it with the ordinary heap); 0 or none
+ * keeps bench_ouro_heap's ordinary heap. */
+static inline ouro_heap *bench_ouro_heap_shared(long shared)
+{
+    if (shared == 0)
+        return bench_ouro_heap();
+    if (shared != 1)
+        bench_die("bad SHARED");
+    ouro_config cfg;
+    ouro_config_init(&cfg);
+    cfg.shared = 1;
+    ouro_heap *h = ouro_heap_new(&cfg); /* attaches the calling thread */
+    if (!h || !ouro_heap_is_shared(h))
+        bench_die("ouro_heap_new (shared) failed");
+    printf("@peer ouro %s (shared heap)\n", ouro_version());
+    return h;
+}
+
 /* The schedule a program's optional SCHEDULE argument asks for: 0 (or
  * none) keeps the heap's default, 1 CPython 3.11's schedule, G > 1 the
  * adaptive schedule with growth bounded by G (ouro_gc_set_young_growth),

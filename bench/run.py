@@ -387,6 +387,19 @@ def w11_cases(q):
                           expect={"ouro": "pairs %d shared" % size,
                                   **{p: "pairs %d" % size for p in ["ouro_single"] + mallocs}},
                           extras=("live1_ns_per_op",), tag="pairs"))
+    # issue 17's W6 and W2 rows: objects on a shared heap used by one thread
+    # against the ordinary heap (no malloc peer: they have no objects)
+    n = 20000 if q else 10000000
+    cases.append(Case("W11", "one thread: ouro_new+ouro_decref pairs, 32 B", "ns_per_op",
+                      "ns/pair", c_peers("w11_threads", ["ouro", "ouro_single"], "opairs", 32, n),
+                      expect={"ouro": "opairs 32 shared", "ouro_single": "opairs 32"},
+                      extras=("live1_ns_per_op",), tag="opairs"))
+    args = (14, 12, 20000, 4, 12) if q else (18, 16, 500000, 4, 16)
+    cases.append(Case("W11", "GCBench%s, 1 thread" % (" (small)" if q else ""), "time_s", "ms",
+                      {"ouro": prog("w2_gcbench", "ouro", *(args + (0, 1))),
+                       "ouro_single": prog("w2_gcbench", "ouro", *args)},
+                      text=gcbench_expected(*args), scale=1e3, extras=("collections",),
+                      tag="gcbench1"))
     n = 10 if q else 20
     for threads in (1, 2):
         peers = (["ouro", "ouro_single"] if threads == 1 else ["ouro"]) + mallocs
@@ -999,7 +1012,9 @@ def w11_notes(wc, results):
     """W11's figures against issue 17's targets, all from this run."""
     out = ["Raw blocks (`ouro_raw_alloc`/`ouro_raw_free` against `malloc`/`free`), and "
            "binary-trees with ouro objects (W1's node: a tracked object with two references, "
-           "default settings, collector on). ouro = one shared heap (`cfg.shared = 1`) "
+           "default settings, collector on). Object pairs: W6's \"ouro obj\" pairs "
+           "(`ouro_new` of a non-collected 32-byte type, `ouro_decref`); GCBench: W2's "
+           "program on each heap. ouro = one shared heap (`cfg.shared = 1`) "
            "that every thread attaches to; ouro, single-thread heap = an ordinary heap. "
            "Producer/consumer: batches of 64 pointers through a mutex and condition variable "
            "queue, the consumer frees every block (ouro: remote frees). Stops: 8 threads "
@@ -1019,7 +1034,7 @@ def w11_notes(wc, results):
     rows = []
     shared = []
     for c in wc:
-        if c.tag in ("pairs", "trees1", "otrees1"):
+        if c.tag in ("pairs", "opairs", "gcbench1", "trees1", "otrees1"):
             row = results.get(c.key, {})
             a, b = row.get("ouro", {}).get("value"), row.get("ouro_single", {}).get("value")
             if a and b:

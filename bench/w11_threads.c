@@ -23,6 +23,10 @@
  *                       a shared counter, as the CLBG parallel versions
  *                       share out the depths; the stretch and long-lived
  *                       trees are the main thread's.  @time_s is wall time
+ *   opairs SIZE N       (ouro and ouro_single) W6's "ouro obj" pairs on one
+ *                       thread: ouro_new of a non-collected type of SIZE
+ *                       bytes and ouro_decref, then the same with one other
+ *                       object kept alive (live1_ns_per_op)
  *   otrees N THREADS    (ouro and ouro_single) the same binary-trees with
  *                       ouro objects: bench/onode.h's node, a tracked
  *                       object with two references (W1's), default
@@ -57,7 +61,7 @@
  * around every blocking call (a condition variable wait, pthread_join),
  * as the shared heap's protocol asks.
  *
- * @check lines: pairs: the size (ouro adds "shared", read from
+ * @check lines: pairs, opairs: the size (ouro adds "shared", read from
  * ouro_heap_is_shared); prodcons: blocks and sum of sequence numbers
  * received, blocks with a wrong pattern (ouro adds the thread statistics'
  * remote_frees and remote_pending, and bytes_in_use after ouro_heap_trim:
@@ -210,6 +214,56 @@ static void run_pairs(size_t size, long n)
     bench_check("pairs %zu", size);
 #endif
 }
+
+#if defined(PEER_OURO) || defined(PEER_OURO_SINGLE)
+/* ---------------------------------------------------------------- opairs */
+
+/* W6's "ouro obj" pairs: ouro_new of a non-collected type of the size and
+ * ouro_decref, the object path without the collector's list. */
+static ouro_type opair_type = {.name = "block", .basic_size = 16};
+
+static long opair_loop(long n, double budget, double *elapsed)
+{
+    double t0 = bench_now();
+    long done = 0;
+    while (done < n) {
+        long chunk = n - done < 4096 ? n - done : 4096;
+        for (long i = 0; i < chunk; i++) {
+            ouro_object *o = ouro_new(peer_heap, &opair_type);
+            if (__builtin_expect(!o, 0))
+                bench_die("out of memory");
+            if (opair_type.basic_size > sizeof(ouro_object))
+                ((volatile unsigned char *)o)[sizeof(ouro_object)] = 1;
+            bench_escape(o);
+            ouro_decref(o);
+        }
+        done += chunk;
+        if (bench_now() - t0 > budget)
+            break;
+    }
+    *elapsed = bench_now() - t0;
+    return done;
+}
+
+static void run_opairs(size_t size, long n)
+{
+    if (size < sizeof(ouro_object))
+        bench_die("opairs: SIZE must be at least the 16-byte header");
+    opair_type.basic_size = size;
+    ouro_decref(ouro_new(peer_heap, &opair_type)); /* the first pool, untimed */
+    double t, t_live;
+    long done = opair_loop(n, 2.0, &t);
+    ouro_object *keep = ouro_new(peer_heap, &opair_type);
+    long done_live = opair_loop(n, 2.0, &t_live);
+    bench_escape(keep);
+    ouro_decref(keep);
+    bench_result("time_s", t);
+    bench_result("pairs", (double)done);
+    bench_result("ns_per_op", t * 1e9 / (double)done);
+    bench_result("live1_ns_per_op", t_live * 1e9 / (double)done_live);
+    bench_check("opairs %zu%s", size, ouro_heap_is_shared(peer_heap) ? " shared" : "");
+}
+#endif
 
 /* ---------------------------------------------------------------- prodcons */
 
@@ -557,7 +611,7 @@ int main(int argc, char **argv)
     if (argc < 4) {
         fprintf(stderr,
                 "usage: %s pairs SIZE N | prodcons SIZE N | trees N THREADS | "
-                "otrees N THREADS | stop THREADS ROUNDS\n",
+                "otrees N THREADS | opairs SIZE N | stop THREADS ROUNDS\n",
                 argv[0]);
         return 2;
     }
@@ -575,6 +629,8 @@ int main(int argc, char **argv)
 #if defined(PEER_OURO) || defined(PEER_OURO_SINGLE)
     else if (!strcmp(argv[1], "otrees"))
         run_trees(&obj_tree, (int)a, (int)b);
+    else if (!strcmp(argv[1], "opairs"))
+        run_opairs((size_t)a, b);
 #endif
 #if defined(PEER_SHARED)
     else if (!strcmp(argv[1], "stop"))

@@ -12,7 +12,10 @@
  * SCHEDULE 1 runs it under CPython 3.11's schedule (onode.h,
  * bench_schedule), reported by bench/run.py as a separate case.
  *
- * usage: w2_gcbench_ouro [STRETCH LONG ARRAY MIN MAX [SCHEDULE]]   (18 16 500000 4 16 0)
+ * SHARED 1 runs it on a shared heap used by the main thread alone
+ * (onode.h, bench_ouro_heap_shared): W11's one-thread GCBench case.
+ *
+ * usage: w2_gcbench_ouro [STRETCH LONG ARRAY MIN MAX [SCHEDULE [SHARED]]]   (18 16 500000 4 16 0 0)
  */
 #include "onode.h"
 #include "pauses.h"
@@ -95,7 +98,7 @@ int main(int argc, char **argv)
     long array_size = bench_arg_long(argc, argv, 3, 500000);
     int min_depth = (int)bench_arg_long(argc, argv, 4, 4);
     int max_depth = (int)bench_arg_long(argc, argv, 5, 16);
-    heap = bench_ouro_heap();
+    heap = bench_ouro_heap_shared(bench_arg_long(argc, argv, 7, 0));
     bench_schedule(heap, bench_arg_long(argc, argv, 6, 0));
     bench_pauses pauses;
     bench_pauses_init(&pauses);

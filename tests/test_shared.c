@@ -868,6 +868,86 @@ TEST(shared_objects_one_thread_counts_and_frees_at_zero)
     CHECK_EQ(atomic_load(&boxes_freed) - freed0, 3 + N); /* torn down at heap free */
 }
 
+/* Leaves: types with no clear or dealloc hook, one untracked and one
+ * tracked (a traverse only).  The owner's last reference frees them at
+ * once (shared.c's dealloc_leaf). */
+static ouro_type sleaf_type = {.name = "leaf", .basic_size = 32};
+static int no_refs(ouro_object *self, ouro_visit_fn visit, void *arg) { return 0; }
+static ouro_type gcleaf_type = {.name = "gcleaf", .basic_size = 32, .flags = OURO_TYPE_GC,
+                                .traverse = no_refs};
+static atomic_long leaf_callbacks;
+static void leaf_callback(ouro_heap *h, ouro_object *wr, void *arg) { atomic_fetch_add(&leaf_callbacks, 1); }
+static ouro_type wleaf_type = {.name = "wleaf", .basic_size = 32,
+                               .flags = OURO_TYPE_WEAKREFABLE};
+
+TEST(shared_leaves_die_at_their_last_reference)
+{
+    ouro_heap *h = shared_heap(NULL);
+    CHECK(h != NULL);
+    ouro_gc_disable(h); /* no automatic collection moves the counts */
+    /* untracked: freed into the thread's pool, whose next block it is */
+    ouro_object *a = ouro_new(h, &sleaf_type);
+    CHECK(a != NULL);
+    CHECK_EQ(ouro_gc_is_tracked(a), 0);
+    ouro_incref(a);
+    ouro_decref(a);
+    CHECK_EQ(stats_of(h).objects, 1);
+    ouro_decref(a);
+    CHECK_EQ(stats_of(h).objects, 0);
+    ouro_object *b = ouro_new(h, &sleaf_type);
+    CHECK(b == a);
+    ouro_decref(b);
+    /* tracked, on the thread's young list: freed and unlinked from it at
+     * once, generation 0's count down at each death as CPython's (read
+     * afterwards: reading the counts stops the world, which empties the
+     * young lists into generation 0) */
+    int c0[OURO_GC_GENERATIONS], c[OURO_GC_GENERATIONS];
+    ouro_gc_get_count(h, c0);
+    ouro_object *g[3];
+    for (int i = 0; i < 3; i++) {
+        g[i] = ouro_new(h, &gcleaf_type);
+        CHECK(g[i] != NULL);
+        CHECK_EQ(ouro_gc_is_tracked(g[i]), 1);
+    }
+    ouro_decref(g[1]); /* the middle one: its neighbours relinked */
+    ouro_decref(g[2]);
+    ouro_object *g3 = ouro_new(h, &gcleaf_type); /* appended after g[0] */
+    CHECK(g3 == g[2]);                           /* the block freed last */
+    ouro_decref(g[0]);
+    ouro_gc_get_count(h, c);
+    CHECK_EQ(c[0], c0[0] + 1);
+    CHECK_EQ(stats_of(h).objects, 1);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    /* ... and in generation 0 (the counts read): the same */
+    ouro_decref(g3);
+    ouro_gc_get_count(h, c);
+    CHECK_EQ(c[0], c0[0]);
+    CHECK_EQ(stats_of(h).objects, 0);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    /* tracked, survived a collection: in the generations, unlinked from
+     * there at its death */
+    ouro_object *old = ouro_new(h, &gcleaf_type);
+    CHECK(old != NULL);
+    CHECK_EQ(ouro_gc_collect(h, 0), 0);
+    CHECK_EQ(ouro_gc_is_tracked(old), 1);
+    ouro_decref(old);
+    CHECK_EQ(stats_of(h).objects, 0);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    /* with a weak reference: its callback runs at the death */
+    long cb0 = atomic_load(&leaf_callbacks);
+    ouro_object *w = ouro_new(h, &wleaf_type);
+    CHECK(w != NULL);
+    ouro_object *wr = ouro_weakref_new(h, w, leaf_callback, NULL);
+    CHECK(wr != NULL);
+    ouro_decref(w);
+    CHECK_EQ(atomic_load(&leaf_callbacks) - cb0, 1);
+    CHECK(ouro_weakref_get(wr) == NULL);
+    ouro_decref(wr);
+    CHECK_EQ(stats_of(h).objects, 0);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    CHECK_EQ(ouro_heap_free(h), 0);
+}
+
 /* Threads sharing boxes: each round a thread makes a chain of boxes and
  * publishes its head in a slot of a shared table (the slot's old head is
  * dropped by the thread that replaces it), takes references to heads other

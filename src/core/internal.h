@@ -670,6 +670,11 @@ struct ouro_heap {
      * object freed); recomputed by ouro__obj_slow_update wherever either
      * changes. */
     bool obj_slow;
+    /* The same test for a shared heap's last-reference fast path
+     * (shared.c's ouro__decref_shared; a shared heap's alloc_slow is
+     * always set): a tracer or debug checks.  Changes only with the world
+     * stopped. */
+    bool shared_obj_slow;
 
     /* The thread that may use the heap (debug heaps check it at the entry
      * points; see ouro_heap_set_owner).  `owned` false means nobody owns
@@ -1281,6 +1286,7 @@ static inline bool ouro__young_collection_due(const ouro_heap *h, long count)
 static inline void ouro__obj_slow_update(ouro_heap *h)
 {
     h->obj_slow = h->alloc_slow || h->tracer != NULL;
+    h->shared_obj_slow = h->tracer != NULL || h->cfg.debug >= OURO_DEBUG_CHECKS;
 }
 
 /* Whether alloc_slow must be set: recomputed when cfg changes. */

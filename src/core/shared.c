@@ -1102,10 +1102,33 @@ static __attribute__((noinline)) void decref_shared_slow(ouro_object *o, uint32_
     decref_shared_word(h, ta, o);
 }
 
-/* A leaf but for its two tail calls: the owner's last local reference
+/* dealloc_plain for a leaf: an object whose type has no clear or dealloc
+ * hook, on the thread's own young list or untracked.  Nothing can run
+ * during its death, so nothing can nest in it: it is unlinked and freed
+ * at once, without the trashcan's bookkeeping (object.c's ouro__dealloc
+ * does the same). */
+static inline void dealloc_leaf(ouro_heap *h, ouro__talloc *ta, ouro_object *o, uint16_t of,
+                                unsigned tflags)
+{
+    OURO__ASSERT(owner_id(o) == ta->id && brc_clean(o) && !(o->flags & OURO__F_ZOMBIE));
+    if (of & OURO__F_TLIST)
+        untrack_young(h, o);
+    rc_store(o, OURO__RC_SHARED | OURO__RC_MERGED); /* reads as dead */
+    ta->objects_freed++;
+    if ((tflags & OURO_TYPE_GC) && ta->young_count > 0)
+        ta->young_count--;
+    o->flags = 0;
+    /* its own pool's block (owner_id(o) == ta->id: free_block's test) */
+    if (!ouro__block_free_try_ta(ta, o))
+        ouro__block_free_ta(h, ta, o);
+}
+
+/* A leaf but for its tail calls: the owner's last local reference
  * (ouro.h's inline operation does the others; the thread-local identity
- * names the talloc) to an object that dealloc_plain can free, or
- * decref_shared_slow before anything has changed. */
+ * names the talloc) to an object that dealloc_leaf or dealloc_plain can
+ * free, or decref_shared_slow before anything has changed.  Its tests
+ * are dealloc_plain_ok's, the tracer and debug checks folded into the
+ * heap's shared_obj_slow. */
 void ouro__decref_shared(ouro_object *o)
 {
     uint32_t rc = rc_load(o);
@@ -1114,8 +1137,15 @@ void ouro__decref_shared(ouro_object *o)
         ouro_heap *h = (ouro_heap *)ouro__self.heap;
         ouro__talloc *ta = tls_ta;
         ouro_type *t = ouro__type(o);
-        if (OURO__LIKELY(dealloc_plain_ok(h, ta, o, t))) {
-            dealloc_plain(h, ta, o, t);
+        uint16_t of = o->flags;
+        if (OURO__LIKELY(!((of & (OURO__F_HASWEAK | OURO__F_ZOMBIE)) | h->shared_obj_slow) &&
+                         !t->finalize && ta->dealloc_depth < h->cfg.dealloc_depth &&
+                         brc_clean(o))) {
+            OURO__ASSERT(dealloc_plain_ok(h, ta, o, t));
+            if (!t->clear && !t->dealloc && ((of & OURO__F_TLIST) || o->gc_next == 0))
+                dealloc_leaf(h, ta, o, of, t->flags);
+            else
+                dealloc_plain(h, ta, o, t);
             return;
         }
     }
@@ -1246,6 +1276,10 @@ static __attribute__((noinline)) ouro_object *shared_new_slow(ouro_heap *h, ouro
     return o;
 }
 
+_Static_assert(offsetof(ouro_object, type_id) == 4 && offsetof(ouro_object, flags) == 6 &&
+                   offsetof(ouro_object, gc_next) == 8 && offsetof(ouro_object, gc_prev) == 12,
+               "shared_new_finish writes the type and flags as one word, the links as one");
+
 /* The fast path's second half, once it has a block (the young list's
  * link taken from the pool header, as object.c's new_finish). */
 static inline __attribute__((always_inline)) ouro_object *
@@ -1268,11 +1302,21 @@ shared_new_finish(ouro_heap *h, ouro__talloc *ta, ouro_type *type, ouro_object *
         head->gc_prev = r;
         flags |= OURO__F_TLIST;
     }
+    /* Three stores: the count (an atomic one: other threads read counts),
+     * the type and flags as one word, the links as one (as object.c's
+     * header_init). */
     rc_store(o, OURO__RC_SHARED | 1);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint32_t tf = (uint32_t)(uint16_t)type->id | (uint32_t)flags << 16;
+    uint64_t links = next | (uint64_t)prev << 32;
+    memcpy(&o->type_id, &tf, sizeof tf);
+    memcpy(&o->gc_next, &links, sizeof links);
+#else
     o->type_id = (uint16_t)type->id;
     o->flags = flags;
     o->gc_next = next;
     o->gc_prev = prev;
+#endif
     return o;
 }
 
