@@ -858,6 +858,10 @@ static void deduce_unreachable_young(ouro_heap *h, collection *c)
     uint16_t set = c->generation == OURO_GC_GENERATIONS - 2   ? OURO__F_PENDING
                    : c->generation == OURO_GC_GENERATIONS - 3 ? OURO__F_MIDDLE
                                                               : 0;
+    /* a shared heap's young lists joined generation 0 unwalked
+     * (gc_collect_region): their objects leave TLIST here */
+    if (h->shared)
+        clear |= OURO__F_TLIST;
     if (c->partial) {
         deduce_unreachable(h, c->young, c->unreachable, &c->n_young, &c->n_unreachable,
                            clear | OURO__F_INCR, 0, &c->special);
@@ -1306,6 +1310,8 @@ static void gc_collect_region(ouro_heap *h, int generation, long clear_max, long
                               long *uncollectable)
 {
     collection c = {0};
+    if (h->shared)
+        ouro__shared_flush_young(h); /* TLIST cleared by step 2 */
     merge_generations(h, &c, generation);       /* 1 */
     c.clear_max = clear_max;
     collect_steps(h, &c, collected, uncollectable);
@@ -1629,7 +1635,7 @@ enum { SC_COLLECT, SC_ENABLE, SC_THRESHOLD, SC_SCHEDULE, SC_GET_OBJECTS, SC_REFE
 static void stopped_fn(ouro_heap *h, void *arg);
 static long stopped(ouro_heap *h, stopped_call c)
 {
-    int rc = ouro__shared_stopped(h, "the collector", stopped_fn, &c);
+    int rc = ouro__shared_stopped(h, "the collector", stopped_fn, &c, c.kind == SC_COLLECT);
     return rc < 0 ? rc : c.result;
 }
 #define SHARED_CALL(h) (OURO__UNLIKELY((h)->shared != NULL) && !ouro__stw_mine(h))

@@ -839,10 +839,18 @@ OURO__HIDDEN bool ouro__try_incref(ouro_object *o);
  * compare-and-swap that a concurrent try_incref is ordered with. */
 OURO__HIDDEN void ouro__shared_mark_weak(ouro_object *o);
 /* The collector on a shared heap: `fn(h, arg)` with every other thread
- * stopped and the young lists flushed into generation 0; OURO_ETHREAD
- * when the calling thread is not attached. */
+ * stopped and the young lists flushed into generation 0 (unless `collect`:
+ * then fn's collection flushes them, ouro__shared_flush_young);
+ * OURO_ETHREAD when the calling thread is not attached. */
 OURO__HIDDEN int ouro__shared_stopped(ouro_heap *h, const char *what,
-                                      void (*fn)(ouro_heap *h, void *arg), void *arg);
+                                      void (*fn)(ouro_heap *h, void *arg), void *arg,
+                                      bool collect);
+/* A collection's first step on a shared heap (the calling thread holds
+ * the world stopped): the threads' young counts and lists joined to
+ * generation 0's, the lists without a walk.  Their objects keep TLIST
+ * until the collection's first pass clears it, and no other code runs in
+ * between: the one place where TLIST does not mean "on a young list". */
+OURO__HIDDEN void ouro__shared_flush_young(ouro_heap *h);
 OURO__HIDDEN int ouro__shared_gc_check(ouro_heap *h);
 /* gc.c: whether the collection the calling thread runs may restart the
  * world while the program's code runs (it holds the outermost stop, made

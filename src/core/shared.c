@@ -451,21 +451,31 @@ static void stw_end(ouro_heap *h)
 
 /* The collector's young lists flushed into generation 0 (objects only:
  * their counts stay with their threads until a collection takes them,
- * flush_counts, so that a one-thread heap counts exactly as CPython). */
-static void flush_lists(ouro_heap *h)
+ * flush_counts, so that a one-thread heap counts exactly as CPython).
+ * `walk`: their TLIST flags cleared on the way, as the invariant wants;
+ * without, the caller is a collection that is about to clear them in its
+ * first pass (ouro__shared_flush_young). */
+static void flush_lists(ouro_heap *h, bool walk)
 {
     for (uint32_t i = 0; i < h->shared->ntallocs; i++) {
         ouro_object *head = &h->young[i].head;
         if (ouro__list_empty(h, head))
             continue;
         uint32_t hr = ouro__head_ref(h, head);
-        for (uint32_t r = head->gc_next; r != hr;) {
+        for (uint32_t r = walk ? head->gc_next : hr; r != hr;) {
             ouro_object *o = ouro__obj_of(h, r);
             o->flags &= (uint16_t)~OURO__F_TLIST;
             r = o->gc_next;
         }
         ouro__list_merge(h, head, &h->lists[OURO__LIST_GEN0]);
     }
+}
+
+void ouro__shared_flush_young(ouro_heap *h)
+{
+    OURO__ASSERT(ouro__stw_mine(h));
+    ouro__shared_flush_counts(h);
+    flush_lists(h, false);
 }
 
 void ouro__shared_flush_counts(ouro_heap *h)
@@ -509,12 +519,13 @@ bool ouro__stw_mine(ouro_heap *h)
 }
 
 int ouro__shared_stopped(ouro_heap *h, const char *what, void (*fn)(ouro_heap *h, void *arg),
-                         void *arg)
+                         void *arg, bool collect)
 {
     int rc = ouro__stw_enter(h, what);
     if (rc < 0)
         return rc;
-    flush_lists(h);
+    if (!collect)
+        flush_lists(h, true);
     fn(h, arg);
     ouro__stw_leave(h);
     return 0;
@@ -1245,7 +1256,7 @@ static __attribute__((noinline)) ouro_object *shared_new_slow(ouro_heap *h, ouro
          * stopped) before the new object is tracked. */
         ta->young_count++;
         if (ouro__young_collection_due(h, ta->young_count))
-            (void)ouro__shared_stopped(h, "ouro_new", auto_collect, NULL);
+            (void)ouro__shared_stopped(h, "ouro_new", auto_collect, NULL, true);
     }
     ouro_object *o = ouro__block_alloc_try_ta(ta, size, 0);
     if (!o) {
