@@ -995,6 +995,77 @@ TEST(shared_collection_includes_what_its_start_callback_made)
     }
 }
 
+/* What a "start" callback sees and does (CPython 3.11, gc.callbacks with
+ * 50 dropped 2-cycles and 100 kept objects: gc.get_objects(0) there holds
+ * all 200, gc.freeze() there leaves gc.collect(0) nothing to find (0),
+ * and 5 objects made there leave gc.get_count()[0] at 0 afterwards). */
+typedef struct start_probe {
+    int phase_seen;
+    long in_gen0;
+    int freeze;
+    int make;
+    ouro_object *made[5];
+} start_probe;
+static int count_cbox(ouro_object *o, void *arg)
+{
+    if (ouro_type_of(o) == &cbox_type)
+        ++*(long *)arg;
+    return 0;
+}
+static void probe_at_start(ouro_heap *h, const char *phase, const ouro_gc_info *info, void *arg)
+{
+    start_probe *sp = arg;
+    if (strcmp(phase, "start") || sp->phase_seen++)
+        return;
+    CHECK_EQ(ouro_gc_get_objects(h, 0, count_cbox, &sp->in_gen0), 0);
+    if (sp->freeze)
+        ouro_gc_freeze(h);
+    for (int i = 0; i < sp->make; i++)
+        CHECK((sp->made[i] = ouro_new(h, &cbox_type)) != NULL);
+}
+
+TEST(shared_start_callback_sees_and_freezes_the_young_objects)
+{
+    for (int shared = 0; shared < 2; shared++) {
+        for (int freeze = 0; freeze < 2; freeze++) {
+            ouro_heap *h = shared ? shared_heap(NULL) : tl_heap();
+            CHECK(h != NULL);
+            CHECK_EQ(ouro_gc_collect(h, 2), 0);
+            ouro_object *keep[100];
+            for (int i = 0; i < 50; i++) {
+                box *a = (box *)ouro_new(h, &cbox_type), *b = (box *)ouro_new(h, &cbox_type);
+                CHECK(a != NULL && b != NULL);
+                a->ref = &b->ob_base;
+                ouro_incref(&b->ob_base);
+                b->ref = &a->ob_base;
+                ouro_decref(&b->ob_base);
+            }
+            for (int i = 0; i < 100; i++)
+                CHECK((keep[i] = ouro_new(h, &cbox_type)) != NULL);
+            start_probe sp = {0, 0, freeze, freeze ? 0 : 5, {0}};
+            CHECK_EQ(ouro_gc_callback_add(h, probe_at_start, &sp), 0);
+            CHECK_EQ(ouro_gc_collect(h, 0), freeze ? 0 : 100);
+            CHECK_EQ(ouro_gc_callback_remove(h, probe_at_start, &sp), 0);
+            CHECK_EQ(sp.in_gen0, 200);
+            int count[OURO_GC_GENERATIONS];
+            ouro_gc_get_count(h, count);
+            CHECK_EQ(count[0], 0);
+            if (freeze) {
+                CHECK_EQ(ouro_gc_get_freeze_count(h), 200);
+                ouro_gc_unfreeze(h);
+                CHECK_EQ(ouro_gc_collect(h, 2), 100);
+            }
+            for (int i = 0; i < 5; i++)
+                ouro_xdecref(sp.made[i]);
+            for (int i = 0; i < 100; i++)
+                ouro_decref(keep[i]);
+            CHECK_EQ(stats_of(h).objects, 0);
+            CHECK_EQ(ouro_heap_check(h), 0);
+            CHECK_EQ(ouro_heap_free(h), 0);
+        }
+    }
+}
+
 /* Threads sharing boxes: each round a thread makes a chain of boxes and
  * publishes its head in a slot of a shared table (the slot's old head is
  * dropped by the thread that replaces it), takes references to heads other

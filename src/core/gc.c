@@ -859,7 +859,7 @@ static void deduce_unreachable_young(ouro_heap *h, collection *c)
                    : c->generation == OURO_GC_GENERATIONS - 3 ? OURO__F_MIDDLE
                                                               : 0;
     /* a shared heap's young lists joined generation 0 unwalked
-     * (gc_collect_region): their objects leave TLIST here */
+     * (collect_with_callback): their objects leave TLIST here */
     if (h->shared)
         clear |= OURO__F_TLIST;
     if (c->partial) {
@@ -1310,8 +1310,6 @@ static void gc_collect_region(ouro_heap *h, int generation, long clear_max, long
                               long *uncollectable)
 {
     collection c = {0};
-    if (h->shared)
-        ouro__shared_flush_young(h); /* TLIST cleared by step 2 */
     merge_generations(h, &c, generation);       /* 1 */
     c.clear_max = clear_max;
     collect_steps(h, &c, collected, uncollectable);
@@ -1429,6 +1427,12 @@ static long collect_with_callback(ouro_heap *h, int generation, long clear_max)
     if (generation == OURO_GC_GENERATIONS - 1)
         ouro__inc_abandon(h);
     invoke_callbacks(h, "start", generation, 0, 0, 0);
+    /* A shared heap's young lists and counts join generation 0 here, after
+     * the callbacks (what they made is collected too, as in CPython) and
+     * before the counts are read and reset; their TLIST flags are cleared
+     * by step 2 (deduce_unreachable_young). */
+    if (h->shared)
+        ouro__shared_flush_young(h);
     double t0 = 0;
     if (h->debug_flags & OURO_GC_DEBUG_STATS) {
         t0 = now_seconds();
@@ -1813,6 +1817,8 @@ int ouro_gc_get_objects(ouro_heap *h, int generation, ouro_visit_fn visit, void 
     if (SHARED_CALL(h))
         return (int)stopped(h, (stopped_call){.kind = SC_GET_OBJECTS, .a = generation,
                                                .p = (void *)visit, .q = arg});
+    if (h->shared) /* (called inside a stop: a callback or a finalizer) */
+        ouro__shared_flush_lists(h);
     /* Generation 2 is the oldest generation's list and an incremental
      * cycle's (in the order an abandoned cycle puts them back). */
     static const int order[] = {OURO__LIST_GEN0,      OURO__LIST_GEN1,        OURO__LIST_INC_SCAN,
@@ -1858,6 +1864,8 @@ int ouro_gc_get_referrers(ouro_heap *h, ouro_object *target, ouro_visit_fn visit
                                                .q = (void *)visit, .r = arg});
     if (h->cfg.debug >= OURO_DEBUG_CHECKS && ouro__heap_of(target) != h)
         ouro__fatal(target, "object used with a heap it does not belong to (wrong heap)");
+    if (h->shared) /* (called inside a stop) */
+        ouro__shared_flush_lists(h);
     for (int l = OURO__LIST_GEN0; l < OURO__LIST_PERMANENT; l++) {
         ouro_object *head = &h->lists[l];
         uint32_t hr = ouro__head_ref(h, head);
@@ -1919,7 +1927,7 @@ int ouro_gc_untrack(ouro_object *o)
                    ? 0
                    : (int)stopped(h, (stopped_call){.kind = SC_UNTRACK, .p = o});
     if (o->gc_next)
-        ouro__gc_untrack(h, o); /* (a shared heap's young lists are flushed) */
+        ouro__gc_untrack(h, o); /* (on a shared heap's young list or not: the world is stopped) */
     return 0;
 }
 
@@ -1932,6 +1940,8 @@ void ouro_gc_freeze(ouro_heap *h)
         return;
     }
     ouro__inc_abandon(h);
+    if (h->shared) /* (called inside a stop) */
+        ouro__shared_flush_lists(h);
     for (int i = 0; i < OURO_GC_GENERATIONS; i++)
         ouro__list_merge(h, GEN(i), LIST(PERMANENT));
     h->gen[0].count = 0;

@@ -851,6 +851,11 @@ OURO__HIDDEN int ouro__shared_stopped(ouro_heap *h, const char *what,
  * until the collection's first pass clears it, and no other code runs in
  * between: the one place where TLIST does not mean "on a young list". */
 OURO__HIDDEN void ouro__shared_flush_young(ouro_heap *h);
+/* The young lists flushed into generation 0 with their TLIST flags
+ * cleared (every stop made for a collector call does this first): for the
+ * collector calls made inside a stop (callbacks, finalizers), which read
+ * the generations (get_objects, get_referrers, freeze). */
+OURO__HIDDEN void ouro__shared_flush_lists(ouro_heap *h);
 OURO__HIDDEN int ouro__shared_gc_check(ouro_heap *h);
 /* gc.c: whether the collection the calling thread runs may restart the
  * world while the program's code runs (it holds the outermost stop, made

@@ -478,6 +478,12 @@ void ouro__shared_flush_young(ouro_heap *h)
     flush_lists(h, false);
 }
 
+void ouro__shared_flush_lists(ouro_heap *h)
+{
+    OURO__ASSERT(ouro__stw_mine(h));
+    flush_lists(h, true);
+}
+
 void ouro__shared_flush_counts(ouro_heap *h)
 {
     for (uint32_t i = 0; i < h->shared->ntallocs; i++) {
@@ -1114,7 +1120,7 @@ static __attribute__((noinline)) void decref_shared_slow(ouro_object *o, uint32_
 }
 
 /* dealloc_plain for a leaf: an object whose type has no clear or dealloc
- * hook, on the thread's own young list or untracked.  Nothing can run
+ * hook, on the thread's own young list or of an untracked type.  Nothing can run
  * during its death, so nothing can nest in it: it is unlinked and freed
  * at once, without the trashcan's bookkeeping (object.c's ouro__dealloc
  * does the same). */
@@ -1153,7 +1159,10 @@ void ouro__decref_shared(ouro_object *o)
                          !t->finalize && ta->dealloc_depth < h->cfg.dealloc_depth &&
                          brc_clean(o))) {
             OURO__ASSERT(dealloc_plain_ok(h, ta, o, t));
-            if (!t->clear && !t->dealloc && ((of & OURO__F_TLIST) || o->gc_next == 0))
+            /* (an object in the generations is unlinked under gc_lock,
+             * and its links are read there: dealloc_plain) */
+            if (!t->clear && !t->dealloc &&
+                ((of & OURO__F_TLIST) || !(t->flags & OURO_TYPE_GC)))
                 dealloc_leaf(h, ta, o, of, t->flags);
             else
                 dealloc_plain(h, ta, o, t);
