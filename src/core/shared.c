@@ -682,14 +682,16 @@ static __attribute__((noinline)) void *shared_raw_alloc_slow(ouro_heap *h, size_
 }
 
 /* A leaf when the thread is attached, no stop is requested, no tracer runs
- * and its pool has a block; else shared_raw_alloc_slow, nothing changed. */
+ * and its pool has a block; else shared_raw_alloc_slow, nothing changed.
+ * The thread-local identity names h only while the thread is attached to
+ * it (tls_set), so its talloc is then never NULL. */
 void *ouro__shared_raw_alloc(ouro_heap *h, size_t size, const char *file, int line,
                              const char *func)
 {
     if (OURO__LIKELY(ouro__self.heap == h)) {
         ouro__talloc *ta = tls_ta;
-        if (OURO__LIKELY(ta != NULL && !stop_requested(h) &&
-                         h->tracer == NULL)) {
+        OURO__ASSERT(ta != NULL);
+        if (OURO__LIKELY(!stop_requested(h) && h->tracer == NULL)) {
             void *p = ouro__block_alloc_try_ta(ta, size, 1);
             if (OURO__LIKELY(p != NULL))
                 return p;
@@ -727,15 +729,17 @@ static __attribute__((noinline)) void shared_raw_free_slow(ouro_heap *h, void *p
 }
 
 /* When the thread is attached, no stop is requested and the heap has no
- * debug checks or tracer: free_block at once (a leaf for a block of the
- * thread's own pools, which keeps it, or of another thread's, pushed onto
- * its remote list); else shared_raw_free_slow. */
+ * debug checks or tracer (shared_obj_slow, one byte): free_block at once
+ * (a leaf for a block of the thread's own pools, which keeps it, or of
+ * another thread's, pushed onto its remote list); else
+ * shared_raw_free_slow. */
 void ouro__shared_raw_free(ouro_heap *h, void *p)
 {
     if (OURO__LIKELY(ouro__self.heap == h)) {
         ouro__talloc *ta = tls_ta;
-        if (OURO__LIKELY(ta != NULL && !stop_requested(h) && h->tracer == NULL &&
-                         h->cfg.debug < OURO_DEBUG_CHECKS)) {
+        OURO__ASSERT(ta != NULL);
+        OURO__ASSERT(h->shared_obj_slow == (h->tracer != NULL || h->cfg.debug >= OURO_DEBUG_CHECKS));
+        if (OURO__LIKELY(!stop_requested(h) && !h->shared_obj_slow)) {
             free_block(h, ta, p); /* what shared_raw_free_slow would do */
             return;
         }
