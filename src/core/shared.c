@@ -779,6 +779,20 @@ static inline bool brc_clean(const ouro_object *o)
            __atomic_load_n(&pool->brc_used, __ATOMIC_RELAXED) == 0;
 }
 
+/* What brc_clean promises of o itself, for assertions: its own shared
+ * word and queue link are 0.  An assertion must not call brc_clean again
+ * after the test it checks: another thread may mark the pool at any
+ * moment for another of its objects (taking a reference to it, through a
+ * weak reference or a container), so a second reading of brc_used may
+ * differ from the first while o's own entry stays 0 (CI, Valgrind, 2026-12-03:
+ * shared_weak_references_read_while_referents_die failed that way). */
+static inline bool brc_zero(const ouro_object *o)
+{
+    const ouro__brc *b = ouro__brc_of(o);
+    return __atomic_load_n(&b->shared, __ATOMIC_RELAXED) == 0 &&
+           __atomic_load_n(&b->qlink, __ATOMIC_RELAXED) == 0;
+}
+
 /* o's shared word and queue link, about to be written: its pool marked
  * first (a load, and a store once per pool).  The mark is sequenced
  * before the write, so a thread that the write happens before sees it. */
@@ -1052,9 +1066,10 @@ void ouro__incref_shared(ouro_object *o)
 static inline bool dealloc_plain_ok(const ouro_heap *h, const ouro__talloc *ta,
                                     const ouro_object *o, const ouro_type *t)
 {
-    /* no weak reference, no finalizer, not a zombie, no trashcan; no
-     * tracer and no debug checks */
-    return brc_clean(o) && !t->finalize &&
+    /* (the caller has read brc_clean(o) once: here what it implies of o,
+     * brc_zero) no weak reference, no finalizer, not a zombie, no
+     * trashcan; no tracer and no debug checks */
+    return brc_zero(o) && !t->finalize &&
            !(o->flags & (OURO__F_HASWEAK | OURO__F_ZOMBIE)) &&
            ta->dealloc_depth < h->cfg.dealloc_depth && h->tracer == NULL &&
            h->cfg.debug < OURO_DEBUG_CHECKS;
@@ -1131,7 +1146,7 @@ static __attribute__((noinline)) void decref_shared_slow(ouro_object *o, uint32_
 static inline void dealloc_leaf(ouro_heap *h, ouro__talloc *ta, ouro_object *o, uint16_t of,
                                 unsigned tflags)
 {
-    OURO__ASSERT(owner_id(o) == ta->id && brc_clean(o) && !(o->flags & OURO__F_ZOMBIE));
+    OURO__ASSERT(owner_id(o) == ta->id && brc_zero(o) && !(o->flags & OURO__F_ZOMBIE));
     if (of & OURO__F_TLIST)
         untrack_young(h, o);
     rc_store(o, OURO__RC_SHARED | OURO__RC_MERGED); /* reads as dead */
