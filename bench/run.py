@@ -669,9 +669,9 @@ def run_cases(cases, runs, timeout, verbose, short_runs=None):
                 row[p] = {"failed": True}
                 continue
             agg = min if case.best else statistics.median
-            med = lambda k: agg(s["figures"][k] for s in ss if k in s["figures"])
+            fig = lambda k: agg(s["figures"][k] for s in ss if k in s["figures"])
             entry = {
-                "value": med(case.metric) * case.scale,
+                "value": fig(case.metric) * case.scale,
                 "median": statistics.median(s["figures"][case.metric] for s in ss) * case.scale,
                 "samples": [s["figures"][case.metric] * case.scale for s in ss],
                 "peak_rss_mib": statistics.median(s["rss_kib"] for s in ss) / 1024.0,
@@ -681,7 +681,7 @@ def run_cases(cases, runs, timeout, verbose, short_runs=None):
             }
             for k in case.extras:
                 if any(k in s["figures"] for s in ss):
-                    entry["extra"][k] = med(k)
+                    entry["extra"][k] = fig(k)
             if case.timeline:
                 # the pauses of the run whose figure is the median (the
                 # upper one of an even count), for the pause picture

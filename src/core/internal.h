@@ -670,10 +670,10 @@ struct ouro_heap {
      * object freed); recomputed by ouro__obj_slow_update wherever either
      * changes. */
     bool obj_slow;
-    /* The same test for a shared heap's last-reference fast path
-     * (shared.c's ouro__decref_shared; a shared heap's alloc_slow is
-     * always set): a tracer or debug checks.  Changes only with the world
-     * stopped. */
+    /* The same test for a shared heap's fast paths of the last reference
+     * and of the raw free (shared.c's ouro__decref_shared and
+     * ouro__shared_raw_free; a shared heap's alloc_slow is always set): a
+     * tracer or debug checks.  Changes only with the world stopped. */
     bool shared_obj_slow;
 
     /* The thread that may use the heap (debug heaps check it at the entry

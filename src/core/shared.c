@@ -779,8 +779,8 @@ static inline bool brc_clean(const ouro_object *o)
            __atomic_load_n(&pool->brc_used, __ATOMIC_RELAXED) == 0;
 }
 
-/* What brc_clean promises of o itself, for assertions: its own shared
- * word and queue link are 0.  An assertion must not call brc_clean again
+/* What brc_clean promises of o itself, and what a new object starts
+ * with, for assertions: its own shared word and queue link are 0.  An assertion must not call brc_clean again
  * after the test it checks: another thread may mark the pool at any
  * moment for another of its objects (taking a reference to it, through a
  * weak reference or a container), so a second reading of brc_used may
@@ -788,7 +788,7 @@ static inline bool brc_clean(const ouro_object *o)
  * shared_weak_references_read_while_referents_die failed that way). */
 static inline bool brc_zero(const ouro_object *o)
 {
-    const ouro__brc *b = ouro__brc_of(o);
+    const ouro__brc *b = brc_of(o);
     return __atomic_load_n(&b->shared, __ATOMIC_RELAXED) == 0 &&
            __atomic_load_n(&b->qlink, __ATOMIC_RELAXED) == 0;
 }
@@ -1305,7 +1305,7 @@ static __attribute__((noinline)) ouro_object *shared_new_slow(ouro_heap *h, ouro
         __atomic_store_n(&b->shared, 0, __ATOMIC_RELAXED);
         b->qlink = 0;
     }
-    OURO__ASSERT(brc_of(o)->shared == 0 && brc_of(o)->qlink == 0);
+    OURO__ASSERT(brc_zero(o));
     rc_store(o, OURO__RC_SHARED | 1);
     ta->objects_new++;
     if (OURO__UNLIKELY(h->tracer != NULL))
@@ -1325,7 +1325,7 @@ static inline __attribute__((always_inline)) ouro_object *
 shared_new_finish(ouro_heap *h, ouro__talloc *ta, ouro_type *type, ouro_object *o, size_t size)
 {
     ouro__zero_body(o, size);
-    OURO__ASSERT(brc_of(o)->shared == 0 && brc_of(o)->qlink == 0);
+    OURO__ASSERT(brc_zero(o));
     ta->objects_new++;
     uint16_t flags = OURO__F_OBJECT;
     uint32_t next = 0, prev = 0;
