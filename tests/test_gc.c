@@ -1225,23 +1225,24 @@ TEST(incremental_cycle_trash_weakref_across_batches_never_calls_back)
     tl_heap_done(h);
 }
 
-/* Side counts are 16 bits; an object referenced from more than 32,767
+/* Side counts are 8 bits; an object referenced from more than 127
  * objects of the cycle keeps its count in the overflow map.  A hub
- * referenced by 40,000 nodes of a chain that the hub closes into a cycle:
- * (a) all garbage: one cycle frees the 40,001 objects (arithmetic);
+ * referenced by n nodes of a chain that the hub closes into a cycle, for
+ * n around the boundary (126..129) and far past it (40,000):
+ * (a) all garbage: one cycle frees the n + 1 objects (arithmetic);
  * (b) the hub also held by the test: it reaches every node, so nothing is
  *     freed (its count overflowed, its outside reference still counts);
  *     dropped, the next cycle frees all;
  * (c) the chain's head held too: nothing is freed. */
-static ouro_object *hub_cycle(ouro_heap *h, ouro_object **head)
+static ouro_object *hub_cycle(ouro_heap *h, ouro_object **head, int n)
 {
     ouro_object *hub = tn_plain(h), *prev = NULL;
-    for (int i = 0; i < 40000; i++) {
-        ouro_object *n = tn_plain(h);
+    for (int i = 0; i < n; i++) {
+        ouro_object *node = tn_plain(h);
         ouro_incref(hub);
-        ((tnode *)n)->slot[0] = hub;
-        ((tnode *)n)->slot[1] = prev; /* takes prev's reference */
-        prev = n;
+        ((tnode *)node)->slot[0] = hub;
+        ((tnode *)node)->slot[1] = prev; /* takes prev's reference */
+        prev = node;
     }
     ((tnode *)hub)->slot[0] = prev; /* takes the last node's reference */
     ouro_incref(prev);
@@ -1262,36 +1263,40 @@ static void run_cycle(ouro_heap *h)
 
 TEST(incremental_side_count_overflow)
 {
-    ouro_heap *h = tl_heap();
-    ouro_object *head;
-    /* (a) */
-    tn_reset();
-    ouro_object *hub = hub_cycle(h, &head);
-    ouro_decref(head);
-    ouro_decref(hub);
-    run_cycle(h);
-    CHECK_EQ(tn_freed, 40001);
-    /* (b) */
-    tn_reset();
-    hub = hub_cycle(h, &head);
-    ouro_decref(head);
-    run_cycle(h);
-    CHECK_EQ(tn_freed, 0);
-    CHECK_EQ(ouro_refcount(hub), 40001);
-    ouro_decref(hub);
-    run_cycle(h);
-    CHECK_EQ(tn_freed, 40001);
-    /* (c) */
-    tn_reset();
-    hub = hub_cycle(h, &head);
-    run_cycle(h);
-    CHECK_EQ(tn_freed, 0);
-    CHECK_EQ(ouro_refcount(hub), 40001);
-    ouro_decref(hub);
-    ouro_decref(head);
-    CHECK_EQ(ouro_gc_collect(h, 2), 40001);
-    CHECK_EQ(tn_freed, 40001);
-    tl_heap_done(h);
+    static const int sizes[] = {126, 127, 128, 129, 40000};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        int n = sizes[k];
+        ouro_heap *h = tl_heap();
+        ouro_object *head;
+        /* (a) */
+        tn_reset();
+        ouro_object *hub = hub_cycle(h, &head, n);
+        ouro_decref(head);
+        ouro_decref(hub);
+        run_cycle(h);
+        CHECK_EQ(tn_freed, n + 1);
+        /* (b) */
+        tn_reset();
+        hub = hub_cycle(h, &head, n);
+        ouro_decref(head);
+        run_cycle(h);
+        CHECK_EQ(tn_freed, 0);
+        CHECK_EQ(ouro_refcount(hub), n + 1);
+        ouro_decref(hub);
+        run_cycle(h);
+        CHECK_EQ(tn_freed, n + 1);
+        /* (c) */
+        tn_reset();
+        hub = hub_cycle(h, &head, n);
+        run_cycle(h);
+        CHECK_EQ(tn_freed, 0);
+        CHECK_EQ(ouro_refcount(hub), n + 1);
+        ouro_decref(hub);
+        ouro_decref(head);
+        CHECK_EQ(ouro_gc_collect(h, 2), n + 1);
+        CHECK_EQ(tn_freed, n + 1);
+        tl_heap_done(h);
+    }
 }
 
 /* The order a young collection leaves its survivors in.  CPython 3.11's

@@ -395,9 +395,9 @@ typedef struct ouro__gen {
  *     them), NULL for the others; at the cycle's end they move to dirty[]
  *     and side[] is all NULL again. */
 enum { OURO__INC_IDLE = 0, OURO__INC_SUBTRACT = 1, OURO__INC_MARK = 2, OURO__INC_FINISH = 3 };
-/* A side count: 16 bits per 16 bytes of arena (incremental.c). */
-typedef int16_t side_t;
-/* The side counts that do not fit in 16 bits (incremental.c, ovf_slot). */
+/* A side count: 8 bits per 16 bytes of arena (incremental.c). */
+typedef int8_t side_t;
+/* The side counts that do not fit in 8 bits (incremental.c, ovf_slot). */
 typedef struct ouro__side_ovf {
     uint32_t *keys;        /* compressed references, 0 = empty */
     int32_t *vals;
