@@ -483,7 +483,9 @@ WORKLOAD_ORDER = ["W6", "W1", "W3", "W4", "W2", "W5", "W7", "W8", "W9", "W10", "
 # ---------------------------------------------------------------- running
 
 def run_once(argv, timeout):
-    """Run one program; return (rc, stdout, stderr, peak RSS KiB, wall s)."""
+    """Run one program; return (rc, stdout, stderr, rusage, wall s): the
+    rusage's ru_maxrss is the peak RSS in KiB, ru_minflt its minor page
+    faults."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.monotonic()
         p = subprocess.Popen(argv, stdout=out, stderr=err, cwd=ROOT)
@@ -513,7 +515,7 @@ def run_once(argv, timeout):
         rc = os.WEXITSTATUS(status)
     else:
         rc = "killed by signal %d" % os.WTERMSIG(status)
-    return rc, so, se, ru.ru_maxrss, wall
+    return rc, so, se, ru, wall
 
 
 def parse(stdout):
@@ -614,7 +616,7 @@ def run_cases(cases, runs, timeout, verbose, short_runs=None):
     command is made once and read by every case that needs it."""
     results = {}
     failures = []
-    done = {}  # argv tuple -> [(rc, stdout, stderr, rss, wall)] in run order
+    done = {}  # argv tuple -> [(rc, stdout, stderr, rusage, wall)] in run order
     for case in cases:
         peers = [p for p in PEERS if p in case.cmds]
         avail = {}
@@ -638,7 +640,7 @@ def run_cases(cases, runs, timeout, verbose, short_runs=None):
                 made = done.setdefault(tuple(argv), [])
                 if len(made) <= r:
                     made.append(run_once(argv, timeout))
-                rc, so, se, rss, wall = made[r]
+                rc, so, se, ru, wall = made[r]
                 round_s += wall
                 err = validate(case, p, rc, so, se)
                 if err:
@@ -649,7 +651,8 @@ def run_cases(cases, runs, timeout, verbose, short_runs=None):
                     continue
                 figures, checks, _, version, timeline = parse(so)
                 checks_seen.setdefault(p, checks)
-                samples[p].append({"figures": figures, "rss_kib": rss, "wall_s": wall,
+                samples[p].append({"figures": figures, "rss_kib": ru.ru_maxrss,
+                                   "minflt": ru.ru_minflt, "wall_s": wall,
                                    "version": version, "timeline": timeline})
             print(".", end="", flush=True)
             if r == 0 and short_runs and round_s < 5.0:
@@ -675,6 +678,7 @@ def run_cases(cases, runs, timeout, verbose, short_runs=None):
                 "median": statistics.median(s["figures"][case.metric] for s in ss) * case.scale,
                 "samples": [s["figures"][case.metric] * case.scale for s in ss],
                 "peak_rss_mib": statistics.median(s["rss_kib"] for s in ss) / 1024.0,
+                "minor_faults": statistics.median(s["minflt"] for s in ss),
                 "wall_s": statistics.median(s["wall_s"] for s in ss),
                 "version": ss[0]["version"],
                 "extra": {},
@@ -894,6 +898,25 @@ def write_md(path, info, cases, results, failures, runs, pauses_svg=None):
         f.write("\n".join(L))
 
 
+def fault_notes(wc, results):
+    """W1's minor page faults (the whole process's, from wait4's rusage,
+    medians over the runs): issue 15's target is ouro <= 2x mimalloc."""
+    out = []
+    for c in wc:
+        row = results.get(c.key, {})
+        have = [p for p in PEERS if "minor_faults" in row.get(p, {})]
+        if "ouro" not in have:
+            continue
+        cells = ["%s %.0f" % (LABEL[p], row[p]["minor_faults"]) for p in have]
+        line = "Minor page faults, %s: %s" % (c.name, ", ".join(cells))
+        mi = row.get("mimalloc", {}).get("minor_faults")
+        if mi:
+            line += " (ouro ÷ mimalloc %.2f)" % (row["ouro"]["minor_faults"] / mi)
+        out.append("")
+        out.append(line + ".")
+    return out
+
+
 def extra_notes(wid, wc, results):
     """A few secondary figures that explain the main ones."""
     out = []
@@ -951,6 +974,8 @@ def extra_notes(wid, wc, results):
                     cells.append("%s %s: %.0f" % (c.name, LABEL[p], v))
         if cells:
             out.append("Collections: " + "; ".join(cells) + ".")
+        if wid == "W1":
+            out.extend(fault_notes(wc, results))
         cells = []
         for c in wc:
             for p in ("ouro", "ouro_ada"):
