@@ -220,8 +220,9 @@ static void side_retire(ouro_heap *h)
 /* ------------------------------------------------------------ overflow map */
 
 /* The counts past SIDE_MIN: open addressing on the compressed reference
- * (never 0 for an object).  Rare: an object referenced from more than
- * 127 others of the cycle. */
+ * (never 0 for an object), for the objects referenced from more than 127
+ * others of the cycle (hubs: a program's shared constants, a module's
+ * table); one lookup per reference past the 127th. */
 static int32_t *ovf_slot(ouro_heap *h, uint32_t ref, bool create)
 {
     ouro__side_ovf *m = &h->inc.ovf;
