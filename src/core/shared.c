@@ -780,11 +780,12 @@ static inline bool brc_clean(const ouro_object *o)
 }
 
 /* What brc_clean promises of o itself, and what a new object starts
- * with, for assertions: its own shared word and queue link are 0.  An assertion must not call brc_clean again
- * after the test it checks: another thread may mark the pool at any
- * moment for another of its objects (taking a reference to it, through a
- * weak reference or a container), so a second reading of brc_used may
- * differ from the first while o's own entry stays 0 (CI, Valgrind, 2026-12-03:
+ * with, for assertions: its own shared word and queue link are 0.  An
+ * assertion must not call brc_clean again after the test it checks:
+ * another thread may mark the pool at any moment for another of its
+ * objects (taking a reference to it, through a weak reference or a
+ * container), so a second reading of brc_used may differ from the first
+ * while o's own entry stays 0 (CI, Valgrind, 2026-12-03:
  * shared_weak_references_read_while_referents_die failed that way). */
 static inline bool brc_zero(const ouro_object *o)
 {
@@ -1066,8 +1067,8 @@ void ouro__incref_shared(ouro_object *o)
 static inline bool dealloc_plain_ok(const ouro_heap *h, const ouro__talloc *ta,
                                     const ouro_object *o, const ouro_type *t)
 {
-    /* (the caller has read brc_clean(o) once: here what it implies of o,
-     * brc_zero) no weak reference, no finalizer, not a zombie, no
+    /* what the caller's one reading of brc_clean(o) implies of o itself
+     * (brc_zero); no weak reference, no finalizer, not a zombie, no
      * trashcan; no tracer and no debug checks */
     return brc_zero(o) && !t->finalize &&
            !(o->flags & (OURO__F_HASWEAK | OURO__F_ZOMBIE)) &&
