@@ -20,6 +20,8 @@
  *     pools, freeing blocks others allocated;
  *   - a thread's cache of empty pools: at most 64 beyond its class's kept
  *     pool, all given back at its detach;
+ *   - blocks freed for other threads go back 64 at a time, one owner per
+ *     slot; the held ones count as pending and the heap check walks them;
  *   - stops requested back to back by two threads while workers allocate:
  *     every worker finishes its work and no thread stays stopped for more
  *     than two stops in a row (no thread is starved);
@@ -548,6 +550,136 @@ TEST(shared_thread_keeps_a_bounded_cache_of_empty_pools)
     ouro_heap_trim(r.h);
     CHECK_EQ(stats_of(r.h).mapped_bytes, r.mapped_attached);
     CHECK_EQ(ouro_heap_free(r.h), 0);
+}
+
+/* Owners for shared_remote_frees_go_back_in_batches: a thread that
+ * attaches, allocates `n` 64-byte blocks into `out`, says so, and waits
+ * (parked) for `go` before it detaches; with n < 0 it instead adopts a
+ * detached state, calls ouro_safepoint (which takes back what other
+ * threads pushed onto the state's remote list) and detaches. */
+typedef struct batch_owners {
+    ouro_heap *h;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int ready, go;
+} batch_owners;
+
+typedef struct batch_owner {
+    batch_owners *all;
+    void **out;
+    int n;
+} batch_owner;
+
+static void *batch_owner_thread(void *p)
+{
+    batch_owner *a = p;
+    ouro_heap *h = a->all->h;
+    CHECK_EQ(ouro_thread_attach(h), 0);
+    if (a->n < 0) {
+        CHECK_EQ(ouro_safepoint(h), 0);
+        CHECK_EQ(ouro_thread_detach(h), 0);
+        return NULL;
+    }
+    for (int i = 0; i < a->n; i++) {
+        a->out[i] = ouro_raw_alloc(h, 64);
+        CHECK(a->out[i] != NULL);
+    }
+    CHECK_EQ(ouro_thread_park(h), 0);
+    pthread_mutex_lock(&a->all->mu);
+    a->all->ready++;
+    pthread_cond_broadcast(&a->all->cv);
+    while (!a->all->go)
+        pthread_cond_wait(&a->all->cv, &a->all->mu);
+    pthread_mutex_unlock(&a->all->mu);
+    CHECK_EQ(ouro_thread_unpark(h), 0);
+    CHECK_EQ(ouro_thread_detach(h), 0);
+    return NULL;
+}
+
+/* A thread adopts the lowest detached state and takes back its remote
+ * list.  The main thread waits for it without parking, since parking
+ * pushes what it holds; nothing stops the world meanwhile (attach, a safe
+ * point with no stop requested and detach do not), so nothing waits for
+ * the main thread. */
+static void adopt_and_take_back(batch_owners *all)
+{
+    batch_owner a = {all, NULL, -1};
+    pthread_t t;
+    pthread_create(&t, NULL, batch_owner_thread, &a);
+    pthread_join(t, NULL);
+}
+
+/* Blocks of other threads' pools that a thread frees go back to their
+ * owners 64 at a time (shared.c, rcache_add); a thread holds the rest
+ * until a batch fills, another owner needs the slot (owner id mod 8), or
+ * it parks, detaches or calls ouro_safepoint.  Held blocks count as
+ * pending (ouro_thread_stats.remote_pending) and ouro_heap_check walks
+ * them.  The expected counts are arithmetic: 197 = 3 x 64 + 5. */
+TEST(shared_remote_frees_go_back_in_batches)
+{
+    ouro_heap *h = shared_heap(NULL); /* the main thread: state 0 */
+    CHECK(h != NULL);
+    enum { K = 3 * 64 + 5 };
+    static void *blocks[K];
+    static void *few[10][2];
+    batch_owners all = {.h = h, .ready = 0, .go = 0};
+    pthread_mutex_init(&all.mu, NULL);
+    pthread_cond_init(&all.cv, NULL);
+    batch_owner own[10];
+    pthread_t t[10];
+    CHECK_EQ(ouro_thread_park(h), 0);
+    for (int i = 1; i < 10; i++) { /* states 1..9, attached one by one */
+        own[i] = (batch_owner){&all, i == 1 ? blocks : few[i], i == 1 ? K : 2};
+        pthread_create(&t[i], NULL, batch_owner_thread, &own[i]);
+        pthread_mutex_lock(&all.mu);
+        while (all.ready < i)
+            pthread_cond_wait(&all.cv, &all.mu);
+        pthread_mutex_unlock(&all.mu);
+    }
+    pthread_mutex_lock(&all.mu);
+    all.go = 1;
+    pthread_cond_broadcast(&all.cv);
+    pthread_mutex_unlock(&all.mu);
+    for (int i = 1; i < 10; i++)
+        pthread_join(t[i], NULL);
+    CHECK_EQ(ouro_thread_unpark(h), 0);
+    CHECK_EQ(tstats_of(h).thread_states, 10);
+    /* the main thread frees state 1's blocks: three batches pushed, five
+     * held */
+    for (int i = 0; i < K; i++)
+        ouro_raw_free(h, blocks[i]);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    ouro_thread_stats ts = tstats_of(h);
+    CHECK_EQ(ts.remote_frees, K);
+    CHECK_EQ(ts.remote_pending, K);
+    /* a thread adopting state 1 takes back what was pushed: 192 */
+    adopt_and_take_back(&all);
+    CHECK_EQ(tstats_of(h).remote_pending, K - 3 * 64);
+    /* state 9's block needs slot 1, which holds state 1's five: they go;
+     * then one block of each of states 2..8 and 9's other, one slot each */
+    ouro_raw_free(h, few[9][0]);
+    for (int i = 2; i < 10; i++)
+        ouro_raw_free(h, few[i][1]);
+    for (int i = 2; i < 9; i++)
+        ouro_raw_free(h, few[i][0]);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    ts = tstats_of(h);
+    CHECK_EQ(ts.remote_frees, K + 16);
+    CHECK_EQ(ts.remote_pending, 5 + 16);
+    adopt_and_take_back(&all); /* state 1 again: its five */
+    CHECK_EQ(tstats_of(h).remote_pending, 16);
+    /* a safe point pushes what the main thread holds; a trim takes back
+     * everything */
+    CHECK_EQ(ouro_safepoint(h), 0);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    CHECK_EQ(tstats_of(h).remote_pending, 16);
+    ouro_heap_trim(h);
+    CHECK_EQ(tstats_of(h).remote_pending, 0);
+    CHECK_EQ(stats_of(h).bytes_in_use, 0);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    CHECK_EQ(ouro_heap_free(h), 0);
+    pthread_mutex_destroy(&all.mu);
+    pthread_cond_destroy(&all.cv);
 }
 
 TEST(shared_threads_attach_and_detach_and_adopt_pools)

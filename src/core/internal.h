@@ -471,17 +471,28 @@ OURO__HIDDEN int ouro__vec_push(ouro__vec *v, ouro_object *o);
  *     a pool is taken from its arena (pool_new), under the heap lock.
  *   - bytes_alloc - bytes_freed is the bytes of the blocks this talloc
  *     handed out and took back, including blocks other threads freed that
- *     still wait on `remote`; peak_in_use is its maximum.
+ *     still wait on `remote` or in a freeing thread's rcache; peak_in_use
+ *     is its maximum.
  *   - Shared heaps: every block on `remote` is an allocated block of one of
- *     this talloc's pools (or a large block's), linked through its word at
- *     +8; only other threads push, only the talloc's thread (or a thread
- *     that has stopped the world, or holds it detached) takes the list. */
+ *     this talloc's pools, linked through its word at +8; only other
+ *     threads push, only the talloc's thread (or a thread that has stopped
+ *     the world, or holds it detached) takes the list.
+ *   - Shared heaps: every block in an rcache slot is an allocated block of
+ *     a pool of the slot's owner, which is not the slot's talloc; the
+ *     slot's n counts them and rcache_n all slots'.  The sum over every
+ *     talloc of remote_frees - remote_taken is the blocks on the remote
+ *     lists and in the rcache slots. */
 /* A program call site held while a built-in types' function runs (file
  * NULL: none); see ouro_heap.site. */
 typedef struct ouro__site {
     const char *file, *func;
     int line;
 } ouro__site;
+
+/* A shared heap's thread holds the blocks of other threads' pools it
+ * frees in OURO__RCACHE_SLOTS slots of up to OURO__RCACHE_BATCH blocks
+ * (ouro__talloc.rcache): at most 8 x 64 blocks of 2 KiB, 1 MiB. */
+enum { OURO__RCACHE_SLOTS = 8, OURO__RCACHE_BATCH = 64 };
 
 typedef struct ouro__talloc {
     ouro__pool *usedpools[2][OURO_NUM_CLASSES]; /* [raw][class] */
@@ -509,8 +520,20 @@ typedef struct ouro__talloc {
     pthread_t thread;
     int last_error;           /* ouro_heap_last_error for this thread */
     void *remote;             /* atomic: blocks freed by other threads */
-    uint64_t remote_frees;    /* blocks this thread pushed onto others' */
+    uint64_t remote_frees;    /* blocks of others' pools this thread freed */
     uint64_t remote_taken;    /* blocks taken back from its own */
+    /* Blocks of other threads' pools this thread freed and holds, to push
+     * onto their owners' remote lists in batches (shared.c, rcache_add):
+     * slot owner % OURO__RCACHE_SLOTS holds up to OURO__RCACHE_BATCH
+     * blocks of one owner, linked through their word at +8 from head to
+     * tail.  Only the talloc's thread touches them, or a thread holding
+     * the world stopped; empty while the talloc is parked or detached. */
+    struct ouro__rcache {
+        void *head, *tail;
+        uint16_t owner;
+        uint16_t n;
+    } rcache[OURO__RCACHE_SLOTS];
+    uint32_t rcache_n;        /* blocks in all slots */
     void *chunk;              /* the page-source chunk it lives in (0: ta0) */
     /* The next state its thread is attached with, on another shared heap:
      * the thread's list that detaches them all if it exits attached

@@ -28,7 +28,9 @@
  *   one per thread costs more contention when many threads free to one,
  *   and is one exchange to drain.  A detached talloc keeps receiving
  *   them; the next thread that attaches adopts it, pools, pending frees
- *   and all, and a stopped world or the last thread drains it.
+ *   and all, and a stopped world or the last thread drains it.  The
+ *   freeing thread pushes them in batches of up to 64 per owner
+ *   (rcache_add), emptied at its park, detach and explicit safe point.
  *
  * STOPPING THE WORLD
  *   The protocol is free-threaded CPython's (Python/pystate.c,
@@ -239,14 +241,65 @@ static inline void *link_get(void *b)
 
 static inline void link_set(void *b, void *next) { memcpy((uint8_t *)b + 8, &next, sizeof next); }
 
-/* Push block p (of one of owner's pools) onto owner's remote list. */
-static void remote_push(ouro__talloc *owner, void *p)
+/* Push the chain first..last (linked through their words at +8, blocks
+ * of owner's pools) onto owner's remote list: one compare-and-swap. */
+static void remote_push(ouro__talloc *owner, void *first, void *last)
 {
     void *head = ALOAD_RELAXED(&owner->remote);
     do {
-        link_set(p, head);
-    } while (!__atomic_compare_exchange_n(&owner->remote, &head, p, true, __ATOMIC_RELEASE,
+        link_set(last, head);
+    } while (!__atomic_compare_exchange_n(&owner->remote, &head, first, true, __ATOMIC_RELEASE,
                                           __ATOMIC_RELAXED));
+}
+
+/* Slot s of ta's rcache onto its owner's remote list, and emptied.  Run by
+ * ta's thread, or by a thread holding the world stopped. */
+static void rcache_flush_slot(ouro_heap *h, ouro__talloc *ta, struct ouro__rcache *s)
+{
+    OURO__ASSERT(s->n > 0 && s->owner != ta->id);
+    remote_push(ALOAD(&h->tallocs[s->owner]), s->head, s->tail);
+    ta->rcache_n -= s->n;
+    s->head = s->tail = NULL;
+    s->n = 0;
+}
+
+static __attribute__((noinline)) void rcache_flush(ouro_heap *h, ouro__talloc *ta)
+{
+    for (int i = 0; i < OURO__RCACHE_SLOTS && ta->rcache_n > 0; i++)
+        if (ta->rcache[i].n > 0)
+            rcache_flush_slot(h, ta, &ta->rcache[i]);
+    OURO__ASSERT(ta->rcache_n == 0);
+}
+
+static __attribute__((noinline)) void rcache_flush_one(ouro_heap *h, ouro__talloc *ta,
+                                                       struct ouro__rcache *s)
+{
+    rcache_flush_slot(h, ta, s);
+}
+
+/* Block p of another talloc's pool (`owner`), freed by ta's thread: held
+ * in ta's rcache, pushed with the others of its owner in batches (one
+ * compare-and-swap a batch instead of one a block: the swap was half of
+ * the freeing thread's time in W11's producer/consumer; snmalloc batches
+ * its messages to other threads the same way).  A slot holds one owner's
+ * blocks: another owner's block empties it first.  The slots are emptied
+ * when full, when the thread parks, detaches or calls ouro_safepoint, and
+ * by ouro_heap_trim and ouro_heap_free (ouro__rcache_flush_all). */
+static inline void rcache_add(ouro_heap *h, ouro__talloc *ta, uint16_t owner, void *p)
+{
+    struct ouro__rcache *s = &ta->rcache[owner & (OURO__RCACHE_SLOTS - 1)];
+    if (OURO__UNLIKELY(s->n > 0 && s->owner != owner))
+        rcache_flush_one(h, ta, s);
+    link_set(p, s->head);
+    if (s->n == 0) {
+        s->tail = p;
+        s->owner = owner;
+    }
+    s->head = p;
+    ta->rcache_n++;
+    ta->remote_frees++;
+    if (OURO__UNLIKELY(++s->n >= OURO__RCACHE_BATCH))
+        rcache_flush_one(h, ta, s);
 }
 
 /* Free into ta's pools every block other threads freed for it.  Called by
@@ -577,9 +630,13 @@ bool ouro__shared_gc_may_run(ouro_heap *h)
            S->attached > 1 && !h->freeing && !h->teardown;
 }
 
-/* With the world stopped: every talloc's pending remote frees taken back. */
+/* With the world stopped: every talloc's held and pending remote frees
+ * taken back. */
 static void drain_all(ouro_heap *h)
 {
+    for (uint32_t i = 0; i < h->shared->ntallocs; i++)
+        if (h->tallocs[i]->rcache_n > 0)
+            rcache_flush(h, h->tallocs[i]);
     for (uint32_t i = 0; i < h->shared->ntallocs; i++)
         drain(h, h->tallocs[i]);
 }
@@ -633,14 +690,13 @@ static __attribute__((noinline)) void trace_free(ouro_heap *h, void *block, int 
 
 /* ------------------------------------------------------------ raw memory */
 
-/* Give block p back: into ta's pools if they hold it, else to its
- * owner's remote list (or the heap, for a large block). */
+/* Give block p back: into ta's pools if they hold it, else towards its
+ * owner's remote list (rcache_add; a large block goes to the heap). */
 static inline void free_block(ouro_heap *h, ouro__talloc *ta, void *p)
 {
     ouro__pool *pool = ouro__pool_of(p);
     if (pool->c.kind == OURO__CHUNK_POOL && pool->owner != ta->id) {
-        remote_push(ALOAD(&h->tallocs[pool->owner]), p);
-        ta->remote_frees++;
+        rcache_add(h, ta, pool->owner, p);
         return;
     }
     if (!ouro__block_free_try_ta(ta, p))
@@ -1639,6 +1695,8 @@ static void catch_up(ouro_heap *h, ouro__talloc *ta)
     safepoint(h, ta);
     process_queue(h, ta, ta);
     process_orphans(h, ta);
+    if (ta->rcache_n > 0)
+        rcache_flush(h, ta);
     drain(h, ta);
 }
 
@@ -1794,6 +1852,8 @@ int ouro_thread_detach(ouro_heap *h)
     exit_hook_remove(ta);
     catch_up(h, ta);
     bury(h, ta, ta);
+    if (ta->rcache_n > 0)
+        rcache_flush(h, ta); /* what the burial freed of others' pools */
     ouro__pcache_drop_all(h, ta); /* its empty pools back to the arenas */
     pthread_mutex_lock(&S->stw_mu);
     uncount_locked(S, ta);
@@ -1813,6 +1873,8 @@ int ouro_thread_park(ouro_heap *h)
     ouro__talloc *ta = self(h);
     if (!ta || ta->state != OURO__TS_ATTACHED)
         return OURO_ETHREAD;
+    if (ta->rcache_n > 0)
+        rcache_flush(h, ta); /* their owners may be waiting for memory */
     pthread_mutex_lock(&S->stw_mu);
     uncount_locked(S, ta);
     ASTORE(&ta->state, OURO__TS_PARKED);
@@ -1897,15 +1959,16 @@ int ouro_heap_get_thread_stats(ouro_heap *h, ouro_thread_stats *out)
 }
 
 /* ouro_heap_check's shared part, with the world stopped: every block on a
- * remote list is an allocated block of a pool of that list's talloc, and
- * the counts of pending frees agree with the lists. */
+ * remote list is an allocated block of a pool of that list's talloc, every
+ * block held to push one of a pool of its slot's owner, and the counts of
+ * pending frees agree with the lists and the slots. */
 typedef struct obj_check {
     ouro_heap *h;
     int bad;
     uint64_t queued;
     /* blocks the walk finds allocated that are freed objects: on their
-     * owner's remote list (the pool's own free list has the others), so
-     * as many as the remote lists hold in object pools */
+     * owner's remote list or held to push there (the pool's own free list
+     * has the others), so as many as those hold in object pools */
     uint64_t freed;
 } obj_check;
 
@@ -1976,6 +2039,43 @@ int ouro__shared_check(ouro_heap *h)
                 break; /* too many: reported below (and a cycle ends here) */
         }
     }
+    /* the blocks threads hold to push (rcache_add) */
+    for (uint32_t i = 0; i < S->ntallocs; i++) {
+        ouro__talloc *ta = h->tallocs[i];
+        uint32_t held = 0;
+        for (int k = 0; k < OURO__RCACHE_SLOTS; k++) {
+            const struct ouro__rcache *c = &ta->rcache[k];
+            uint32_t n = 0;
+            void *last = NULL;
+            for (void *b = c->n ? c->head : NULL; b && n <= c->n; b = link_get(b), n++) {
+                ouro__pool *pool = ouro__pool_of(b);
+                if (pool->c.heap != h || pool->c.kind != OURO__CHUNK_POOL ||
+                    pool->owner != c->owner || c->owner == i ||
+                    (c->owner & (OURO__RCACHE_SLOTS - 1)) != (unsigned)k ||
+                    ouro__block_is_free(b)) {
+                    ouro__report(h,
+                                 "ouro_heap_check: block %p held by thread state %u for thread "
+                                 "state %u is not an allocated block of that state's pools\n",
+                                 b, i, (unsigned)c->owner);
+                    return OURO_EINVAL;
+                }
+                listed_objects += !ouro__pool_raw(pool);
+                last = b;
+            }
+            if (n != c->n || (n > 0 && last != c->tail)) {
+                ouro__report(h, "ouro_heap_check: thread state %u's remote batch %d holds %u "
+                                "blocks, says %u\n", i, k, n, (unsigned)c->n);
+                return OURO_EINVAL;
+            }
+            held += n;
+        }
+        if (held != ta->rcache_n) {
+            ouro__report(h, "ouro_heap_check: thread state %u holds %u blocks to push, says %u\n",
+                         i, held, ta->rcache_n);
+            return OURO_EINVAL;
+        }
+        listed += held;
+    }
     /* the objects: counts in the shared encoding, queued ones on a queue */
     uint64_t queued = 0;
     for (uint32_t i = 0; i < S->ntallocs; i++)
@@ -1995,7 +2095,7 @@ int ouro__shared_check(ouro_heap *h)
         return OURO_EINVAL;
     if (cs.freed != listed_objects) {
         ouro__report(h, "ouro_heap_check: %llu freed blocks in object pools, %llu of them on "
-                     "remote lists\n",
+                     "remote lists or held to push\n",
                      (unsigned long long)cs.freed, (unsigned long long)listed_objects);
         return OURO_EINVAL;
     }
@@ -2005,7 +2105,8 @@ int ouro__shared_check(ouro_heap *h)
         return OURO_EINVAL;
     }
     if (frees - taken != listed) {
-        ouro__report(h, "ouro_heap_check: %llu blocks on remote lists, counters say %llu\n",
+        ouro__report(h, "ouro_heap_check: %llu blocks on remote lists or held to push, counters "
+                        "say %llu\n",
                      (unsigned long long)listed, (unsigned long long)(frees - taken));
         return OURO_EINVAL;
     }
