@@ -435,6 +435,18 @@ def w11_cases(q):
                           expect={"ouro": common + " remote_frees %d pending 0 in_use 0" % n,
                                   **{p: common for p in mallocs}},
                           extras=("remote_frees", "queue_waits"), tag="prodcons"))
+    # the same with objects (BENCHMARKS.md: "objects made in one thread are
+    # released in another"): ouro_new and the consumer's ouro_decref, against
+    # the peers' malloc and free of the same size
+    common = "received %d sum %d bad 0" % (n, n * (n - 1) // 2)
+    cmds = c_peers("w11_threads", mallocs, "prodcons", 64, n)
+    cmds["ouro"] = prog("w11_threads", "ouro", "oprodcons", 64, n)
+    cases.append(Case("W11", "producer/consumer, %s objects of 64 B" % fmt_count(n),
+                      "ns_per_op", "ns/object", cmds,
+                      expect={"ouro": "oprodcons 64 %d %s objects 0 pending 0 in_use 0"
+                                      % (n, common),
+                              **{p: "prodcons 64 %d %s" % (n, common) for p in mallocs}},
+                      extras=("queue_waits",), tag="prodcons"))
     threads = 8
     for gap_ms, rounds in ((1, 20 if q else 200), (20, 10 if q else 200)):
         cmd = {"ouro": prog("w11_threads", "ouro", "stop", threads, rounds, gap_ms * 1000)}
@@ -1056,7 +1068,10 @@ def w11_notes(wc, results):
            "program on each heap. ouro = one shared heap (`cfg.shared = 1`) "
            "that every thread attaches to; ouro, single-thread heap = an ordinary heap. "
            "Producer/consumer: batches of 64 pointers through a mutex and condition variable "
-           "queue, the consumer frees every block (ouro: remote frees). Stops: 8 threads "
+           "queue, the consumer frees every block (ouro: remote frees); with objects, ouro's "
+           "producer makes each with `ouro_new` (a non-collected 64-byte type) and the "
+           "consumer drops it with `ouro_decref` (biased reference counting's queue to the "
+           "owner), against the peers' malloc and free of 64 bytes. Stops: 8 threads "
            "allocating and freeing without a pause on 2 cores, the main thread calling "
            "`ouro_heap_check` (which stops the world) with a parked sleep between; the wait "
            "is the library's figure over those stops (`ouro_heap_get_thread_stats`: from "

@@ -15,6 +15,12 @@
  *                       every peer) to one consumer thread, which checks
  *                       the pattern and frees them: every free is a free
  *                       from another thread.  @ns_per_op is wall time / N
+ *   oprodcons SIZE N    (ouro) the same with objects: the producer makes
+ *                       each with ouro_new (a non-collected type of SIZE
+ *                       bytes, header included), the consumer drops the
+ *                       one reference with ouro_decref, so every object
+ *                       dies by a release in another thread (biased
+ *                       reference counting's queue to its owner)
  *   trees N THREADS     binary-trees N (CLBG rules, w1_binarytrees.c's
  *                       16-byte nodes: two child pointers) with its trees
  *                       of depth 4, 6, ..., N built and dropped by THREADS
@@ -282,6 +288,33 @@ static queue q = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
 static size_t pc_size;
 static long pc_n;
 static uint64_t pc_sum, pc_received, pc_bad;
+/* oprodcons: ouro objects instead of blocks, their words after the
+ * header (pc_first: the index of the first) */
+static int pc_objects;
+static size_t pc_first;
+#if defined(PEER_OURO) || defined(PEER_OURO_SINGLE)
+static ouro_type pc_type = {.name = "message", .basic_size = 16};
+#endif
+
+static uint64_t *pc_alloc(void)
+{
+#if defined(PEER_OURO) || defined(PEER_OURO_SINGLE)
+    if (pc_objects)
+        return (uint64_t *)ouro_new(peer_heap, &pc_type);
+#endif
+    return peer_alloc(pc_size);
+}
+
+static void pc_free(uint64_t *p)
+{
+#if defined(PEER_OURO) || defined(PEER_OURO_SINGLE)
+    if (pc_objects) {
+        ouro_decref((ouro_object *)p);
+        return;
+    }
+#endif
+    peer_free(p);
+}
 
 #define PATTERN 0x5bd1e9955bd1e995ULL
 
@@ -323,13 +356,13 @@ static void *producer(void *arg)
     (void)arg;
     peer_thread_enter();
     void *batch[BATCH];
-    size_t last = pc_size / 8 - 1;
+    size_t last = pc_size / 8 - 1, first = pc_first;
     int k = 0;
     for (long i = 0; i < pc_n; i++) {
-        uint64_t *p = peer_alloc(pc_size);
+        uint64_t *p = pc_alloc();
         if (__builtin_expect(!p, 0))
             bench_die("out of memory");
-        p[0] = (uint64_t)i;
+        p[first] = (uint64_t)i;
         p[last] = (uint64_t)i ^ PATTERN;
         batch[k++] = p;
         if (k == BATCH) {
@@ -349,18 +382,18 @@ static void *consumer(void *arg)
     (void)arg;
     peer_thread_enter();
     void *batch[BATCH];
-    size_t last = pc_size / 8 - 1;
+    size_t last = pc_size / 8 - 1, first = pc_first;
     uint64_t sum = 0, received = 0, bad = 0;
     for (;;) {
         queue_get(batch);
         int k;
         for (k = 0; k < BATCH && batch[k]; k++) {
             uint64_t *p = batch[k];
-            if (p[last] != (p[0] ^ PATTERN))
+            if (p[last] != (p[first] ^ PATTERN))
                 bad++;
-            sum += p[0];
+            sum += p[first];
             received++;
-            peer_free(p);
+            pc_free(p);
         }
         if (k < BATCH)
             break;
@@ -379,15 +412,20 @@ static void *prodcons_thread(void *arg)
     return atomic_fetch_add(&pc_started, 1) == 0 ? consumer(arg) : producer(arg);
 }
 
-static void run_prodcons(size_t size, long n)
+static void run_prodcons(size_t size, long n, int objects)
 {
 #if defined(PEER_OURO_SINGLE)
     bench_die("prodcons needs a heap two threads can use (the ouro peer's shared heap)");
 #endif
-    if (size < 16)
-        bench_die("prodcons: SIZE must be at least 16");
+    if (size < (objects ? 32 : 16))
+        bench_die("prodcons: SIZE must be at least 16 (32 for objects)");
     pc_size = size & ~(size_t)7;
     pc_n = n;
+    pc_objects = objects;
+#if defined(PEER_OURO) || defined(PEER_OURO_SINGLE)
+    pc_first = objects ? sizeof(ouro_object) / 8 : 0;
+    pc_type.basic_size = pc_size;
+#endif
     double t0 = bench_now();
     run_threads(prodcons_thread, 2);
     double wall = bench_now() - t0;
@@ -406,6 +444,15 @@ static void run_prodcons(size_t size, long n)
         bench_die("ouro_heap_get_stats failed");
     ouro_thread_stats ts2 = {.struct_size = sizeof ts2};
     ouro_heap_get_thread_stats(peer_heap, &ts2);
+    if (objects) {
+        /* every object died in its owner's thread, after the consumer's
+         * release queued it there: no block was freed by another thread */
+        bench_check("oprodcons %zu %ld received %" PRIu64 " sum %" PRIu64 " bad %" PRIu64
+                    " objects %zu pending %" PRIu64 " in_use %zu",
+                    size, n, pc_received, pc_sum, pc_bad, hs.objects, ts2.remote_pending,
+                    hs.bytes_in_use);
+        return;
+    }
     bench_check("prodcons %zu %ld received %" PRIu64 " sum %" PRIu64 " bad %" PRIu64
                 " remote_frees %" PRIu64 " pending %" PRIu64 " in_use %zu",
                 size, n, pc_received, pc_sum, pc_bad, ts.remote_frees, ts2.remote_pending,
@@ -611,7 +658,7 @@ int main(int argc, char **argv)
     if (argc < 4) {
         fprintf(stderr,
                 "usage: %s pairs SIZE N | prodcons SIZE N | trees N THREADS | "
-                "otrees N THREADS | opairs SIZE N | stop THREADS ROUNDS\n",
+                "otrees N THREADS | opairs SIZE N | oprodcons SIZE N | stop THREADS ROUNDS\n",
                 argv[0]);
         return 2;
     }
@@ -623,7 +670,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "pairs"))
         run_pairs((size_t)a, b);
     else if (!strcmp(argv[1], "prodcons"))
-        run_prodcons((size_t)a, b);
+        run_prodcons((size_t)a, b, 0);
     else if (!strcmp(argv[1], "trees"))
         run_trees(&raw_tree, (int)a, (int)b);
 #if defined(PEER_OURO) || defined(PEER_OURO_SINGLE)
@@ -631,6 +678,8 @@ int main(int argc, char **argv)
         run_trees(&obj_tree, (int)a, (int)b);
     else if (!strcmp(argv[1], "opairs"))
         run_opairs((size_t)a, b);
+    else if (!strcmp(argv[1], "oprodcons"))
+        run_prodcons((size_t)a, b, 1);
 #endif
 #if defined(PEER_SHARED)
     else if (!strcmp(argv[1], "stop"))

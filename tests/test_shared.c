@@ -22,6 +22,7 @@
  *     pool, all given back at its detach;
  *   - blocks freed for other threads go back 64 at a time, one owner per
  *     slot; the held ones count as pending and the heap check walks them;
+ *     objects released for other threads are queued to them the same way;
  *   - stops requested back to back by two threads while workers allocate:
  *     every worker finishes its work and no thread stays stopped for more
  *     than two stops in a row (no thread is starved);
@@ -568,6 +569,7 @@ typedef struct batch_owner {
     batch_owners *all;
     void **out;
     int n;
+    void *(*make)(ouro_heap *h); /* what to allocate: NULL, 64-byte blocks */
 } batch_owner;
 
 static void *batch_owner_thread(void *p)
@@ -581,7 +583,7 @@ static void *batch_owner_thread(void *p)
         return NULL;
     }
     for (int i = 0; i < a->n; i++) {
-        a->out[i] = ouro_raw_alloc(h, 64);
+        a->out[i] = a->make ? a->make(h) : ouro_raw_alloc(h, 64);
         CHECK(a->out[i] != NULL);
     }
     CHECK_EQ(ouro_thread_park(h), 0);
@@ -603,7 +605,7 @@ static void *batch_owner_thread(void *p)
  * the main thread. */
 static void adopt_and_take_back(batch_owners *all)
 {
-    batch_owner a = {all, NULL, -1};
+    batch_owner a = {all, NULL, -1, NULL};
     pthread_t t;
     pthread_create(&t, NULL, batch_owner_thread, &a);
     pthread_join(t, NULL);
@@ -629,7 +631,7 @@ TEST(shared_remote_frees_go_back_in_batches)
     pthread_t t[10];
     CHECK_EQ(ouro_thread_park(h), 0);
     for (int i = 1; i < 10; i++) { /* states 1..9, attached one by one */
-        own[i] = (batch_owner){&all, i == 1 ? blocks : few[i], i == 1 ? K : 2};
+        own[i] = (batch_owner){&all, i == 1 ? blocks : few[i], i == 1 ? K : 2, NULL};
         pthread_create(&t[i], NULL, batch_owner_thread, &own[i]);
         pthread_mutex_lock(&all.mu);
         while (all.ready < i)
@@ -1368,6 +1370,55 @@ static gnode *gnode_new(ouro_heap *h, ouro_type *t, long tag)
     CHECK(n != NULL);
     n->tag = tag;
     return n;
+}
+
+static void *make_gnode(ouro_heap *h) { return gnode_new(h, &gnode_type, 7); }
+
+/* Objects whose last reference another thread drops are queued to their
+ * owner, and that thread queues them 64 at a time, as it frees blocks
+ * (shared.c, queue_push): the owner finds its queue non-empty once a
+ * batch.  The held ones are marked queued, and ouro_heap_check counts them
+ * with the queues'.  Counts from arithmetic: 197 = 3 x 64 + 5. */
+TEST(shared_objects_released_elsewhere_are_queued_in_batches)
+{
+    ouro_heap *h = shared_heap(NULL);
+    CHECK(h != NULL);
+    enum { K = 3 * 64 + 5 };
+    static void *objs[K];
+    batch_owners all = {.h = h, .ready = 0, .go = 0};
+    pthread_mutex_init(&all.mu, NULL);
+    pthread_cond_init(&all.cv, NULL);
+    batch_owner own = {&all, objs, K, make_gnode};
+    pthread_t t;
+    CHECK_EQ(ouro_thread_park(h), 0);
+    pthread_create(&t, NULL, batch_owner_thread, &own); /* state 1 */
+    pthread_mutex_lock(&all.mu);
+    all.go = 1;
+    pthread_cond_broadcast(&all.cv);
+    pthread_mutex_unlock(&all.mu);
+    pthread_join(t, NULL);
+    CHECK_EQ(ouro_thread_unpark(h), 0);
+    atomic_store(&gnodes_freed, 0);
+    CHECK_EQ(stats_of(h).objects, K);
+    /* the main thread drops state 1's objects: three batches queued to
+     * it, five held */
+    for (int i = 0; i < K; i++)
+        ouro_decref((ouro_object *)objs[i]);
+    CHECK_EQ(atomic_load(&gnodes_freed), 0);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    /* a thread adopting state 1 merges its queue: 192 die */
+    adopt_and_take_back(&all);
+    CHECK_EQ(atomic_load(&gnodes_freed), 3 * 64);
+    CHECK_EQ(stats_of(h).objects, K - 3 * 64);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    /* a safe point queues the five, then takes the detached state's queue */
+    CHECK_EQ(ouro_safepoint(h), 0);
+    CHECK_EQ(atomic_load(&gnodes_freed), K);
+    CHECK_EQ(stats_of(h).objects, 0);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    CHECK_EQ(ouro_heap_free(h), 0);
+    pthread_mutex_destroy(&all.mu);
+    pthread_cond_destroy(&all.cv);
 }
 
 /* Every collection's start and stop as CPython's gc.callbacks see them. */

@@ -544,6 +544,20 @@ typedef struct ouro__talloc {
      * ouro__brc.qlink; atomic), and the thread's own counts and trashcan
      * (a single-thread heap keeps these in the heap). */
     uint32_t oqueue;
+    /* Objects this thread queued for other threads and holds, to push
+     * onto their owners' queues in batches (shared.c, oqueue_add): as
+     * rcache, slot owner % OURO__RCACHE_SLOTS holds up to
+     * OURO__RCACHE_BATCH objects of one owner, each marked QUEUED and
+     * holding the queue's reference, linked through ouro__brc.qlink from
+     * head to tail.  Only the talloc's thread touches them, or a thread
+     * holding the world stopped; empty while the talloc is parked or
+     * detached. */
+    struct ouro__ocache {
+        uint32_t head, tail;
+        uint16_t owner;
+        uint16_t n;
+    } ocache[OURO__RCACHE_SLOTS];
+    uint32_t ocache_n;        /* objects in all slots */
     int claim;                /* atomic: 1 while a thread takes a detached
                                  state's queue, or adopts it */
     size_t objects_new, objects_freed;

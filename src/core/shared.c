@@ -992,17 +992,67 @@ static void process_queue(ouro_heap *h, ouro__talloc *me, ouro__talloc *ta)
     }
 }
 
-/* Push o (a reference held by the queue) onto its owner's queue. */
-static void queue_push(ouro_heap *h, ouro_object *o)
+/* Push the chain first..last (compressed references linked through
+ * their qlink, objects of `owner` each holding the queue's reference)
+ * onto owner's queue: one compare-and-swap. */
+static void queue_push_chain(ouro_heap *h, ouro__talloc *owner, uint32_t first, uint32_t last)
 {
-    ouro__talloc *owner = ALOAD(&h->tallocs[owner_id(o)]);
-    ouro__brc *b = brc_touch(o);
-    uint32_t r = ouro__obj_ref(h, o);
+    ouro__brc *b = brc_touch(ouro__obj_of(h, last));
     uint32_t head = __atomic_load_n(&owner->oqueue, __ATOMIC_RELAXED);
     do {
         __atomic_store_n(&b->qlink, head, __ATOMIC_RELAXED);
-    } while (!__atomic_compare_exchange_n(&owner->oqueue, &head, r, true, __ATOMIC_RELEASE,
-                                          __ATOMIC_RELAXED));
+    } while (!__atomic_compare_exchange_n(&owner->oqueue, &head, first, true,
+                                          __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+}
+
+/* Slot s of ta's ocache onto its owner's queue, and emptied.  Run by ta's
+ * thread, or by a thread holding the world stopped. */
+static void ocache_flush_slot(ouro_heap *h, ouro__talloc *ta, struct ouro__ocache *s)
+{
+    OURO__ASSERT(s->n > 0 && s->owner != ta->id);
+    queue_push_chain(h, ALOAD(&h->tallocs[s->owner]), s->head, s->tail);
+    ta->ocache_n -= s->n;
+    s->head = s->tail = 0;
+    s->n = 0;
+}
+
+static __attribute__((noinline)) void ocache_flush(ouro_heap *h, ouro__talloc *ta)
+{
+    for (int i = 0; i < OURO__RCACHE_SLOTS && ta->ocache_n > 0; i++)
+        if (ta->ocache[i].n > 0)
+            ocache_flush_slot(h, ta, &ta->ocache[i]);
+    OURO__ASSERT(ta->ocache_n == 0);
+}
+
+/* Push o (a reference held by the queue) towards its owner's queue.  An
+ * attached thread holds it in its ocache and pushes its owner's objects
+ * 64 at a time, as rcache_add does blocks: the owner then finds its queue
+ * non-empty once a batch, not once an object (each time its allocation
+ * fast path went to the slow one, and the queue's line moved between the
+ * two threads: W11's object producer/consumer).  The slots are emptied
+ * when full, and when the thread parks, detaches or calls ouro_safepoint;
+ * process_all_queues empties every thread's.  A thread that is not
+ * attached (ta NULL) pushes it at once. */
+static void queue_push(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
+{
+    uint16_t owner = owner_id(o);
+    uint32_t r = ouro__obj_ref(h, o);
+    if (!ta || owner == ta->id) {
+        queue_push_chain(h, ALOAD(&h->tallocs[owner]), r, r);
+        return;
+    }
+    struct ouro__ocache *s = &ta->ocache[owner & (OURO__RCACHE_SLOTS - 1)];
+    if (s->n > 0 && s->owner != owner)
+        ocache_flush_slot(h, ta, s);
+    __atomic_store_n(&brc_touch(o)->qlink, s->head, __ATOMIC_RELAXED);
+    if (s->n == 0) {
+        s->tail = r;
+        s->owner = owner;
+    }
+    s->head = r;
+    ta->ocache_n++;
+    if (++s->n >= OURO__RCACHE_BATCH)
+        ocache_flush_slot(h, ta, s);
 }
 
 static void decref_shared_word(ouro_heap *h, ouro__talloc *ta, ouro_object *o);
@@ -1020,7 +1070,7 @@ static void dead_in_shared(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
         return;
     }
     __atomic_store_n(&brc_touch(o)->shared, SH_ONE | OURO__SH_MERGED, __ATOMIC_RELAXED);
-    queue_push(h, o);
+    queue_push(h, ta, o);
 }
 
 /* A decrement of o's shared word: by a thread that is not its owner, or
@@ -1045,7 +1095,7 @@ static void decref_shared_word(ouro_heap *h, ouro__talloc *ta, ouro_object *o)
         if (__atomic_load_n(&o->refcnt, __ATOMIC_SEQ_CST) & OURO__RC_MERGED)
             decref_shared_word(h, ta, o);
         else
-            queue_push(h, o);
+            queue_push(h, ta, o);
     } else if (nw == OURO__SH_MERGED) {
         dead_in_shared(h, ta, o);
     }
@@ -1646,6 +1696,9 @@ static void process_all_queues(ouro_heap *h, ouro__talloc *me)
     while (again) {
         again = false;
         for (uint32_t i = 0; i < h->shared->ntallocs; i++)
+            if (h->tallocs[i]->ocache_n > 0)
+                ocache_flush(h, h->tallocs[i]);
+        for (uint32_t i = 0; i < h->shared->ntallocs; i++)
             if (__atomic_load_n(&h->tallocs[i]->oqueue, __ATOMIC_RELAXED)) {
                 process_queue(h, me, h->tallocs[i]);
                 again = true;
@@ -1682,6 +1735,9 @@ static void process_orphans(ouro_heap *h, ouro__talloc *me)
             }
         __atomic_store_n(&ta->claim, 0, __ATOMIC_RELEASE);
     }
+    /* what those deaths queued, pushed now: the next round may take it */
+    if (me->ocache_n > 0)
+        ocache_flush(h, me);
     }
 }
 
@@ -1693,6 +1749,8 @@ static void process_orphans(ouro_heap *h, ouro__talloc *me)
 static void catch_up(ouro_heap *h, ouro__talloc *ta)
 {
     safepoint(h, ta);
+    if (ta->ocache_n > 0)
+        ocache_flush(h, ta); /* first: detached owners' are taken next */
     process_queue(h, ta, ta);
     process_orphans(h, ta);
     if (ta->rcache_n > 0)
@@ -1852,6 +1910,8 @@ int ouro_thread_detach(ouro_heap *h)
     exit_hook_remove(ta);
     catch_up(h, ta);
     bury(h, ta, ta);
+    if (ta->ocache_n > 0)
+        ocache_flush(h, ta);
     if (ta->rcache_n > 0)
         rcache_flush(h, ta); /* what the burial freed of others' pools */
     ouro__pcache_drop_all(h, ta); /* its empty pools back to the arenas */
@@ -1873,6 +1933,8 @@ int ouro_thread_park(ouro_heap *h)
     ouro__talloc *ta = self(h);
     if (!ta || ta->state != OURO__TS_ATTACHED)
         return OURO_ETHREAD;
+    if (ta->ocache_n > 0)
+        ocache_flush(h, ta);
     if (ta->rcache_n > 0)
         rcache_flush(h, ta); /* their owners may be waiting for memory */
     pthread_mutex_lock(&S->stw_mu);
@@ -2089,6 +2151,40 @@ int ouro__shared_check(ouro_heap *h)
             if (++queued > (uint64_t)h->st.objects + 1)
                 break;
         }
+    /* and those threads hold to push (queue_push) */
+    for (uint32_t i = 0; i < S->ntallocs; i++) {
+        ouro__talloc *ta = h->tallocs[i];
+        uint32_t held = 0;
+        for (int k = 0; k < OURO__RCACHE_SLOTS; k++) {
+            const struct ouro__ocache *c = &ta->ocache[k];
+            uint32_t n = 0, last = 0;
+            for (uint32_t r = c->n ? c->head : 0; r && n <= c->n;
+                 r = brc_of(ouro__obj_of(h, r))->qlink, n++) {
+                ouro_object *o = ouro__obj_of(h, r);
+                if (owner_id(o) != c->owner || c->owner == i ||
+                    (c->owner & (OURO__RCACHE_SLOTS - 1)) != (unsigned)k ||
+                    !(o->flags & OURO__F_OBJECT)) {
+                    ouro__report(h, "ouro_heap_check: object %p held by thread state %u to "
+                                    "queue to thread state %u is not one of that state's "
+                                    "objects\n", (void *)o, i, (unsigned)c->owner);
+                    return OURO_EINVAL;
+                }
+                last = r;
+            }
+            if (n != c->n || (n > 0 && last != c->tail)) {
+                ouro__report(h, "ouro_heap_check: thread state %u's queue batch %d holds %u "
+                                "objects, says %u\n", i, k, n, (unsigned)c->n);
+                return OURO_EINVAL;
+            }
+            held += n;
+        }
+        if (held != ta->ocache_n) {
+            ouro__report(h, "ouro_heap_check: thread state %u holds %u objects to queue, says "
+                            "%u\n", i, held, ta->ocache_n);
+            return OURO_EINVAL;
+        }
+        queued += held;
+    }
     obj_check cs = {h, 0, 0, 0};
     ouro__pool_walk(h, false, check_object, &cs);
     if (cs.bad)
@@ -2100,7 +2196,8 @@ int ouro__shared_check(ouro_heap *h)
         return OURO_EINVAL;
     }
     if (cs.queued != queued) {
-        ouro__report(h, "ouro_heap_check: %llu objects marked queued, %llu on the queues\n",
+        ouro__report(h, "ouro_heap_check: %llu objects marked queued, %llu on the queues or "
+                        "held to queue\n",
                      (unsigned long long)cs.queued, (unsigned long long)queued);
         return OURO_EINVAL;
     }
