@@ -485,8 +485,12 @@ OURO_API int ouro_heap_disown(ouro_heap *h);
  * attached thread allocates from pools of its own, with no lock on the
  * fast path (as mimalloc's thread-local heaps); a block freed by another
  * thread goes back to the thread that allocated it through an atomic list,
- * which that thread takes back at its next pool refill or safe point.  A
- * thread that detaches leaves its pools to the next thread that attaches.
+ * which that thread takes back at its next pool refill or safe point.  The
+ * freeing thread pushes such blocks, and the objects whose last reference
+ * it drops for another thread to free, 64 at a time per owner: it holds
+ * up to 8 x 64 of them until then, or until it parks, detaches or calls
+ * ouro_safepoint.  A thread that detaches leaves its pools to the next
+ * thread that attaches.
  *
  * Some operations stop the world: every other attached thread stops at
  * its next safe point (any allocation from the heap, or ouro_safepoint)
@@ -573,9 +577,10 @@ OURO_API int ouro_thread_detach(ouro_heap *h);
 /* Park before a blocking call, unpark after it (no heap calls between). */
 OURO_API int ouro_thread_park(ouro_heap *h);
 OURO_API int ouro_thread_unpark(ouro_heap *h);
-/* A safe point: stop here if another thread is stopping the world, and
- * take back the blocks other threads freed.  For a loop that runs long
- * without allocating from the heap. */
+/* A safe point: stop here if another thread is stopping the world, push
+ * what this thread holds for other threads (blocks and objects), and take
+ * back the blocks other threads freed and merge the objects they
+ * released.  For a loop that runs long without allocating from the heap. */
 OURO_API int ouro_safepoint(ouro_heap *h);
 /* 1 if h is a shared heap, 0 if not (or NULL). */
 OURO_API int ouro_heap_is_shared(const ouro_heap *h);
@@ -596,7 +601,9 @@ typedef struct ouro_thread_stats {
     uint64_t stop_wait_max_ns; /* the longest such wait */
     uint64_t remote_frees;     /* blocks freed by a thread other than
                                   the one that allocated them */
-    uint64_t remote_pending;   /* ... not taken back by their owner yet */
+    uint64_t remote_pending;   /* ... not taken back by their owner yet
+                                  (held by the freeing thread, or on the
+                                  owner's list) */
     uint64_t stops_passed_over; /* threads a stop did not wait for: stopped
                                   by the stop before and not run since, so
                                   still stopped */
