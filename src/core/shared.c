@@ -284,7 +284,7 @@ static __attribute__((noinline)) void rcache_flush_one(ouro_heap *h, ouro__tallo
  * its messages to other threads the same way).  A slot holds one owner's
  * blocks: another owner's block empties it first.  The slots are emptied
  * when full, when the thread parks, detaches or calls ouro_safepoint, and
- * by ouro_heap_trim and ouro_heap_free (ouro__rcache_flush_all). */
+ * by ouro_heap_trim and ouro_heap_free (drain_all). */
 static inline void rcache_add(ouro_heap *h, ouro__talloc *ta, uint16_t owner, void *p)
 {
     struct ouro__rcache *s = &ta->rcache[owner & (OURO__RCACHE_SLOTS - 1)];
@@ -2080,6 +2080,24 @@ static int check_object(void *block, void *arg)
     return 0;
 }
 
+/* A batch a thread holds for other threads (slot k, or all its slots for
+ * k < 0): the `found` blocks or objects its chain walk found against the
+ * count it keeps, and the walk's last against the batch's tail. */
+static bool batch_counts_agree(ouro_heap *h, uint32_t i, int k, const char *what, uint32_t found,
+                               uint32_t says, bool tail_ok)
+{
+    if (found == says && tail_ok)
+        return true;
+    if (k < 0)
+        ouro__report(h, "ouro_heap_check: thread state %u holds %u %s for other threads, says "
+                        "%u\n", i, found, what, says);
+    else
+        ouro__report(h, "ouro_heap_check: thread state %u's batch %d of %s for another thread "
+                        "holds %u, says %u%s\n", i, k, what, found, says,
+                     tail_ok ? "" : " (its tail is not its last)");
+    return false;
+}
+
 int ouro__shared_check(ouro_heap *h)
 {
     ouro__shared *S = h->shared;
@@ -2132,18 +2150,12 @@ int ouro__shared_check(ouro_heap *h)
                 listed_objects += !ouro__pool_raw(pool);
                 last = b;
             }
-            if (n != c->n || (n > 0 && last != c->tail)) {
-                ouro__report(h, "ouro_heap_check: thread state %u's remote batch %d holds %u "
-                                "blocks, says %u\n", i, k, n, (unsigned)c->n);
+            if (!batch_counts_agree(h, i, k, "blocks", n, c->n, n == 0 || last == c->tail))
                 return OURO_EINVAL;
-            }
             held += n;
         }
-        if (held != ta->rcache_n) {
-            ouro__report(h, "ouro_heap_check: thread state %u holds %u blocks to push, says %u\n",
-                         i, held, ta->rcache_n);
+        if (!batch_counts_agree(h, i, -1, "blocks", held, ta->rcache_n, true))
             return OURO_EINVAL;
-        }
         listed += held;
     }
     /* the objects: counts in the shared encoding, queued ones on a queue */
@@ -2179,18 +2191,12 @@ int ouro__shared_check(ouro_heap *h)
                 }
                 last = r;
             }
-            if (n != c->n || (n > 0 && last != c->tail)) {
-                ouro__report(h, "ouro_heap_check: thread state %u's queue batch %d holds %u "
-                                "objects, says %u\n", i, k, n, (unsigned)c->n);
+            if (!batch_counts_agree(h, i, k, "objects", n, c->n, n == 0 || last == c->tail))
                 return OURO_EINVAL;
-            }
             held += n;
         }
-        if (held != ta->ocache_n) {
-            ouro__report(h, "ouro_heap_check: thread state %u holds %u objects to queue, says "
-                            "%u\n", i, held, ta->ocache_n);
+        if (!batch_counts_agree(h, i, -1, "objects", held, ta->ocache_n, true))
             return OURO_EINVAL;
-        }
         queued += held;
     }
     obj_check cs = {h, 0, 0, 0};
