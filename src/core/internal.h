@@ -481,7 +481,11 @@ OURO__HIDDEN int ouro__vec_push(ouro__vec *v, ouro_object *o);
  *     a pool of the slot's owner, which is not the slot's talloc; the
  *     slot's n counts them and rcache_n all slots'.  The sum over every
  *     talloc of remote_frees - remote_taken is the blocks on the remote
- *     lists and in the rcache slots. */
+ *     lists and in the rcache slots.
+ *   - Shared heaps: every object in an ocache slot is an object of the
+ *     slot's owner, which is not the slot's talloc, and holds a queue's
+ *     reference as if it were on the owner's queue (oqueue); n and
+ *     ocache_n count them as rcache's do. */
 /* A program call site held while a built-in types' function runs (file
  * NULL: none); see ouro_heap.site. */
 typedef struct ouro__site {
