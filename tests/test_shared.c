@@ -553,11 +553,13 @@ TEST(shared_thread_keeps_a_bounded_cache_of_empty_pools)
     CHECK_EQ(ouro_heap_free(r.h), 0);
 }
 
-/* Owners for shared_remote_frees_go_back_in_batches: a thread that
- * attaches, allocates `n` 64-byte blocks into `out`, says so, and waits
- * (parked) for `go` before it detaches; with n < 0 it instead adopts a
- * detached state, calls ouro_safepoint (which takes back what other
- * threads pushed onto the state's remote list) and detaches. */
+/* Owners for the batch tests (shared_remote_frees_go_back_in_batches,
+ * shared_objects_released_elsewhere_are_queued_in_batches): a thread that
+ * attaches, allocates `n` 64-byte blocks (or what `make` makes) into
+ * `out`, says so, and waits (parked) for `go` before it detaches; with
+ * n < 0 it instead adopts a detached state, calls ouro_safepoint (which
+ * takes back what other threads pushed onto the state's remote list) and
+ * detaches. */
 typedef struct batch_owners {
     ouro_heap *h;
     pthread_mutex_t mu;

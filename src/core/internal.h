@@ -549,7 +549,7 @@ typedef struct ouro__talloc {
      * (a single-thread heap keeps these in the heap). */
     uint32_t oqueue;
     /* Objects this thread queued for other threads and holds, to push
-     * onto their owners' queues in batches (shared.c, oqueue_add): as
+     * onto their owners' queues in batches (shared.c, queue_push): as
      * rcache, slot owner % OURO__RCACHE_SLOTS holds up to
      * OURO__RCACHE_BATCH objects of one owner, each marked QUEUED and
      * holding the queue's reference, linked through ouro__brc.qlink from

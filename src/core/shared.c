@@ -1031,6 +1031,17 @@ static __attribute__((noinline)) void ocache_flush(ouro_heap *h, ouro__talloc *t
     OURO__ASSERT(ta->ocache_n == 0);
 }
 
+/* Everything ta holds for other threads pushed: its objects onto their
+ * owners' queues, its blocks onto their remote lists (a thread that
+ * parks or detaches holds nothing). */
+static void push_held(ouro_heap *h, ouro__talloc *ta)
+{
+    if (ta->ocache_n > 0)
+        ocache_flush(h, ta);
+    if (ta->rcache_n > 0)
+        rcache_flush(h, ta);
+}
+
 /* Push o (a reference held by the queue) towards its owner's queue.  An
  * attached thread holds it in its ocache and pushes its owner's objects
  * 64 at a time, as rcache_add does blocks: the owner then finds its queue
@@ -1918,10 +1929,7 @@ int ouro_thread_detach(ouro_heap *h)
     exit_hook_remove(ta);
     catch_up(h, ta);
     bury(h, ta, ta);
-    if (ta->ocache_n > 0)
-        ocache_flush(h, ta);
-    if (ta->rcache_n > 0)
-        rcache_flush(h, ta); /* what the burial freed of others' pools */
+    push_held(h, ta); /* what the burial freed of others' pools */
     ouro__pcache_drop_all(h, ta); /* its empty pools back to the arenas */
     pthread_mutex_lock(&S->stw_mu);
     uncount_locked(S, ta);
@@ -1941,10 +1949,7 @@ int ouro_thread_park(ouro_heap *h)
     ouro__talloc *ta = self(h);
     if (!ta || ta->state != OURO__TS_ATTACHED)
         return OURO_ETHREAD;
-    if (ta->ocache_n > 0)
-        ocache_flush(h, ta);
-    if (ta->rcache_n > 0)
-        rcache_flush(h, ta); /* their owners may be waiting for memory */
+    push_held(h, ta); /* their owners may be waiting for memory */
     pthread_mutex_lock(&S->stw_mu);
     uncount_locked(S, ta);
     ASTORE(&ta->state, OURO__TS_PARKED);
