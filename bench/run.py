@@ -51,8 +51,8 @@ RESULTS = os.path.join(ROOT, "bench", "results")
 
 # Column order of the tables; "ouro" and "ouro_obj" are ours, the rest peers
 # ("ouro_single", W11's ordinary heap, is a peer of W11's shared heap).
-PEERS = ["ouro", "ouro_obj", "ouro_single", "ouro_cpy", "ouro_ada", "glibc", "mimalloc",
-         "jemalloc", "boehm", "cpython"]
+PEERS = ["ouro", "ouro_obj", "ouro_single", "ouro_cpy", "ouro_ada", "ouro_off", "ouro_untr",
+         "glibc", "mimalloc", "jemalloc", "boehm", "cpython"]
 OURS = ["ouro", "ouro_obj"]
 LABEL = {
     "ouro": "ouro",
@@ -60,6 +60,8 @@ LABEL = {
     "ouro_single": "ouro, single-thread heap",
     "ouro_cpy": "ouro, CPython's schedule",
     "ouro_ada": "ouro, adaptive schedule",
+    "ouro_off": "ouro, collector off",
+    "ouro_untr": "ouro, untracked nodes",
     "glibc": "glibc",
     "mimalloc": "mimalloc",
     "jemalloc": "jemalloc",
@@ -234,7 +236,11 @@ def build_cases(quick):
     n = 10 if q else 20
     cases.append(Case("W1", "binary-trees N=%d" % n, "time_s", "s",
                       dict(c_peers("w1_binarytrees", ["ouro"] + MALLOCS, n),
-                           ouro_ada=prog("w1_binarytrees", "ouro", n, ADAPTIVE_SCHEDULE)),
+                           ouro_ada=prog("w1_binarytrees", "ouro", n, ADAPTIVE_SCHEDULE),
+                           # where the time goes (analysis, not peers for the
+                           # target: the workload's rules keep the collector on)
+                           ouro_off=prog("w1_binarytrees", "ouro", n, 0, "off"),
+                           ouro_untr=prog("w1_binarytrees", "ouro", n, 0, "untracked")),
                       text=binarytrees_expected(n), extras=("collections",),
                       schedule=SCHEDULE_INCREMENTAL))
     # The same with ouro under CPython 3.11's schedule (a young collection
@@ -424,7 +430,7 @@ def w11_cases(q):
         cases.append(Case("W11", "binary-trees N=%d, ouro objects, %d thread%s" % (
                               n, threads, "s" if threads > 1 else ""),
                           "time_s", "s", c_peers("w11_threads", peers, "otrees", n, threads),
-                          text=binarytrees_expected(n), extras=("collections",),
+                          text=binarytrees_expected(n), extras=("collections", "gc_s"),
                           tag="otrees%d" % threads))
     n = 20000 if q else 5000000
     for size in (64, 256):
@@ -929,6 +935,28 @@ def fault_notes(wc, results):
     return out
 
 
+def w1_parts_notes(wc, results):
+    """Where W1's time goes: ouro with the collector off (the nodes still
+    tracked) and with untracked nodes (allocator, header and reference
+    counting alone), each against mimalloc, beside the default run."""
+    out = []
+    for c in wc:
+        row = results.get(c.key, {})
+        v = {p: row.get(p, {}).get("value") for p in ("ouro", "ouro_off", "ouro_untr",
+                                                       "mimalloc")}
+        if None in v.values() or not v["mimalloc"]:
+            continue
+        out.append("")
+        out.append("Where the time goes, %s (÷ mimalloc): ouro %.2f; with the collector off "
+                   "(nodes still tracked) %.2f; with untracked nodes (allocator, header and "
+                   "reference counting) %.2f. So the collections are %.0f%% of ouro's time and "
+                   "the tracking (generation lists and counts) %.0f%%."
+                   % (c.name, v["ouro"] / v["mimalloc"], v["ouro_off"] / v["mimalloc"],
+                      v["ouro_untr"] / v["mimalloc"], 100 * (v["ouro"] - v["ouro_off"]) / v["ouro"],
+                      100 * (v["ouro_off"] - v["ouro_untr"]) / v["ouro"]))
+    return out
+
+
 def extra_notes(wid, wc, results):
     """A few secondary figures that explain the main ones."""
     out = []
@@ -988,6 +1016,7 @@ def extra_notes(wid, wc, results):
             out.append("Collections: " + "; ".join(cells) + ".")
         if wid == "W1":
             out.extend(fault_notes(wc, results))
+            out.extend(w1_parts_notes(wc, results))
         cells = []
         for c in wc:
             for p in ("ouro", "ouro_ada"):
@@ -1108,6 +1137,12 @@ def w11_notes(wc, results):
         t1, t2 = val("otrees1", "ouro"), val("otrees2", "ouro")
         if t1 and t2:
             cells += "; ouro objects %.2f×" % (t1 / t2)
+            # the collections stop the world: the other thread waits
+            g = [results.get(c.key, {}).get("ouro", {}).get("extra", {}).get("gc_s")
+                 for tag in ("otrees1", "otrees2") for c in wc if c.tag == tag]
+            if None not in g and len(g) == 2:
+                cells += (" (collections %.2f of %.2f s with 1 thread, %.2f of %.2f s "
+                          "with 2, the world stopped)" % (g[0], t1, g[1], t2))
         rows.append(("binary-trees throughput, 2 threads ÷ 1 (time 1 ÷ time 2)", cells,
                      "ouro ≥ 1.8×, ≥ mimalloc's"))
     pc = []

@@ -4,7 +4,7 @@
  * The same program as w1_binarytrees.c, but every node is an ouro object of
  * a collector-tracked type (onode.h) with traverse and clear hooks, and the
  * collector runs automatically with the heap's default schedule (the
- * adaptive one, docs/design.md §7).  Trees die by reference counting when their
+ * incremental one, docs/design.md §9).  Trees die by reference counting when their
  * root is released.  The heap itself is freed after the clock stops (the
  * process exit of the other peers).
  *
@@ -12,7 +12,17 @@
  * program would (a young collection every 700 net allocations); bench/run.py
  * reports that as a separate case (onode.h, bench_schedule).
  *
- * usage: w1_binarytrees_ouro N [SCHEDULE]
+ * VARIANT takes the program apart, to show where its time goes beside the
+ * default run (bench/run.py's peers "ouro, collector off" and "ouro,
+ * untracked nodes"): "off" disables automatic collection (the nodes are
+ * still tracked: allocation and deallocation keep the collector's lists
+ * and counts); "untracked" makes the node type a non-collected one (no
+ * OURO_TYPE_GC: nothing is tracked, nothing is collected), so that what
+ * is left is the allocator, the header and reference counting.  Both
+ * break the workload's rules (collector on) and are analysis, not peers
+ * for the targets.
+ *
+ * usage: w1_binarytrees_ouro N [SCHEDULE [VARIANT]]
  */
 #include "onode.h"
 
@@ -27,9 +37,16 @@ int main(int argc, char **argv)
     int n = (int)bench_arg_long(argc, argv, 1, 10);
     int min_depth = 4;
     int max_depth = n < min_depth + 2 ? min_depth + 2 : n;
+    const char *variant = argc > 3 ? argv[3] : "";
+    if (!strcmp(variant, "untracked"))
+        onode_type.flags &= ~(unsigned)OURO_TYPE_GC; /* before the type's first use */
+    else if (*variant && strcmp(variant, "off"))
+        bench_die("VARIANT must be off or untracked");
     ouro_heap *h = bench_ouro_heap();
     bench_schedule(h, bench_arg_long(argc, argv, 2, 0));
-    if (!ouro_gc_is_enabled(h))
+    if (!strcmp(variant, "off"))
+        ouro_gc_disable(h);
+    else if (!ouro_gc_is_enabled(h))
         bench_die("automatic collection must be on");
     long collections = 0;
     ouro_gc_callback_add(h, count_collections, &collections);
