@@ -553,6 +553,48 @@ TEST(shared_thread_keeps_a_bounded_cache_of_empty_pools)
     CHECK_EQ(ouro_heap_free(r.h), 0);
 }
 
+/* A thread's cache of empty pools full of other classes' pools still
+ * gives a class with none its next pool.  Every class, in turn: blocks
+ * until a second pool of the class is used, then the first pool's blocks
+ * freed (the pool goes to the cache: the class keeps the other), then the
+ * rest.  Each class leaves one more pool in the cache than its first pool
+ * took out of it, so the cache reaches its bound (64) after a few classes;
+ * a fill that took nothing when the cache was full made the next class's
+ * allocation fail with OURO_ENOMEM, with the arenas far from full (found
+ * by test_shared at OURO_SHARED_SCALE=32). */
+TEST(shared_full_pool_cache_still_gives_a_new_class_its_pool)
+{
+    ouro_heap *h = shared_heap(NULL);
+    CHECK(h != NULL);
+    enum { MAXB = 1100 }; /* a pool of 16-byte blocks holds fewer */
+    void **b = calloc(MAXB, sizeof *b);
+    CHECK(b != NULL);
+    for (size_t size = 16; size <= 512; size += 16) {
+        uintptr_t first = 0;
+        int n = 0, in_first = 0;
+        for (;;) {
+            CHECK(n < MAXB);
+            b[n] = ouro_raw_alloc(h, size);
+            CHECK(b[n] != NULL);
+            uintptr_t pool = (uintptr_t)b[n] & ~(uintptr_t)(16384 - 1);
+            if (!first)
+                first = pool;
+            n++;
+            if (pool != first)
+                break; /* a second pool */
+            in_first++;
+        }
+        for (int i = 0; i < in_first; i++)
+            ouro_raw_free(h, b[i]);
+        for (int i = in_first; i < n; i++)
+            ouro_raw_free(h, b[i]);
+    }
+    free(b);
+    CHECK_EQ(stats_of(h).bytes_in_use, 0);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    CHECK_EQ(ouro_heap_free(h), 0);
+}
+
 /* Owners for the batch tests (shared_remote_frees_go_back_in_batches,
  * shared_objects_released_elsewhere_are_queued_in_batches): a thread that
  * attaches, allocates `n` 64-byte blocks (or what `make` makes) into

@@ -547,10 +547,20 @@ static ouro__pool *pcache_pop(ouro__talloc *ta, int c, int raw)
     return pool;
 }
 
+static void pcache_drop(ouro_heap *h, ouro__talloc *ta, uint32_t keep, int c, int raw);
+
 /* Up to OURO__PCACHE_BATCH new pools of class c into ta's cache, under
- * one taking of the lock. */
+ * one taking of the lock.  The cache holds no pool of class c (pool_new),
+ * so a cache with no room for a batch holds other classes' pools: a batch
+ * of those goes back to the arenas first.  (Filling only up to the bound
+ * took nothing when the cache was full, and the allocation failed with
+ * OURO_ENOMEM while the arenas had room: test_shared's
+ * shared_full_pool_cache_still_gives_a_new_class_its_pool.) */
 static void pcache_fill(ouro_heap *h, ouro__talloc *ta, int c, int raw)
 {
+    OURO__ASSERT(ta->pcache[raw][c] == NULL);
+    if (ta->npcache > OURO__PCACHE_MAX - OURO__PCACHE_BATCH)
+        pcache_drop(h, ta, OURO__PCACHE_MAX - OURO__PCACHE_BATCH, -1, 0);
     ouro__pool *got[OURO__PCACHE_BATCH];
     uint32_t want = OURO__PCACHE_MAX - ta->npcache, n = 0;
     if (want > OURO__PCACHE_BATCH)
