@@ -54,6 +54,8 @@ test-deep: build
 	@$(PY) tests/fuzz/diff_corpus.py --ouro $(BUILD)/ouro --max-inputs 100000 \
 	    --max-time 100000 tests/fuzz/corpus tests/fuzz/crashes
 	@OURO_TEST_DEEP=1 ./$(BUILD)/tests/test_incremental
+	@OURO_SHARED_SCALE=32 ./$(BUILD)/tests/test_shared
+	@OURO_SHARED_SCALE=32 OURO_SHARED_RELEASE=1 ./$(BUILD)/tests/test_shared
 
 test-asan: deps
 	@$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DOURO_SANITIZE=ON -DOURO_ASSERT=2 >/dev/null
