@@ -571,7 +571,7 @@ TEST(shared_full_pool_cache_still_gives_a_new_class_its_pool)
     CHECK(b != NULL);
     for (size_t size = 16; size <= 512; size += 16) {
         uintptr_t first = 0;
-        int n = 0, in_first = 0;
+        int n = 0;
         for (;;) {
             CHECK(n < MAXB);
             b[n] = ouro_raw_alloc(h, size);
@@ -582,11 +582,8 @@ TEST(shared_full_pool_cache_still_gives_a_new_class_its_pool)
             n++;
             if (pool != first)
                 break; /* a second pool */
-            in_first++;
         }
-        for (int i = 0; i < in_first; i++)
-            ouro_raw_free(h, b[i]);
-        for (int i = in_first; i < n; i++)
+        for (int i = 0; i < n; i++) /* the first pool's, then the other's */
             ouro_raw_free(h, b[i]);
     }
     free(b);
