@@ -11,6 +11,9 @@
                                       non-zero if any output is wrong (make test)
     python3 bench/run.py --only W6    only the workloads named (comma-separated)
     python3 bench/run.py --runs 5     runs per peer (default 3; the median is kept)
+    python3 bench/run.py --only COSTS only the counted section (bench/costs.py:
+                                      instructions and simulated cache misses
+                                      under cachegrind, the same on every run)
 
 What it does, in order:
 
@@ -42,6 +45,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import costs  # noqa: E402  (bench/costs.py: the counted section)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build-bench")
@@ -815,13 +821,14 @@ def machine_info():
 
 # ---------------------------------------------------------------- reports
 
-def write_json(path, info, cases, results, failures, runs):
+def write_json(path, info, cases, results, failures, runs, cost_rows=None):
     doc = {
         "date": info["date"],
         "machine": {k: v for k, v in info.items() if k != "date"},
         "runs_per_peer_min": runs,
         "cases": [],
         "failures": failures,
+        "costs": cost_rows or [],
     }
     for c in cases:
         row = results.get(c.key, {})
@@ -838,7 +845,7 @@ def write_json(path, info, cases, results, failures, runs):
         f.write("\n")
 
 
-def write_md(path, info, cases, results, failures, runs, pauses_svg=None):
+def write_md(path, info, cases, results, failures, runs, pauses_svg=None, cost_md=None):
     L = []
     L.append("# ouro benchmark results")
     L.append("")
@@ -912,6 +919,8 @@ def write_md(path, info, cases, results, failures, runs, pauses_svg=None):
         if notes:
             L.extend(notes)
             L.append("")
+    if cost_md:
+        L.extend(cost_md)
     with open(path, "w") as f:
         f.write("\n".join(L))
 
@@ -1362,8 +1371,11 @@ def main():
     timeout = args.timeout or (60 if args.quick else 900)
 
     cases = build_cases(args.quick)
+    want_costs = True
     if args.only:
         want = {w.strip().upper() for w in args.only.split(",") if w.strip()}
+        want_costs = "COSTS" in want
+        want.discard("COSTS")
         unknown = want - set(WORKLOAD_ORDER)
         if unknown:
             sys.exit("bench: unknown workload %s (have %s)" % (", ".join(sorted(unknown)),
@@ -1383,25 +1395,38 @@ def main():
               "the figures will be noisy" % (info["loadavg_start"], os.cpu_count()))
     short_runs = None if (args.quick or args.runs) else 5
     results, failures = run_cases(cases, runs, timeout, args.verbose, short_runs)
+    cost_rows, cost_results = [], {}
+    if want_costs:
+        # after the timed runs, two at a time: counts do not depend on the load
+        cost_rows = costs.rows(BIN, args.quick, {"binarytrees": binarytrees_expected,
+                                                 "gcbench": gcbench_expected})
+        print("bench: costs (cachegrind), %d rows" % len(cost_rows), flush=True)
+        cost_results, cost_failures = costs.run(cost_rows, run_once, timeout * 4, args.jobs,
+                                                args.verbose)
+        failures += cost_failures
     elapsed = time.monotonic() - t_start
     info["loadavg_end"] = os.getloadavg()[0]
     info["elapsed_s"] = round(elapsed)
 
     if not args.quick:
         os.makedirs(RESULTS, exist_ok=True)
-        suffix = "" if not args.only else "-" + "-".join(sorted({c.wid for c in cases}))
+        suffix = "" if not args.only else "-" + "-".join(
+            sorted({c.wid for c in cases} | ({"COSTS"} if cost_rows else set())))
         base = os.path.join(RESULTS, "latest" + suffix)
         pauses = base + ".pauses.svg"
         if not write_pauses_svg(pauses, cases, results):
             pauses = None
-        write_json(base + ".json", info, cases, results, failures, runs)
+        write_json(base + ".json", info, cases, results, failures, runs,
+                   costs.json_rows(cost_rows, cost_results))
         write_md(base + ".md", info, cases, results, failures, runs,
-                 os.path.basename(pauses) if pauses else None)
+                 os.path.basename(pauses) if pauses else None,
+                 costs.markdown(cost_rows, cost_results, LABEL, PEERS) if cost_rows else None)
         write_svg(base + ".svg", cases, results)
         print("bench: wrote %s.{md,json,svg}%s" % (os.path.relpath(base, ROOT),
                                                    " and .pauses.svg" if pauses else ""))
 
-    n_runs = sum(len(c.cmds) for c in cases)
+    n_runs = sum(len(c.cmds) for c in cases) + sum(
+        len(v) for r in cost_rows for v in r.runs.values())
     if failures:
         print("bench%s: FAILED: %d wrong or crashed run(s) of %d cases (%.0f s)"
               % (" --quick" if args.quick else "", len(failures), len(cases), elapsed))
