@@ -777,9 +777,11 @@ OURO_API void ouro_gc_get_count(ouro_heap *h, int out[OURO_GC_GENERATIONS]);
  * with CPython's exact collection of the objects it found unreachable, a
  * batch of whole components per increment (finalizers, weak references
  * and callbacks as ouro_gc_collect).  No store barrier is needed: see
- * ouro_gc_step.  Costs: 2 bytes per 16 bytes of the arenas holding
+ * ouro_gc_step.  Costs: 1 byte per 32 bytes of the arenas holding
  * tracked objects, for the cycles' side tables, taken from the page
- * source and kept between cycles (ouro_heap_trim returns them).
+ * source and kept between cycles (ouro_heap_trim returns them); and a
+ * tracked object whose type is a bare 16-byte header takes a block of 32
+ * on any single-thread heap, so that each has an entry of its own.
  * docs/design.md §9.
  *
  * OURO_GC_SCHEDULE_DEFAULT selects the default (incremental).  Setting a

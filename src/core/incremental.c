@@ -69,7 +69,7 @@
  * COST.  Each object of S is visited once by SUBTRACT and once or twice by
  * MARK (an increment's budget counts visits), and only the objects judged
  * unreachable change lists; FINISH visits the candidates once more and
- * collects them a batch per increment.  Memory: 1 byte per 16 bytes of
+ * collects them a batch per increment.  Memory: 1 byte per 32 bytes of
  * the arenas holding S (mapping them afresh each cycle cost page faults
  * and TLB shootdowns at unmapping: a quarter of the collector's time on
  * W10), released when the heap is freed, the schedule changes or
@@ -108,10 +108,18 @@
 
 /* ------------------------------------------------------------ side table */
 
-/* One table per arena-table slot: an arena has 65,536 16-byte units (a
- * large block's object sits at unit 4).  64 KiB from the heap's page
- * source, for the arenas that hold objects of S. */
-#define SIDE_BYTES ((size_t)1 << 16)
+/* One table per arena-table slot, an entry per 32-byte unit: an arena has
+ * 32,768 (a large block's object sits at unit 2).  No two tracked objects
+ * of a single-thread heap share a unit: every block of a class of 32 bytes
+ * or more starts in a unit of its own, and no tracked object has a block
+ * of 16 (OURO__TYPE_SMALLGC; ouro_heap_check checks it).  A compressed
+ * reference counts 16-byte units, so its entry is (r & 0xffff) >> 1.
+ * 32 KiB from the heap's page source, for the arenas that hold objects of
+ * S (64 KiB, an entry per 16 bytes, until stop 37: the tables were W1's
+ * 1,348 page faults above 2× mimalloc's, 5.3 MiB). */
+#define SIDE_SHIFT 5
+#define SIDE_BYTES (OURO__ARENA_SIZE >> SIDE_SHIFT)
+#define SIDE_INDEX(r) (((r) & 0xffff) >> (SIDE_SHIFT - 4))
 
 static side_t *side_alloc(ouro_heap *h, uint32_t index)
 {
@@ -147,7 +155,7 @@ static inline side_t *side_at(ouro_heap *h, uint32_t r)
     side_t *t = h->inc.side[r >> 16];
     if (OURO__UNLIKELY(!t) && !(t = side_alloc(h, r >> 16)))
         return NULL;
-    return &t[r & 0xffff];
+    return &t[SIDE_INDEX(r)];
 }
 
 /* A referent's side count: most references point into the pool just
@@ -166,7 +174,7 @@ static inline side_t *side_of(ouro_heap *h, const ouro_object *o)
         h->inc.memo_base = h->slot_base[index];
         h->inc.memo_table = t;
     }
-    return &h->inc.memo_table[(size_t)((const uint8_t *)o - h->inc.memo_base) >> 4];
+    return &h->inc.memo_table[(size_t)((const uint8_t *)o - h->inc.memo_base) >> SIDE_SHIFT];
 }
 
 #define TABLE_ARRAY_BYTES (OURO__MAX_ARENAS * sizeof(side_t *))
@@ -187,7 +195,7 @@ void ouro__inc_release(ouro_heap *h)
     }
 }
 
-/* Zeroes up to `n` tables of finished cycles (a table: 64 KiB, some
+/* Zeroes up to `n` tables of finished cycles (a table: 32 KiB, some
  * microseconds), so that the next cycle finds them ready: a cycle's
  * first increments would otherwise zero every table they touch in one
  * pause (close to a millisecond on W10). */
@@ -662,7 +670,7 @@ static int32_t side_peek(ouro_heap *h, const ouro_object *o)
 {
     uint32_t ref = ouro__obj_ref(h, o);
     side_t *t = h->inc.side[ref >> 16];
-    return t ? t[ref & 0xffff] : 0;
+    return t ? t[SIDE_INDEX(ref)] : 0;
 }
 
 /* Every object of `head` has INCR and side count `side`. */

@@ -395,7 +395,9 @@ typedef struct ouro__gen {
  *     them), NULL for the others; at the cycle's end they move to dirty[]
  *     and side[] is all NULL again. */
 enum { OURO__INC_IDLE = 0, OURO__INC_SUBTRACT = 1, OURO__INC_MARK = 2, OURO__INC_FINISH = 3 };
-/* A side count: 8 bits per 16 bytes of arena (incremental.c). */
+/* A side count: 8 bits per 32 bytes of arena (incremental.c): no two
+ * collector-tracked objects of a single-thread heap share 32 bytes, since
+ * none has a block under 32 bytes (OURO__TYPE_SMALLGC). */
 typedef int8_t side_t;
 /* The side counts that do not fit in 8 bits (incremental.c, ovf_slot). */
 typedef struct ouro__side_ovf {
@@ -1593,6 +1595,14 @@ static inline void ouro__trace_free(ouro_heap *h, void *block, int raw)
  * `keep` (true: kept, not freed) and take blocks back through `take` (NULL:
  * none kept). */
 #define OURO__TYPE_FREELIST (1u << 30)
+/* Set by ouro on a collector-tracked type whose objects are under 32
+ * bytes (a bare header): its allocations take the general path, which
+ * gives a single-thread heap's tracked objects blocks of 32 bytes at
+ * least, so that every one has a side count of its own (incremental.c).
+ * Written with the type's id, before the id is published. */
+#define OURO__TYPE_SMALLGC (1u << 29)
+/* The least block of a single-thread heap's collector-tracked object. */
+#define OURO__GC_MIN_BLOCK 32
 typedef struct ouro__types_hooks {
     ouro_object *(*take)(ouro_heap *h, ouro_type *t, size_t size);
     bool (*keep)(ouro_heap *h, ouro_object *o);

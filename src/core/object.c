@@ -62,6 +62,8 @@ static int type_ready(ouro_type *t)
             rc = OURO_ELIMIT;
         } else {
             type_table[type_count] = t;
+            if ((t->flags & OURO_TYPE_GC) && t->basic_size < OURO__GC_MIN_BLOCK)
+                t->flags |= OURO__TYPE_SMALLGC;
             type_kind[type_count] =
                 (uint8_t)(((t->flags & OURO_TYPE_GC) ? KIND_GC : 0) |
                           ((t->clear || t->dealloc) ? KIND_HOOKS : 0) |
@@ -195,6 +197,8 @@ static __attribute__((noinline)) ouro_object *new_slow(ouro_heap *h, ouro_type *
     if (ouro__alloc_fails(h))
         return NULL;
     bool gc = (type->flags & OURO_TYPE_GC) != 0;
+    if (gc && size < OURO__GC_MIN_BLOCK)
+        size = OURO__GC_MIN_BLOCK; /* a side count of its own (internal.h) */
     if (gc) {
         /* CPython counts the allocation and may collect before the new
          * object is tracked, so the new object is never part of that
@@ -282,7 +286,8 @@ new_fast(ouro_heap *h, ouro_type *type, const char *file, int line, const char *
     {
         uint32_t id = __atomic_load_n(&type->id, __ATOMIC_ACQUIRE);
         unsigned tf = type->flags;
-        if (OURO__UNLIKELY(id == 0 || h->alloc_slow || (tf & OURO__TYPE_FREELIST))) {
+        if (OURO__UNLIKELY(id == 0 || h->alloc_slow ||
+                           (tf & (OURO__TYPE_FREELIST | OURO__TYPE_SMALLGC)))) {
             /* A shared heap's objects: its own fast path (shared.c). */
             if (id != 0 && h->shared != NULL)
                 return ouro__shared_new(h, type, file, line, func, size);
@@ -309,7 +314,9 @@ slow:
 ouro_object *ouro_new_sized_at(ouro_heap *h, ouro_type *type, size_t size, const char *file,
                               int line, const char *func)
 {
-    if (OURO__UNLIKELY(!type))
+    /* (a tracked object under 32 bytes: new_slow gives it 32) */
+    if (OURO__UNLIKELY(!type) ||
+        OURO__UNLIKELY(size < OURO__GC_MIN_BLOCK && (type->flags & OURO_TYPE_GC)))
         return new_slow(h, type, file, line, func, size);
     return new_fast(h, type, file, line, func, size);
 }
