@@ -2259,3 +2259,86 @@ TEST(shared_thread_exiting_attached_is_detached)
     CHECK_EQ(stats_of(h).bytes_in_use, 0);
     CHECK_EQ(ouro_heap_free(h), 0);
 }
+
+/* A producer hands objects to a consumer and detaches at once; the
+ * consumer drops them (each queued to the producer, 64 at a time) and
+ * detaches.  Some of the consumer's batches reach the producer's queue
+ * while it is detaching: after its own last look at its queue, before
+ * its state says DETACHED, when the consumer's own detach looked for
+ * detached owners' queues and did not take it.  Whatever the timing,
+ * once both have detached every object is dead: the detach takes what
+ * arrives while it closes (found by make bench, 2026-12-03: W11's object
+ * producer/consumer ended with 256 or 384 objects alive, one run in
+ * twelve).  The main thread, parked meanwhile, reaches no safe point
+ * before it counts. */
+typedef struct handoff {
+    ouro_heap *h;
+    ouro_object *objs[256];
+    int n; /* how many the consumer drops before the rest: sweeps the timing */
+    atomic_int ready;
+} handoff;
+
+static ouro_type hleaf_type = {.name = "hleaf", .basic_size = 32};
+
+static void *handoff_producer(void *arg)
+{
+    handoff *x = arg;
+    CHECK_EQ(ouro_thread_attach(x->h), 0);
+    for (int i = 0; i < 256; i++) {
+        x->objs[i] = ouro_new(x->h, &hleaf_type);
+        CHECK(x->objs[i] != NULL);
+        atomic_store(&x->ready, i + 1);
+    }
+    atomic_store(&x->ready, 257);
+    CHECK_EQ(ouro_thread_detach(x->h), 0);
+    return NULL;
+}
+
+static void *handoff_consumer(void *arg)
+{
+    handoff *x = arg;
+    CHECK_EQ(ouro_thread_attach(x->h), 0);
+    /* the first objects before the producer is done, the rest while it
+     * detaches */
+    for (int i = 0; i < x->n; i++) {
+        while (atomic_load(&x->ready) <= i)
+            ;
+        ouro_decref(x->objs[i]);
+    }
+    while (atomic_load(&x->ready) <= 256)
+        ;
+    for (int i = x->n; i < 256; i++)
+        ouro_decref(x->objs[i]);
+    CHECK_EQ(ouro_thread_detach(x->h), 0);
+    return NULL;
+}
+
+TEST(shared_objects_released_while_their_owner_detaches_die_by_the_last_detach)
+{
+    ouro_heap *h = shared_heap(NULL);
+    CHECK(h != NULL);
+    int rounds = (RUNNING_ON_VALGRIND ? 20 : 300) * scale();
+    int late = 0;
+    for (int r = 0; r < rounds; r++) {
+        static handoff x;
+        x.h = h;
+        x.n = 256 - 1 - r % 192;
+        atomic_store(&x.ready, 0);
+        pthread_t p, c;
+        CHECK_EQ(ouro_thread_park(h), 0);
+        CHECK_EQ(pthread_create(&c, NULL, handoff_consumer, &x), 0);
+        CHECK_EQ(pthread_create(&p, NULL, handoff_producer, &x), 0);
+        CHECK_EQ(pthread_join(p, NULL), 0);
+        CHECK_EQ(pthread_join(c, NULL), 0);
+        CHECK_EQ(ouro_thread_unpark(h), 0);
+        size_t alive = stats_of(h).objects;
+        if (alive != 0) {
+            late++;
+            CHECK_EQ(ouro_safepoint(h), 0); /* takes them, for the next round */
+        }
+    }
+    CHECK_EQ(late, 0);
+    CHECK_EQ(stats_of(h).objects, 0);
+    CHECK_EQ(ouro_heap_check(h), 0);
+    CHECK_EQ(ouro_heap_free(h), 0);
+}

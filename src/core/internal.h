@@ -566,6 +566,9 @@ typedef struct ouro__talloc {
     uint32_t ocache_n;        /* objects in all slots */
     int claim;                /* atomic: 1 while a thread takes a detached
                                  state's queue, or adopts it */
+    int closing;              /* atomic: its thread is detaching, past its
+                                 last look at its queue but one (detach);
+                                 0 again when a thread adopts it */
     size_t objects_new, objects_freed;
     unsigned dealloc_depth;
     ouro_object *deferred;
@@ -1595,14 +1598,17 @@ static inline void ouro__trace_free(ouro_heap *h, void *block, int raw)
  * `keep` (true: kept, not freed) and take blocks back through `take` (NULL:
  * none kept). */
 #define OURO__TYPE_FREELIST (1u << 30)
-/* Set by ouro on a collector-tracked type whose objects are under 32
- * bytes (a bare header): its allocations take the general path, which
- * gives a single-thread heap's tracked objects blocks of 32 bytes at
- * least, so that every one has a side count of its own (incremental.c).
- * Written with the type's id, before the id is published. */
+/* Set by ouro on a collector-tracked type whose objects are a bare
+ * 16-byte header (the 16-byte class; 17 to 31 bytes take the 32-byte
+ * class anyway): its allocations take the general path, which gives a
+ * single-thread heap's tracked objects blocks of 32 bytes at least, so
+ * that every one has a side count of its own (incremental.c).  Written
+ * with the type's id, before the id is published. */
 #define OURO__TYPE_SMALLGC (1u << 29)
 /* The least block of a single-thread heap's collector-tracked object. */
 #define OURO__GC_MIN_BLOCK 32
+/* Whether a tracked object of `size` bytes would get a smaller block. */
+static inline bool ouro__gc_block_short(size_t size) { return size <= sizeof(ouro_object); }
 typedef struct ouro__types_hooks {
     ouro_object *(*take)(ouro_heap *h, ouro_type *t, size_t size);
     bool (*keep)(ouro_heap *h, ouro_object *o);

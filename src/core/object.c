@@ -62,7 +62,7 @@ static int type_ready(ouro_type *t)
             rc = OURO_ELIMIT;
         } else {
             type_table[type_count] = t;
-            if ((t->flags & OURO_TYPE_GC) && t->basic_size < OURO__GC_MIN_BLOCK)
+            if ((t->flags & OURO_TYPE_GC) && ouro__gc_block_short(t->basic_size))
                 t->flags |= OURO__TYPE_SMALLGC;
             type_kind[type_count] =
                 (uint8_t)(((t->flags & OURO_TYPE_GC) ? KIND_GC : 0) |
@@ -197,7 +197,7 @@ static __attribute__((noinline)) ouro_object *new_slow(ouro_heap *h, ouro_type *
     if (ouro__alloc_fails(h))
         return NULL;
     bool gc = (type->flags & OURO_TYPE_GC) != 0;
-    if (gc && size < OURO__GC_MIN_BLOCK)
+    if (gc && ouro__gc_block_short(size))
         size = OURO__GC_MIN_BLOCK; /* a side count of its own (internal.h) */
     if (gc) {
         /* CPython counts the allocation and may collect before the new
@@ -314,9 +314,9 @@ slow:
 ouro_object *ouro_new_sized_at(ouro_heap *h, ouro_type *type, size_t size, const char *file,
                               int line, const char *func)
 {
-    /* (a tracked object under 32 bytes: new_slow gives it 32) */
+    /* (a tracked bare header: new_slow gives it 32 bytes) */
     if (OURO__UNLIKELY(!type) ||
-        OURO__UNLIKELY(size < OURO__GC_MIN_BLOCK && (type->flags & OURO_TYPE_GC)))
+        OURO__UNLIKELY(ouro__gc_block_short(size) && (type->flags & OURO_TYPE_GC)))
         return new_slow(h, type, file, line, func, size);
     return new_fast(h, type, file, line, func, size);
 }

@@ -1009,7 +1009,7 @@ static void queue_push_chain(ouro_heap *h, ouro__talloc *owner, uint32_t first, 
     do {
         __atomic_store_n(&b->qlink, head, __ATOMIC_RELAXED);
     } while (!__atomic_compare_exchange_n(&owner->oqueue, &head, first, true,
-                                          __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+                                          __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
 }
 
 /* Slot s of ta's ocache onto its owner's queue, and emptied.  Run by ta's
@@ -1738,11 +1738,20 @@ static void process_orphans(ouro_heap *h, ouro__talloc *me)
     bool again = true;
     while (again) {
     again = false;
+    bool waited = false;
     for (uint32_t i = 0; i < n; i++) {
         ouro__talloc *ta = ALOAD(&h->tallocs[i]);
-        if (ta == me || __atomic_load_n(&ta->oqueue, __ATOMIC_RELAXED) == 0 ||
-            __atomic_load_n(&ta->state, __ATOMIC_ACQUIRE) != OURO__TS_DETACHED)
+        if (ta == me || __atomic_load_n(&ta->oqueue, __ATOMIC_SEQ_CST) == 0)
             continue;
+        if (__atomic_load_n(&ta->state, __ATOMIC_SEQ_CST) != OURO__TS_DETACHED) {
+            /* Its thread may be detaching past its last look at its queue
+             * (ouro_thread_detach: CLOSING): then nobody else takes what
+             * this thread's pushes left there.  Wait until it is detached
+             * and take it. */
+            if (__atomic_load_n(&ta->closing, __ATOMIC_SEQ_CST))
+                again = waited = true;
+            continue;
+        }
         int free_claim = 0;
         if (!__atomic_compare_exchange_n(&ta->claim, &free_claim, 1, false, __ATOMIC_ACQUIRE,
                                          __ATOMIC_RELAXED))
@@ -1757,6 +1766,10 @@ static void process_orphans(ouro_heap *h, ouro__talloc *me)
     /* what those deaths queued, pushed now: the next round may take it */
     if (me->ocache_n > 0)
         ocache_flush(h, me);
+    if (waited) {
+        safepoint(h, me); /* (a stop may be waiting for this thread) */
+        sched_yield();
+    }
     }
 }
 
@@ -1895,6 +1908,7 @@ int ouro_thread_attach(ouro_heap *h)
         ASTORE(&h->tallocs[S->ntallocs], ta);
         __atomic_store_n(&S->ntallocs, S->ntallocs + 1, __ATOMIC_RELEASE);
     }
+    __atomic_store_n(&ta->closing, 0, __ATOMIC_SEQ_CST);
     ASTORE(&ta->state, OURO__TS_ATTACHED);
     ta->thread = pthread_self();
     ta->nest = 1;
@@ -1928,6 +1942,17 @@ int ouro_thread_detach(ouro_heap *h)
      * DETACHED, another thread may adopt it. */
     exit_hook_remove(ta);
     catch_up(h, ta);
+    /* CLOSING.  Another thread may push objects onto this queue after
+     * catch_up took it, and look for detached owners' queues (its own
+     * detach, process_orphans) before this state reads DETACHED: nobody
+     * would take them.  So: closing is set, then the queue is looked at
+     * again until empty; a thread that pushes and then finds the queue
+     * non-empty reads closing after its push, and waits for DETACHED
+     * when it is set.  All four accesses are sequentially consistent:
+     * either this thread sees the push, or the pusher sees closing. */
+    __atomic_store_n(&ta->closing, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&ta->oqueue, __ATOMIC_SEQ_CST) != 0)
+        process_queue(h, ta, ta);
     bury(h, ta, ta);
     push_held(h, ta); /* what the burial freed of others' pools */
     ouro__pcache_drop_all(h, ta); /* its empty pools back to the arenas */
