@@ -37,18 +37,6 @@ CACHE = "I1 and D1 32 KiB 8-way, LL 1 MiB 16-way, 64-byte lines"
 FIGS = (("ir", "I   refs:"), ("d1", "D1  misses:"), ("ll", "LLd misses:"))
 
 
-def binarytrees_nodes(n):
-    """The nodes binary-trees N allocates (CLBG rules: the stretch tree,
-    the long-lived tree, and 2^(N-d+4) trees of depth d for d = 4, 6, ..
-    N), each tree of depth d 2^(d+1) - 1 nodes."""
-    min_depth = 4
-    max_depth = max(min_depth + 2, n)
-    total = 2 ** (max_depth + 2) - 1 + 2 ** (max_depth + 1) - 1
-    for d in range(min_depth, max_depth + 1, 2):
-        total += (1 << (max_depth - d + min_depth)) * (2 ** (d + 1) - 1)
-    return total
-
-
 class Row:
     """One row: a workload at one size, counted for several peers.
 
@@ -64,7 +52,8 @@ class Row:
 
 def rows(bin_dir, quick, expected):
     """The rows: `expected` holds run.py's reference texts
-    (binarytrees(n), gcbench(*args))."""
+    (binarytrees(n), gcbench(*args)) and binary-trees' node count
+    (nodes(n): every check value it prints counts a tree's nodes)."""
     prog = lambda name, peer, *a: [os.path.join(bin_dir, "%s_%s" % (name, peer))] + \
         [str(x) for x in a]
     out = []
@@ -83,7 +72,7 @@ def rows(bin_dir, quick, expected):
 
     # W1 binary-trees, per node
     n = 8 if quick else 16
-    nodes = binarytrees_nodes(n)
+    nodes = expected["nodes"](n)
     w1 = {p: [(prog("w1_binarytrees", p, n), nodes)]
           for p in ["ouro", "glibc", "mimalloc", "jemalloc", "boehm"]}
     w1["ouro_off"] = [(prog("w1_binarytrees", "ouro", n, 0, "off"), nodes)]
@@ -126,7 +115,7 @@ def rows(bin_dir, quick, expected):
     out.append(Row("W11", "GCBench %s, 1 thread" % " ".join(map(str, args)), "per run", w11,
                    "ouro_single", {p: text_is(expected["gcbench"](*args)) for p in w11}))
     n = 8 if quick else 16
-    w11 = {p: [(prog("w11_threads", p, "otrees", n, 1), binarytrees_nodes(n))]
+    w11 = {p: [(prog("w11_threads", p, "otrees", n, 1), expected["nodes"](n))]
            for p in ["ouro", "ouro_single"]}
     out.append(Row("W11", "binary-trees N=%d, ouro objects, 1 thread" % n, "per node", w11,
                    "ouro_single", {p: text_is(expected["binarytrees"](n)) for p in w11}))

@@ -115,7 +115,8 @@ def gcbench_expected(stretch, long_depth, array, dmin, dmax):
 
 
 def binarytrees_sum(n):
-    """The sum of every check value binary-trees N prints (W9's check)."""
+    """The sum of every check value binary-trees N prints (W9's check),
+    which is also the number of nodes it allocates (bench/costs.py)."""
     min_depth = 4
     max_depth = max(min_depth + 2, n)
     total = 2 ** (max_depth + 2) - 1 + 2 ** (max_depth + 1) - 1
@@ -1399,7 +1400,8 @@ def main():
     if want_costs:
         # after the timed runs, two at a time: counts do not depend on the load
         cost_rows = costs.rows(BIN, args.quick, {"binarytrees": binarytrees_expected,
-                                                 "gcbench": gcbench_expected})
+                                                 "gcbench": gcbench_expected,
+                                                 "nodes": binarytrees_sum})
         print("bench: costs (cachegrind), %d rows" % len(cost_rows), flush=True)
         cost_results, cost_failures = costs.run(cost_rows, run_once, timeout * 4, args.jobs,
                                                 args.verbose)
