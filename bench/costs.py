@@ -8,8 +8,10 @@ seen there.  This section counts instead: every program below runs under
 Valgrind's cachegrind, which counts the instructions executed and
 simulates one fixed cache hierarchy (CACHE: 32 KiB 8-way L1 caches, a
 1 MiB 16-way last level, 64-byte lines, whatever the machine has), so the
-figures are the same on every machine and in every run, and a ratio moves
-only when code moves.  What they cannot show is what the simulation
+figures are the same on every machine and, to a fraction of a percent, in
+every run (the programs read the clock; jemalloc's decay is timed, which
+moves its last-level misses by a few percent), and a ratio moves only
+when code moves.  What they cannot show is what the simulation
 leaves out (prefetching, the second thread, the kernel's page faults),
 which the timed tables keep.
 
@@ -189,7 +191,8 @@ def markdown(all_rows, results, label, order):
     ratios to each row's base peer."""
     L = ["## Costs counted: instructions and simulated cache misses (cachegrind)", "",
          "Each program run once under cachegrind (%s; bench/costs.py): the same figures on "
-         "every machine and in every run, so a ratio here moves only when code does.  "
+         "every machine and, to a fraction of a percent, in every run, so a ratio here moves "
+         "only when code does.  "
          "Per node, pair or run; the pair loops' figures are the difference of two sizes "
          "(start-up cancels).  Cells: instructions / D1 misses / LL misses." % CACHE, ""]
     peers = [p for p in order if any(p in results.get((r.key, r.name), {}) for r in all_rows)]
