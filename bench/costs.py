@@ -54,22 +54,25 @@ class Row:
 
 def rows(bin_dir, quick, expected):
     """The rows: `expected` holds run.py's reference texts
-    (binarytrees(n), gcbench(*args)) and binary-trees' node count
-    (nodes(n): every check value it prints counts a tree's nodes)."""
+    (binarytrees(n), gcbench(*args)), binary-trees' node count (nodes(n):
+    every check value it prints counts a tree's nodes) and its reader of
+    a program's output (parse(stdout): figures, @check lines, text, ...),
+    so that a counted run is checked as a timed one is."""
     prog = lambda name, peer, *a: [os.path.join(bin_dir, "%s_%s" % (name, peer))] + \
         [str(x) for x in a]
     out = []
 
+    parse = expected["parse"]
+
     def text_is(want):
         def check(stdout):
-            got = "".join(l + "\n" for l in stdout.splitlines() if not l.startswith("@"))
+            got = parse(stdout)[2]
             return None if got == want else "wrong output: %r" % got[:200]
         return check
 
     def check_has(line):
         def check(stdout):
-            return None if ("@check " + line) in stdout.splitlines() else \
-                "no '@check %s' line" % line
+            return None if line in parse(stdout)[1] else "no '@check %s' line" % line
         return check
 
     # W1 binary-trees, per node

@@ -13,7 +13,7 @@
     python3 bench/run.py --runs 5     runs per peer (default 3; the median is kept)
     python3 bench/run.py --only COSTS only the counted section (bench/costs.py:
                                       instructions and simulated cache misses
-                                      under cachegrind, the same on every run)
+                                      under cachegrind, the same on any machine)
 
 What it does, in order:
 
@@ -1401,7 +1401,8 @@ def main():
         # after the timed runs, two at a time: counts do not depend on the load
         cost_rows = costs.rows(BIN, args.quick, {"binarytrees": binarytrees_expected,
                                                  "gcbench": gcbench_expected,
-                                                 "nodes": binarytrees_sum})
+                                                 "nodes": binarytrees_sum,
+                                                 "parse": parse})
         print("bench: costs (cachegrind), %d rows" % len(cost_rows), flush=True)
         cost_results, cost_failures = costs.run(cost_rows, run_once, timeout * 4, args.jobs,
                                                 args.verbose)
