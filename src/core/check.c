@@ -155,7 +155,7 @@ static int check_visit(ouro_object *o, void *arg)
             cs->bad = 1;
             return 1;
         }
-        if (!h->shared && ouro__block_size(o) < OURO__GC_MIN_BLOCK) {
+        if (ouro__block_size(o) < OURO__GC_MIN_BLOCK) {
             /* two could share a side count (incremental.c) */
             ouro__report(h, "ouro_heap_check: %s object %p: tracked in a %zu-byte block\n",
                          t->name, (void *)o, ouro__block_size(o));

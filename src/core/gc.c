@@ -324,7 +324,10 @@ static void young_retune(ouro_heap *h, int factor)
  */
 static void young_adapt(ouro_heap *h, long found)
 {
-    int f = found * 8 < h->young_threshold ? h->young_factor * 2 : 1;
+    /* (a shared heap's young_threshold may be relative to the count,
+     * under the incremental schedule: its trigger is young_limit) */
+    long trigger = h->shared && h->incremental ? h->young_limit : h->young_threshold;
+    int f = found * 8 < trigger ? h->young_factor * 2 : 1;
     if (f > h->young_growth)
         f = h->young_growth;
     if (h->incremental && f > INC_YOUNG_MAX)
@@ -1513,6 +1516,14 @@ static int increment_with_callback(ouro_heap *h, long budget)
  * allocates faster.
  */
 enum { INC_EVERY = 256, INC_WORK_PER_ALLOC = 16 };
+/* A shared heap stops the world for each increment (some 40 us on two
+ * cores, docs/performance.md's stop waits), so its increments come four
+ * times rarer and do four times the work: a stop per INC_EVERY_SHARED
+ * tracked allocations of one thread.  Its young lists count per thread
+ * (ouro__talloc.young_count, flushed into generation 0 at each stop), so
+ * the trigger it leaves in young_threshold is relative: what one thread
+ * may still allocate before the next young collection or increment. */
+enum { INC_EVERY_SHARED = 4 * INC_EVERY };
 
 /*
  * The most trash an automatic young collection of the incremental schedule
@@ -1533,6 +1544,7 @@ enum { YOUNG_CLEAR_MAX = 2048 };
 static void incremental_schedule(ouro_heap *h)
 {
     long count = h->gen[0].count;
+    const long every = h->shared ? INC_EVERY_SHARED : INC_EVERY;
     ouro__inc_scrub(h, 2); /* the last cycle's side tables, two per pause */
     if (count > h->young_backlog + h->young_limit) {
         long found = collect_with_callback(h, 0, YOUNG_CLEAR_MAX);
@@ -1550,14 +1562,16 @@ static void incremental_schedule(ouro_heap *h)
         h->inc.since = h->young_backlog;
     } else if (h->inc.phase != OURO__INC_IDLE) {
         long budget = (count - h->inc.since) * INC_WORK_PER_ALLOC;
-        if (budget < INC_EVERY * INC_WORK_PER_ALLOC)
-            budget = INC_EVERY * INC_WORK_PER_ALLOC;
+        if (budget < every * INC_WORK_PER_ALLOC)
+            budget = every * INC_WORK_PER_ALLOC;
         increment_with_callback(h, budget);
         h->inc.since = h->gen[0].count;
     }
     long next = h->young_backlog + h->young_limit;
-    if (h->inc.phase != OURO__INC_IDLE && h->inc.since + INC_EVERY < next)
-        next = h->inc.since + INC_EVERY;
+    if (h->inc.phase != OURO__INC_IDLE && h->inc.since + every < next)
+        next = h->inc.since + every;
+    if (h->shared) /* relative to what the threads' counts start from */
+        next = next > h->gen[0].count ? next - h->gen[0].count : 0;
     h->young_threshold = next;
 }
 
@@ -1635,7 +1649,7 @@ typedef struct stopped_call {
 } stopped_call;
 enum { SC_COLLECT, SC_ENABLE, SC_THRESHOLD, SC_SCHEDULE, SC_GET_OBJECTS, SC_REFERRERS,
        SC_FREEZE, SC_UNFREEZE, SC_DEBUG, SC_CB_ADD, SC_CB_REMOVE, SC_GARBAGE_CLEAR,
-       SC_GROWTH, SC_COUNT, SC_TRACK, SC_UNTRACK };
+       SC_GROWTH, SC_COUNT, SC_TRACK, SC_UNTRACK, SC_STEP };
 static void stopped_fn(ouro_heap *h, void *arg);
 static long stopped(ouro_heap *h, stopped_call c)
 {
@@ -1667,8 +1681,8 @@ long ouro_gc_step(ouro_heap *h, long work)
 {
     if (!h || work < 1)
         return OURO_EINVAL;
-    if (h->shared)
-        return OURO_ENOTSUP; /* the world stops for whole collections */
+    if (SHARED_CALL(h)) /* an increment stops the world, as a collection does */
+        return stopped(h, (stopped_call){.kind = SC_STEP, .a = work});
     ouro__check_owner(h);
     if (h->collecting)
         return 0;
@@ -1743,14 +1757,9 @@ int ouro_gc_set_schedule(ouro_heap *h, int schedule)
 {
     if (!h)
         return OURO_EINVAL;
-    if (h->shared && (schedule == OURO_GC_SCHEDULE_INCREMENTAL ||
-                      schedule == OURO_GC_SCHEDULE_DEFAULT)) {
-        /* A shared heap's default is the stop-the-world schedule: its
-         * increments would run while other threads change the heap. */
-        if (schedule == OURO_GC_SCHEDULE_INCREMENTAL)
-            return OURO_ENOTSUP;
+    /* A shared heap's default is the adaptive schedule (heap.c). */
+    if (h->shared && schedule == OURO_GC_SCHEDULE_DEFAULT)
         schedule = OURO_GC_SCHEDULE_ADAPTIVE;
-    }
     if (SHARED_CALL(h))
         return (int)stopped(h, (stopped_call){.kind = SC_SCHEDULE, .a = schedule});
     switch (schedule) {
@@ -2086,6 +2095,11 @@ static void stopped_fn(ouro_heap *h, void *arg)
         ouro__shared_gc_own_stop(h, saved);
         break;
     }
+    case SC_STEP:
+        /* (the threads' counts stay theirs: their young trigger is
+         * relative to them) */
+        c->result = ouro_gc_step(h, c->a);
+        break;
     case SC_ENABLE:
         c->a ? ouro_gc_enable(h) : ouro_gc_disable(h);
         break;

@@ -136,8 +136,10 @@ ouro_heap *ouro_heap_new(const ouro_config *cfg)
     if (h->shared) {
         for (uint32_t i = 0; i < OURO__MAX_THREADS; i++)
             ouro__list_init(h, &h->young[i].head);
-        /* The world stops for every collection: the stop-the-world
-         * schedule, not the incremental one (shared.c). */
+        /* The adaptive stop-the-world schedule by default: the
+         * incremental one is available (ouro_gc_set_schedule), but each
+         * of its many small young collections and increments stops every
+         * thread (docs/design.md §10). */
         ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_ADAPTIVE);
     }
     ouro__heap_hooks_run(h);

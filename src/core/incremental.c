@@ -308,6 +308,17 @@ static inline int32_t side_count(ouro_heap *h, const side_t *s, uint32_t ref)
     return v ? *v : SIDE_SAT;
 }
 
+/* o's count as MARK reads it: INT64_MAX for an immortal object (always
+ * alive); a shared heap's both parts added (gc.c's gc_count: the world is
+ * stopped during an increment), whose mortal counts have the top bit set
+ * too. */
+static inline int64_t inc_count(ouro_heap *h, const ouro_object *o)
+{
+    if (OURO__UNLIKELY(h->shared != NULL))
+        return ouro_is_immortal(o) ? INT64_MAX / 2 : (int64_t)ouro__shared_refcount(o);
+    return (int32_t)o->refcnt < 0 ? INT64_MAX / 2 : (int64_t)o->refcnt;
+}
+
 /* ------------------------------------------------------------ the cursor */
 
 /* The list the cursor walks: INC_SCAN, or INC_BATCH in FINISH. */
@@ -482,8 +493,7 @@ static bool mark(ouro_heap *h, long *budget)
         side_t *s = side_at(h, h->inc.cursor);
         if (!s)
             return false;
-        if (*s == SIDE_ALIVE || (int32_t)o->refcnt < 0 /* immortal */ ||
-            (int64_t)o->refcnt + side_count(h, s, h->inc.cursor) > 0) {
+        if (*s == SIDE_ALIVE || inc_count(h, o) + side_count(h, s, h->inc.cursor) > 0) {
             *s = SIDE_ALIVE;
             if (ouro__traverse(o, visit_mark, h))
                 return false;

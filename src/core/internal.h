@@ -396,7 +396,7 @@ typedef struct ouro__gen {
  *     and side[] is all NULL again. */
 enum { OURO__INC_IDLE = 0, OURO__INC_SUBTRACT = 1, OURO__INC_MARK = 2, OURO__INC_FINISH = 3 };
 /* A side count: 8 bits per 32 bytes of arena (incremental.c): no two
- * collector-tracked objects of a single-thread heap share 32 bytes, since
+ * collector-tracked objects share 32 bytes, since
  * none has a block under 32 bytes (OURO__TYPE_SMALLGC). */
 typedef int8_t side_t;
 /* The side counts that do not fit in 8 bits (incremental.c, ovf_slot). */
@@ -1600,12 +1600,12 @@ static inline void ouro__trace_free(ouro_heap *h, void *block, int raw)
 #define OURO__TYPE_FREELIST (1u << 30)
 /* Set by ouro on a collector-tracked type whose objects are a bare
  * 16-byte header (the 16-byte class; 17 to 31 bytes take the 32-byte
- * class anyway): its allocations take the general path, which gives a
- * single-thread heap's tracked objects blocks of 32 bytes at least, so
+ * class anyway): its allocations take the general path, which gives
+ * tracked objects blocks of 32 bytes at least, on every heap, so
  * that every one has a side count of its own (incremental.c).  Written
  * with the type's id, before the id is published. */
 #define OURO__TYPE_SMALLGC (1u << 29)
-/* The least block of a single-thread heap's collector-tracked object. */
+/* The least block of a collector-tracked object. */
 #define OURO__GC_MIN_BLOCK 32
 /* Whether a tracked object of `size` bytes would get a smaller block. */
 static inline bool ouro__gc_block_short(size_t size) { return size <= sizeof(ouro_object); }

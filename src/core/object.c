@@ -192,13 +192,13 @@ static __attribute__((noinline)) ouro_object *new_slow(ouro_heap *h, ouro_type *
         ouro__set_error(h, rc);
         return NULL;
     }
+    bool gc = (type->flags & OURO_TYPE_GC) != 0;
+    if (gc && ouro__gc_block_short(size))
+        size = OURO__GC_MIN_BLOCK; /* a side count of its own (internal.h) */
     if (h->shared)
         return ouro__shared_new(h, type, file, line, func, size);
     if (ouro__alloc_fails(h))
         return NULL;
-    bool gc = (type->flags & OURO_TYPE_GC) != 0;
-    if (gc && ouro__gc_block_short(size))
-        size = OURO__GC_MIN_BLOCK; /* a side count of its own (internal.h) */
     if (gc) {
         /* CPython counts the allocation and may collect before the new
          * object is tracked, so the new object is never part of that
@@ -288,8 +288,9 @@ new_fast(ouro_heap *h, ouro_type *type, const char *file, int line, const char *
         unsigned tf = type->flags;
         if (OURO__UNLIKELY(id == 0 || h->alloc_slow ||
                            (tf & (OURO__TYPE_FREELIST | OURO__TYPE_SMALLGC)))) {
-            /* A shared heap's objects: its own fast path (shared.c). */
-            if (id != 0 && h->shared != NULL)
+            /* A shared heap's objects: its own fast path (shared.c);
+             * a bare tracked header's size is new_slow's to round. */
+            if (id != 0 && h->shared != NULL && !(tf & OURO__TYPE_SMALLGC))
                 return ouro__shared_new(h, type, file, line, func, size);
             goto slow;
         }
