@@ -329,6 +329,16 @@ def build_cases(quick):
                           "ms", cmds, expect="live %d" % n, scale=1e3, pauses=True,
                           timeline=True, extras=PAUSE_EXTRAS, schedule=SCHEDULE_INCREMENTAL))
 
+    # W5 on a shared heap that one thread uses (SHARED 1): the incremental
+    # schedule, which a shared heap runs when asked (every increment stops
+    # the world), against its default, the adaptive schedule.
+    n = 50000 if q else 5000000
+    cmds = {"ouro": prog("w5_pauses", "ouro", n, -3, 1),
+            "ouro_ada": prog("w5_pauses", "ouro", n, ADAPTIVE_SCHEDULE, 1)}
+    cases.append(Case("W5", "grow to %s live, shared heap: longest pause" % fmt_count(n),
+                      "pause_max_s", "ms", cmds, expect="live %d" % n, scale=1e3, pauses=True,
+                      extras=PAUSE_EXTRAS, schedule=SCHEDULE_INCREMENTAL))
+
     # W7 weak references
     n = 20000 if q else 1000000
     cases.append(Case("W7", "%s weakrefs, referents die by refcount" % fmt_count(n), "time_s",

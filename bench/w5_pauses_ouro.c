@@ -24,7 +24,10 @@
  *   schedule      the schedule run under (bench_schedule)
  *   check         the objects alive at the end
  *
- * usage: w5_pauses_ouro N [SCHEDULE]
+ * usage: w5_pauses_ouro N [SCHEDULE [SHARED]]
+ * (SHARED 1: on a shared heap that the main thread alone uses, onode.h's
+ * bench_ouro_heap_shared, where each collection and each increment stops
+ * the world.)
  */
 #include <stddef.h>
 
@@ -52,7 +55,7 @@ static void on_gc(ouro_heap *h, const char *phase, const ouro_gc_info *info, voi
 int main(int argc, char **argv)
 {
     long n = bench_arg_long(argc, argv, 1, 5000000);
-    ouro_heap *h = bench_ouro_heap();
+    ouro_heap *h = bench_ouro_heap_shared(bench_arg_long(argc, argv, 3, 0));
     bench_schedule(h, bench_arg_long(argc, argv, 2, 0));
     gc_clock c = {0};
     bench_pauses_init(&c.pauses);

@@ -529,9 +529,15 @@ OURO_API int ouro_heap_disown(ouro_heap *h);
  *     (the collector's).  gc callbacks run with the world stopped.  A
  *     thread's new
  *     tracked objects stay on a young list of its own until the next
- *     collection.  The schedule is the stop-the-world one (adaptive, or
- *     CPython 3.11's: a heap driven by one thread collects exactly as a
- *     single-thread heap does); the incremental one is refused.
+ *     collection.  The default schedule is the adaptive stop-the-world
+ *     one (CPython 3.11's is one call away: a heap driven by one thread
+ *     collects exactly as a single-thread heap does).  The incremental
+ *     schedule and ouro_gc_step work too, each increment and young
+ *     collection a stop of the world: pauses stay under a millisecond
+ *     as the heap grows, but with many threads the stops cost
+ *     throughput (docs/design.md §10).  An increment's exact
+ *     collections run their finalizers and callbacks with the world
+ *     stopped (they must not wait for another thread).
  *   - weak references, with callbacks, made and read from any thread:
  *     ouro_weakref_get returns a new strong reference or NULL, never an
  *     object dying in another thread (a referent whose count reached zero
@@ -551,8 +557,6 @@ OURO_API int ouro_heap_disown(ouro_heap *h);
  * starting and stopping it stop the world, as do snapshots, census and
  * leak reports and the object-graph queries (their visitors run with the
  * world stopped: they must not wait for another thread).
- * Not yet: ouro_gc_step and the incremental schedule: those calls fail
- * with OURO_ENOTSUP.
  * ouro_heap_last_error is per thread on a shared heap.
  * ouro_heap_free must be called by an attached thread once every other
  * thread has detached (OURO_EBUSY before); it frees every queued object
@@ -772,7 +776,8 @@ OURO_API void ouro_gc_get_count(ouro_heap *h, int out[OURO_GC_GENERATIONS]);
  * cycle found garbage in under 1/32 of what it kept; at least 4 x
  * threshold0), an incremental cycle starts: its work is spread over
  * increments between young collections (one every 256 net tracked
- * allocations, 16 objects of work per allocation, so that a cycle ends
+ * allocations; on a shared heap, every 1,024 of one thread's, each
+ * increment a stop of the world; 16 objects of work per allocation, so that a cycle ends
  * before the heap grows by an eighth: it cannot fall behind), and it ends
  * with CPython's exact collection of the objects it found unreachable, a
  * batch of whole components per increment (finalizers, weak references
@@ -781,7 +786,7 @@ OURO_API void ouro_gc_get_count(ouro_heap *h, int out[OURO_GC_GENERATIONS]);
  * tracked objects, for the cycles' side tables, taken from the page
  * source and kept between cycles (ouro_heap_trim returns them); and a
  * tracked object whose type is a bare 16-byte header takes a block of 32
- * on any single-thread heap, so that each has an entry of its own.
+ * on every heap, so that each has an entry of its own.
  * docs/design.md §9.
  *
  * OURO_GC_SCHEDULE_DEFAULT selects the default (incremental).  Setting a
