@@ -536,8 +536,8 @@ OURO_API int ouro_heap_disown(ouro_heap *h);
  *     collection a stop of the world: pauses stay under a millisecond
  *     as the heap grows, but with many threads the stops cost
  *     throughput (docs/design.md §10).  An increment's exact
- *     collections run their finalizers and callbacks with the world
- *     stopped (they must not wait for another thread).
+ *     collections run their finalizers and callbacks after the world
+ *     restarts, as a collection does.
  *   - weak references, with callbacks, made and read from any thread:
  *     ouro_weakref_get returns a new strong reference or NULL, never an
  *     object dying in another thread (a referent whose count reached zero

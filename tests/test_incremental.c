@@ -56,13 +56,27 @@ static mut_profile base_profile(void)
 enum {
     MODE_MANUAL,      /* automatic collection disabled: only steps and collects */
     MODE_ADAPTIVE,    /* young collections (threshold 20) between the steps */
-    MODE_INCREMENTAL  /* the incremental schedule, threshold 8: automatic
+    MODE_INCREMENTAL, /* the incremental schedule, threshold 8: automatic
                          increments and cycles started after young collections */
+    MODE_SHARED = 4   /* or'ed in: on a shared heap driven by this thread,
+                         where every step and collection stops the world */
 };
 
 static ouro_heap *mode_heap(int mode)
 {
-    ouro_heap *h = tl_heap();
+    ouro_heap *h;
+    if (mode & MODE_SHARED) {
+        ouro_config cfg;
+        ouro_config_init(&cfg);
+        cfg.debug = OURO_DEBUG_CHECKS;
+        cfg.leak_policy = OURO_LEAKS_FAIL;
+        cfg.shared = 1;
+        h = tl_heap_cfg(&cfg);
+        CHECK(h != NULL && ouro_heap_is_shared(h));
+        mode &= ~MODE_SHARED;
+    } else {
+        h = tl_heap();
+    }
     if (mode == MODE_MANUAL) {
         ouro_gc_disable(h);
     } else if (mode == MODE_ADAPTIVE) {
@@ -219,6 +233,39 @@ TEST(incremental_schedule_small_graphs)
     p.w[MOP_RING] = 8;
     totals t = run_scripts("incremental schedule", p, MODE_INCREMENTAL, 7000, nseeds(4), nops());
     CHECK(t.cycles > at_least(5));
+}
+
+/* The same scripts on a shared heap driven by one thread: MARK reads a
+ * shared object's count (both parts), its bare tracked objects have side
+ * counts of their own, and the schedule's relative trigger paces the
+ * increments (docs/design.md §10). */
+TEST(incremental_on_a_shared_heap_steal_moves_and_completeness)
+{
+    mut_profile p = base_profile();
+    p.w[MOP_STEAL] = 20;
+    p.w[MOP_RING] = 6;
+    p.w[MOP_DROP_ROOT] = 8;
+    p.w[MOP_STEP_BIG] = 2;
+    p.w[MOP_COLLECT] = 0;
+    p.resurrect_pct = 15;
+    totals t = run_scripts("shared heap, steps", p, MODE_MANUAL | MODE_SHARED, 8000, nseeds(3),
+                           nops());
+    CHECK(t.moves > at_least(500));
+    CHECK(t.cycles_nonempty > at_least(5));
+    CHECK(t.verified > at_least(500));
+    CHECK(t.resurrections > at_least(10));
+}
+
+TEST(incremental_on_a_shared_heap_schedule)
+{
+    mut_profile p = base_profile();
+    p.w[MOP_STEP] = 5; /* mostly the schedule's own increments */
+    p.w[MOP_NEW] = 15;
+    p.w[MOP_RING] = 8;
+    totals t = run_scripts("shared heap, incremental schedule", p,
+                           MODE_INCREMENTAL | MODE_SHARED, 9000, nseeds(3), nops());
+    CHECK(t.cycles > at_least(5));
+    CHECK(t.callbacks > 0);
 }
 
 /* ------------------------------------------------------------ deterministic */
@@ -571,6 +618,128 @@ TEST(incremental_schedule_under_allocation)
 
 #include "core/internal.h" /* h->young_backward: which way a scan went */
 #include "ttypes.h"
+
+/* ------------------------------------------------------------ code that ends the cycle */
+
+/* A finalizer run by a batch's exact collection calls what ends an
+ * incremental cycle: ouro_gc_set_schedule, ouro_gc_freeze or
+ * ouro_gc_unfreeze, and resurrects its object.  The cycle's lists go back
+ * to the generations (the abandon) while the collection still holds the
+ * batch; what the collection keeps after that must join the oldest
+ * generation, not the abandoned cycle's retry list, where no collection
+ * would see it again (ouro_heap_check: "incremental lists in use with no
+ * cycle"; a full collection then aborted: its sweep found more tracked
+ * objects than the lists held). */
+static int ender_mode, ender_calls;
+static ouro_object *ender_saved;
+static int ender_traverse(ouro_object *o, ouro_visit_fn visit, void *arg)
+{
+    ouro_object *a = ((tnode *)o)->slot[0];
+    return a ? visit(a, arg) : 0;
+}
+static void ender_clear(ouro_heap *h, ouro_object *o)
+{
+    (void)h;
+    ouro_clear(&((tnode *)o)->slot[0]);
+}
+static void ender_finalize(ouro_heap *h, ouro_object *o)
+{
+    ender_calls++;
+    if (ender_mode == 0)
+        CHECK_EQ(ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_INCREMENTAL), 0);
+    else if (ender_mode == 1 || ender_mode == 4)
+        CHECK_EQ(ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_CPYTHON311), 0);
+    else if (ender_mode == 2)
+        ouro_gc_freeze(h);
+    else
+        ouro_gc_unfreeze(h);
+    if (!ender_saved) {
+        ender_saved = o;
+        ouro_incref(o);
+    }
+}
+static ouro_type ender_type = {.name = "Ender", .basic_size = sizeof(tnode),
+                               .flags = OURO_TYPE_GC, .traverse = ender_traverse,
+                               .clear = ender_clear, .finalize = ender_finalize};
+
+/* Modes 0-3: the increments are ouro_gc_step's.  Mode 4: the incremental
+ * schedule's own (threshold0 8), and the finalizer switches to CPython's
+ * schedule: the schedule must leave the trigger CPython's (threshold0),
+ * not set its own after the increment. */
+TEST(incremental_finalizer_that_ends_the_cycle_during_its_batch)
+{
+    for (int mode = 0; mode < 5; mode++) {
+        ouro_heap *h = tl_heap();
+        ouro_gc_disable(h);
+        tn_reset();
+        ender_mode = mode;
+        ender_calls = 0;
+        ender_saved = NULL;
+        ouro_object *keep = tn_plain(h), *xs[40];
+        for (int i = 0; i < 40; i++) {
+            /* a two-node cycle, one node of which has the finalizer */
+            ouro_object *x = ouro_new(h, &ender_type), *y = tn_plain(h);
+            CHECK(x != NULL && y != NULL);
+            ((tnode *)x)->slot[0] = y;
+            tn_link(y, x);
+            xs[i] = x;
+        }
+        /* into the oldest generation alive, then garbage there: only an
+         * incremental cycle's batches can find them */
+        CHECK_EQ(ouro_gc_collect(h, 2), 0);
+        for (int i = 0; i < 40; i++)
+            ouro_decref(xs[i]);
+        if (mode == 4) {
+            /* automatic collection under the incremental schedule while
+             * a chain grows, until a batch ran the finalizer */
+            CHECK_EQ(ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_INCREMENTAL), 0);
+            CHECK_EQ(ouro_gc_set_threshold(h, 8, 10, 10), 0);
+            ouro_gc_enable(h);
+            ouro_object *chain = NULL;
+            for (int k = 0; k < 200000 && !ender_calls; k++) {
+                ouro_object *n = tn_plain(h);
+                if (chain)
+                    tn_link(n, chain);
+                ouro_xdecref(chain);
+                chain = n;
+            }
+            CHECK(ender_calls >= 1);
+            CHECK_EQ(ouro_gc_get_schedule(h), OURO_GC_SCHEDULE_CPYTHON311);
+            CHECK_EQ(ouro_gc_get_young_trigger(h), 8);
+            CHECK_EQ(ouro_heap_check(h), 0);
+            ouro_gc_disable(h);
+            ouro_xdecref(chain);
+        }
+        long rc = 0;
+        int i;
+        for (i = 0; i < 10000 && mode != 4; i++) {
+            rc = ouro_gc_step(h, 10);
+            CHECK(rc >= 0);
+            CHECK_EQ(ouro_heap_check(h), 0);
+            if (rc == 1 || ouro_gc_cycle_phase(h) == 0)
+                break;
+        }
+        CHECK(i < 10000);
+        CHECK_EQ(ouro_gc_cycle_phase(h), 0); /* ended, or abandoned by the finalizer */
+        CHECK(ender_calls >= 1);
+        CHECK(ender_saved != NULL);
+        if (mode == 1) { /* CPython's schedule, its trigger untouched */
+            CHECK_EQ(ouro_gc_get_schedule(h), OURO_GC_SCHEDULE_CPYTHON311);
+            CHECK_EQ(ouro_gc_get_young_trigger(h), 700);
+        }
+        if (mode == 2)
+            CHECK(ouro_gc_get_freeze_count(h) > 0);
+        ouro_gc_unfreeze(h);
+        ouro_clear(&ender_saved);
+        CHECK(ouro_gc_collect(h, 2) >= 0);
+        CHECK_EQ(ouro_heap_check(h), 0);
+        ouro_decref(keep);
+        ouro_heap_stats st = {.struct_size = sizeof st};
+        CHECK_EQ(ouro_heap_get_stats(h, &st), 0);
+        CHECK_EQ(st.objects, 0); /* 81 objects made, 81 freed */
+        tl_heap_done(h);
+    }
+}
 
 /* Side counts are one byte per 32 bytes of arena (incremental.c), so no
  * two tracked objects of a single-thread heap may share 32 bytes: a

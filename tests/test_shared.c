@@ -1695,11 +1695,20 @@ static void *crosser(void *p)
     return NULL;
 }
 
+static void count_increments(ouro_heap *h, const char *phase, const ouro_gc_info *info,
+                             void *arg)
+{
+    if (info->increment && !strcmp(phase, "stop"))
+        atomic_fetch_add((atomic_long *)arg, 1);
+}
+
 static void cycles_across_threads(int schedule, long step)
 {
     ouro_heap *h = shared_heap(NULL);
     CHECK(h != NULL);
     CHECK_EQ(ouro_gc_set_schedule(h, schedule), 0);
+    atomic_long increments = 0;
+    CHECK_EQ(ouro_gc_callback_add(h, count_increments, &increments), 0);
     long f0 = atomic_load(&gnodes_freed);
     enum { T = 4 };
     xtable t = {.h = h, .rounds = (RUNNING_ON_VALGRIND ? 500 : 5000) * scale(), .step = step};
@@ -1717,7 +1726,13 @@ static void cycles_across_threads(int schedule, long step)
     CHECK_EQ(ouro_thread_unpark(h), 0);
     ouro_gc_gen_stats st[3];
     ouro_gc_get_stats(h, st);
-    CHECK(st[0].collections > 0); /* automatic collections ran */
+    if (step) /* the threads' increments ran (under Valgrind, which runs
+                 one thread at a time, their counts may stay under any
+                 young trigger) */
+        CHECK(atomic_load(&increments) > 0);
+    else
+        CHECK(st[0].collections > 0); /* automatic collections ran */
+    CHECK_EQ(ouro_gc_callback_remove(h, count_increments, &increments), 0);
     CHECK_EQ(ouro_heap_check(h), 0);
     for (int i = 0; i < 32; i++)
         ouro_clear(&t.slot[i]);
@@ -2207,10 +2222,15 @@ static void *answerer(void *p)
     return NULL;
 }
 
-TEST(shared_collection_runs_finalizers_and_callbacks_with_the_world_running)
+/* incremental: the cycles found by an incremental cycle (ouro_gc_step)
+ * instead of ouro_gc_collect: a batch's exact collection lets the world
+ * run as a collection does. */
+static void world_running_rounds(bool incremental)
 {
     ouro_heap *h = shared_heap(NULL);
     CHECK(h != NULL);
+    if (incremental)
+        CHECK_EQ(ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_INCREMENTAL), 0);
     waiter *w = &the_waiter;
     memset(w, 0, sizeof *w);
     w->h = h;
@@ -2239,8 +2259,15 @@ TEST(shared_collection_runs_finalizers_and_callbacks_with_the_world_running)
         ouro_decref(&y->ob_base);
         /* both cycles are trash: x finalized, the callback called, both
          * freed (y's count, the weak reference's) */
-        long n = ouro_gc_collect(h, 2);
-        CHECK(n >= 2);
+        if (incremental) {
+            long rc = 0;
+            for (int i = 0; i < 1000 && rc == 0; i++)
+                rc = ouro_gc_step(h, 100000);
+            CHECK_EQ(rc, 1); /* a whole cycle, x and y among its batches */
+        } else {
+            long n = ouro_gc_collect(h, 2);
+            CHECK(n >= 2);
+        }
         CHECK_EQ(atomic_load(&w->fin_ok), 1);
         CHECK_EQ(atomic_load(&w->cb_ok), 1);
         CHECK(ouro_weakref_get(wr) == NULL);
@@ -2256,6 +2283,16 @@ TEST(shared_collection_runs_finalizers_and_callbacks_with_the_world_running)
     CHECK_EQ(ouro_heap_check(h), 0);
     CHECK_EQ(stats_of(h).objects, 0);
     CHECK_EQ(ouro_heap_free(h), 0);
+}
+
+TEST(shared_collection_runs_finalizers_and_callbacks_with_the_world_running)
+{
+    world_running_rounds(false);
+}
+
+TEST(shared_increments_run_finalizers_and_callbacks_with_the_world_running)
+{
+    world_running_rounds(true);
 }
 
 /* ------------------------------------------------------------ thread exit */

@@ -1323,7 +1323,7 @@ static void gc_collect_region(ouro_heap *h, int generation, long clear_max, long
 static void collect_steps(ouro_heap *h, collection *cp, long *collected, long *uncollectable)
 {
     collection c = *cp;
-    c.run = !c.partial && h->shared && ouro__shared_gc_may_run(h);
+    c.run = h->shared && ouro__shared_gc_may_run(h);
     VALIDATE_LIST(c.young, 0, ANY);
     VALIDATE_LIST(c.old, 0, ANY);
     deduce_unreachable_young(h, &c);            /* 2 */
@@ -1547,7 +1547,18 @@ static void incremental_schedule(ouro_heap *h)
     const long every = h->shared ? INC_EVERY_SHARED : INC_EVERY;
     ouro__inc_scrub(h, 2); /* the last cycle's side tables, two per pause */
     if (count > h->young_backlog + h->young_limit) {
+        /* The allocations since the last increment, not paid for yet: the
+         * young collection resets the count they were measured on, so
+         * `since` starts that far back below it (the next increment comes
+         * sooner, with their work).  Forgotten, a threshold0 small enough
+         * that young collections always come first (young_limit under
+         * `every`) would leave a cycle in progress for ever (test
+         * incremental_finalizer_that_ends_the_cycle_during_its_batch). */
+        long owed = h->inc.phase != OURO__INC_IDLE && count > h->inc.since ? count - h->inc.since
+                                                                            : 0;
         long found = collect_with_callback(h, 0, YOUNG_CLEAR_MAX);
+        if (!h->incremental)
+            return; /* a finalizer changed the schedule, which set its trigger */
         h->young_backlog = h->gen[0].count > 0 ? h->gen[0].count : 0; /* after it */
         young_adapt(h, found);
         size_t floor = (size_t)h->gen[0].threshold * INC_CYCLE_MIN;
@@ -1557,14 +1568,18 @@ static void incremental_schedule(ouro_heap *h)
         /* O(1); on failure, tried again next time.  Generation 0 joins
          * the cycle, with the backlog. */
         if (h->inc.phase == OURO__INC_IDLE && h->middle_live > (floor > last ? floor : last) &&
-            ouro__inc_start(h))
+            ouro__inc_start(h)) {
             h->young_backlog = 0;
-        h->inc.since = h->young_backlog;
+            owed = 0;
+        }
+        h->inc.since = h->young_backlog - owed;
     } else if (h->inc.phase != OURO__INC_IDLE) {
         long budget = (count - h->inc.since) * INC_WORK_PER_ALLOC;
         if (budget < every * INC_WORK_PER_ALLOC)
             budget = every * INC_WORK_PER_ALLOC;
         increment_with_callback(h, budget);
+        if (!h->incremental)
+            return; /* (as above) */
         h->inc.since = h->gen[0].count;
     }
     long next = h->young_backlog + h->young_limit;
@@ -2095,11 +2110,15 @@ static void stopped_fn(ouro_heap *h, void *arg)
         ouro__shared_gc_own_stop(h, saved);
         break;
     }
-    case SC_STEP:
+    case SC_STEP: {
         /* (the threads' counts stay theirs: their young trigger is
-         * relative to them) */
+         * relative to them).  The stop is this call's own: a batch's
+         * collection may let the world run, as SC_COLLECT's. */
+        bool saved = ouro__shared_gc_own_stop(h, true);
         c->result = ouro_gc_step(h, c->a);
+        ouro__shared_gc_own_stop(h, saved);
         break;
+    }
     case SC_ENABLE:
         c->a ? ouro_gc_enable(h) : ouro_gc_disable(h);
         break;

@@ -566,6 +566,20 @@ static void collect_batch(ouro_heap *h, long *collected, long *uncollectable)
         h->inc.batch_wcb = false;
     }
     h->inc.kept += ouro__gc_collect_list(h, BATCH, RETRY, &m, &n);
+    if (h->inc.phase == OURO__INC_IDLE) {
+        /* Code the collection ran (a finalizer, a callback) abandoned the
+         * cycle: ouro_gc_freeze, ouro_gc_unfreeze or ouro_gc_set_schedule.
+         * The abandon moved INC_RETRY's objects to the oldest generation;
+         * what the collection kept after it (its survivors go to
+         * INC_RETRY, the collection's `old`) follows them there, as a
+         * CPython collection's survivors join its older generation after
+         * a gc.freeze() made by a finalizer. */
+        ouro__list_merge(h, RETRY, GEN(2));
+        *collected += m;
+        *uncollectable += n;
+        h->inc.batch_n = 0;
+        return;
+    }
     h->inc.found += (size_t)(m + n);
     *collected += m;
     *uncollectable += n;
