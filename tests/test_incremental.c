@@ -225,12 +225,19 @@ TEST(incremental_steps_between_young_collections)
     CHECK(t.cycles > at_least(5));
 }
 
-TEST(incremental_schedule_small_graphs)
+/* Mostly the schedule's own increments, on many small graphs. */
+static mut_profile schedule_profile(void)
 {
     mut_profile p = base_profile();
-    p.w[MOP_STEP] = 5; /* mostly the schedule's own increments */
+    p.w[MOP_STEP] = 5;
     p.w[MOP_NEW] = 15;
     p.w[MOP_RING] = 8;
+    return p;
+}
+
+TEST(incremental_schedule_small_graphs)
+{
+    mut_profile p = schedule_profile();
     totals t = run_scripts("incremental schedule", p, MODE_INCREMENTAL, 7000, nseeds(4), nops());
     CHECK(t.cycles > at_least(5));
 }
@@ -258,10 +265,7 @@ TEST(incremental_on_a_shared_heap_steal_moves_and_completeness)
 
 TEST(incremental_on_a_shared_heap_schedule)
 {
-    mut_profile p = base_profile();
-    p.w[MOP_STEP] = 5; /* mostly the schedule's own increments */
-    p.w[MOP_NEW] = 15;
-    p.w[MOP_RING] = 8;
+    mut_profile p = schedule_profile();
     totals t = run_scripts("shared heap, incremental schedule", p,
                            MODE_INCREMENTAL | MODE_SHARED, 9000, nseeds(3), nops());
     CHECK(t.cycles > at_least(5));
