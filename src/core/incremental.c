@@ -308,7 +308,7 @@ static inline int32_t side_count(ouro_heap *h, const side_t *s, uint32_t ref)
     return v ? *v : SIDE_SAT;
 }
 
-/* o's count as MARK reads it: INT64_MAX for an immortal object (always
+/* o's count as MARK reads it: INT64_MAX / 2 for an immortal object (always
  * alive); a shared heap's both parts added (gc.c's gc_count: the world is
  * stopped during an increment), whose mortal counts have the top bit set
  * too. */
