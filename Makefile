@@ -72,13 +72,14 @@ test-asan: deps
 # tests/test_object.c (a heap handed to a thread) and tests/test_shared.c
 # (shared heaps: threads allocating and freeing each other's blocks,
 # attaching, detaching and parking while others stop the world; on debug
-# heaps, then on release heaps as test_shared_release).  Only
+# heaps, then on release heaps as test_shared_release, then under the
+# incremental schedule as test_shared_incremental).  Only
 # those targets are built: about a minute on 2 cores.
 test-tsan: deps
 	@$(CMAKE) -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DOURO_TSAN=ON -DOURO_ASSERT=1 >/dev/null
 	@$(CMAKE) --build build-tsan -j$(JOBS) --target test_threads test_object test_shared
 	@cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 $$TSAN_OPTIONS" \
-	    ctest --output-on-failure -j$(JOBS) -R '^(test_threads|test_object|test_shared|test_shared_release)$$'
+	    ctest --output-on-failure -j$(JOBS) -R '^(test_threads|test_object|test_shared|test_shared_release|test_shared_incremental)$$'
 
 test-valgrind: deps
 	@$(CMAKE) -S . -B build-vg -DCMAKE_BUILD_TYPE=Debug -DOURO_VALGRIND=ON -DOURO_ASSERT=2 >/dev/null

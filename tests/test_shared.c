@@ -79,7 +79,14 @@ static ouro_heap *shared_heap(tl_pages *pages)
     cfg.leak_policy = OURO_LEAKS_FAIL;
     if (pages)
         tl_pages_use(&cfg, pages);
-    return ouro_heap_new(&cfg);
+    ouro_heap *h = ouro_heap_new(&cfg);
+    /* OURO_SHARED_SCHEDULE=incremental (ctest's test_shared_incremental):
+     * every test whose heap keeps its default runs under the incremental
+     * schedule instead, each young collection and increment a stop. */
+    const char *sched = getenv("OURO_SHARED_SCHEDULE");
+    if (h && sched && !strcmp(sched, "incremental"))
+        CHECK_EQ(ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_INCREMENTAL), 0);
+    return h;
 }
 
 static ouro_heap_stats stats_of(ouro_heap *h)
@@ -255,6 +262,7 @@ TEST(shared_misuse_is_refused_with_a_code)
     CHECK_EQ(ouro_gc_step(h, 0), OURO_EINVAL);
     CHECK_EQ(ouro_gc_set_schedule(h, 99), OURO_EINVAL);
     /* a shared heap's default schedule is the adaptive one */
+    CHECK_EQ(ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_DEFAULT), 0);
     CHECK_EQ(ouro_gc_get_schedule(h), OURO_GC_SCHEDULE_ADAPTIVE);
     CHECK_EQ(ouro_gc_set_schedule(h, OURO_GC_SCHEDULE_INCREMENTAL), 0);
     CHECK_EQ(ouro_gc_get_schedule(h), OURO_GC_SCHEDULE_INCREMENTAL);

@@ -4,7 +4,7 @@
     valgrind_check.py BUILD_DIR     (a build configured with -DOURO_VALGRIND=ON)
 
 The pool announces its blocks to memcheck, so a use after free inside a pool
-is reported.  test_shared runs twice, on debug heaps and on release heaps.  Any memcheck error or leak fails the run (--error-exitcode).
+is reported.  test_shared runs three times: on debug heaps, on release heaps and under the incremental schedule.  Any memcheck error or leak fails the run (--error-exitcode).
 The 1 GiB RSS test and the other tests in SKIP are skipped here: they are
 about the kernel or about large counts, not memcheck, and would take
 minutes under Valgrind; they run in every other build.
@@ -45,17 +45,27 @@ def test_names(binary):
     return names
 
 
+def extra_label(extra):
+    if "OURO_SHARED_RELEASE" in extra:
+        return " (release heaps)"
+    if "OURO_SHARED_SCHEDULE" in extra:
+        return " (incremental schedule)"
+    return ""
+
+
 def main():
     build = sys.argv[1]
     passed = failed = 0
     tests = sorted(f for f in os.listdir(os.path.join(build, "tests")) if f.startswith("test_")
                    and os.access(os.path.join(build, "tests", f), os.X_OK))
-    # test_shared twice: on debug heaps, then on release heaps
+    # test_shared three times: on debug heaps, then on release heaps
     # (OURO_SHARED_RELEASE=1, ctest's test_shared_release), where the
-    # shared heap's object fast paths run.
+    # shared heap's object fast paths run, then under the incremental
+    # schedule (OURO_SHARED_SCHEDULE=incremental, test_shared_incremental).
     runs = [(t, {}) for t in tests]
     if "test_shared" in tests:
         runs.append(("test_shared", {"OURO_SHARED_RELEASE": "1"}))
+        runs.append(("test_shared", {"OURO_SHARED_SCHEDULE": "incremental"}))
     for t, extra in runs:
         binary = os.path.join(build, "tests", t)
         names = [n for n in test_names(binary) if n not in SKIP]
@@ -65,7 +75,7 @@ def main():
         r = subprocess.run(VG + [binary] + names, capture_output=True, text=True, env=env)
         ok = r.returncode == 0
         print("%s valgrind %s%s (%d tests)" % ("ok  " if ok else "FAIL", t,
-                                               " (release heaps)" if extra else "", len(names)))
+                                               extra_label(extra), len(names)))
         if not ok:
             print(r.stdout[-3000:], r.stderr[-5000:])
         passed += ok
