@@ -11,6 +11,8 @@
  *                increments, cycles started after young collections)
  *   bits 2-4  the share of new nodes whose finalizer resurrects them
  *             (0-35%)
+ *   bit 5     a shared heap (cfg.shared) driven by this thread: every
+ *             step, young collection and collection stops the world
  *
  * A finding is an abort with "mutator violation: ..." (something reachable
  * freed, garbage present at a cycle's start alive at its end, a weak
@@ -39,6 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ouro_config_init(&cfg);
     cfg.debug = OURO_DEBUG_CHECKS;
     cfg.leak_policy = OURO_LEAKS_FAIL;
+    cfg.shared = (data[0] >> 5) & 1;
     ouro_heap *h = ouro_heap_new(&cfg);
     if (!h)
         abort();
