@@ -841,7 +841,9 @@ OURO_API long ouro_gc_step(ouro_heap *h, long work);
 OURO_API int ouro_gc_cycle_phase(ouro_heap *h);
 /* The count generation 0 must pass for the next automatic collection:
  * threshold0 under CPython's schedule, threshold0 x the current factor
- * under the adaptive one (OURO_EINVAL for NULL). */
+ * under the adaptive one (OURO_EINVAL for NULL).  On a shared heap under
+ * the incremental schedule, what one thread may still allocate before
+ * the next young collection or increment (each thread counts its own). */
 OURO_API long ouro_gc_get_young_trigger(ouro_heap *h);
 /* Deprecated: the adaptive schedule with its growth bounded by max_factor
  * instead of 1024 (0 or 1: CPython's schedule).  Before the adaptive
